@@ -1,0 +1,1 @@
+//! Analysis: variables, `repeat`, schemas and shape inference, from AST to [`crate::plan::Plan`].

@@ -1,0 +1,162 @@
+//! The command line: argument definitions and dispatch. Each subcommand's
+//! work lives in `commands/`, one file per subcommand.
+
+use crate::commands;
+use crate::error::Error;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dlp",
+    version,
+    about = "Declarative deep-learning pipelines: check, plan, run, evaluate, compare."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check pipelines for errors without running anything (exit 0 valid, 2 invalid).
+    Check(CheckArgs),
+    /// Print the model summary and the resolved training plan.
+    Plan(PlanArgs),
+    /// Train, evaluate and report a pipeline.
+    Run(RunArgs),
+    /// Evaluate saved weights on the test split.
+    Eval(EvalArgs),
+    /// Compare the metrics of two runs (exit 1 on a regression beyond tolerance).
+    Diff(DiffArgs),
+    /// Measure training, inference, augmentation and loading speed.
+    Bench(BenchArgs),
+}
+
+/// `--set NAME=VALUE`, shared by every command that reads a pipeline.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Overrides {
+    /// Override a `let` variable or a dotted path (`train.optimizer.lr=0.01`); repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Pipeline files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Output format of the resolved plan.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline to run (omit with --resume).
+    #[arg(required_unless_present = "resume")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Run folder (default: runs/<pipeline>/<run-id>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Device: auto, cpu, cuda or cuda:N (overrides the pipeline's `device`).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Print only errors and the final summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write a Chrome-format trace (open in Perfetto).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Continue an interrupted run from its folder.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "file")]
+    pub resume: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    pub file: PathBuf,
+    /// Weights to evaluate (a `.safetensors` checkpoint written by `dlp run`).
+    #[arg(long)]
+    pub weights: PathBuf,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Also write eval.csv and confusion.csv into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline: a run folder or a CSV file.
+    pub old: PathBuf,
+    /// The candidate: a run folder or a CSV file.
+    pub new: PathBuf,
+    /// Tolerance per metric: `METRIC=ABS` or `METRIC=REL%`; repeatable.
+    #[arg(long = "tol", value_name = "METRIC=TOL")]
+    pub tol: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Timed repetitions per figure (after warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Training steps per repetition.
+    #[arg(long, default_value_t = 5)]
+    pub steps: usize,
+    /// Batch size for inference.
+    #[arg(long, default_value_t = 1000)]
+    pub infer_batch: usize,
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+/// Parses the command line, runs the command and returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(a) => commands::check::run(&a),
+        Command::Plan(a) => commands::plan::run(&a),
+        Command::Run(a) => commands::run::run(&a),
+        Command::Eval(a) => commands::eval::run(&a),
+        Command::Diff(a) => commands::diff::run(&a),
+        Command::Bench(a) => commands::bench::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &Error) -> i32 {
+    match e {
+        // Diagnostics are already rendered with their own `error:` lines.
+        Error::Invalid(text) => eprint!("{text}"),
+        _ => eprintln!("error: {e}"),
+    }
+    e.exit_code()
+}

@@ -1,0 +1,67 @@
+//! The crate's error type. Each variant maps to one documented exit code
+//! (README, "Exit codes"): 1 runtime failure, 2 invalid pipeline or usage,
+//! 3 expectation failed, 130 interrupted.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The pipeline is invalid: rendered diagnostics, all of them.
+    #[error("{0}")]
+    Invalid(String),
+    /// Bad command-line usage (an unknown `--set` name, a bad flag value).
+    #[error("{0}")]
+    Usage(String),
+    /// A data, checkpoint or other input file is missing, truncated or
+    /// malformed. `path` names the file, `message` what is wrong.
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    /// An I/O failure while reading or writing `path`.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// Training diverged or another failure at run time.
+    #[error("{0}")]
+    Runtime(String),
+    /// One or more `expect` assertions failed.
+    #[error("{0}")]
+    Expectation(String),
+    /// Ctrl-C or SIGTERM: the run was stopped and can be resumed.
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid(_) | Error::Usage(_) => 2,
+            Error::Expectation(_) => 3,
+            Error::Interrupted(_) => 130,
+            _ => 1,
+        }
+    }
+
+    /// A file error.
+    pub fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error::File {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error on a path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Classification metrics: confusion matrix, accuracy, precision, recall, F1, top-k.

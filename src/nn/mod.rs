@@ -1,0 +1,1 @@
+//! Layers, one file per layer family, and the model built from a [`crate::plan::ModelPlan`].

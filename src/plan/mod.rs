@@ -1,0 +1,148 @@
+//! The resolved plan: what the analyzer produces from a `.dlp` file and
+//! every later stage consumes. Every value is concrete (variables,
+//! `repeat` blocks and defaults resolved); `defaults` names the paths whose
+//! value the user did not write, so `dlp plan` can mark them.
+//!
+//! This is the contract between the stages: `analyze` builds it,
+//! `data`, `nn`, `optim` and `run` read it, `report` stores it in
+//! `run.yaml`. It serialises to YAML with the same structure `dlp plan
+//! --format yaml` prints.
+
+mod data;
+mod model;
+mod shape;
+mod train;
+
+pub use data::*;
+pub use model::*;
+pub use shape::Shape;
+pub use train::*;
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// A fully resolved pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Pipeline name: the file stem (`cifar10` for `pipelines/cifar10.dlp`).
+    pub name: String,
+    /// The file the plan was read from.
+    pub path: PathBuf,
+    /// The one seed every random stream derives from (see [`crate::rng`]).
+    pub seed: u64,
+    /// `let` variables after `--set` overrides, by name.
+    pub vars: BTreeMap<String, Value>,
+    pub data: DataPlan,
+    pub preprocess: Vec<Preprocess>,
+    pub augment: AugmentPlan,
+    pub model: ModelPlan,
+    pub train: TrainPlan,
+    pub evaluate: EvaluatePlan,
+    pub diagnose: Option<DiagnosePlan>,
+    pub expect: Vec<Expectation>,
+    pub sweep: Option<SweepPlan>,
+    /// Dotted paths (`train.optimizer.epsilon`) whose value is a default.
+    pub defaults: BTreeSet<String>,
+}
+
+/// A value as written in the language: used for variables and sweeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Value>),
+}
+
+/// A source location, 1-based, kept in the plan where later stages report
+/// errors against the pipeline (split sizes, expectations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Loc {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// `diagnose { human_error 0.005 tolerance=0.02 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosePlan {
+    pub human_error: f64,
+    pub tolerance: f64,
+}
+
+/// One line of `expect { METRIC OP NUMBER }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    pub metric: String,
+    pub op: CmpOp,
+    pub value: f64,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CmpOp {
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "==")]
+    Eq,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Ge => ">=",
+            CmpOp::Gt => ">",
+            CmpOp::Le => "<=",
+            CmpOp::Lt => "<",
+            CmpOp::Eq => "==",
+        }
+    }
+
+    pub fn holds(self, actual: f64, bound: f64) -> bool {
+        match self {
+            CmpOp::Ge => actual >= bound,
+            CmpOp::Gt => actual > bound,
+            CmpOp::Le => actual <= bound,
+            CmpOp::Lt => actual < bound,
+            CmpOp::Eq => actual == bound,
+        }
+    }
+}
+
+/// `sweep grid { … }` or `sweep random trials=N seed=S { … }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPlan {
+    pub kind: SweepKind,
+    /// In source order: a `let` variable name or a dotted path.
+    pub axes: Vec<SweepAxis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepKind {
+    Grid,
+    Random { trials: usize, seed: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepAxis {
+    pub target: String,
+    pub values: SweepValues,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepValues {
+    List(Vec<Value>),
+    Uniform { low: f64, high: f64 },
+    LogUniform { low: f64, high: f64 },
+}

@@ -1,0 +1,118 @@
+//! The `model` section, resolved: a flat layer stack with inferred shapes.
+
+use super::{Loc, Shape};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPlan {
+    pub input: Shape,
+    pub layers: Vec<LayerPlan>,
+    /// Seed of the weight-initialisation stream.
+    pub init_seed: u64,
+    /// Seed of the dropout stream.
+    pub dropout_seed: u64,
+}
+
+impl ModelPlan {
+    pub fn output(&self) -> Shape {
+        self.layers.last().map_or(self.input, |l| l.output)
+    }
+    pub fn total_params(&self) -> usize {
+        self.layers.iter().map(|l| l.params).sum()
+    }
+    pub fn trainable_params(&self) -> usize {
+        self.layers.iter().map(|l| l.trainable).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerPlan {
+    /// Keras-style unique name: `conv2d`, `conv2d_1`, `dense`, …
+    pub name: String,
+    pub layer: Layer,
+    pub input: Shape,
+    pub output: Shape,
+    /// All parameters, including batch norm's moving statistics.
+    pub params: usize,
+    pub trainable: usize,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// TensorFlow's `same`: the extra row/column goes at the bottom/right.
+    Same,
+    Valid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Linear,
+    Relu,
+    LeakyRelu { alpha: f64 },
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Dense {
+        units: usize,
+        activation: Activation,
+        l2: f64,
+    },
+    Conv2d {
+        filters: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        activation: Activation,
+        l2: f64,
+    },
+    MaxPool {
+        size: usize,
+        stride: usize,
+    },
+    AvgPool {
+        size: usize,
+        stride: usize,
+    },
+    GlobalAvgPool,
+    Flatten,
+    Dropout {
+        rate: f64,
+    },
+    BatchNorm {
+        momentum: f64,
+        epsilon: f64,
+    },
+    Activation(Activation),
+}
+
+impl Layer {
+    /// The language's name for the layer (`dense`, `maxpool`, `relu`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Layer::Dense { .. } => "dense",
+            Layer::Conv2d { .. } => "conv2d",
+            Layer::MaxPool { .. } => "maxpool",
+            Layer::AvgPool { .. } => "avgpool",
+            Layer::GlobalAvgPool => "global_avgpool",
+            Layer::Flatten => "flatten",
+            Layer::Dropout { .. } => "dropout",
+            Layer::BatchNorm { .. } => "batchnorm",
+            Layer::Activation(a) => match a {
+                Activation::Linear => "linear",
+                Activation::Relu => "relu",
+                Activation::LeakyRelu { .. } => "leaky_relu",
+                Activation::Sigmoid => "sigmoid",
+                Activation::Tanh => "tanh",
+                Activation::Softmax => "softmax",
+            },
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Run outputs: CSVs, manifest, learning curves, diagnosis, diff, expectations, progress, tracing.

@@ -1,0 +1,1 @@
+//! The runner: training loop, early stopping, checkpoints, evaluation.

@@ -1,0 +1,1 @@
+//! Parsing: `grammar/dlp.pest` into a typed AST with spans.
