@@ -66,7 +66,7 @@ fn book_exponential_schedule() {
     ];
     for (e, want) in table {
         assert!(
-            (s.lr(e) - want).abs() < 1e-9 * want / 1e-3,
+            (s.lr(e) - want).abs() < 1e-8 * want,
             "epoch {e}: {}",
             s.lr(e)
         );
