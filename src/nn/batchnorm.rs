@@ -11,6 +11,7 @@
 //! γ and β are trainable; the moving statistics are state, kept out of the
 //! optimizer and the trainable list, but saved with the weights.
 
+use super::batchnorm_kernel::BnTrain;
 use super::param;
 use candle_core::{DType, Device, Result, Tensor, Var};
 
@@ -52,6 +53,35 @@ impl BatchNorm {
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if train && x.device().is_cpu() && x.dtype() == DType::F32 {
+            self.forward_train_cpu(x)
+        } else {
+            self.forward_composite(x, train)
+        }
+    }
+
+    /// Training on the CPU through the fused kernel.
+    fn forward_train_cpu(&self, x: &Tensor) -> Result<Tensor> {
+        let op = BnTrain::new(self.epsilon);
+        let y = x.contiguous()?.apply_op3(
+            &param(&self.gamma, true),
+            &param(&self.beta, true),
+            op.clone(),
+        )?;
+        let stats = op.stats().ok_or_else(|| {
+            candle_core::Error::Msg("batch norm kernel kept no statistics".into())
+        })?;
+        let dev = x.device();
+        let to32 = |v: &[f64]| v.iter().map(|a| *a as f32).collect::<Vec<f32>>();
+        let mean = Tensor::from_vec(to32(&stats.mean), stats.mean.len(), dev)?;
+        let var = Tensor::from_vec(to32(&stats.var), stats.var.len(), dev)?;
+        self.update_moving(&mean, &var)?;
+        Ok(y)
+    }
+
+    /// The same computation from candle's differentiable ops (any device);
+    /// also the reference the fused kernel is tested against.
+    pub fn forward_composite(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let features = self.gamma.dim(0)?;
         let shape = Self::feature_shape(x, features);
         let reduce: Vec<usize> = (0..x.rank()).filter(|&a| a != 1).collect();
@@ -206,6 +236,61 @@ mod tests {
         close(&get(&bn.gamma)?, &[-1.068_892], 1e-5);
         close(&get(&bn.beta)?, &[1.0], 1e-6);
         assert!(g.get(bn.moving_mean.as_tensor()).is_none());
+        Ok(())
+    }
+
+    // The fused CPU kernel against the composite graph (the reference): same output,
+    // same gradients for x, γ and β, same moving statistics, on a 4-D batch with
+    // uneven values and a non-trivial γ, β and upstream gradient.
+    #[test]
+    fn fused_kernel_matches_the_composite_graph() -> Result<()> {
+        let dev = Device::Cpu;
+        let n = 3 * 4 * 5 * 2;
+        let xs: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.3)
+            .collect();
+        let cs: Vec<f32> = (0..n).map(|i| ((i * 11 % 7) as f32 - 3.0) * 0.5).collect();
+        let c = Tensor::from_vec(cs, (3, 4, 5, 2), &dev)?;
+        let run = |fused: bool| -> Result<Vec<Vec<f32>>> {
+            let bn = BatchNorm::new("bn", 4, 0.9, 1e-3, &dev)?;
+            bn.gamma
+                .set(&Tensor::new(&[0.5f32, 1.5, -1.0, 2.0], &dev)?)?;
+            bn.beta
+                .set(&Tensor::new(&[0.1f32, -0.2, 0.3, 0.0], &dev)?)?;
+            let x = Var::from_tensor(&Tensor::from_vec(xs.clone(), (3, 4, 5, 2), &dev)?)?;
+            let y = if fused {
+                bn.forward(x.as_tensor(), true)?
+            } else {
+                bn.forward_composite(x.as_tensor(), true)?
+            };
+            let g = (&y * &c)?.sum_all()?.backward()?;
+            let grad = |v: &Var| -> Result<Vec<f32>> {
+                g.get(v.as_tensor())
+                    .ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
+                    .flatten_all()?
+                    .to_vec1::<f32>()
+            };
+            Ok(vec![
+                y.flatten_all()?.to_vec1::<f32>()?,
+                grad(&x)?,
+                grad(&bn.gamma)?,
+                grad(&bn.beta)?,
+                bn.moving_mean.as_tensor().to_vec1::<f32>()?,
+                bn.moving_variance.as_tensor().to_vec1::<f32>()?,
+            ])
+        };
+        let (fused, composite) = (run(true)?, run(false)?);
+        for (what, (a, b)) in ["y", "dx", "dgamma", "dbeta", "moving_mean", "moving_var"]
+            .iter()
+            .zip(fused.iter().zip(&composite))
+        {
+            for (p, q) in a.iter().zip(b) {
+                assert!(
+                    (p - q).abs() < 1e-4 * (1.0 + q.abs()),
+                    "{what}: {a:?} vs {b:?}"
+                );
+            }
+        }
         Ok(())
     }
 }

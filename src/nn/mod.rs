@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod batchnorm;
+pub mod batchnorm_kernel;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
