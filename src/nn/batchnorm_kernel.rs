@@ -123,9 +123,10 @@ impl CustomOp3 for BnTrain {
         y.par_chunks_mut((c * s).max(1))
             .zip(x.par_chunks((c * s).max(1)))
             .for_each(|(yo, xi)| {
-                for ch in 0..c {
-                    for j in ch * s..(ch + 1) * s {
-                        yo[j] = xi[j] * scale[ch] + shift[ch];
+                let rows = yo.chunks_mut(s.max(1)).zip(xi.chunks(s.max(1)));
+                for (ch, (yo, xi)) in rows.enumerate() {
+                    for (o, v) in yo.iter_mut().zip(xi) {
+                        *o = v * scale[ch] + shift[ch];
                     }
                 }
             });
@@ -167,12 +168,12 @@ impl CustomOp3 for BnTrain {
         dx.par_chunks_mut((c * s).max(1))
             .enumerate()
             .for_each(|(i, out)| {
-                for ch in 0..c {
+                for (ch, out) in out.chunks_mut(s.max(1)).enumerate() {
                     let k = g[ch] as f64 * inv_std[ch] / m;
-                    for jj in ch * s..(ch + 1) * s {
-                        let j = i * c * s + jj;
-                        out[jj] =
-                            (k * (m * dy[j] as f64 - dbeta[ch] - xhat(j) * dgamma[ch])) as f32;
+                    let base = (i * c + ch) * s;
+                    for (jj, o) in out.iter_mut().enumerate() {
+                        let j = base + jj;
+                        *o = (k * (m * dy[j] as f64 - dbeta[ch] - xhat(j) * dgamma[ch])) as f32;
                     }
                 }
             });
