@@ -75,6 +75,30 @@ fn per_sample_mean(
     }
 }
 
+/// `class_weight balanced`: scikit-learn's `compute_class_weight("balanced")`,
+/// wᶜ = n / (classes · countᶜ) over the training labels, so every class
+/// contributes the same total weight. A class with no sample gets 1 (it
+/// never weighs anything in training).
+pub fn balanced_class_weights(labels: &[u32], classes: usize) -> Vec<f64> {
+    let mut counts = vec![0usize; classes];
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c += 1;
+        }
+    }
+    let n = labels.len() as f64;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                1.0
+            } else {
+                n / (classes as f64 * c as f64)
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +173,22 @@ mod tests {
         let l = loss(Loss::Mse, &o, &y, None)?;
         assert!((scalar(&l) - 0.356_667).abs() < 1e-5);
         Ok(())
+    }
+
+    // scikit-learn: compute_class_weight("balanced", classes=[0,1,2], y=[0,0,0,0,0,0,1,1,2])
+    // → 9/(3·6), 9/(3·2), 9/(3·1) = [0.5, 1.5, 3.0]; the chapter's 1-in-100 disease:
+    // [100/(2·99), 100/(2·1)] = [0.505051, 50].
+    #[test]
+    fn balanced_weights_match_scikit_learn() {
+        assert_eq!(
+            balanced_class_weights(&[0, 0, 0, 0, 0, 0, 1, 1, 2], 3),
+            vec![0.5, 1.5, 3.0]
+        );
+        let mut y = vec![0u32; 99];
+        y.push(1);
+        let w = balanced_class_weights(&y, 2);
+        assert!((w[0] - 0.505_051).abs() < 1e-6 && w[1] == 50.0, "{w:?}");
+        // Class 1 absent: 2/(2·2) = 0.5 for class 0, the neutral 1 for class 1.
+        assert_eq!(balanced_class_weights(&[0, 0], 2), vec![0.5, 1.0]);
     }
 }
