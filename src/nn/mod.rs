@@ -5,6 +5,16 @@
 //! with Keras' momentum convention, Keras-style names (`conv2d/kernel`).
 //! Convolution and pooling go through [`crate::ops`], randomness through
 //! [`crate::rng`] (candle's CPU generator cannot be seeded).
+//!
+//! One training step, as the run loop drives it:
+//!
+//! ```text
+//! let out  = model.forward(&x, ForwardMode::Train { step: opt.iterations() })?;
+//! let mut l = nn::loss(plan.train.loss, &out, &labels, class_weights.as_ref())?;
+//! if let Some(r) = model.l2_penalty()? { l = (l + r)?; }   // Keras reports it in `loss`
+//! opt.step(&l.backward()?, scheduler.lr(epoch))?;
+//! // metrics: model.probabilities(&out) → metrics::predicted_classes → Confusion
+//! ```
 
 pub mod activation;
 pub mod batchnorm;
