@@ -18,7 +18,32 @@ fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
+/// One class's row of a classification report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassFigures {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u64,
+}
+
 impl Confusion {
+    /// Precision, recall, F1 and support of class `c`.
+    pub fn class_figures(&self, c: usize) -> ClassFigures {
+        ClassFigures {
+            precision: self.precision(c),
+            recall: self.recall(c),
+            f1: self.f1(c),
+            support: self.support(c),
+        }
+    }
+
+    /// For a binary task, the positive class's (class 1) figures, as
+    /// scikit-learn's `average="binary"`; `None` with more than two classes.
+    pub fn binary_positive(&self) -> Option<ClassFigures> {
+        (self.classes() == 2).then(|| self.class_figures(1))
+    }
+
     /// Correct / total (0 for an empty matrix).
     pub fn accuracy(&self) -> f64 {
         ratio(self.correct(), self.total())
@@ -136,6 +161,8 @@ mod tests {
         close(c.recall(1), 0.7692, 5e-5);
         close(c.f1(1), 0.6667, 5e-5);
         assert_eq!(c.support(1), 130);
+        assert_eq!(c.binary_positive(), Some(c.class_figures(1)));
+        assert_eq!(Confusion::new(3).binary_positive(), None);
     }
 
     // Book 4.1: "always negative" on one sick patient in a million: accuracy 99.9999 %,

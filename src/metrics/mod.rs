@@ -3,13 +3,13 @@
 //! per-class precision/recall/F1/support, macro and weighted averages,
 //! with scikit-learn's conventions — and top-k accuracy.
 //!
-//! For a binary task the positive class is class 1: its figures are
-//! `precision(1)`, `recall(1)`, `f1(1)`.
+//! For a binary task the positive class is class 1
+//! ([`Confusion::binary_positive`]).
 
 pub mod classification;
 pub mod confusion;
 pub mod top_k;
 
-pub use classification::predicted_classes;
+pub use classification::{ClassFigures, predicted_classes};
 pub use confusion::Confusion;
 pub use top_k::top_k_accuracy;

@@ -5,7 +5,9 @@
 //! The cross-entropies take logits: [`super::Model::forward`] leaves out a
 //! final softmax (sigmoid) when the loss is cross-entropy (binary
 //! cross-entropy), and the fused form is the numerically stable one
-//! (log-softmax; softplus). MSE compares the full output with the one-hot
+//! (log-softmax; softplus). Keras' non-fused form clips probabilities to
+//! [1e-7, 1 − 1e-7], capping a sample's loss near 16.1; the fused form has
+//! no cap, so a confidently wrong sample can weigh more. MSE compares the full output with the one-hot
 //! target, as Keras does with one-hot labels.
 
 use crate::plan::Loss;
