@@ -1,1 +1,2 @@
 //! The runner: training loop, early stopping, checkpoints, evaluation.
+pub mod early_stop;
