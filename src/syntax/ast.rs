@@ -120,7 +120,10 @@ pub enum ValueKind {
     Bool(bool),
     List(Vec<Value>),
     /// `uniform(a, b)`, `loguniform(a, b)`.
-    Call { name: Ident, args: Vec<Value> },
+    Call {
+        name: Ident,
+        args: Vec<Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -389,18 +389,33 @@ mod tests {
         .unwrap();
         assert_eq!(f.statements.len(), 6);
         assert!(matches!(f.statements[0], Statement::Let(_)));
-        let Statement::Command(m) = &f.statements[1] else { panic!() };
+        let Statement::Command(m) = &f.statements[1] else {
+            panic!()
+        };
         assert_eq!(m.block.as_ref().map(Vec::len), Some(2));
-        let Statement::Command(s) = &f.statements[5] else { panic!() };
+        let Statement::Command(s) = &f.statements[5] else {
+            panic!()
+        };
         assert_eq!(s.args[1].value.kind, ValueKind::Str("a \"b\".csv".into()));
-        assert_eq!(s.args[2].key.as_ref().map(|k| k.name.as_str()), Some("label"));
-        let Statement::Command(d) = &f.statements[4] else { panic!() };
+        assert_eq!(
+            s.args[2].key.as_ref().map(|k| k.name.as_str()),
+            Some("label")
+        );
+        let Statement::Command(d) = &f.statements[4] else {
+            panic!()
+        };
         assert_eq!(d.args[0].value.kind, ValueKind::Word("cuda:0".into()));
     }
 
     #[test]
     fn rejects() {
-        for src in ["x .5", "x 3x", "dense 10 activation = relu", "model {", "x \"open"] {
+        for src in [
+            "x .5",
+            "x 3x",
+            "dense 10 activation = relu",
+            "model {",
+            "x \"open",
+        ] {
             assert!(parse(src).is_err(), "{src}");
         }
     }
