@@ -11,6 +11,7 @@
 mod data;
 mod model;
 mod shape;
+pub mod summary;
 mod train;
 
 pub use data::*;
