@@ -1,0 +1,211 @@
+//! Batch normalisation, Keras' `BatchNormalization`.
+//!
+//! Training normalises with the batch statistics over every axis but the
+//! feature axis (N for flat inputs; N, H, W for NCHW maps) and updates the
+//! moving statistics Keras' way: moving ← momentum·moving + (1 − momentum)·batch
+//! (Keras' momentum 0.99 is PyTorch/candle's 0.01). Keras feeds the *biased*
+//! batch variance (mean of squared deviations, `ops.moments`) into the moving
+//! variance — unlike PyTorch, which uses the unbiased one — and so does this
+//! layer. Inference normalises with the moving statistics.
+//!
+//! γ and β are trainable; the moving statistics are state, kept out of the
+//! optimizer and the trainable list, but saved with the weights.
+
+use super::param;
+use candle_core::{DType, Device, Result, Tensor, Var};
+
+pub struct BatchNorm {
+    pub name: String,
+    pub gamma: Var,
+    pub beta: Var,
+    pub moving_mean: Var,
+    pub moving_variance: Var,
+    pub momentum: f64,
+    pub epsilon: f64,
+}
+
+impl BatchNorm {
+    /// γ = 1, β = 0, moving mean 0, moving variance 1 (Keras' initialisers).
+    pub fn new(
+        name: &str,
+        features: usize,
+        momentum: f64,
+        epsilon: f64,
+        device: &Device,
+    ) -> Result<BatchNorm> {
+        Ok(BatchNorm {
+            name: name.to_string(),
+            gamma: Var::ones(features, DType::F32, device)?,
+            beta: Var::zeros(features, DType::F32, device)?,
+            moving_mean: Var::zeros(features, DType::F32, device)?,
+            moving_variance: Var::ones(features, DType::F32, device)?,
+            momentum,
+            epsilon,
+        })
+    }
+
+    /// The shape that broadcasts a per-feature vector against `x`.
+    fn feature_shape(x: &Tensor, features: usize) -> Vec<usize> {
+        let mut dims = vec![1; x.rank()];
+        dims[1] = features;
+        dims
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let features = self.gamma.dim(0)?;
+        let shape = Self::feature_shape(x, features);
+        let reduce: Vec<usize> = (0..x.rank()).filter(|&a| a != 1).collect();
+        let (mean, var) = if train {
+            let mean = x.mean_keepdim(reduce.as_slice())?;
+            let centred = x.broadcast_sub(&mean)?;
+            let var = centred.sqr()?.mean_keepdim(reduce.as_slice())?;
+            self.update_moving(&mean, &var)?;
+            (mean, var)
+        } else {
+            (
+                self.moving_mean
+                    .as_detached_tensor()
+                    .reshape(shape.as_slice())?,
+                self.moving_variance
+                    .as_detached_tensor()
+                    .reshape(shape.as_slice())?,
+            )
+        };
+        let inv_std = (var + self.epsilon)?.sqrt()?.recip()?;
+        let gamma = param(&self.gamma, train).reshape(shape.as_slice())?;
+        let beta = param(&self.beta, train).reshape(shape.as_slice())?;
+        x.broadcast_sub(&mean)?
+            .broadcast_mul(&inv_std.broadcast_mul(&gamma)?)?
+            .broadcast_add(&beta)
+    }
+
+    /// moving ← momentum·moving + (1 − momentum)·batch, outside autograd.
+    fn update_moving(&self, mean: &Tensor, var: &Tensor) -> Result<()> {
+        let m = self.momentum;
+        for (moving, batch) in [(&self.moving_mean, mean), (&self.moving_variance, var)] {
+            let batch = batch.detach().flatten_all()?;
+            let new =
+                (moving.as_detached_tensor().affine(m, 0.0)? + batch.affine(1.0 - m, 0.0)?)?;
+            moving.set(&new)?;
+        }
+        Ok(())
+    }
+
+    /// The trainable pair, γ then β.
+    pub fn variables(&self) -> Vec<(String, Var)> {
+        vec![
+            (format!("{}/gamma", self.name), self.gamma.clone()),
+            (format!("{}/beta", self.name), self.beta.clone()),
+        ]
+    }
+
+    /// The non-trainable moving statistics.
+    pub fn moving(&self) -> Vec<(String, Var)> {
+        vec![
+            (
+                format!("{}/moving_mean", self.name),
+                self.moving_mean.clone(),
+            ),
+            (
+                format!("{}/moving_variance", self.name),
+                self.moving_variance.clone(),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < tol, "{a:?} vs {b:?}");
+        }
+    }
+
+    // Hand computation, one feature, batch [1, 2, 3, 6], ε = 1e-3, momentum 0.99:
+    // μ = 3, biased σ² = (4+1+0+9)/4 = 3.5 (the unbiased one would be 14/3);
+    // x̂ = (x − 3)/√3.501 = [-1.068892, -0.534446, 0, 1.603338].
+    // Keras' update: moving_mean = 0.99·0 + 0.01·3 = 0.03,
+    // moving_var = 0.99·1 + 0.01·3.5 = 1.025.
+    // Eval afterwards uses them: (x − 0.03)/√1.026 for x = 1 → 0.957630.
+    #[test]
+    fn training_uses_batch_stats_and_updates_moving_stats_keras_style() -> Result<()> {
+        let dev = Device::Cpu;
+        let bn = BatchNorm::new("batch_normalization", 1, 0.99, 1e-3, &dev)?;
+        let x = Tensor::new(&[[1f32], [2.], [3.], [6.]], &dev)?;
+        let y = bn.forward(&x, true)?.flatten_all()?.to_vec1::<f32>()?;
+        close(&y, &[-1.068_892, -0.534_446, 0.0, 1.603_338], 1e-5);
+        close(&bn.moving_mean.as_tensor().to_vec1::<f32>()?, &[0.03], 1e-7);
+        close(
+            &bn.moving_variance.as_tensor().to_vec1::<f32>()?,
+            &[1.025],
+            1e-6,
+        );
+        let y = bn.forward(&x, false)?.flatten_all()?.to_vec1::<f32>()?;
+        close(&y[..1], &[0.957_630], 1e-5);
+        Ok(())
+    }
+
+    // Feature maps: statistics per channel over N, H, W. Channel 0 holds 0..4, channel 1
+    // holds 10 everywhere: channel 1 normalises to 0 and channel 0's mean is 1.5,
+    // biased variance 1.25.
+    #[test]
+    fn image_statistics_are_per_channel() -> Result<()> {
+        let dev = Device::Cpu;
+        let bn = BatchNorm::new("bn", 2, 0.9, 1e-3, &dev)?;
+        let c0 = Tensor::arange(0f32, 4., &dev)?.reshape((1, 1, 2, 2))?;
+        let c1 = Tensor::full(10f32, (1, 1, 2, 2), &dev)?;
+        let x = Tensor::cat(&[c0, c1], 1)?;
+        let y = bn.forward(&x, true)?;
+        close(
+            &y.get(0)?.get(1)?.flatten_all()?.to_vec1::<f32>()?,
+            &[0.0; 4],
+            1e-6,
+        );
+        close(
+            &bn.moving_mean.as_tensor().to_vec1::<f32>()?,
+            &[0.15, 1.0],
+            1e-6,
+        );
+        close(
+            &bn.moving_variance.as_tensor().to_vec1::<f32>()?,
+            &[0.9 + 0.125, 0.9],
+            1e-6,
+        );
+        Ok(())
+    }
+
+    // Gradient of Σ_i c_i·y_i for a normalised batch (γ = 1): with x̂ as above,
+    // dL/dx = (1/σ̂)·(c − mean(c) − x̂·mean(c·x̂)). For x = [1, 2, 3, 6], c = [1, 0, 0, 0]:
+    // mean(c) = 0.25, mean(c·x̂) = -0.267223, σ̂ = √3.501 = 1.871096,
+    // dL/dx = [(1 − 0.25 − 0.285633)/σ̂, (−0.25 − 0.142817)/σ̂, −0.25/σ̂, (−0.25 + 0.428450)/σ̂]
+    //       = [0.248179, -0.209939, -0.133612, 0.095371].
+    // dL/dγ = Σ c·x̂ = −1.068892, dL/dβ = Σ c = 1.
+    #[test]
+    fn gradient_flows_through_the_batch_statistics() -> Result<()> {
+        let dev = Device::Cpu;
+        let bn = BatchNorm::new("bn", 1, 0.99, 1e-3, &dev)?;
+        let x = Var::new(&[[1f32], [2.], [3.], [6.]], &dev)?;
+        let c = Tensor::new(&[[1f32], [0.], [0.], [0.]], &dev)?;
+        let y = bn.forward(x.as_tensor(), true)?;
+        let g = (y * c)?.sum_all()?.backward()?;
+        let get = |v: &Var| -> Result<Vec<f32>> {
+            g.get(v.as_tensor())
+                .ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
+                .flatten_all()?
+                .to_vec1::<f32>()
+        };
+        close(
+            &get(&x)?,
+            &[0.248_179, -0.209_939, -0.133_612, 0.095_371],
+            1e-5,
+        );
+        close(&get(&bn.gamma)?, &[-1.068_892], 1e-5);
+        close(&get(&bn.beta)?, &[1.0], 1e-6);
+        assert!(g.get(bn.moving_mean.as_tensor()).is_none());
+        Ok(())
+    }
+}

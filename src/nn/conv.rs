@@ -1,0 +1,126 @@
+//! A 2-D convolution, Keras' `Conv2D`, on NCHW tensors through
+//! [`crate::ops::conv2d`]. The kernel is stored (F, C, K, K) as candle
+//! wants it (Keras stores (K, K, C, F)); the values are the same
+//! Glorot-uniform draws with fan in = K·K·C and fan out = K·K·F.
+
+use super::{activation, init, param};
+use crate::plan::{Activation, Padding};
+use candle_core::{DType, Device, Result, Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+
+pub struct Conv2d {
+    pub name: String,
+    pub kernel: Var,
+    pub bias: Var,
+    pub stride: usize,
+    pub padding: Padding,
+    pub activation: Activation,
+    pub l2: f64,
+}
+
+impl Conv2d {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: &str,
+        channels: usize,
+        filters: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        activation: Activation,
+        l2: f64,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<Conv2d> {
+        let k2 = kernel * kernel;
+        let w = init::glorot_uniform(
+            rng,
+            (filters, channels, kernel, kernel),
+            k2 * channels,
+            k2 * filters,
+            device,
+        )?;
+        Ok(Conv2d {
+            name: name.to_string(),
+            kernel: Var::from_tensor(&w)?,
+            bias: Var::zeros(filters, DType::F32, device)?,
+            stride,
+            padding,
+            activation,
+            l2,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
+        let y = crate::ops::conv2d(
+            x,
+            &param(&self.kernel, train),
+            Some(&param(&self.bias, train)),
+            self.stride,
+            self.padding,
+        )?;
+        if activate {
+            activation::apply(self.activation, &y)
+        } else {
+            Ok(y)
+        }
+    }
+
+    pub fn variables(&self) -> Vec<(String, Var)> {
+        vec![
+            (format!("{}/kernel", self.name), self.kernel.clone()),
+            (format!("{}/bias", self.name), self.bias.clone()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Hand computation: 3×3 input 1..9, one 2×2 kernel [[1,0],[0,-1]], bias 0.5, valid,
+    // stride 1: y[i][j] = x[i][j] − x[i+1][j+1] + 0.5 = 1 − 5 + 0.5 = −3.5 everywhere.
+    // With `same` (TF pads bottom/right by one): the last row/column see zeros:
+    // y = [[-3.5, -3.5, 3.5], [-3.5, -3.5, 6.5], [7.5, 8.5, 9.5]].
+    // Gradient of Σy w.r.t. the kernel (valid): Σ of the 2×2 windows' elements:
+    // k00: 1+2+4+5 = 12, k01: 2+3+5+6 = 16, k10: 4+5+7+8 = 24, k11: 5+6+8+9 = 28; bias: 4.
+    #[test]
+    fn forward_and_gradient_match_hand_values() -> Result<()> {
+        let dev = Device::Cpu;
+        let mut rng = crate::rng::generator(0);
+        let x = Tensor::arange(1f32, 10., &dev)?.reshape((1, 1, 3, 3))?;
+        let mut c = Conv2d::new(
+            "conv2d",
+            1,
+            1,
+            2,
+            1,
+            Padding::Valid,
+            Activation::Linear,
+            0.0,
+            &mut rng,
+            &dev,
+        )?;
+        c.kernel
+            .set(&Tensor::new(&[[[[1f32, 0.], [0., -1.]]]], &dev)?)?;
+        c.bias.set(&Tensor::new(&[0.5f32], &dev)?)?;
+        let y = c.forward(&x, true, true)?;
+        assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![-3.5; 4]);
+        let g = y.sum_all()?.backward()?;
+        let gk = g.get(c.kernel.as_tensor()).map(|t| t.flatten_all());
+        assert_eq!(
+            gk.transpose()?.map(|t| t.to_vec1::<f32>()).transpose()?,
+            Some(vec![12., 16., 24., 28.])
+        );
+        let gb = g.get(c.bias.as_tensor()).map(|t| t.to_vec1::<f32>());
+        assert_eq!(gb.transpose()?, Some(vec![4.]));
+
+        c.padding = Padding::Same;
+        let y = c.forward(&x, false, true)?;
+        assert_eq!(
+            y.flatten_all()?.to_vec1::<f32>()?,
+            vec![-3.5, -3.5, 3.5, -3.5, -3.5, 6.5, 7.5, 8.5, 9.5]
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,350 @@
+//! The model: the plan's layer stack as candle tensors, with Keras'
+//! initialisation and naming, a train/eval flag for dropout and batch norm,
+//! the final activation fused into the loss, and safetensors weights.
+
+use super::batchnorm::BatchNorm;
+use super::conv::Conv2d;
+use super::dense::Dense;
+use super::dropout::Dropout;
+use super::pool::Pool;
+use super::{activation, flatten};
+use crate::error::{Error, Result};
+use crate::plan::{Activation, Layer, Loss, ModelPlan, Shape};
+use candle_core::{D, DType, Device, Tensor, Var};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Whether a forward pass trains (dropout on, batch statistics, moving
+/// statistics updated) or evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardMode {
+    /// `step` (the optimizer step about to be taken) seeds dropout masks.
+    Train {
+        step: u64,
+    },
+    Eval,
+}
+
+impl ForwardMode {
+    pub fn is_train(self) -> bool {
+        matches!(self, ForwardMode::Train { .. })
+    }
+}
+
+/// One built layer.
+enum Node {
+    Dense(Dense),
+    Conv(Conv2d),
+    Pool(Pool),
+    Flatten,
+    Dropout(Dropout),
+    BatchNorm(BatchNorm),
+    Activation(Activation),
+}
+
+/// The final activation that the loss absorbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fused {
+    /// Softmax + cross-entropy: `forward` returns logits.
+    Softmax,
+    /// Sigmoid + binary cross-entropy: `forward` returns logits.
+    Sigmoid,
+}
+
+pub struct Model {
+    nodes: Vec<Node>,
+    /// The activation left out of the last layer's forward pass, if any.
+    fused: Option<Fused>,
+    loss: Loss,
+    dropout_seed: u64,
+    device: Device,
+}
+
+impl Model {
+    /// Builds the layers of `plan` with Keras' initialisation, drawing the
+    /// kernels in layer order from `rng::generator(plan.init_seed)`.
+    pub fn new(plan: &ModelPlan, loss: Loss, device: &Device) -> Result<Model> {
+        let mut rng = crate::rng::generator(plan.init_seed);
+        let mut nodes = Vec::with_capacity(plan.layers.len());
+        for (index, lp) in plan.layers.iter().enumerate() {
+            let node = match &lp.layer {
+                Layer::Dense {
+                    units,
+                    activation,
+                    l2,
+                } => Node::Dense(Dense::new(
+                    &lp.name,
+                    lp.input.numel(),
+                    *units,
+                    *activation,
+                    *l2,
+                    &mut rng,
+                    device,
+                )?),
+                Layer::Conv2d {
+                    filters,
+                    kernel,
+                    stride,
+                    padding,
+                    activation,
+                    l2,
+                } => {
+                    let Shape::Image { channels, .. } = lp.input else {
+                        return Err(Error::Runtime(format!(
+                            "layer {}: conv2d needs an image input, got {}",
+                            lp.name, lp.input
+                        )));
+                    };
+                    Node::Conv(Conv2d::new(
+                        &lp.name,
+                        channels,
+                        *filters,
+                        *kernel,
+                        *stride,
+                        *padding,
+                        *activation,
+                        *l2,
+                        &mut rng,
+                        device,
+                    )?)
+                }
+                Layer::MaxPool { size, stride } => Node::Pool(Pool::Max {
+                    size: *size,
+                    stride: *stride,
+                }),
+                Layer::AvgPool { size, stride } => Node::Pool(Pool::Avg {
+                    size: *size,
+                    stride: *stride,
+                }),
+                Layer::GlobalAvgPool => Node::Pool(Pool::GlobalAvg),
+                Layer::Flatten => Node::Flatten,
+                Layer::Dropout { rate } => Node::Dropout(Dropout { rate: *rate, index }),
+                Layer::BatchNorm { momentum, epsilon } => {
+                    let features = match lp.input {
+                        Shape::Flat(n) => n,
+                        Shape::Image { channels, .. } => channels,
+                    };
+                    Node::BatchNorm(BatchNorm::new(
+                        &lp.name, features, *momentum, *epsilon, device,
+                    )?)
+                }
+                Layer::Activation(a) => Node::Activation(*a),
+            };
+            nodes.push(node);
+        }
+        let last = match nodes.last() {
+            Some(Node::Dense(d)) => Some(d.activation),
+            Some(Node::Conv(c)) => Some(c.activation),
+            Some(Node::Activation(a)) => Some(*a),
+            _ => None,
+        };
+        let fused = match (loss, last) {
+            (Loss::CrossEntropy, Some(Activation::Softmax)) => Some(Fused::Softmax),
+            (Loss::BinaryCrossEntropy, Some(Activation::Sigmoid)) => Some(Fused::Sigmoid),
+            _ => None,
+        };
+        Ok(Model {
+            nodes,
+            fused,
+            loss,
+            dropout_seed: plan.dropout_seed,
+            device: device.clone(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Output of the last layer before a final softmax/sigmoid when that
+    /// activation is fused into the loss (softmax + cross_entropy, sigmoid +
+    /// binary_cross_entropy); otherwise the full output. In `Train` mode
+    /// dropout is on and batch norm uses (and records) batch statistics.
+    pub fn forward(&self, x: &Tensor, mode: ForwardMode) -> Result<Tensor> {
+        let train = mode.is_train();
+        let last = self.nodes.len().saturating_sub(1);
+        let mut h = x.clone();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let activate = !(i == last && self.fused.is_some());
+            h = match node {
+                Node::Dense(d) => d.forward(&h, train, activate)?,
+                Node::Conv(c) => c.forward(&h, train, activate)?,
+                Node::Pool(p) => p.forward(&h)?,
+                Node::Flatten => flatten::forward(&h)?,
+                Node::Dropout(d) => match mode {
+                    ForwardMode::Train { step } => d.forward(&h, self.dropout_seed, step)?,
+                    ForwardMode::Eval => h,
+                },
+                Node::BatchNorm(bn) => bn.forward(&h, train)?,
+                Node::Activation(a) if activate => activation::apply(*a, &h)?,
+                Node::Activation(_) => h,
+            };
+        }
+        Ok(h)
+    }
+
+    /// Class probabilities from a [`Model::forward`] output: applies the
+    /// activation the loss absorbed. Without fusion, cross-entropy and
+    /// binary cross-entropy read the output as logits (that is what the loss
+    /// does), so softmax/sigmoid is applied too; MSE outputs are returned
+    /// as they are.
+    pub fn probabilities(&self, forward_output: &Tensor) -> Result<Tensor> {
+        Ok(match (self.fused, self.loss) {
+            (Some(Fused::Softmax), _) | (None, Loss::CrossEntropy) => {
+                candle_nn::ops::softmax(forward_output, D::Minus1)?
+            }
+            (Some(Fused::Sigmoid), _) | (None, Loss::BinaryCrossEntropy) => {
+                candle_nn::ops::sigmoid(forward_output)?
+            }
+            (None, Loss::Mse) => forward_output.clone(),
+        })
+    }
+
+    /// The trainable variables in layer order, kernel before bias, γ before
+    /// β, under Keras-style names (`conv2d/kernel`).
+    pub fn trainable(&self) -> Vec<(String, Var)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| match n {
+                Node::Dense(d) => d.variables(),
+                Node::Conv(c) => c.variables(),
+                Node::BatchNorm(bn) => bn.variables(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Every variable, trainable or not (batch norm's moving statistics
+    /// follow each layer's γ and β).
+    fn all_variables(&self) -> Vec<(String, Var)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| match n {
+                Node::Dense(d) => d.variables(),
+                Node::Conv(c) => c.variables(),
+                Node::BatchNorm(bn) => {
+                    let mut v = bn.variables();
+                    v.extend(bn.moving());
+                    v
+                }
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Number of scalars in all variables (Keras' "Total params").
+    pub fn param_count(&self) -> usize {
+        self.all_variables()
+            .iter()
+            .map(|(_, v)| v.elem_count())
+            .sum()
+    }
+
+    /// Number of trainable scalars (Keras' "Trainable params").
+    pub fn trainable_count(&self) -> usize {
+        self.trainable().iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// Σ over layers with `l2 = λ > 0` of λ·Σ kernel² (Keras'
+    /// `regularizers.l2`), a scalar tracked by autograd; `None` when no layer
+    /// is regularised.
+    pub fn l2_penalty(&self) -> Result<Option<Tensor>> {
+        let mut total: Option<Tensor> = None;
+        for n in &self.nodes {
+            let (kernel, l2) = match n {
+                Node::Dense(d) => (&d.kernel, d.l2),
+                Node::Conv(c) => (&c.kernel, c.l2),
+                _ => continue,
+            };
+            if l2 <= 0.0 {
+                continue;
+            }
+            let term = (kernel.as_tensor().sqr()?.sum_all()? * l2)?;
+            total = Some(match total {
+                None => term,
+                Some(t) => (t + term)?,
+            });
+        }
+        Ok(total)
+    }
+
+    /// Copies of every tensor (weights and moving statistics), by name.
+    pub fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        self.all_variables()
+            .into_iter()
+            .map(|(name, v)| Ok((name, v.as_detached_tensor().copy()?)))
+            .collect()
+    }
+
+    /// Sets every variable from `state`. Checks all names and shapes first,
+    /// so a bad state changes nothing; extra entries are an error too (they
+    /// mean the state belongs to another model).
+    pub fn load_state(&self, state: &HashMap<String, Tensor>) -> Result<()> {
+        let vars = self.all_variables();
+        let mut problems = Vec::new();
+        for (name, v) in &vars {
+            match state.get(name) {
+                None => problems.push(format!("missing tensor `{name}`")),
+                Some(t) if t.dims() != v.dims() => problems.push(format!(
+                    "tensor `{name}` has shape {:?}, the model needs {:?}",
+                    t.dims(),
+                    v.dims()
+                )),
+                Some(_) => {}
+            }
+        }
+        let mut extra: Vec<&String> = state
+            .keys()
+            .filter(|k| !vars.iter().any(|(n, _)| n == *k))
+            .collect();
+        extra.sort();
+        for k in extra {
+            problems.push(format!("unexpected tensor `{k}` (not in this model)"));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Runtime(format!(
+                "weights do not fit the model: {}",
+                problems.join("; ")
+            )));
+        }
+        for (name, v) in &vars {
+            if let Some(t) = state.get(name) {
+                v.set(&t.to_dtype(DType::F32)?.to_device(&self.device)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the state as safetensors, through a temporary file in the same
+    /// folder renamed into place, so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let state: HashMap<String, Tensor> = self
+            .state()?
+            .into_iter()
+            .map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?)))
+            .collect::<Result<_>>()?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        candle_core::safetensors::save(&state, tmp.path())
+            .map_err(|e| Error::file(path, format!("cannot write weights: {e}")))?;
+        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+        Ok(())
+    }
+
+    /// Reads weights written by [`Model::save`]. A missing, corrupt or
+    /// mismatched file is an [`Error::File`] naming it.
+    pub fn load(&self, path: &Path) -> Result<()> {
+        if !path.exists() {
+            return Err(Error::file(path, "weights file not found"));
+        }
+        let state = candle_core::safetensors::load(path, &self.device)
+            .map_err(|e| Error::file(path, format!("not a readable safetensors file: {e}")))?;
+        self.load_state(&state).map_err(|e| match e {
+            Error::Runtime(msg) => Error::file(path, msg),
+            other => other,
+        })
+    }
+}
