@@ -27,7 +27,7 @@ pub use dataset::{Batch, Dataset, Part};
 pub use preprocess::PreprocessStats;
 
 use crate::error::{Error, Result};
-use crate::plan::{Builtin, Plan, Shape, Source};
+use crate::plan::{Builtin, DataPlan, Plan, Preprocess, Shape, Source};
 use dataset::PartRows;
 use std::path::{Path, PathBuf};
 use table::Loaded;
@@ -113,10 +113,15 @@ pub fn probe(source: &Source, base: &Path) -> Result<SourceInfo> {
 }
 
 /// Reads the source with the load-time transforms applied.
-fn read_source(plan: &Plan, progress: bool) -> Result<Loaded> {
-    let base = plan.path.parent().unwrap_or(Path::new("."));
-    let t = convert::LoadTransform::of(&plan.preprocess);
-    let loaded = match &plan.data.source {
+fn read_source(
+    data: &DataPlan,
+    preprocess: &[Preprocess],
+    path: &Path,
+    progress: bool,
+) -> Result<Loaded> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let t = convert::LoadTransform::of(preprocess);
+    let loaded = match &data.source {
         Source::Builtin(b) => {
             let spec = download::Spec::builtin(*b);
             let mirror = std::env::var("DLP_MIRROR").ok();
@@ -237,20 +242,32 @@ fn idx_source(images: &Path, labels: &Path, test: Option<(&Path, &Path)>) -> Res
 
 /// Loads, splits and fits preprocessing for a plan.
 pub fn load(plan: &Plan, progress: bool) -> Result<Dataset> {
+    load_parts(&plan.data, &plan.preprocess, &plan.path, progress)
+}
+
+/// [`load`] from the plan's `data` and `preprocess` sections; `path` is the
+/// pipeline file (relative source paths resolve against its folder, split
+/// errors point into it).
+pub fn load_parts(
+    data: &DataPlan,
+    preprocess: &[Preprocess],
+    path: &Path,
+    progress: bool,
+) -> Result<Dataset> {
     let _span = tracing::info_span!("data::load").entered();
-    let loaded = read_source(plan, progress)?;
-    let name = match &plan.data.source {
+    let loaded = read_source(data, preprocess, path, progress)?;
+    let name = match &data.source {
         Source::Builtin(b) => b.name().to_string(),
         _ => loaded.name.clone(),
     };
     let a = split::assign(
-        &plan.data.split,
+        &data.split,
         &loaded.train.labels,
         loaded.test.is_some(),
         &name,
-        &plan.path,
+        path,
     )?;
-    let (stats, affine) = preprocess::fit(&plan.preprocess, &loaded.train, &a.train, loaded.shape);
+    let (stats, affine) = preprocess::fit(preprocess, &loaded.train, &a.train, loaded.shape);
     let rows = |table: usize, rows: Vec<usize>, t: &table::Table| PartRows {
         labels: rows.iter().map(|&r| t.labels[r]).collect(),
         table,
