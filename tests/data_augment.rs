@@ -46,12 +46,36 @@ fn shift_col(s: f64) -> AffineParams {
 #[test]
 fn affine_table() {
     let rows: [(AffineParams, FillMode, [f32; 9]); 7] = [
-        (AffineParams::IDENTITY, FillMode::Nearest, [1., 2., 3., 4., 5., 6., 7., 8., 9.]),
-        (shift_col(1.0), FillMode::Nearest, [2., 3., 3., 5., 6., 6., 8., 9., 9.]),
-        (shift_col(1.0), FillMode::Constant, [2., 3., 0., 5., 6., 0., 8., 9., 0.]),
-        (shift_col(2.0), FillMode::Reflect, [3., 3., 2., 6., 6., 5., 9., 9., 8.]),
-        (shift_col(2.0), FillMode::Wrap, [3., 2., 1., 6., 5., 4., 9., 8., 7.]),
-        (shift_col(0.5), FillMode::Nearest, [1.5, 2.5, 3., 4.5, 5.5, 6., 7.5, 8.5, 9.]),
+        (
+            AffineParams::IDENTITY,
+            FillMode::Nearest,
+            [1., 2., 3., 4., 5., 6., 7., 8., 9.],
+        ),
+        (
+            shift_col(1.0),
+            FillMode::Nearest,
+            [2., 3., 3., 5., 6., 6., 8., 9., 9.],
+        ),
+        (
+            shift_col(1.0),
+            FillMode::Constant,
+            [2., 3., 0., 5., 6., 0., 8., 9., 0.],
+        ),
+        (
+            shift_col(2.0),
+            FillMode::Reflect,
+            [3., 3., 2., 6., 6., 5., 9., 9., 8.],
+        ),
+        (
+            shift_col(2.0),
+            FillMode::Wrap,
+            [3., 2., 1., 6., 5., 4., 9., 8., 7.],
+        ),
+        (
+            shift_col(0.5),
+            FillMode::Nearest,
+            [1.5, 2.5, 3., 4.5, 5.5, 6., 7.5, 8.5, 9.],
+        ),
         (
             AffineParams {
                 theta: 90.0,
@@ -72,7 +96,10 @@ fn shift_rows_moves_content_up() {
         shift_row: 1.0,
         ..AffineParams::IDENTITY
     };
-    close(&run(p, FillMode::Nearest), &[4., 5., 6., 7., 8., 9., 7., 8., 9.]);
+    close(
+        &run(p, FillMode::Nearest),
+        &[4., 5., 6., 7., 8., 9., 7., 8., 9.],
+    );
 }
 
 #[test]
@@ -83,14 +110,20 @@ fn zoom_two_samples_the_centre() {
         zoom_col: 2.0,
         ..AffineParams::IDENTITY
     };
-    close(&run(p, FillMode::Nearest), &[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+    close(
+        &run(p, FillMode::Nearest),
+        &[1., 2., 3., 4., 5., 6., 7., 8., 9.],
+    );
     let p = AffineParams {
         zoom_row: 0.5,
         zoom_col: 0.5,
         ..AffineParams::IDENTITY
     };
     // Reads 0.5·(r − 1) + 1 = 0.5, 1, 1.5.
-    close(&run(p, FillMode::Nearest), &[3., 3.5, 4., 4.5, 5., 5.5, 6., 6.5, 7.]);
+    close(
+        &run(p, FillMode::Nearest),
+        &[3., 3.5, 4., 4.5, 5., 5.5, 6., 6.5, 7.],
+    );
 }
 
 #[test]
