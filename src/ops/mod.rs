@@ -7,10 +7,12 @@
 //! the custom ops of `conv` and `pool` (im2col + GEMM, own backward passes);
 //! anything else goes through `reference` (candle's own ops).
 
+mod batch_norm;
 mod conv;
 mod geometry;
 mod pool;
 pub mod reference;
+mod relu;
 mod scratch;
 mod sgemm;
 
@@ -63,6 +65,29 @@ pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     } else {
         reference::avg_pool2d(x, size, stride)
     }
+}
+
+/// Batch normalisation with the batch's statistics (training mode):
+/// `y = γ·(x − mean)/√(var + ε) + β` per channel of `x` (N, C, H, W),
+/// differentiable in x, γ and β. Returns `(y, mean, var)`, the statistics
+/// detached and the variance biased (divided by N·H·W, as Keras' moments),
+/// for the caller's running averages.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    if fast(x) && fast(gamma) && fast(beta) {
+        batch_norm::batch_norm_train(x, gamma, beta, eps)
+    } else {
+        reference::batch_norm_train(x, gamma, beta, eps)
+    }
+}
+
+/// ReLU with a one-pass backward; gradient 0 at 0 (PyTorch, TensorFlow).
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    if fast(x) { relu::relu(x) } else { x.relu() }
 }
 
 /// The f32 data of a contiguous CPU operand.

@@ -73,6 +73,26 @@ pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     windows(x, size, stride)?.mean(0)
 }
 
+/// Batch normalisation with batch statistics from candle primitives:
+/// `(y, mean, biased var)`, the statistics detached.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let c = x.dim(1)?;
+    let moments = |t: &Tensor| t.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3);
+    let mean = moments(x)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = moments(&xc.sqr()?)?;
+    let xn = xc.broadcast_div(&(&var + eps)?.sqrt()?)?;
+    let y = xn
+        .broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?
+        .broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
+    Ok((y, mean.flatten_all()?.detach(), var.flatten_all()?.detach()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
