@@ -27,7 +27,12 @@ impl Best {
             Mode::Min => f64::INFINITY,
             Mode::Max => f64::NEG_INFINITY,
         };
-        Best { mode, min_delta: min_delta.abs(), value, epoch: 0 }
+        Best {
+            mode,
+            min_delta: min_delta.abs(),
+            value,
+            epoch: 0,
+        }
     }
 
     /// Whether `current` improves on the best by more than `min_delta`.
@@ -130,7 +135,12 @@ mod tests {
         let mut es = EarlyStopping::new(&plan(Mode::Min, 0.0, 2));
         run_table(
             &mut es,
-            &[(1.0, Improved, 0), (0.8, Improved, 0), (0.8, Continue, 1), (0.9, Stop, 2)],
+            &[
+                (1.0, Improved, 0),
+                (0.8, Improved, 0),
+                (0.8, Continue, 1),
+                (0.9, Stop, 2),
+            ],
         );
         assert_eq!(es.best.epoch, 2);
         assert_eq!(es.stopped_epoch, Some(4));
@@ -143,7 +153,12 @@ mod tests {
         let mut es = EarlyStopping::new(&plan(Mode::Min, 0.05, 3));
         run_table(
             &mut es,
-            &[(1.0, Improved, 0), (0.95, Continue, 1), (0.94, Improved, 0), (0.93, Continue, 1)],
+            &[
+                (1.0, Improved, 0),
+                (0.95, Continue, 1),
+                (0.94, Improved, 0),
+                (0.93, Continue, 1),
+            ],
         );
         assert_eq!(es.best.value, 0.94);
     }
@@ -152,7 +167,10 @@ mod tests {
     fn max_mode_for_accuracy() {
         use Decision::*;
         let mut es = EarlyStopping::new(&plan(Mode::Max, 0.0, 1));
-        run_table(&mut es, &[(0.5, Improved, 0), (0.6, Improved, 0), (0.6, Stop, 1)]);
+        run_table(
+            &mut es,
+            &[(0.5, Improved, 0), (0.6, Improved, 0), (0.6, Stop, 1)],
+        );
         assert_eq!(es.best.epoch, 2);
     }
 
@@ -160,6 +178,9 @@ mod tests {
     fn patience_zero_never_stops_at_the_first_epoch() {
         use Decision::*;
         let mut es = EarlyStopping::new(&plan(Mode::Min, 0.0, 0));
-        run_table(&mut es, &[(f64::NAN, Continue, 1), (1.0, Improved, 0), (1.0, Stop, 1)]);
+        run_table(
+            &mut es,
+            &[(f64::NAN, Continue, 1), (1.0, Improved, 0), (1.0, Stop, 1)],
+        );
     }
 }
