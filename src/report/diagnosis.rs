@@ -146,6 +146,11 @@ impl Diagnosis {
         }
     }
 
+    /// Writes the text to `path` (`diagnosis.txt`) atomically.
+    pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
+        super::atomic::write(path, self.to_string().as_bytes())
+    }
+
     /// As [`Diagnosis::new`], with human error and tolerance from the
     /// pipeline's `diagnose` block, if any.
     pub fn from_plan(
