@@ -285,3 +285,21 @@ fn check_chrome_trace(path: &Path, text: &str) {
         "{t}"
     );
 }
+
+#[test]
+fn curves_are_deterministic() {
+    // Same history, same bytes: run folders compare byte for byte.
+    let h = overfitting_history(25);
+    let marks = Marks {
+        best_epoch: Some(12),
+        early_stop: None,
+    };
+    assert_eq!(
+        curves::render_png(&h, &marks).unwrap(),
+        curves::render_png(&h, &marks).unwrap()
+    );
+    assert_eq!(
+        curves::render_svg(&h, &marks).unwrap(),
+        curves::render_svg(&h, &marks).unwrap()
+    );
+}
