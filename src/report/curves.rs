@@ -12,6 +12,7 @@ use super::atomic;
 use super::history::History;
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -196,6 +197,17 @@ fn panel<DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y0..y1)?;
     let whole = x1 - x0 >= 2.0;
+    // Enough decimals to tell the ticks apart, no more.
+    let span = y1 - y0;
+    let decimals = if span >= 10.0 {
+        0
+    } else if span >= 1.0 {
+        1
+    } else if span >= 0.1 {
+        2
+    } else {
+        3
+    };
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -210,7 +222,7 @@ fn panel<DB: DrawingBackend>(
                 format!("{x}")
             }
         })
-        .y_label_formatter(&|y| format!("{y:.3}"))
+        .y_label_formatter(&|y| format!("{y:.decimals$}"))
         .draw()?;
 
     if train_pts.is_empty() && valid_pts.is_empty() {
@@ -237,40 +249,31 @@ fn panel<DB: DrawingBackend>(
         }
     }
 
-    let text = |s: String, x: f64, row: f64, color: &'static RGBColor| {
-        Text::new(
-            s,
-            (x + (x1 - x0) * 0.01, y1 - (y1 - y0) * (0.04 + 0.07 * row)),
-            TextStyle::from((FAMILY, 14).into_font()).color(color),
-        )
-    };
+    // The marks go in the legend, so their labels never cover a curve or
+    // run off the edge of the figure.
     if let Some(b) = marks.best_epoch {
         let x = b as f64;
-        chart.draw_series(LineSeries::new(
-            vec![(x, y0), (x, y1)],
-            BEST.stroke_width(2),
-        ))?;
-        chart.draw_series(std::iter::once(text(
-            format!("best: epoch {b}"),
-            x,
-            0.0,
-            &BEST,
-        )))?;
+        chart
+            .draw_series(LineSeries::new(
+                vec![(x, y0), (x, y1)],
+                BEST.stroke_width(2),
+            ))?
+            .label(format!("best: epoch {b}"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BEST.stroke_width(2)));
     }
     if let Some(s) = marks.early_stop {
         let x = s as f64;
-        chart.draw_series(DashedLineSeries::new(
-            vec![(x, y0), (x, y1)],
-            8,
-            6,
-            STOP.stroke_width(2),
-        ))?;
-        chart.draw_series(std::iter::once(text(
-            format!("early stop: epoch {s}"),
-            x,
-            1.0,
-            &STOP,
-        )))?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x, y0), (x, y1)],
+                8,
+                6,
+                STOP.stroke_width(2),
+            ))?
+            .label(format!("early stop: epoch {s}"))
+            .legend(|(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + 20, y)], 6, 3, STOP.stroke_width(2))
+            });
     }
 
     chart

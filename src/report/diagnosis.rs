@@ -146,6 +146,11 @@ impl Diagnosis {
         }
     }
 
+    /// Writes the text to `path` (`diagnosis.txt`) atomically.
+    pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
+        super::atomic::write(path, self.to_string().as_bytes())
+    }
+
     /// As [`Diagnosis::new`], with human error and tolerance from the
     /// pipeline's `diagnose` block, if any.
     pub fn from_plan(
@@ -346,7 +351,9 @@ mod tests {
     #[test]
     fn verdict_table() {
         let h = History::new();
-        let table: &[(f64, f64, Option<f64>, Verdict, f64, f64)] = &[
+        // (train error, validation error, human error, verdict, bias, variance)
+        type Case = (f64, f64, Option<f64>, Verdict, f64, f64);
+        let table: &[Case] = &[
             (0.01, 0.10, None, Verdict::Overfitting, 0.01, 0.09),
             (0.14, 0.15, None, Verdict::Underfitting, 0.14, 0.01),
             (0.05, 0.05, Some(0.005), Verdict::Underfitting, 0.045, 0.0),

@@ -499,7 +499,8 @@ mod tests {
         use Mode::{Max, Min};
         use Outcome::*;
         let nan = f64::NAN;
-        let t: &[(Option<f64>, Option<f64>, Mode, Tol, Outcome)] = &[
+        type Case = (Option<f64>, Option<f64>, Mode, Tol, Outcome);
+        let t: &[Case] = &[
             (Some(0.82), Some(0.82), Max, Tol::Abs(0.0), Same),
             (Some(0.82), Some(0.83), Max, Tol::Abs(0.0), Better),
             (Some(0.82), Some(0.81), Max, Tol::Abs(0.0), Regressed),

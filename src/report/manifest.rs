@@ -78,7 +78,10 @@ pub struct Manifest {
     /// standard deviation, …), by name; reused when the run is resumed or
     /// its weights evaluated.
     pub preprocessing: BTreeMap<String, serde_yaml_ng::Value>,
-    /// The resolved plan the run executed.
+    /// The resolved plan the run executed. Enums are written as one-key
+    /// maps (`source: {blobs: {samples: 1000, …}}`): YAML tags, the
+    /// default, cannot nest (`test: !size !count 200` is not YAML).
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub plan: Plan,
 }
 

@@ -7,7 +7,28 @@ use super::atomic::num;
 use super::history::{EpochRow, column_order};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Instant;
+
+/// The bars on screen, if any, so log lines ([`super::trace`]) can be
+/// printed above them instead of through them.
+static ON_SCREEN: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Runs `f` (which writes to stderr) with the bars, if any, hidden.
+pub(crate) fn suspend_bars<R>(f: impl FnOnce() -> R) -> R {
+    let bars = ON_SCREEN.lock().ok().and_then(|g| g.clone());
+    match bars {
+        Some(m) => m.suspend(f),
+        None => f(),
+    }
+}
+
+fn set_on_screen(bars: Option<MultiProgress>) {
+    match ON_SCREEN.lock() {
+        Ok(mut g) => *g = bars,
+        Err(p) => *p.into_inner() = bars,
+    }
+}
 
 enum Output {
     Quiet,
@@ -70,6 +91,7 @@ impl Progress {
         let b = multi.add(ProgressBar::new(batches_per_epoch as u64).with_style(
             style("batch {pos:>4}/{len} [{bar:30.green/white}] {msg}").progress_chars("=> "),
         ));
+        set_on_screen(Some(multi.clone()));
         Progress::with_output(
             Output::Bars {
                 multi,
@@ -148,8 +170,17 @@ impl Progress {
             batches.finish_and_clear();
             epochs.finish_and_clear();
             let _ = multi.clear();
+            set_on_screen(None);
         }
         println!("{summary}");
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Output::Bars { .. } = self.out {
+            set_on_screen(None);
+        }
     }
 }
 

@@ -56,7 +56,7 @@ fn traced(meta: &Metadata<'_>) -> bool {
 fn install() -> Option<Mutex<FlushGuard>> {
     let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
         .with_filter(env);
     let (chrome, guard) = ChromeLayerBuilder::new()
         .writer(std::io::sink())
@@ -141,6 +141,22 @@ impl Drop for TraceGuard {
             // the trace is complete when the run ends.
             let _ = closed.recv_timeout(Duration::from_secs(10));
         }
+    }
+}
+
+/// stderr, with the progress bars hidden while a log line is written (the
+/// fmt layer writes each line with one `write_all`).
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        super::progress::suspend_bars(|| std::io::stderr().write(buf))
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        super::progress::suspend_bars(|| std::io::stderr().write_all(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
