@@ -1,1 +1,388 @@
-//! Analysis: variables, `repeat`, schemas and shape inference, from AST to [`crate::plan::Plan`].
+//! Analysis: from a parsed `.dlp` file to a [`Plan`]. Variables, `$var`
+//! arithmetic and `repeat` blocks are resolved, every statement is checked
+//! against its schema ([`schema`]), defaults are filled in and recorded,
+//! and shapes are inferred from the data source. Errors are collected, not
+//! stopped at the first, and returned together as [`Error::Invalid`].
+
+mod args;
+mod block;
+mod context;
+mod data;
+pub mod diagnostic;
+mod evaluate;
+mod metric_names;
+mod model;
+mod overrides;
+pub mod schema;
+mod train;
+mod value;
+
+pub use diagnostic::Diagnostic;
+pub use metric_names::{
+    epoch_metric_names, has_test, has_validation, metric_names, num_classes, validate_metric,
+};
+pub use overrides::{apply_overrides, set as set_target, valid_targets};
+pub use train::parse_device;
+
+use crate::error::{Error, Result};
+use crate::plan::{EvaluatePlan, Loss, Plan, Shape, Weights};
+use crate::syntax::{self, Command, File, Span, Statement};
+use args::Args;
+use context::Cx;
+use schema::did_you_mean;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Reads `path` and analyzes it, with `--set` overrides applied first.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
+    let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    analyze_source(&source, path, overrides)
+}
+
+/// Analyzes pipeline text read from `path` (used for messages, the plan's
+/// name and to resolve relative data paths).
+pub fn analyze_source(source: &str, path: &Path, overrides: &[String]) -> Result<Plan> {
+    match diagnose_source(source, path, overrides)? {
+        Ok(plan) => Ok(plan),
+        Err(diags) => Err(Error::Invalid(diagnostic::render_all(&diags))),
+    }
+}
+
+/// Like [`analyze_source`], but returns the diagnostics themselves (for
+/// tests and tools); the outer error is a usage error from `--set`.
+pub fn diagnose_source(
+    source: &str,
+    path: &Path,
+    overrides: &[String],
+) -> Result<std::result::Result<Plan, Vec<Diagnostic>>> {
+    let _span = tracing::info_span!("analyze", path = %path.display()).entered();
+    let shown = path.display().to_string();
+    let mut file = match syntax::parse(source) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(vec![Diagnostic::syntax(*e, &shown)])),
+    };
+    apply_overrides(&mut file, overrides)?;
+    let mut cx = Cx::new(source, shown);
+    let plan = analyze(&mut cx, &file, path);
+    Ok(match plan {
+        Some(p) if cx.diags.is_empty() => Ok(p),
+        _ => {
+            let mut diags = cx.diags;
+            diags.sort_by_key(|d| (d.line, d.column));
+            Err(diags)
+        }
+    })
+}
+
+/// Top-level walk: `seed`, `let`s, then each section in dependency order.
+fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
+    let mut sections: BTreeMap<&str, &Command> = BTreeMap::new();
+    let mut seed_cmd: Option<&Command> = None;
+    for s in &file.statements {
+        match s {
+            Statement::Let(l) => {
+                if cx.globals().contains_key(&l.name.name) {
+                    cx.error(
+                        l.name.span,
+                        format!("variable {} is defined twice", l.name.name),
+                    );
+                } else if let Some(v) = cx.eval(&l.value) {
+                    cx.define(&l.name.name, v);
+                }
+            }
+            Statement::Command(c) => {
+                let name = c.name.name.as_str();
+                if name == "seed" {
+                    if seed_cmd.is_some() {
+                        cx.error(c.name.span, "seed is given twice");
+                    }
+                    seed_cmd = Some(c);
+                } else if schema::SECTIONS.contains(&name) {
+                    if c.block.is_none() {
+                        cx.error(c.span, format!("{name} needs a block: {name} {{ … }}"));
+                    } else if let Some(first) = sections.get(name) {
+                        let line = cx.loc(first.name.span).line;
+                        cx.error(
+                            c.name.span,
+                            format!("a second {name} block (the first is on line {line})"),
+                        );
+                    } else {
+                        sections.insert(name, c);
+                    }
+                } else if let Some(home) = schema::home_section(name) {
+                    cx.error(c.name.span, format!("{name} must be inside {home} {{ … }}"));
+                } else {
+                    let known = schema::SECTIONS.iter().chain(schema::TOP_LEVEL).copied();
+                    cx.error(
+                        c.name.span,
+                        format!("unknown section \"{name}\"{}", did_you_mean(name, known)),
+                    );
+                }
+            }
+            Statement::Assign(a) => {
+                cx.error(a.span, "`PATH = VALUES` is only allowed inside sweep")
+            }
+            Statement::Compare(c) => cx.error(c.span, "comparisons are only allowed inside expect"),
+        }
+    }
+
+    let seed = match seed_cmd {
+        Some(c) => {
+            let a = data::bind(cx, "", c);
+            a.int(cx, "seed", None, 0).map_or(0, |s| s as u64)
+        }
+        None => {
+            cx.mark_default("seed");
+            0
+        }
+    };
+    let vars = cx
+        .globals()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_plan()))
+        .collect();
+
+    let head = |cx: &mut Cx, name: &str| -> Option<(Args, &[Statement])> {
+        let c = sections.get(name)?;
+        let a = data::bind(cx, "", c);
+        Some((a, c.block.as_deref().unwrap_or(&[])))
+    };
+    let missing = |cx: &mut Cx, name: &str, example: &str| {
+        cx.error_hint(
+            Span::new(0, 0),
+            format!("the pipeline has no {name} block"),
+            Some(example.to_string()),
+        );
+    };
+
+    let base = path.parent().unwrap_or(Path::new(""));
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let data = match head(cx, "data") {
+        Some((a, block)) => data::data(cx, block, a.name_span, seed, base),
+        None => {
+            missing(
+                cx,
+                "data",
+                "data { source cifar10; split train=45000 valid=5000 test=official }",
+            );
+            None
+        }
+    };
+
+    let mut shape = data.as_ref().map(|d| d.info.input);
+    let preprocess = match (head(cx, "preprocess"), shape.as_mut()) {
+        (Some((_, block)), Some(s)) => data::preprocess(cx, block, s),
+        _ => Vec::new(),
+    };
+    let augment = match (head(cx, "augment"), shape) {
+        (Some((a, block)), Some(s)) => data::augment(cx, &a, block, s, seed),
+        _ => crate::plan::AugmentPlan {
+            seed: crate::rng::stream_seed(seed, crate::rng::Stream::Augment),
+            ..Default::default()
+        },
+    };
+    let model = match head(cx, "model") {
+        Some((a, block)) => shape.and_then(|s| model::model(cx, &a, block, s, seed)),
+        None => {
+            missing(cx, "model", "model { dense 10 activation=softmax }");
+            None
+        }
+    };
+    let train = match head(cx, "train") {
+        Some((a, block)) => train::train(cx, &a, block, seed),
+        None => {
+            missing(
+                cx,
+                "train",
+                "train { loss cross_entropy; optimizer adam; epochs 10 }",
+            );
+            None
+        }
+    };
+    let eval = match head(cx, "evaluate") {
+        Some((_, block)) => evaluate::evaluate(cx, block),
+        None => evaluate::evaluate(cx, &[]),
+    };
+    let diagnose =
+        head(cx, "diagnose").and_then(|(a, block)| evaluate::diagnose(cx, block, a.name_span));
+    let expect = head(cx, "expect")
+        .map(|(_, block)| evaluate::expect(cx, block))
+        .unwrap_or_default();
+    let sweep = head(cx, "sweep").and_then(|(a, block)| evaluate::sweep(cx, &a, block, seed, file));
+
+    let (data, (model, layer_spans), train) = (data?, model?, train?);
+    let classes = data.info.classes;
+
+    // Which weights the test split sees: best when something keeps them.
+    let keeps_best = train.plan.checkpoint.as_ref().is_some_and(|c| c.best_only)
+        || train
+            .plan
+            .early_stop
+            .as_ref()
+            .is_some_and(|e| e.restore_best);
+    let weights = match eval.weights {
+        Some((Weights::Best, span)) if !keeps_best => {
+            cx.error_hint(
+                span,
+                "weights=best, but nothing keeps the best weights",
+                Some("add checkpoint best_only=true or early_stop restore_best=true"),
+            );
+            Weights::Best
+        }
+        Some((w, _)) => w,
+        None => {
+            cx.mark_default("evaluate.weights");
+            if keeps_best {
+                Weights::Best
+            } else {
+                Weights::Last
+            }
+        }
+    };
+
+    let mut plan = Plan {
+        name: path
+            .file_stem()
+            .map_or_else(|| "pipeline".into(), |s| s.to_string_lossy().into_owned()),
+        path: path.to_path_buf(),
+        seed,
+        vars,
+        data: data.plan,
+        preprocess,
+        augment,
+        model,
+        train: train.plan,
+        evaluate: EvaluatePlan {
+            metrics: eval.metrics,
+            top_k: eval.top_k.map(|(k, _)| k),
+            weights,
+        },
+        diagnose,
+        expect: expect.iter().map(|(e, _)| e.clone()).collect(),
+        sweep,
+        defaults: std::mem::take(&mut cx.defaults),
+    };
+
+    cross_check(
+        cx,
+        &mut plan,
+        &layer_spans,
+        &train.monitors,
+        classes,
+        eval.top_k,
+        train.class_weight_span,
+        &expect,
+    );
+    plan.defaults.append(&mut cx.defaults);
+    Some(plan)
+}
+
+/// Checks that need several sections at once: the loss against the
+/// model's output and the data's classes, monitors and expectations
+/// against the metrics that will exist, `top_k` and class weights against
+/// the class count.
+fn cross_check(
+    cx: &mut Cx,
+    plan: &mut Plan,
+    layer_spans: &[Span],
+    monitors: &[train::Monitor],
+    classes: Option<usize>,
+    top_k: Option<(usize, Span)>,
+    class_weight_span: Span,
+    expect: &[(crate::plan::Expectation, Span)],
+) {
+    let last_span = layer_spans.last().copied().unwrap_or_default();
+    if let Some(out) = plan.model.layers.last().map(|l| l.output) {
+        match (out, plan.train.loss) {
+            (Shape::Image { .. }, _) => cx.error_hint(
+                last_span,
+                format!("the model ends with a {}", model::dims(out)),
+                Some("add flatten and a dense layer"),
+            ),
+            (Shape::Flat(1), Loss::CrossEntropy) => cx.error_hint(
+                last_span,
+                "cross_entropy needs one output per class, the model has 1",
+                Some("for one sigmoid unit use loss binary_cross_entropy"),
+            ),
+            (Shape::Flat(n), Loss::BinaryCrossEntropy) if n != 1 => cx.error_hint(
+                last_span,
+                format!("binary_cross_entropy needs one output unit, the model has {n}"),
+                Some("end with dense 1 activation=sigmoid, or use cross_entropy"),
+            ),
+            (Shape::Flat(n), Loss::CrossEntropy) => {
+                if let Some(c) = classes
+                    && c != n
+                {
+                    cx.error(
+                        last_span,
+                        format!("the model outputs {n} values but the data has {c} classes"),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if plan.train.loss == Loss::BinaryCrossEntropy
+            && let Some(c) = classes
+            && c != 2
+        {
+            cx.error(
+                last_span,
+                format!("binary_cross_entropy needs 2 classes, the data has {c}"),
+            );
+        }
+    }
+    let n = num_classes(plan);
+    if let Some((k, span)) = top_k
+        && k >= n
+    {
+        cx.error(
+            span,
+            format!("top_k must be below the number of classes ({n}), got {k}"),
+        );
+    }
+    if let Some(crate::plan::ClassWeight::List(ws)) = &plan.train.class_weight
+        && ws.len() != n
+    {
+        cx.error(
+            class_weight_span,
+            format!("class_weight has {} weights for {n} classes", ws.len()),
+        );
+    }
+    let epoch = epoch_metric_names(plan);
+    for m in monitors {
+        if !epoch.contains(&m.name) {
+            let split = &plan.data.split;
+            if m.name.starts_with("val_") && split.valid.is_none() && !split.validate_on_test {
+                cx.error_hint(
+                    m.span,
+                    format!(
+                        "{} monitors {}, but the split has no valid part",
+                        m.what, m.name
+                    ),
+                    Some("add valid=… to split, or validate_on=test"),
+                );
+            } else {
+                let why = metric_names::why_not(plan, &m.name, &epoch);
+                let why = if metric_names(plan).contains(&m.name) {
+                    format!(
+                        "{} is known only after training; {} needs a per-epoch metric",
+                        m.name, m.what
+                    )
+                } else {
+                    why
+                };
+                cx.error(m.span, why);
+            }
+        }
+    }
+    let all = metric_names(plan);
+    for (e, span) in expect {
+        if !all.contains(&e.metric) {
+            cx.error(*span, metric_names::why_not(plan, &e.metric, &all));
+        }
+    }
+}

@@ -1,8 +1,32 @@
-//! `dlp check`.
+//! `dlp check`: analyze each pipeline (shapes included) and report every
+//! error; exit 0 when all are valid, 2 otherwise.
 
+use crate::analyze;
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 
-pub fn run(_args: &CheckArgs) -> Result<i32> {
-    Err(Error::Runtime("`dlp check` is not built yet".into()))
+pub fn run(args: &CheckArgs) -> Result<i32> {
+    let mut failed = 0;
+    for file in &args.files {
+        match analyze::load(file, &args.overrides.set) {
+            Ok(plan) => {
+                let params = plan.model.total_params();
+                println!(
+                    "{}: ok ({} layers, {params} parameters)",
+                    file.display(),
+                    plan.model.layers.len()
+                );
+            }
+            // A bad `--set` is the same mistake for every file: stop.
+            Err(e @ Error::Usage(_)) => return Err(e),
+            Err(e) => {
+                failed += 1;
+                match e {
+                    Error::Invalid(text) => eprint!("{text}"),
+                    other => eprintln!("error: {other}"),
+                }
+            }
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 2 })
 }

@@ -1,8 +1,55 @@
-//! `dlp eval`.
+//! `dlp eval FILE --weights PATH`: the test metrics of saved weights.
 
+use crate::analyze;
 use crate::cli::EvalArgs;
+use crate::data::{self, Part};
 use crate::error::{Error, Result};
+use crate::nn::Model;
+use crate::report;
+use crate::run::{device, evaluate};
+use std::sync::Arc;
 
-pub fn run(_args: &EvalArgs) -> Result<i32> {
-    Err(Error::Runtime("`dlp eval` is not built yet".into()))
+pub fn run(args: &EvalArgs) -> Result<i32> {
+    let plan = analyze::load(&args.file, &args.overrides.set)?;
+    let spec = args
+        .device
+        .as_deref()
+        .map(device::parse)
+        .transpose()?
+        .unwrap_or(plan.train.device);
+    let device = device::select(spec)?;
+    let model = Model::new(&plan.model, plan.train.loss, &device)?;
+    model.load(&args.weights)?;
+    let data = Arc::new(data::load(&plan, false)?);
+    if !data.has(Part::Test) {
+        return Err(Error::Usage(format!(
+            "{}: the pipeline has no test split to evaluate on",
+            args.file.display()
+        )));
+    }
+    let bs = crate::run::trainer::batch_size(&plan, &data).clamp(256, 1024);
+    let eval = evaluate::evaluate(
+        &model,
+        &data,
+        Part::Test,
+        bs,
+        plan.train.loss,
+        data.classes.len(),
+        &device,
+    )?;
+    let metrics = evaluate::named_metrics(
+        "test_",
+        &eval,
+        &plan.evaluate.metrics,
+        plan.evaluate.top_k,
+        true,
+    );
+    for (name, value) in &metrics {
+        println!("{name} {}", report::atomic::num(*value));
+    }
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        report::write_eval(out, &data.classes, &eval.confusion)?;
+    }
+    Ok(0)
 }

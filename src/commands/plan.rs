@@ -1,8 +1,25 @@
-//! `dlp plan`.
+//! `dlp plan`: the Keras-style model summary and the resolved training
+//! plan with every default marked, or the plan as YAML (`--format yaml`,
+//! the structure run manifests store).
 
-use crate::cli::PlanArgs;
+use crate::analyze;
+use crate::cli::{Format, PlanArgs};
 use crate::error::{Error, Result};
+use crate::plan::summary::{describe, summary};
 
-pub fn run(_args: &PlanArgs) -> Result<i32> {
-    Err(Error::Runtime("`dlp plan` is not built yet".into()))
+pub fn run(args: &PlanArgs) -> Result<i32> {
+    let plan = analyze::load(&args.file, &args.overrides.set)?;
+    match args.format {
+        Format::Text => {
+            print!("{}", summary(&plan));
+            println!();
+            print!("{}", describe(&plan));
+        }
+        Format::Yaml => {
+            let text = serde_yaml_ng::to_string(&plan)
+                .map_err(|e| Error::Runtime(format!("cannot write the plan as YAML: {e}")))?;
+            print!("{text}");
+        }
+    }
+    Ok(0)
 }

@@ -3,10 +3,21 @@
 //! ops, CUDA) without touching `nn`.
 //!
 //! The functions here take and return candle tensors in NCHW layout and
-//! are differentiable through candle's autograd.
+//! are differentiable through candle's autograd. On CPU with f32 they run
+//! the custom ops of `conv` and `pool` (im2col + GEMM, own backward passes);
+//! anything else goes through `reference` (candle's own ops).
+
+mod batch_norm;
+mod conv;
+mod geometry;
+mod pool;
+pub mod reference;
+mod relu;
+mod scratch;
+mod sgemm;
 
 use crate::plan::Padding;
-use candle_core::{Result, Tensor};
+use candle_core::{CpuStorage, DType, Layout, Result, Tensor, bail};
 
 /// TensorFlow's `same` padding for one axis: (before, after), the extra
 /// row/column going after.
@@ -16,7 +27,12 @@ pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize
     (total / 2, total - total / 2)
 }
 
-/// 2-D convolution. `x`: (N, C, H, W); `w`: (F, C, K, K); `b`: (F).
+/// Whether the custom CPU kernels handle this tensor.
+fn fast(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32
+}
+
+/// 2-D convolution. `x`: (N, C, H, W); `w`: (F, C, KH, KW); `b`: (F).
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
@@ -24,54 +40,65 @@ pub fn conv2d(
     stride: usize,
     padding: Padding,
 ) -> Result<Tensor> {
-    let (_, _, h, wd) = x.dims4()?;
-    let (_, _, kh, kw) = w.dims4()?;
-    let x = match padding {
-        Padding::Valid => x.clone(),
-        Padding::Same => {
-            let (t, bt) = same_padding(h, kh, stride);
-            let (l, r) = same_padding(wd, kw, stride);
-            x.pad_with_zeros(2, t, bt)?.pad_with_zeros(3, l, r)?
-        }
-    };
-    let y = x.conv2d(w, 0, stride, 1, 1)?;
-    match b {
-        Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
-        None => Ok(y),
+    if fast(x) && fast(w) && b.is_none_or(fast) {
+        conv::conv2d(x, w, b, stride, padding)
+    } else {
+        reference::conv2d(x, w, b, stride, padding)
     }
-}
-
-/// The K×K windows of a valid pooling, each (N, C, OH, OW), stacked on a
-/// new leading axis: (K·K, N, C, OH, OW).
-fn windows(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
-    let oh = (h - size) / stride + 1;
-    let ow = (w - size) / stride + 1;
-    let dev = x.device();
-    let mut parts = Vec::with_capacity(size * size);
-    for ki in 0..size {
-        let rows: Vec<u32> = (0..oh).map(|i| (i * stride + ki) as u32).collect();
-        let rows = Tensor::new(rows, dev)?;
-        let xr = x.index_select(&rows, 2)?;
-        for kj in 0..size {
-            let cols: Vec<u32> = (0..ow).map(|j| (j * stride + kj) as u32).collect();
-            let cols = Tensor::new(cols, dev)?;
-            parts.push(xr.index_select(&cols, 3)?);
-        }
-    }
-    Tensor::stack(&parts, 0)
 }
 
 /// Max pooling with `valid` padding (Keras' default), any size and stride.
-/// Its gradient goes to the window's maximum (candle's own `max_pool2d`
-/// backward scales it by 1/K² and refuses size ≠ stride).
+/// Its gradient goes to the window's first maximum (candle's own
+/// `max_pool2d` backward scales it by 1/K² and refuses size ≠ stride).
 pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
-    windows(x, size, stride)?.max(0)
+    if fast(x) {
+        pool::max_pool2d(x, size, stride)
+    } else {
+        reference::max_pool2d(x, size, stride)
+    }
 }
 
 /// Average pooling with `valid` padding, any size and stride.
 pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
-    windows(x, size, stride)?.mean(0)
+    if fast(x) {
+        pool::avg_pool2d(x, size, stride)
+    } else {
+        reference::avg_pool2d(x, size, stride)
+    }
+}
+
+/// Batch normalisation with the batch's statistics (training mode):
+/// `y = γ·(x − mean)/√(var + ε) + β` per channel of `x` (N, C, H, W),
+/// differentiable in x, γ and β. Returns `(y, mean, var)`, the statistics
+/// detached and the variance biased (divided by N·H·W, as Keras' moments),
+/// for the caller's running averages.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    if fast(x) && fast(gamma) && fast(beta) {
+        batch_norm::batch_norm_train(x, gamma, beta, eps)
+    } else {
+        reference::batch_norm_train(x, gamma, beta, eps)
+    }
+}
+
+/// ReLU with a one-pass backward; gradient 0 at 0 (PyTorch, TensorFlow).
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    if fast(x) { relu::relu(x) } else { x.relu() }
+}
+
+/// The f32 data of a contiguous CPU operand.
+fn storage<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        bail!("dlp op: expected an f32 tensor");
+    };
+    let Some((start, end)) = l.contiguous_offsets() else {
+        bail!("dlp op: expected a contiguous tensor");
+    };
+    Ok(&v[start..end])
 }
 
 #[cfg(test)]

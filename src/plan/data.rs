@@ -74,8 +74,9 @@ impl Source {
 }
 
 /// A split size: a count of samples or a fraction of the available ones.
+/// Serialised as the bare number (`800`, `0.7`): YAML cannot nest enum tags.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum SplitSize {
     Count(usize),
     Fraction(f64),

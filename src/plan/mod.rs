@@ -11,6 +11,7 @@
 mod data;
 mod model;
 mod shape;
+pub mod summary;
 mod train;
 
 pub use data::*;
@@ -145,4 +146,42 @@ pub enum SweepValues {
     List(Vec<Value>),
     Uniform { low: f64, high: f64 },
     LogUniform { low: f64, high: f64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activations_round_trip_as_text() {
+        for a in [
+            Activation::Relu,
+            Activation::LeakyRelu { alpha: 0.3 },
+            Activation::Softmax,
+        ] {
+            let text = String::from(a);
+            assert_eq!(Activation::try_from(text), Ok(a));
+        }
+        assert_eq!(
+            String::from(Activation::LeakyRelu { alpha: 0.3 }),
+            "leaky_relu(alpha=0.3)"
+        );
+    }
+
+    #[test]
+    fn layers_with_activations_serialise_to_yaml_and_back() {
+        let layer = Layer::Dense {
+            units: 3,
+            activation: Activation::LeakyRelu { alpha: 0.1 },
+            l2: 0.0,
+        };
+        let yaml = serde_yaml_ng::to_string(&layer).expect("serialises");
+        assert_eq!(serde_yaml_ng::from_str::<Layer>(&yaml).ok(), Some(layer));
+        let split = TestSplit::Size(SplitSize::Fraction(0.2));
+        let yaml = serde_yaml_ng::to_string(&split).expect("serialises");
+        assert_eq!(
+            serde_yaml_ng::from_str::<TestSplit>(&yaml).ok(),
+            Some(split)
+        );
+    }
 }

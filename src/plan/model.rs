@@ -46,8 +46,10 @@ pub enum Padding {
     Valid,
 }
 
+/// Serialised as text (`relu`, `leaky_relu(alpha=0.3)`), because YAML
+/// cannot nest the tag of this enum inside a layer's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum Activation {
     Linear,
     Relu,
@@ -55,6 +57,51 @@ pub enum Activation {
     Sigmoid,
     Tanh,
     Softmax,
+}
+
+impl Activation {
+    /// The language's name (`relu`, `leaky_relu`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+}
+
+impl From<Activation> for String {
+    fn from(a: Activation) -> String {
+        match a {
+            Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha={alpha:?})"),
+            other => other.name().to_string(),
+        }
+    }
+}
+
+impl TryFrom<String> for Activation {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Activation, String> {
+        Ok(match text.as_str() {
+            "linear" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "softmax" => Activation::Softmax,
+            _ => {
+                let alpha = text
+                    .strip_prefix("leaky_relu(alpha=")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| format!("unknown activation {text:?}"))?;
+                Activation::LeakyRelu { alpha }
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,14 +152,7 @@ impl Layer {
             Layer::Flatten => "flatten",
             Layer::Dropout { .. } => "dropout",
             Layer::BatchNorm { .. } => "batchnorm",
-            Layer::Activation(a) => match a {
-                Activation::Linear => "linear",
-                Activation::Relu => "relu",
-                Activation::LeakyRelu { .. } => "leaky_relu",
-                Activation::Sigmoid => "sigmoid",
-                Activation::Tanh => "tanh",
-                Activation::Softmax => "softmax",
-            },
+            Layer::Activation(a) => a.name(),
         }
     }
 }

@@ -1,1 +1,40 @@
-//! Run outputs: CSVs, manifest, learning curves, diagnosis, diff, expectations, progress, tracing.
+//! Run outputs: everything a run leaves in `runs/<pipeline>/<run-id>/` to
+//! answer what a person or a CI job asks of it.
+//!
+//! | file | written by |
+//! | --- | --- |
+//! | `run.yaml` | [`manifest::Manifest`] — plan, seed, versions, status, final metrics |
+//! | `train.csv` | [`history::History`] — one row per epoch, rewritten after each |
+//! | `data.csv` | [`data_csv::write_data_csv`] — samples per split and class |
+//! | `stages.csv` | [`stages::StageTimer`] — the only file with wall-clock times |
+//! | `curves.png`, `curves.svg` | [`curves::write`] — loss and accuracy per epoch |
+//! | `diagnosis.txt` | [`diagnosis::Diagnosis`] — over/underfitting verdict and advice |
+//!
+//! Every file is written atomically ([`atomic`]). [`expect`] checks the
+//! pipeline's assertions, [`diff`] compares two runs (`dlp diff`),
+//! [`progress`] shows training on the terminal and [`trace`] sets up logs
+//! and Chrome traces.
+
+pub mod atomic;
+pub mod curves;
+pub mod data_csv;
+pub mod diagnosis;
+pub mod diff;
+pub mod eval_csv;
+pub mod expect;
+pub mod history;
+pub mod manifest;
+pub mod progress;
+pub mod stages;
+pub mod trace;
+
+pub use atomic::num;
+pub use curves::Marks;
+pub use data_csv::write_data_csv;
+pub use diagnosis::{Diagnosis, Verdict};
+pub use eval_csv::write_eval;
+pub use history::{EpochRow, History};
+pub use manifest::{Manifest, Status};
+pub use progress::Progress;
+pub use stages::StageTimer;
+pub use trace::TraceGuard;

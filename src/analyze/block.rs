@@ -1,0 +1,84 @@
+//! Walking a section's block: the statements it may hold, reported once
+//! each when unknown, misplaced or repeated.
+
+use super::context::Cx;
+use super::schema::{self, did_you_mean};
+use crate::syntax::{Command, Statement};
+
+/// What `statement` is called in messages for a section (`layer` in model).
+fn noun(section: &str) -> String {
+    match section {
+        "model" => "layer".into(),
+        "data" | "preprocess" | "augment" | "train" | "evaluate" | "diagnose" => {
+            format!("{section} statement")
+        }
+        _ => "statement".into(),
+    }
+}
+
+/// The commands of a section block, reporting everything that is not a
+/// known command of `section`. With `unique`, a command given twice is an
+/// error at the second.
+pub fn commands<'a>(
+    cx: &mut Cx,
+    section: &str,
+    block: &'a [Statement],
+    unique: bool,
+) -> Vec<&'a Command> {
+    let known = schema::statements(section);
+    let mut out: Vec<&'a Command> = Vec::new();
+    for s in block {
+        match s {
+            Statement::Command(c) => {
+                let name = c.name.name.as_str();
+                if !known.contains(&name) {
+                    let msg = match schema::home_section(name) {
+                        Some(home) => format!("{name} belongs in {home} {{ … }}, not in {section}"),
+                        None if schema::SECTIONS.contains(&name) => {
+                            format!("{name} {{ … }} must be at the top level, not inside {section}")
+                        }
+                        None => format!(
+                            "unknown {} \"{name}\"{}",
+                            noun(section),
+                            did_you_mean(name, known.iter().copied())
+                        ),
+                    };
+                    cx.error(c.name.span, msg);
+                    continue;
+                }
+                if c.block.is_some() && name != "repeat" {
+                    cx.error(c.name.span, format!("{name} takes no block"));
+                    continue;
+                }
+                if unique && let Some(first) = out.iter().find(|o| o.name.name == name) {
+                    let line = cx.loc(first.name.span).line;
+                    cx.error(
+                        c.name.span,
+                        format!("{name} is given twice (first on line {line})"),
+                    );
+                    continue;
+                }
+                out.push(c);
+            }
+            Statement::Let(l) => cx.error(l.span, "let is only allowed at the top level"),
+            Statement::Assign(a) => {
+                cx.error(a.span, "`PATH = VALUES` is only allowed inside sweep")
+            }
+            Statement::Compare(c) => cx.error(c.span, "comparisons are only allowed inside expect"),
+        }
+    }
+    out
+}
+
+/// The first positional word of a command (`adam` in `optimizer adam`), or
+/// its `kind=` value: it selects which parameters the statement takes.
+pub fn kind_of(cmd: &Command) -> Option<&str> {
+    use crate::syntax::ValueKind;
+    cmd.args
+        .iter()
+        .find(|a| a.key.as_ref().is_none_or(|k| k.name == "kind"))
+        .and_then(|a| match &a.value.kind {
+            ValueKind::Word(w) | ValueKind::Str(w) => Some(w.as_str()),
+            _ => None,
+        })
+}

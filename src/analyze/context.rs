@@ -1,0 +1,187 @@
+//! The analyzer's working state: the source (for diagnostics), variable
+//! scopes, collected errors and the set of defaulted paths.
+
+use super::diagnostic::Diagnostic;
+use super::schema::did_you_mean;
+use super::value::{R, V};
+use crate::syntax::{BinOp, Expr, ExprKind, Span, Value, ValueKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct Cx<'s> {
+    pub source: &'s str,
+    pub path: String,
+    pub diags: Vec<Diagnostic>,
+    pub defaults: BTreeSet<String>,
+    /// Innermost last: `let`s at the bottom, `repeat` bindings above.
+    scopes: Vec<BTreeMap<String, R>>,
+}
+
+impl<'s> Cx<'s> {
+    pub fn new(source: &'s str, path: String) -> Cx<'s> {
+        Cx {
+            source,
+            path,
+            diags: Vec::new(),
+            defaults: BTreeSet::new(),
+            scopes: vec![BTreeMap::new()],
+        }
+    }
+
+    /// Records an error at `span`.
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.error_hint(span, message, None::<String>);
+    }
+
+    /// Records an error with an optional hint. Identical errors (a
+    /// `repeat` body reports once, not once per pass) are kept once.
+    pub fn error_hint(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        hint: Option<impl Into<String>>,
+    ) {
+        let d = Diagnostic::new(
+            self.source,
+            &self.path,
+            span,
+            message.into(),
+            hint.map(Into::into).into_iter().collect(),
+        );
+        if !self.diags.iter().any(|x| x.rendered == d.rendered) {
+            self.diags.push(d);
+        }
+    }
+
+    pub fn mark_default(&mut self, path: impl Into<String>) {
+        self.defaults.insert(path.into());
+    }
+
+    pub fn define(&mut self, name: &str, value: R) {
+        if let Some(top) = self.scopes.last_mut() {
+            top.insert(name.to_string(), value);
+        }
+    }
+
+    pub fn push_scope(&mut self) {
+        self.scopes.push(BTreeMap::new());
+    }
+
+    pub fn pop_scope(&mut self) {
+        if self.scopes.len() > 1 {
+            self.scopes.pop();
+        }
+    }
+
+    /// The `let` variables (the outermost scope).
+    pub fn globals(&self) -> &BTreeMap<String, R> {
+        &self.scopes[0]
+    }
+
+    fn lookup(&self, name: &str) -> Option<&R> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn all_names(&self) -> Vec<String> {
+        self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
+    }
+
+    /// Resolves variables and arithmetic; `None` after reporting an error.
+    pub fn eval(&mut self, value: &Value) -> Option<R> {
+        let span = value.span;
+        let v = match &value.kind {
+            ValueKind::Expr(e) => return self.eval_expr(e),
+            ValueKind::Str(s) => V::Str(s.clone()),
+            ValueKind::Word(w) | ValueKind::Path(w) => V::Word(w.clone()),
+            ValueKind::Bool(b) => V::Bool(*b),
+            ValueKind::List(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.push(self.eval(i)?);
+                }
+                V::List(out)
+            }
+            ValueKind::Call { name, args } => {
+                let mut out = Vec::new();
+                for a in args {
+                    out.push(self.eval(a)?);
+                }
+                V::Call(name.name.clone(), out)
+            }
+        };
+        Some(R::new(v, span))
+    }
+
+    fn eval_expr(&mut self, e: &Expr) -> Option<R> {
+        match &e.kind {
+            ExprKind::Int(i) => Some(R::new(V::Int(*i), e.span)),
+            ExprKind::Float(f) => Some(R::new(V::Float(*f), e.span)),
+            ExprKind::Var(name) => match self.lookup(name) {
+                Some(r) => Some(R::new(r.v.clone(), e.span)),
+                None => {
+                    let names = self.all_names();
+                    let hint = did_you_mean(name, names.iter().map(String::as_str))
+                        .replace('"', "")
+                        .replace(" mean ", " mean $");
+                    self.error(e.span, format!("unknown variable ${name}{hint}"));
+                    None
+                }
+            },
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.eval_expr(lhs)?, self.eval_expr(rhs)?);
+                let v = match (&a.v, &b.v, op) {
+                    (V::Int(x), V::Int(y), BinOp::Add) => x.checked_add(*y).map(V::Int),
+                    (V::Int(x), V::Int(y), BinOp::Sub) => x.checked_sub(*y).map(V::Int),
+                    (V::Int(x), V::Int(y), BinOp::Mul) => x.checked_mul(*y).map(V::Int),
+                    _ => match (a.as_f64(), b.as_f64()) {
+                        (Some(x), Some(y)) => {
+                            let r = match op {
+                                BinOp::Add => x + y,
+                                BinOp::Sub => x - y,
+                                BinOp::Mul => x * y,
+                                BinOp::Div => x / y,
+                            };
+                            if *op == BinOp::Div && y == 0.0 {
+                                self.error(rhs.span, "division by zero");
+                                return None;
+                            }
+                            Some(V::Float(r))
+                        }
+                        (None, _) => {
+                            self.error(
+                                a.span,
+                                format!("arithmetic needs numbers, got {}", a.describe()),
+                            );
+                            return None;
+                        }
+                        (_, None) => {
+                            self.error(
+                                b.span,
+                                format!("arithmetic needs numbers, got {}", b.describe()),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                match v {
+                    Some(v) => Some(R::new(v, e.span)),
+                    None => {
+                        self.error(e.span, "integer overflow");
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Cx<'_> {
+    /// The 1-based line and column of a span's start.
+    pub fn loc(&self, span: Span) -> crate::plan::Loc {
+        let mut i = span.start.min(self.source.len());
+        while i > 0 && !self.source.is_char_boundary(i) {
+            i -= 1;
+        }
+        let (line, column) = pest::Position::new(self.source, i).map_or((1, 1), |p| p.line_col());
+        crate::plan::Loc { line, column }
+    }
+}

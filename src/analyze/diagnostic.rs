@@ -1,0 +1,111 @@
+//! One problem in a pipeline, located, with optional hints; rendered with
+//! pest's own renderer (`--> file:line:col`, the source line, a caret).
+
+use crate::syntax::Span;
+use crate::syntax::parser::{Rule, SyntaxError};
+use pest::error::{Error as PestError, ErrorVariant};
+use std::fmt;
+
+/// A located error. `line` and `column` are 1-based (column in characters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hints: Vec<String>,
+    /// The full text a user sees.
+    pub rendered: String,
+}
+
+impl Diagnostic {
+    /// An error at `span` of `source`, read from `path`.
+    pub fn new(source: &str, path: &str, span: Span, message: String, hints: Vec<String>) -> Self {
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let end = floor_char_boundary(source, span.end.clamp(start, source.len()));
+        let err: PestError<Rule> = match pest::Span::new(source, start, end) {
+            Some(s) => PestError::new_from_span(
+                ErrorVariant::CustomError {
+                    message: String::new(),
+                },
+                s,
+            ),
+            None => PestError::new_from_pos(
+                ErrorVariant::CustomError {
+                    message: String::new(),
+                },
+                pest::Position::from_start(source),
+            ),
+        };
+        let (line, column) = match err.line_col {
+            pest::error::LineColLocation::Pos(p) | pest::error::LineColLocation::Span(p, _) => p,
+        };
+        let body = err.with_path(path).to_string();
+        // pest ends its rendering with an empty `  = ` message line: replace
+        // it with the hints, or drop it.
+        let mut lines: Vec<&str> = body.lines().collect();
+        if lines.last().is_some_and(|l| l.trim() == "=") {
+            lines.pop();
+        }
+        let gutter = lines.last().map(|l| l.find('|').unwrap_or(0)).unwrap_or(0);
+        if hints.is_empty() && lines.last().is_some_and(|l| l.trim() == "|") {
+            lines.pop();
+        }
+        let mut rendered = format!("error: {message}\n");
+        for l in &lines {
+            rendered.push_str(l);
+            rendered.push('\n');
+        }
+        for h in &hints {
+            rendered.push_str(&format!("{:gutter$}= help: {h}\n", ""));
+        }
+        Diagnostic {
+            line,
+            column,
+            message,
+            hints,
+            rendered,
+        }
+    }
+
+    /// A syntax error from pest (rules already renamed), rendered by pest.
+    pub fn syntax(err: SyntaxError, path: &str) -> Self {
+        let (line, column) = match err.line_col {
+            pest::error::LineColLocation::Pos(p) | pest::error::LineColLocation::Span(p, _) => p,
+        };
+        let message = err.variant.message().to_string();
+        let rendered = format!("error: invalid syntax\n{}\n", err.with_path(path));
+        Diagnostic {
+            line,
+            column,
+            message,
+            hints: Vec::new(),
+            rendered,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rendered)
+    }
+}
+
+/// Renders several diagnostics as one text, separated by blank lines, with
+/// a closing count.
+pub fn render_all(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.rendered);
+        out.push('\n');
+    }
+    let n = diags.len();
+    out.push_str(&format!("{n} error{}\n", if n == 1 { "" } else { "s" }));
+    out
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}

@@ -1,0 +1,271 @@
+//! The `evaluate`, `diagnose`, `expect` and `sweep` sections.
+
+use super::args::{Args, Range};
+use super::block::commands;
+use super::context::Cx;
+use super::data::bind;
+use super::overrides;
+use super::schema::{self, did_you_mean};
+use super::value::V;
+use crate::plan::{
+    CmpOp, DiagnosePlan, Expectation, Metric, SweepAxis, SweepKind, SweepPlan, SweepValues, Weights,
+};
+use crate::rng::{Stream, stream_seed};
+use crate::syntax::{CompareOp, File, Span, Statement};
+
+pub struct EvaluateOut {
+    pub metrics: Vec<Metric>,
+    pub top_k: Option<(usize, Span)>,
+    /// `weights=` as written; the default depends on the train section.
+    pub weights: Option<(Weights, Span)>,
+}
+
+pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
+    let mut out = EvaluateOut {
+        metrics: Vec::new(),
+        top_k: None,
+        weights: None,
+    };
+    let weights = |cx: &mut Cx, a: &Args, key: &str, out: &mut EvaluateOut| {
+        if let Some(w) = a.choice(cx, key, &["best", "last"], None) {
+            let w = if w == "best" {
+                Weights::Best
+            } else {
+                Weights::Last
+            };
+            out.weights = Some((w, a.span(key)));
+        }
+    };
+    let mut wrote_metrics = false;
+    for cmd in commands(cx, "evaluate", block, true) {
+        if cmd.name.name == "weights" {
+            let a = bind(cx, "evaluate", cmd);
+            weights(cx, &a, "which", &mut out);
+            continue;
+        }
+        wrote_metrics = true;
+        // `metrics` takes any number of metric words, then keywords.
+        for arg in cmd.args.iter().filter(|a| a.key.is_none()) {
+            let Some(r) = cx.eval(&arg.value) else {
+                continue;
+            };
+            let m = match r.as_text() {
+                Some("accuracy") => Metric::Accuracy,
+                Some("precision") => Metric::Precision,
+                Some("recall") => Metric::Recall,
+                Some("f1") => Metric::F1,
+                Some("confusion") => Metric::Confusion,
+                Some(w) => {
+                    let hint = did_you_mean(w, schema::METRICS.iter().copied());
+                    let list = if hint.is_empty() {
+                        format!("; one of {}", schema::METRICS.join(", "))
+                    } else {
+                        String::new()
+                    };
+                    cx.error(r.span, format!("unknown metric \"{w}\"{hint}{list}"));
+                    continue;
+                }
+                None => {
+                    cx.error(r.span, format!("metrics are words, got {}", r.describe()));
+                    continue;
+                }
+            };
+            if out.metrics.contains(&m) {
+                cx.error(r.span, format!("metric {} is listed twice", r));
+            } else {
+                out.metrics.push(m);
+            }
+        }
+        let mut named = cmd.clone();
+        named.args.retain(|a| a.key.is_some());
+        let a = bind(cx, "evaluate", &named);
+        if a.has("top_k") {
+            out.top_k = a.usize(cx, "top_k", None, 1).map(|k| (k, a.span("top_k")));
+        }
+        if a.has("weights") {
+            weights(cx, &a, "weights", &mut out);
+        }
+    }
+    if !wrote_metrics {
+        cx.mark_default("evaluate.metrics");
+        out.metrics.push(Metric::Accuracy);
+    }
+    out
+}
+
+pub fn diagnose(cx: &mut Cx, block: &[Statement], head: Span) -> Option<DiagnosePlan> {
+    let cmds = commands(cx, "diagnose", block, true);
+    let Some(cmd) = cmds.first() else {
+        cx.error_hint(
+            head,
+            "diagnose needs human_error",
+            Some("e.g. diagnose { human_error 0.05 }"),
+        );
+        return None;
+    };
+    let a = bind(cx, "diagnose", cmd);
+    let human_error = a.f64(cx, "value", None, Range::Unit);
+    let tolerance = a.f64(cx, "tolerance", Some(0.02), Range::NonNegative);
+    Some(DiagnosePlan {
+        human_error: human_error?,
+        tolerance: tolerance?,
+    })
+}
+
+/// The expectations and their metric spans (names are checked once the
+/// plan is complete).
+pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
+    let mut out = Vec::new();
+    for s in block {
+        let Statement::Compare(c) = s else {
+            cx.error_hint(
+                s.span(),
+                "expect holds comparisons only",
+                Some("write METRIC OP NUMBER, e.g. test_accuracy >= 0.8"),
+            );
+            continue;
+        };
+        let Some(r) = cx.eval(&c.value) else { continue };
+        let Some(value) = r.as_f64() else {
+            cx.error(
+                r.span,
+                format!("expect compares with a number, got {}", r.describe()),
+            );
+            continue;
+        };
+        let op = match c.op {
+            CompareOp::Ge => CmpOp::Ge,
+            CompareOp::Gt => CmpOp::Gt,
+            CompareOp::Le => CmpOp::Le,
+            CompareOp::Lt => CmpOp::Lt,
+            CompareOp::Eq => CmpOp::Eq,
+        };
+        out.push((
+            Expectation {
+                metric: c.metric.name.clone(),
+                op,
+                value,
+                loc: cx.loc(c.span),
+            },
+            c.metric.span,
+        ));
+    }
+    out
+}
+
+pub fn sweep(
+    cx: &mut Cx,
+    head: &Args,
+    block: &[Statement],
+    seed: u64,
+    file: &File,
+) -> Option<SweepPlan> {
+    let kind = head.choice(cx, "kind", &["grid", "random"], None)?;
+    let kind = if kind == "grid" {
+        SweepKind::Grid
+    } else {
+        let trials = head.usize(cx, "trials", None, 1);
+        let s = if head.has("seed") {
+            head.int(cx, "seed", None, 0).map(|s| s as u64)
+        } else {
+            Some(stream_seed(seed, Stream::Sweep))
+        };
+        SweepKind::Random {
+            trials: trials?,
+            seed: s?,
+        }
+    };
+    let mut axes: Vec<SweepAxis> = Vec::new();
+    for s in block {
+        let Statement::Assign(asg) = s else {
+            cx.error_hint(
+                s.span(),
+                "sweep holds assignments only",
+                Some("write PATH = [values], e.g. train.optimizer.lr = [1e-2, 1e-3]"),
+            );
+            continue;
+        };
+        let target = asg.target.name.clone();
+        // The same check `--set` makes, on a scratch copy of the file.
+        let mut scratch = file.clone();
+        if let Err(why) = overrides::set(&mut scratch, &target, asg.value.clone()) {
+            cx.error(asg.target.span, format!("sweep {why}"));
+            continue;
+        }
+        if axes.iter().any(|a| a.target == target) {
+            cx.error(asg.target.span, format!("sweep sets {target} twice"));
+            continue;
+        }
+        let Some(r) = cx.eval(&asg.value) else {
+            continue;
+        };
+        let values = match r.v {
+            V::List(items) if !items.is_empty() => {
+                SweepValues::List(items.iter().map(|i| i.to_plan()).collect())
+            }
+            V::List(_) => {
+                cx.error(r.span, "a sweep list needs at least one value");
+                continue;
+            }
+            V::Call(ref name, ref args) if name == "uniform" || name == "loguniform" => {
+                if matches!(kind, SweepKind::Grid) {
+                    cx.error_hint(
+                        r.span,
+                        format!("{name}(…) needs sweep random"),
+                        Some("a grid takes lists: [a, b, c]"),
+                    );
+                    continue;
+                }
+                let nums: Vec<f64> = args.iter().filter_map(|a| a.as_f64()).collect();
+                let [low, high] = nums[..] else {
+                    cx.error(
+                        r.span,
+                        format!("{name} takes two numbers: {name}(low, high)"),
+                    );
+                    continue;
+                };
+                if low >= high || (name == "loguniform" && low <= 0.0) {
+                    let need = if name == "loguniform" {
+                        "0 < low < high"
+                    } else {
+                        "low < high"
+                    };
+                    cx.error(r.span, format!("{name}({low}, {high}) needs {need}"));
+                    continue;
+                }
+                if name == "uniform" {
+                    SweepValues::Uniform { low, high }
+                } else {
+                    SweepValues::LogUniform { low, high }
+                }
+            }
+            V::Call(ref name, _) => {
+                cx.error(
+                    r.span,
+                    format!(
+                        "unknown distribution \"{name}\"{}",
+                        did_you_mean(name, ["uniform", "loguniform"])
+                    ),
+                );
+                continue;
+            }
+            _ => {
+                cx.error(
+                    r.span,
+                    format!("sweep values must be a list […], got {}", r.describe()),
+                );
+                continue;
+            }
+        };
+        axes.push(SweepAxis {
+            target,
+            values,
+            loc: cx.loc(asg.span),
+        });
+    }
+    if axes.is_empty() {
+        cx.error(head.name_span, "sweep has nothing to vary");
+        return None;
+    }
+    Some(SweepPlan { kind, axes })
+}

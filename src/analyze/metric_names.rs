@@ -1,0 +1,107 @@
+//! The metric names a plan produces: one spelling everywhere (monitors,
+//! `expect`, CSV columns, `dlp diff`). Run code reuses these functions so
+//! what the analyzer accepts is exactly what a run writes.
+
+use crate::plan::{Loss, Plan, Shape, TestSplit};
+
+/// Number of classes the model predicts: the output units for
+/// cross-entropy (one-hot targets), 2 for one sigmoid unit.
+pub fn num_classes(plan: &Plan) -> usize {
+    match (plan.train.loss, plan.model.output()) {
+        (Loss::BinaryCrossEntropy, _) => 2,
+        (_, Shape::Flat(n)) => n,
+        (_, s) => s.numel(),
+    }
+}
+
+/// Whether validation metrics (`val_…`) exist: a valid split, or
+/// `validate_on=test` with a test split.
+pub fn has_validation(plan: &Plan) -> bool {
+    let split = &plan.data.split;
+    split.valid.is_some() || (split.validate_on_test && split.test != TestSplit::None)
+}
+
+/// Whether test metrics (`test_…`) exist.
+pub fn has_test(plan: &Plan) -> bool {
+    plan.data.split.test != TestSplit::None
+}
+
+/// Metrics computed every epoch on the train split.
+pub const TRAIN_METRICS: &[&str] = &["loss", "accuracy"];
+/// Metrics computed every epoch on the validation data, without `val_`.
+pub const VAL_METRICS: &[&str] = &["loss", "accuracy", "precision", "recall", "f1"];
+/// Aggregate test metrics, without `test_`.
+pub const TEST_METRICS: &[&str] = &[
+    "loss",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "precision_weighted",
+    "recall_weighted",
+    "f1_weighted",
+];
+
+/// Names a monitor (early_stop, checkpoint, plateau) may use: per epoch.
+pub fn epoch_metric_names(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = TRAIN_METRICS.iter().map(|s| s.to_string()).collect();
+    if has_validation(plan) {
+        out.extend(VAL_METRICS.iter().map(|m| format!("val_{m}")));
+    }
+    out
+}
+
+/// Every metric name the plan produces, in a stable order: train, `val_`,
+/// `test_` aggregates, `test_top_k`, then per class `test_recall_3` ….
+pub fn metric_names(plan: &Plan) -> Vec<String> {
+    let mut out = epoch_metric_names(plan);
+    if has_test(plan) {
+        out.extend(TEST_METRICS.iter().map(|m| format!("test_{m}")));
+        if plan.evaluate.top_k.is_some() {
+            out.push("test_top_k".into());
+        }
+        for c in 0..num_classes(plan) {
+            for m in ["precision", "recall", "f1"] {
+                out.push(format!("test_{m}_{c}"));
+            }
+        }
+    }
+    out
+}
+
+/// Checks one name against [`metric_names`]; the error says why.
+pub fn validate_metric(plan: &Plan, name: &str) -> Result<(), String> {
+    if metric_names(plan).iter().any(|m| m == name) {
+        return Ok(());
+    }
+    Err(why_not(plan, name, &metric_names(plan)))
+}
+
+/// Why `name` is not among `valid`, with a suggestion.
+pub fn why_not(plan: &Plan, name: &str, valid: &[String]) -> String {
+    if name.starts_with("val_") && !has_validation(plan) {
+        return format!("{name} needs validation data, but the split has no valid part");
+    }
+    if name.starts_with("test_") && !has_test(plan) {
+        return format!("{name} needs a test split, but the split has none");
+    }
+    if let Some(rest) = name.strip_prefix("test_")
+        && let Some((_, class)) = rest.rsplit_once('_')
+        && let Ok(c) = class.parse::<usize>()
+    {
+        let n = num_classes(plan);
+        if c >= n {
+            return format!(
+                "{name}: class {c} does not exist, the model has {n} classes (0 to {})",
+                n.saturating_sub(1)
+            );
+        }
+    }
+    if name == "test_top_k" {
+        return "test_top_k needs top_k=… in evaluate metrics".into();
+    }
+    format!(
+        "unknown metric \"{name}\"{}",
+        super::schema::did_you_mean(name, valid.iter().map(String::as_str))
+    )
+}

@@ -1,0 +1,421 @@
+//! The `model` section: `repeat` expansion, layer parameters, Keras layer
+//! names, and shape and parameter-count inference from the input shape.
+
+use super::args::{Args, Range};
+use super::block::commands;
+use super::context::Cx;
+use super::schema::{self, spec};
+use super::value::V;
+use crate::plan::{Activation, Layer, LayerPlan, ModelPlan, Padding, Shape};
+use crate::rng::{Stream, stream_seed};
+use crate::syntax::{Command, Span, Statement};
+use std::collections::BTreeMap;
+
+/// Keras' layer name stem for a layer statement (`conv2d`,
+/// `batch_normalization`); Keras numbers repeats `conv2d_1`, `conv2d_2`, ….
+pub fn stem_of(statement: &str) -> &'static str {
+    match statement {
+        "dense" => "dense",
+        "conv2d" => "conv2d",
+        "maxpool" => "max_pooling2d",
+        "avgpool" => "average_pooling2d",
+        "global_avgpool" => "global_average_pooling2d",
+        "flatten" => "flatten",
+        "dropout" => "dropout",
+        "batchnorm" => "batch_normalization",
+        "relu" => "re_lu",
+        "leaky_relu" => "leaky_re_lu",
+        _ => "activation",
+    }
+}
+
+/// Nesting limit for `repeat`, so a runaway file cannot blow the stack.
+const MAX_DEPTH: usize = 16;
+
+struct Expander {
+    /// Each layer with its Keras name and statement span.
+    layers: Vec<(Layer, String, Span)>,
+    counts: BTreeMap<&'static str, usize>,
+    dropout_seed: Option<u64>,
+}
+
+/// The model and each layer's statement span (for later checks).
+pub fn model(
+    cx: &mut Cx,
+    head: &Args,
+    block: &[Statement],
+    input: Shape,
+    seed: u64,
+) -> Option<(ModelPlan, Vec<Span>)> {
+    let init_seed = if head.has("seed") {
+        head.int(cx, "seed", None, 0).map_or(0, |s| s as u64)
+    } else {
+        stream_seed(seed, Stream::Init)
+    };
+    let mut ex = Expander {
+        layers: Vec::new(),
+        counts: BTreeMap::new(),
+        dropout_seed: None,
+    };
+    let errors_before = cx.diags.len();
+    expand(cx, block, &mut ex, 0);
+    if ex.layers.is_empty() {
+        if cx.diags.len() == errors_before {
+            cx.error(head.name_span, "model has no layers");
+        }
+        return None;
+    }
+    let layers = infer(cx, &ex.layers, input)?;
+    let spans = ex.layers.iter().map(|(_, _, s)| *s).collect();
+    Some((
+        ModelPlan {
+            input,
+            layers,
+            init_seed,
+            dropout_seed: ex
+                .dropout_seed
+                .unwrap_or_else(|| stream_seed(seed, Stream::Dropout)),
+        },
+        spans,
+    ))
+}
+
+fn expand(cx: &mut Cx, block: &[Statement], ex: &mut Expander, depth: usize) {
+    for cmd in commands(cx, "model", block, false) {
+        if cmd.name.name == "repeat" {
+            repeat(cx, cmd, ex, depth);
+        } else {
+            let stem = stem_of(&cmd.name.name);
+            let n = ex.counts.entry(stem).or_insert(0);
+            let name = if *n == 0 {
+                stem.to_string()
+            } else {
+                format!("{stem}_{n}")
+            };
+            *n += 1;
+            if let Some(layer) = layer(cx, cmd, &name, ex) {
+                ex.layers.push((layer, name, cmd.span));
+            }
+        }
+    }
+}
+
+/// `repeat NAME=[…] NAME=[…] { … }`: the body once per list position.
+fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
+    let Some(body) = &cmd.block else {
+        cx.error(cmd.name.span, "repeat needs a block: repeat NAME=[…] { … }");
+        return;
+    };
+    if depth >= MAX_DEPTH {
+        cx.error(
+            cmd.name.span,
+            format!("repeat is nested more than {MAX_DEPTH} deep"),
+        );
+        return;
+    }
+    let mut bindings: Vec<(String, Vec<super::value::R>, Span)> = Vec::new();
+    let mut ok = true;
+    for arg in &cmd.args {
+        let Some(key) = &arg.key else {
+            cx.error(arg.span, "repeat takes only NAME=[…] lists");
+            ok = false;
+            continue;
+        };
+        if bindings.iter().any(|(n, _, _)| *n == key.name) {
+            cx.error(arg.span, format!("repeat binds {} twice", key.name));
+            ok = false;
+            continue;
+        }
+        match cx.eval(&arg.value) {
+            Some(r) => match r.v {
+                V::List(items) if !items.is_empty() => {
+                    bindings.push((key.name.clone(), items, arg.span))
+                }
+                V::List(_) => {
+                    cx.error(r.span, format!("repeat list {} is empty", key.name));
+                    ok = false;
+                }
+                _ => {
+                    cx.error(
+                        r.span,
+                        format!(
+                            "repeat {} must be a list […], got {}",
+                            key.name,
+                            r.describe()
+                        ),
+                    );
+                    ok = false;
+                }
+            },
+            None => ok = false,
+        }
+    }
+    if bindings.is_empty() {
+        if ok {
+            cx.error(cmd.name.span, "repeat needs at least one NAME=[…] list");
+        }
+        return;
+    }
+    let n = bindings[0].1.len();
+    for (name, items, span) in &bindings[1..] {
+        if items.len() != n {
+            cx.error(
+                *span,
+                format!(
+                    "repeat lists differ in length: {} has {n} values, {name} has {}",
+                    bindings[0].0,
+                    items.len()
+                ),
+            );
+            ok = false;
+        }
+    }
+    if !ok {
+        return;
+    }
+    for i in 0..n {
+        cx.push_scope();
+        for (name, items, _) in &bindings {
+            cx.define(name, items[i].clone());
+        }
+        expand(cx, body, ex, depth + 1);
+        cx.pop_scope();
+    }
+}
+
+fn activation(cx: &mut Cx, a: &Args) -> Option<Activation> {
+    let w = a.choice(cx, "activation", schema::ACTIVATIONS, Some("linear"))?;
+    Some(activation_of(&w, 0.3))
+}
+
+fn activation_of(name: &str, alpha: f64) -> Activation {
+    match name {
+        "relu" => Activation::Relu,
+        "leaky_relu" => Activation::LeakyRelu { alpha },
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "softmax" => Activation::Softmax,
+        _ => Activation::Linear,
+    }
+}
+
+fn layer(cx: &mut Cx, cmd: &Command, keras: &str, ex: &mut Expander) -> Option<Layer> {
+    let name = cmd.name.name.as_str();
+    let sp = spec("model", name, None)?;
+    let a = Args::bind(cx, cmd, sp, name, format!("model.{keras}"));
+    Some(match name {
+        "dense" => {
+            let units = a.usize(cx, "units", None, 1);
+            let act = activation(cx, &a);
+            let l2 = a.f64(cx, "l2", Some(0.0), Range::NonNegative);
+            Layer::Dense {
+                units: units?,
+                activation: act?,
+                l2: l2?,
+            }
+        }
+        "conv2d" => {
+            let filters = a.usize(cx, "filters", None, 1);
+            let kernel = a.usize(cx, "kernel", Some(3), 1);
+            let stride = a.usize(cx, "stride", Some(1), 1);
+            let padding = a.choice(cx, "padding", &["same", "valid"], Some("valid"));
+            let act = activation(cx, &a);
+            let l2 = a.f64(cx, "l2", Some(0.0), Range::NonNegative);
+            Layer::Conv2d {
+                filters: filters?,
+                kernel: kernel?,
+                stride: stride?,
+                padding: if padding? == "same" {
+                    Padding::Same
+                } else {
+                    Padding::Valid
+                },
+                activation: act?,
+                l2: l2?,
+            }
+        }
+        "maxpool" | "avgpool" => {
+            let size = a.usize(cx, "size", Some(2), 1)?;
+            let stride = if a.has("stride") {
+                a.usize(cx, "stride", None, 1)?
+            } else {
+                cx.mark_default(format!("model.{keras}.stride"));
+                size
+            };
+            if name == "maxpool" {
+                Layer::MaxPool { size, stride }
+            } else {
+                Layer::AvgPool { size, stride }
+            }
+        }
+        "global_avgpool" => Layer::GlobalAvgPool,
+        "flatten" => Layer::Flatten,
+        "dropout" => {
+            if a.has("seed") {
+                ex.dropout_seed = a.int(cx, "seed", None, 0).map(|s| s as u64);
+            }
+            Layer::Dropout {
+                rate: a.f64(cx, "rate", None, Range::UnitHalfOpen)?,
+            }
+        }
+        "batchnorm" => {
+            let momentum = a.f64(cx, "momentum", Some(0.99), Range::UnitHalfOpen);
+            let epsilon = a.f64(cx, "epsilon", Some(1e-3), Range::Positive);
+            Layer::BatchNorm {
+                momentum: momentum?,
+                epsilon: epsilon?,
+            }
+        }
+        "leaky_relu" => Layer::Activation(Activation::LeakyRelu {
+            alpha: a.f64(cx, "alpha", Some(0.3), Range::NonNegative)?,
+        }),
+        other => Layer::Activation(activation_of(other, 0.3)),
+    })
+}
+
+/// `H×W×C`, as users read feature maps.
+pub fn dims(shape: Shape) -> String {
+    match shape {
+        Shape::Flat(n) => format!("{n} features"),
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => format!("{height}×{width}×{channels} feature map"),
+    }
+}
+
+/// Output size of a window of `k` with `stride` over `n` (valid padding).
+fn valid(n: usize, k: usize, stride: usize) -> Option<usize> {
+    (n >= k).then(|| (n - k) / stride + 1)
+}
+
+/// Names, shapes and parameter counts, layer by layer. Stops at the first
+/// shape error: later shapes would only repeat it.
+fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<Vec<LayerPlan>> {
+    let mut out = Vec::with_capacity(layers.len());
+    let mut shape = input;
+    for (layer, name, span) in layers {
+        let kind = layer.kind();
+        let fail = |cx: &mut Cx, msg: String, hint: Option<&str>| {
+            cx.error_hint(*span, msg, hint);
+        };
+        let (output, params, trainable) = match (layer, shape) {
+            (Layer::Dense { units, .. }, Shape::Flat(n)) => {
+                let p = n * units + units;
+                (Shape::Flat(*units), p, p)
+            }
+            (Layer::Dense { .. }, s @ Shape::Image { .. }) => {
+                let d = dims(s);
+                fail(
+                    cx,
+                    format!("dense after a {d}: add flatten"),
+                    Some("or global_avgpool"),
+                );
+                return None;
+            }
+            (
+                Layer::Conv2d {
+                    filters,
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                },
+                Shape::Image {
+                    channels,
+                    height,
+                    width,
+                },
+            ) => {
+                let out = match padding {
+                    Padding::Same => Some((height.div_ceil(*stride), width.div_ceil(*stride))),
+                    Padding::Valid => {
+                        valid(height, *kernel, *stride).zip(valid(width, *kernel, *stride))
+                    }
+                };
+                let Some((h, w)) = out else {
+                    fail(
+                        cx,
+                        format!("conv2d kernel {kernel} is larger than its {height}×{width} input"),
+                        Some("use padding=same or a smaller kernel"),
+                    );
+                    return None;
+                };
+                let p = kernel * kernel * channels * filters + filters;
+                (
+                    Shape::Image {
+                        channels: *filters,
+                        height: h,
+                        width: w,
+                    },
+                    p,
+                    p,
+                )
+            }
+            (
+                Layer::MaxPool { size, stride } | Layer::AvgPool { size, stride },
+                Shape::Image {
+                    channels,
+                    height,
+                    width,
+                },
+            ) => {
+                let Some((h, w)) = valid(height, *size, *stride).zip(valid(width, *size, *stride))
+                else {
+                    fail(
+                        cx,
+                        format!("{kind} {size} is larger than its {height}×{width} input"),
+                        None,
+                    );
+                    return None;
+                };
+                (
+                    Shape::Image {
+                        channels,
+                        height: h,
+                        width: w,
+                    },
+                    0,
+                    0,
+                )
+            }
+            (Layer::GlobalAvgPool, Shape::Image { channels, .. }) => (Shape::Flat(channels), 0, 0),
+            (
+                Layer::Conv2d { .. }
+                | Layer::MaxPool { .. }
+                | Layer::AvgPool { .. }
+                | Layer::GlobalAvgPool,
+                s,
+            ) => {
+                fail(
+                    cx,
+                    format!("{kind} needs a feature map, but its input is {}", dims(s)),
+                    None,
+                );
+                return None;
+            }
+            (Layer::Flatten, s) => (Shape::Flat(s.numel()), 0, 0),
+            (Layer::BatchNorm { .. }, s) => {
+                let c = match s {
+                    Shape::Flat(n) => n,
+                    Shape::Image { channels, .. } => channels,
+                };
+                // γ, β trainable; moving mean and variance not.
+                (s, 4 * c, 2 * c)
+            }
+            (Layer::Dropout { .. } | Layer::Activation(_), s) => (s, 0, 0),
+        };
+        out.push(LayerPlan {
+            name: name.clone(),
+            layer: layer.clone(),
+            input: shape,
+            output,
+            params,
+            trainable,
+            loc: cx.loc(*span),
+        });
+        shape = output;
+    }
+    Some(out)
+}

@@ -1,0 +1,199 @@
+//! Value transforms (`scale`, `normalize`) with statistics from the train
+//! split only, recorded for the run manifest and applied identically to
+//! every split. Both are affine per group (a channel of an image, a feature
+//! of a vector), so they compose into one `a·x + b` per group, applied
+//! when a batch is assembled (after augmentation, which works on raw pixels).
+
+use super::table::{Table, Values};
+use crate::plan::{Preprocess, Shape};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The ε of `(x − μ)/(σ + ε)`.
+pub const EPSILON: f64 = 1e-7;
+
+/// One preprocessing step as applied, with its statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Grayscale,
+    Resize {
+        height: usize,
+        width: usize,
+    },
+    Scale {
+        factor: f64,
+    },
+    /// One μ/σ for all pixels (`global`), one per channel, or one per
+    /// feature, computed on the train split's values entering this step.
+    Normalize {
+        scope: Scope,
+        mean: Vec<f64>,
+        std: Vec<f64>,
+    },
+    OneHot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Global,
+    PerChannel,
+    PerFeature,
+}
+
+/// Every step of `preprocess`, in order, with the statistics it used.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PreprocessStats {
+    /// How many training samples the statistics come from.
+    pub train_samples: usize,
+    pub steps: Vec<Step>,
+}
+
+/// Per-group `a·x + b`, with the group length (elements per group).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Affine {
+    pub a: Vec<f32>,
+    pub b: Vec<f32>,
+    pub group_len: usize,
+}
+
+/// Groups of a shape: channels of an image, features of a vector.
+pub fn groups(shape: Shape) -> (usize, usize) {
+    match shape {
+        Shape::Flat(d) => (d, 1),
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => (channels, height * width),
+    }
+}
+
+/// Population mean and variance per group over `rows` of `table` (two
+/// passes, f64).
+pub fn raw_moments(table: &Table, rows: &[usize], shape: Shape) -> (Vec<f64>, Vec<f64>) {
+    let (ng, glen) = groups(shape);
+    let numel = table.numel;
+    let sum_over = |f: &(dyn Fn(usize, f64) -> f64 + Sync)| -> Vec<f64> {
+        rows.par_iter()
+            .fold(
+                || vec![0.0f64; ng],
+                |mut acc, &r| {
+                    let base = r * numel;
+                    for (g, a) in acc.iter_mut().enumerate() {
+                        let range = base + g * glen..base + (g + 1) * glen;
+                        *a += match &table.values {
+                            Values::U8(v) => {
+                                v[range].iter().map(|&x| f(g, f64::from(x))).sum::<f64>()
+                            }
+                            Values::F32(v) => {
+                                v[range].iter().map(|&x| f(g, f64::from(x))).sum::<f64>()
+                            }
+                        };
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![0.0f64; ng],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            )
+    };
+    let n = (rows.len() * glen).max(1) as f64;
+    let mean: Vec<f64> = sum_over(&|_, x| x).into_iter().map(|s| s / n).collect();
+    let var: Vec<f64> = sum_over(&|g, x| (x - mean[g]) * (x - mean[g]))
+        .into_iter()
+        .map(|s| s / n)
+        .collect();
+    (mean, var)
+}
+
+/// Computes the statistics on the training rows and the composed affine.
+pub fn fit(
+    steps: &[Preprocess],
+    table: &Table,
+    train_rows: &[usize],
+    shape: Shape,
+) -> (PreprocessStats, Affine) {
+    let (ng, glen) = groups(shape);
+    let mut a = vec![1.0f64; ng];
+    let mut b = vec![0.0f64; ng];
+    let mut moments: Option<(Vec<f64>, Vec<f64>)> = None;
+    let mut out = Vec::new();
+    for s in steps {
+        match s {
+            Preprocess::Grayscale => out.push(Step::Grayscale),
+            Preprocess::Resize { height, width } => out.push(Step::Resize {
+                height: *height,
+                width: *width,
+            }),
+            Preprocess::OneHot => out.push(Step::OneHot),
+            Preprocess::Scale { factor } => {
+                a.iter_mut().for_each(|x| *x *= factor);
+                b.iter_mut().for_each(|x| *x *= factor);
+                out.push(Step::Scale { factor: *factor });
+            }
+            Preprocess::Normalize { per_channel } => {
+                let (m, v) = moments
+                    .get_or_insert_with(|| raw_moments(table, train_rows, shape))
+                    .clone();
+                // Moments of the values entering this step: y = a·x + b.
+                let mg: Vec<f64> = (0..ng).map(|g| a[g] * m[g] + b[g]).collect();
+                let vg: Vec<f64> = (0..ng).map(|g| a[g] * a[g] * v[g]).collect();
+                let (scope, mean, std) = match (shape, per_channel) {
+                    (Shape::Flat(_), _) => {
+                        (Scope::PerFeature, mg, vg.iter().map(|x| x.sqrt()).collect())
+                    }
+                    (_, true) => (Scope::PerChannel, mg, vg.iter().map(|x| x.sqrt()).collect()),
+                    (_, false) => {
+                        // Equal-sized channels: the mixture's mean and variance.
+                        let mu = mg.iter().sum::<f64>() / ng as f64;
+                        let var = (0..ng)
+                            .map(|g| vg[g] + (mg[g] - mu) * (mg[g] - mu))
+                            .sum::<f64>()
+                            / ng as f64;
+                        (Scope::Global, vec![mu], vec![var.sqrt()])
+                    }
+                };
+                for g in 0..ng {
+                    let (mu, sd) = if mean.len() == 1 {
+                        (mean[0], std[0])
+                    } else {
+                        (mean[g], std[g])
+                    };
+                    let k = 1.0 / (sd + EPSILON);
+                    a[g] *= k;
+                    b[g] = (b[g] - mu) * k;
+                }
+                out.push(Step::Normalize { scope, mean, std });
+            }
+        }
+    }
+    (
+        PreprocessStats {
+            train_samples: train_rows.len(),
+            steps: out,
+        },
+        Affine {
+            a: a.iter().map(|&x| x as f32).collect(),
+            b: b.iter().map(|&x| x as f32).collect(),
+            group_len: glen,
+        },
+    )
+}
+
+impl Affine {
+    /// Applies the transform to one sample in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        for (g, chunk) in x.chunks_mut(self.group_len.max(1)).enumerate() {
+            let (a, b) = (self.a[g], self.b[g]);
+            if a != 1.0 || b != 0.0 {
+                chunk.iter_mut().for_each(|v| *v = a * *v + b);
+            }
+        }
+    }
+}

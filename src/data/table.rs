@@ -1,0 +1,57 @@
+//! A table of samples as loaded: pixels stay `u8` (a quarter of the memory
+//! of `f32`) until a batch is assembled; tabular features are `f32`.
+
+use crate::plan::Shape;
+
+/// Sample values, row-major, one sample after another (images CHW).
+#[derive(Debug, Clone)]
+pub enum Values {
+    U8(Vec<u8>),
+    F32(Vec<f32>),
+}
+
+/// Samples of one stored part (a source's training part or its official
+/// test part) with their class ids.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub values: Values,
+    /// Scalars per sample.
+    pub numel: usize,
+    pub labels: Vec<u32>,
+}
+
+impl Table {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Writes sample `row` as `f32` into `out` (`numel` long).
+    pub fn copy_f32(&self, row: usize, out: &mut [f32]) {
+        let range = row * self.numel..(row + 1) * self.numel;
+        match &self.values {
+            Values::U8(v) => {
+                for (o, &b) in out.iter_mut().zip(&v[range]) {
+                    *o = f32::from(b);
+                }
+            }
+            Values::F32(v) => out.copy_from_slice(&v[range]),
+        }
+    }
+}
+
+/// A source after loading: its classes, sample shape and stored parts.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// How errors name the source (`cifar10`, `iris.csv`).
+    pub name: String,
+    pub classes: Vec<String>,
+    /// Shape of one stored sample (after grayscale/resize at load time).
+    pub shape: Shape,
+    pub train: Table,
+    /// The official test part, when the source has one.
+    pub test: Option<Table>,
+}

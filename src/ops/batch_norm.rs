@@ -1,0 +1,219 @@
+//! Batch normalisation in training mode (batch statistics) as one candle
+//! custom op with a fused backward pass, on CPU f32 NCHW tensors.
+//!
+//! Written with candle primitives, the normalisation is a dozen broadcast
+//! and strided-reduction nodes in the graph, each allocating a full-size
+//! tensor forward and more in backward; here it is two passes over the
+//! data forward (statistics, then the affine map) and two backward.
+//!
+//! Statistics are summed per channel in f64 in a fixed order (channels in
+//! parallel, each sequential), so results do not depend on threads.
+
+use super::storage;
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+use std::sync::{Arc, OnceLock};
+
+/// Per-channel batch statistics: mean, biased variance and 1/√(var + ε).
+#[derive(Debug)]
+struct Stats {
+    mean: Vec<f32>,
+    var: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+/// `y = γ·(x − mean)/√(var + ε) + β` over the batch statistics of `x`
+/// (N, C, H, W), differentiable in x, γ and β.
+///
+/// Returns `(y, mean, var)`; `mean` and `var` (biased, as Keras'
+/// `moments`) are detached, for the caller's running averages.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let (_, c, _, _) = x.dims4()?;
+    if gamma.dims1()? != c || beta.dims1()? != c {
+        bail!("batch_norm: γ and β need {c} entries (one per channel)");
+    }
+    let stats = Arc::new(OnceLock::new());
+    let op = BatchNormTrain {
+        eps: eps as f32,
+        stats: stats.clone(),
+    };
+    let y = x
+        .contiguous()?
+        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    let Some(s) = stats.get() else {
+        bail!("batch_norm: statistics were not computed");
+    };
+    let mean = Tensor::new(s.mean.as_slice(), &Device::Cpu)?;
+    let var = Tensor::new(s.var.as_slice(), &Device::Cpu)?;
+    Ok((y, mean, var))
+}
+
+struct BatchNormTrain {
+    eps: f32,
+    stats: Arc<OnceLock<Stats>>,
+}
+
+/// (N, C, H·W) of a 4-D layout.
+fn dims(l: &Layout) -> Result<(usize, usize, usize)> {
+    match l.dims() {
+        &[n, c, h, w] => Ok((n, c, h * w)),
+        d => bail!("batch_norm: expected (N, C, H, W), got {d:?}"),
+    }
+}
+
+/// The values of channel `ch`, plane by plane.
+fn planes(x: &[f32], ch: usize, c: usize, hw: usize) -> impl Iterator<Item = &[f32]> {
+    x.chunks(hw).skip(ch).step_by(c)
+}
+
+impl CustomOp3 for BatchNormTrain {
+    fn name(&self) -> &'static str {
+        "dlp-batch-norm-train"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, gamma, beta) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
+        let (n, c, hw) = dims(l1)?;
+        let m = (n * hw) as f64;
+        if x.is_empty() {
+            bail!("batch_norm: empty batch");
+        }
+        let moments: Vec<(f32, f32)> = (0..c)
+            .into_par_iter()
+            .map(|ch| {
+                let sum: f64 = planes(x, ch, c, hw)
+                    .map(|p| p.iter().map(|&v| v as f64).sum::<f64>())
+                    .sum();
+                let mean = sum / m;
+                let sq: f64 = planes(x, ch, c, hw)
+                    .map(|p| p.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>())
+                    .sum();
+                (mean as f32, (sq / m) as f32)
+            })
+            .collect();
+        let stats = Stats {
+            mean: moments.iter().map(|m| m.0).collect(),
+            var: moments.iter().map(|m| m.1).collect(),
+            inv_std: moments
+                .iter()
+                .map(|m| 1.0 / (m.1 + self.eps).sqrt())
+                .collect(),
+        };
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(hw)
+            .zip(x.par_chunks(hw))
+            .enumerate()
+            .for_each(|(i, (yp, xp))| {
+                let ch = i % c;
+                let scale = gamma[ch] * stats.inv_std[ch];
+                let shift = beta[ch] - stats.mean[ch] * scale;
+                for (o, &v) in yp.iter_mut().zip(xp) {
+                    *o = v * scale + shift;
+                }
+            });
+        // A second forward of the same op value would find the cell set;
+        // the statistics it holds are then this call's (same input).
+        let _ = self.stats.set(stats);
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        _beta: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let Some(stats) = self.stats.get() else {
+            bail!("batch_norm: backward before forward");
+        };
+        let (n, c, h, w) = x.dims4()?;
+        let len = n * c * h * w;
+        let out = x.apply_op3_no_bwd(gamma, &dy.contiguous()?, &BatchNormGrad { stats })?;
+        let dx = out.narrow(0, 0, len)?.reshape((n, c, h, w))?;
+        let dgamma = out.narrow(0, len, c)?;
+        let dbeta = out.narrow(0, len + c, c)?;
+        Ok((Some(dx), Some(dgamma), Some(dbeta)))
+    }
+}
+
+/// Backward of `BatchNormTrain`: operands (x, γ, dy) → [dx | dγ | dβ] flat.
+///
+/// With x̂ = (x − mean)·inv_std and M = N·H·W per channel:
+/// dβ = Σ dy, dγ = Σ dy·x̂, dx = γ·inv_std/M · (M·dy − dβ − x̂·dγ).
+struct BatchNormGrad<'a> {
+    stats: &'a Stats,
+}
+
+impl CustomOp3 for BatchNormGrad<'_> {
+    fn name(&self) -> &'static str {
+        "dlp-batch-norm-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, gamma, dy) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
+        let (n, c, hw) = dims(l1)?;
+        let st = self.stats;
+        let sums: Vec<(f32, f32)> = (0..c)
+            .into_par_iter()
+            .map(|ch| {
+                let (mean, inv) = (st.mean[ch], st.inv_std[ch]);
+                let (mut sd, mut sdx) = (0f64, 0f64);
+                for (xp, dp) in planes(x, ch, c, hw).zip(planes(dy, ch, c, hw)) {
+                    let (mut a, mut b) = (0f32, 0f32);
+                    for (&v, &d) in xp.iter().zip(dp) {
+                        a += d;
+                        b += d * (v - mean) * inv;
+                    }
+                    sd += a as f64;
+                    sdx += b as f64;
+                }
+                (sdx as f32, sd as f32)
+            })
+            .collect();
+        let len = x.len();
+        let mut out = vec![0f32; len + 2 * c];
+        let m = (n * hw) as f32;
+        let (dx, dparams) = out.split_at_mut(len);
+        dx.par_chunks_mut(hw)
+            .zip(x.par_chunks(hw).zip(dy.par_chunks(hw)))
+            .enumerate()
+            .for_each(|(i, (dxp, (xp, dp)))| {
+                let ch = i % c;
+                let (mean, inv) = (st.mean[ch], st.inv_std[ch]);
+                let (dgamma, dbeta) = sums[ch];
+                let k = gamma[ch] * inv / m;
+                for (o, (&v, &d)) in dxp.iter_mut().zip(xp.iter().zip(dp)) {
+                    let xhat = (v - mean) * inv;
+                    *o = k * (m * d - dbeta - xhat * dgamma);
+                }
+            });
+        for (ch, (dg, db)) in sums.iter().enumerate() {
+            dparams[ch] = *dg;
+            dparams[c + ch] = *db;
+        }
+        Ok((CpuStorage::F32(out), Shape::from(len + 2 * c)))
+    }
+}

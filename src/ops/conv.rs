@@ -1,0 +1,313 @@
+//! Convolution forward and backward as candle custom ops on CPU, built on
+//! im2col/col2im and the `gemm` crate.
+//!
+//! Forward: per image, `y[F, P] = W[F, K] · col[K, P]` with the bias
+//! pre-filled into `y`. Backward: the input gradient is `col2im(Wᵀ · dy)`
+//! per image (candle's own goes through a GEMM-less `conv_transpose2d`
+//! loop); the weight and bias gradients are one GEMM per fixed-size chunk
+//! of images, `dy[F, G·P] · [col; 1]ᵀ`, the partial sums added in chunk
+//! order. Chunk sizes depend on the shapes only, so results are the same
+//! bits whatever the thread count.
+
+use super::geometry::ConvGeometry;
+use super::scratch::with_scratch;
+use super::sgemm::{MatRef, parallelism, sgemm};
+use super::{same_padding, storage};
+use crate::plan::Padding;
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+
+/// Target number of columns (G·P) of one weight-gradient chunk.
+const CHUNK_COLUMNS: usize = 4096;
+
+/// Resolves shapes and padding; errors on inconsistent operands.
+pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Result<ConvGeometry> {
+    let (_, c, h, wd) = x.dims4()?;
+    let (f, wc, kh, kw) = w.dims4()?;
+    if wc != c {
+        bail!("conv2d: input has {c} channels but the kernel expects {wc}");
+    }
+    if stride == 0 {
+        bail!("conv2d: stride must be at least 1");
+    }
+    let ((pt, pb), (pl, pr)) = match padding {
+        Padding::Valid => ((0, 0), (0, 0)),
+        Padding::Same => (same_padding(h, kh, stride), same_padding(wd, kw, stride)),
+    };
+    if h + pt + pb < kh || wd + pl + pr < kw {
+        bail!("conv2d: kernel {kh}x{kw} is larger than the padded input {h}x{wd}");
+    }
+    Ok(ConvGeometry {
+        c,
+        h,
+        w: wd,
+        f,
+        kh,
+        kw,
+        stride,
+        pad_top: pt,
+        pad_left: pl,
+        oh: (h + pt + pb - kh) / stride + 1,
+        ow: (wd + pl + pr - kw) / stride + 1,
+    })
+}
+
+/// The differentiable fast convolution (CPU, f32, contiguous operands).
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    stride: usize,
+    padding: Padding,
+) -> Result<Tensor> {
+    let g = geometry(x, w, stride, padding)?;
+    let x = x.contiguous()?;
+    let w = w.contiguous()?;
+    match b {
+        Some(b) => {
+            if b.dims1()? != g.f {
+                bail!(
+                    "conv2d: bias has {} entries for {} filters",
+                    b.dims1()?,
+                    g.f
+                );
+            }
+            x.apply_op3(&w, &b.contiguous()?, Conv2dBias(g))
+        }
+        None => x.apply_op2(&w, Conv2dNoBias(g)),
+    }
+}
+
+fn forward(g: &ConvGeometry, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f32> {
+    let (k, p, f) = (g.k(), g.p(), g.f);
+    let mut y = vec![0f32; n * f * p];
+    let threads = rayon::current_num_threads();
+    let inner = if n >= threads { 1 } else { threads };
+    let run = |(i, yn): (usize, &mut [f32])| {
+        let xn = &x[i * g.image_len()..(i + 1) * g.image_len()];
+        if let Some(b) = b {
+            for (row, &bias) in yn.chunks_mut(p).zip(b) {
+                row.fill(bias);
+            }
+        }
+        let product = |col: &[f32], yn: &mut [f32]| {
+            let (a, c) = (MatRef::rows(w, k), MatRef::rows(col, p));
+            sgemm(f, p, k, yn, p, b.is_some(), a, c, parallelism(inner));
+        };
+        if g.is_pointwise() {
+            product(xn, yn)
+        } else {
+            with_scratch(k * p, |col| {
+                g.im2col(xn, col, p);
+                product(col, yn)
+            })
+        }
+    };
+    if f * p == 0 {
+        return y;
+    }
+    if inner == 1 {
+        y.par_chunks_mut(f * p).enumerate().for_each(run);
+    } else {
+        y.chunks_mut(f * p).enumerate().for_each(run);
+    }
+    y
+}
+
+fn out_shape(g: &ConvGeometry, l: &Layout) -> Result<(usize, Shape)> {
+    let n = l.dims()[0];
+    Ok((n, Shape::from((n, g.f, g.oh, g.ow))))
+}
+
+/// Convolution with a bias: operands (x, w, b).
+struct Conv2dBias(ConvGeometry);
+
+impl CustomOp3 for Conv2dBias {
+    fn name(&self) -> &'static str {
+        "dlp-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, w, b) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
+        let (n, shape) = out_shape(&self.0, l1)?;
+        Ok((CpuStorage::F32(forward(&self.0, n, x, w, Some(b))), shape))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = self.0;
+        let dy = dy.contiguous()?;
+        let dx = dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?;
+        let dwb = x.apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: true })?;
+        let dw = dwb.narrow(1, 0, g.k())?.reshape(w.shape())?;
+        let db = dwb.narrow(1, g.k(), 1)?.reshape(g.f)?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// Convolution without a bias: operands (x, w).
+struct Conv2dNoBias(ConvGeometry);
+
+impl CustomOp2 for Conv2dNoBias {
+    fn name(&self) -> &'static str {
+        "dlp-conv2d-nobias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, w) = (storage(s1, l1)?, storage(s2, l2)?);
+        let (n, shape) = out_shape(&self.0, l1)?;
+        Ok((CpuStorage::F32(forward(&self.0, n, x, w, None)), shape))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = self.0;
+        let dy = dy.contiguous()?;
+        let dx = dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?;
+        let dw = x
+            .apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: false })?
+            .reshape(w.shape())?;
+        Ok((Some(dx), Some(dw)))
+    }
+}
+
+/// Gradient of the input: operands (dy, w) → dx (N, C, H, W).
+struct ConvInputGrad(ConvGeometry);
+
+impl CustomOp2 for ConvInputGrad {
+    fn name(&self) -> &'static str {
+        "dlp-conv2d-input-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = &self.0;
+        let (dy, w) = (storage(s1, l1)?, storage(s2, l2)?);
+        let (k, p, f, img) = (g.k(), g.p(), g.f, g.image_len());
+        let n = l1.dims()[0];
+        let mut dx = vec![0f32; n * img];
+        let threads = rayon::current_num_threads();
+        let inner = if n >= threads { 1 } else { threads };
+        let run = |(i, dxn): (usize, &mut [f32])| {
+            let dyn_ = &dy[i * f * p..(i + 1) * f * p];
+            // dcol[K, P] = Wᵀ[K, F] · dy[F, P]
+            let (a, b) = (MatRef::transposed(w, k), MatRef::rows(dyn_, p));
+            if g.is_pointwise() {
+                sgemm(k, p, f, dxn, p, false, a, b, parallelism(inner));
+            } else {
+                with_scratch(k * p, |dcol| {
+                    sgemm(k, p, f, dcol, p, false, a, b, parallelism(inner));
+                    g.col2im(dcol, p, dxn);
+                });
+            }
+        };
+        if img > 0 {
+            if inner == 1 {
+                dx.par_chunks_mut(img).enumerate().for_each(run);
+            } else {
+                dx.chunks_mut(img).enumerate().for_each(run);
+            }
+        }
+        Ok((CpuStorage::F32(dx), Shape::from((n, g.c, g.h, g.w))))
+    }
+}
+
+/// Gradient of the weights (and bias): operands (x, dy) → (F, K [+ 1]),
+/// the last column being the bias gradient when `bias`.
+struct ConvWeightGrad {
+    g: ConvGeometry,
+    bias: bool,
+}
+
+impl CustomOp2 for ConvWeightGrad {
+    fn name(&self) -> &'static str {
+        "dlp-conv2d-weight-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = &self.g;
+        let (x, dy) = (storage(s1, l1)?, storage(s2, l2)?);
+        let (k, p, f, img) = (g.k(), g.p(), g.f, g.image_len());
+        let k1 = k + usize::from(self.bias);
+        let n = l1.dims()[0];
+        let shape = Shape::from((f, k1));
+        if n == 0 || p == 0 {
+            return Ok((CpuStorage::F32(vec![0f32; f * k1]), shape));
+        }
+        // Images per chunk: from the shapes alone, never the thread count.
+        let per = (CHUNK_COLUMNS / p).clamp(1, n);
+        let chunks = n.div_ceil(per);
+        let threads = rayon::current_num_threads();
+        let inner = if chunks >= threads { 1 } else { threads };
+        let partial = |ci: usize| -> Vec<f32> {
+            let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
+            let cols = (n1 - n0) * p;
+            let mut out = vec![0f32; f * k1];
+            with_scratch((k1 + f) * cols, |buf| {
+                let (col, dyc) = buf.split_at_mut(k1 * cols);
+                for (gi, im) in (n0..n1).enumerate() {
+                    g.im2col(&x[im * img..(im + 1) * img], &mut col[gi * p..], cols);
+                    for fi in 0..f {
+                        let src = &dy[(im * f + fi) * p..(im * f + fi + 1) * p];
+                        dyc[fi * cols + gi * p..fi * cols + (gi + 1) * p].copy_from_slice(src);
+                    }
+                }
+                if self.bias {
+                    col[k * cols..].fill(1.0);
+                }
+                let (a, b) = (MatRef::rows(dyc, cols), MatRef::transposed(col, cols));
+                sgemm(f, k1, cols, &mut out, k1, false, a, b, parallelism(inner));
+            });
+            out
+        };
+        let partials: Vec<Vec<f32>> = if inner == 1 {
+            (0..chunks).into_par_iter().map(partial).collect()
+        } else {
+            (0..chunks).map(partial).collect()
+        };
+        let mut parts = partials.into_iter();
+        let mut sum = parts.next().unwrap_or_else(|| vec![0f32; f * k1]);
+        for part in parts {
+            for (s, v) in sum.iter_mut().zip(&part) {
+                *s += v;
+            }
+        }
+        Ok((CpuStorage::F32(sum), shape))
+    }
+}

@@ -1,0 +1,133 @@
+//! The shape arithmetic of one 2-D convolution and the im2col/col2im
+//! packing that turns it into matrix products.
+
+/// Sizes of a convolution of one (C, H, W) image by (F, C, KH, KW)
+/// filters, with explicit (top, left) zero padding already resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvGeometry {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub f: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl ConvGeometry {
+    /// Rows of the column matrix: one per (channel, kernel row, kernel column).
+    pub fn k(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// Output pixels per image (columns of the column matrix).
+    pub fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    pub fn image_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    /// A 1×1, stride-1, unpadded convolution: the image is its own column matrix.
+    pub fn is_pointwise(&self) -> bool {
+        self.kh == 1
+            && self.kw == 1
+            && self.stride == 1
+            && self.pad_top == 0
+            && self.pad_left == 0
+            && self.oh == self.h
+            && self.ow == self.w
+    }
+
+    /// The output columns `lo..hi` whose input column `ow·s + j − pad_left`
+    /// lies inside the image, for kernel column `j`.
+    fn col_range(&self, j: usize) -> (usize, usize) {
+        let s = self.stride;
+        let lo = self.pad_left.saturating_sub(j).div_ceil(s).min(self.ow);
+        let hi = if self.w + self.pad_left > j {
+            (self.w + self.pad_left - j).div_ceil(s).min(self.ow)
+        } else {
+            0
+        };
+        (lo, hi.max(lo))
+    }
+
+    /// The input row read by output row `oh` for kernel row `i`, if inside.
+    fn in_row(&self, oh: usize, i: usize) -> Option<usize> {
+        (oh * self.stride + i)
+            .checked_sub(self.pad_top)
+            .filter(|&r| r < self.h)
+    }
+
+    /// Writes the column matrix of `img` (C·H·W) into `col`: row r = (c, i, j)
+    /// starts at `col[r * ld]` and holds the P output pixels' inputs.
+    pub fn im2col(&self, img: &[f32], col: &mut [f32], ld: usize) {
+        let (p, ow, s) = (self.p(), self.ow, self.stride);
+        for c in 0..self.c {
+            let plane = &img[c * self.h * self.w..(c + 1) * self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let r = (c * self.kh + i) * self.kw + j;
+                    let dst = &mut col[r * ld..r * ld + p];
+                    let (lo, hi) = self.col_range(j);
+                    for oh in 0..self.oh {
+                        let drow = &mut dst[oh * ow..(oh + 1) * ow];
+                        let Some(ih) = self.in_row(oh, i) else {
+                            drow.fill(0.0);
+                            continue;
+                        };
+                        let src = &plane[ih * self.w..(ih + 1) * self.w];
+                        drow[..lo].fill(0.0);
+                        drow[hi..].fill(0.0);
+                        if s == 1 {
+                            let start = lo + j - self.pad_left;
+                            drow[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                        } else {
+                            for (o, d) in drow[lo..hi].iter_mut().enumerate() {
+                                *d = src[(lo + o) * s + j - self.pad_left];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds every column-matrix entry back onto the
+    /// input pixel it was read from. `img` must start zeroed.
+    pub fn col2im(&self, col: &[f32], ld: usize, img: &mut [f32]) {
+        let (ow, s) = (self.ow, self.stride);
+        for c in 0..self.c {
+            let plane = &mut img[c * self.h * self.w..(c + 1) * self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let r = (c * self.kh + i) * self.kw + j;
+                    let src = &col[r * ld..r * ld + self.p()];
+                    let (lo, hi) = self.col_range(j);
+                    for oh in 0..self.oh {
+                        let Some(ih) = self.in_row(oh, i) else {
+                            continue;
+                        };
+                        let srow = &src[oh * ow + lo..oh * ow + hi];
+                        let drow = &mut plane[ih * self.w..(ih + 1) * self.w];
+                        if s == 1 {
+                            let start = lo + j - self.pad_left;
+                            for (d, v) in drow[start..start + hi - lo].iter_mut().zip(srow) {
+                                *d += v;
+                            }
+                        } else {
+                            for (o, v) in srow.iter().enumerate() {
+                                drow[(lo + o) * s + j - self.pad_left] += v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! Human-readable views of a plan: the Keras-style model summary and the
+//! resolved plan with every default marked, as `dlp plan` prints them.
+
+use super::*;
+use std::fmt::Write;
+
+/// `1234567` → `1,234,567`, as Keras prints parameter counts.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number as a user would write it: `0.001`, `1e-7`, `32`.
+pub fn num(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Keras' class name for a layer (the "(type)" column).
+pub fn keras_type(layer: &Layer) -> &'static str {
+    match layer {
+        Layer::Dense { .. } => "Dense",
+        Layer::Conv2d { .. } => "Conv2D",
+        Layer::MaxPool { .. } => "MaxPooling2D",
+        Layer::AvgPool { .. } => "AveragePooling2D",
+        Layer::GlobalAvgPool => "GlobalAveragePooling2D",
+        Layer::Flatten => "Flatten",
+        Layer::Dropout { .. } => "Dropout",
+        Layer::BatchNorm { .. } => "BatchNormalization",
+        Layer::Activation(Activation::Relu) => "ReLU",
+        Layer::Activation(Activation::LeakyRelu { .. }) => "LeakyReLU",
+        Layer::Activation(_) => "Activation",
+    }
+}
+
+/// The Keras-style table (layer (type), output shape, params) and totals.
+pub fn summary(plan: &Plan) -> String {
+    let m = &plan.model;
+    let rows: Vec<(String, String, String)> = m
+        .layers
+        .iter()
+        .map(|l| {
+            (
+                format!("{} ({})", l.name, keras_type(&l.layer)),
+                l.output.to_string(),
+                thousands(l.params),
+            )
+        })
+        .collect();
+    let w0 = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(27)
+        + 2;
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(24) + 2;
+    let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(7);
+    let width = 1 + w0 + w1 + w2;
+    let mut s = String::new();
+    let _ = writeln!(s, "Model: \"{}\"", plan.name);
+    let _ = writeln!(s, "Input: {}", m.input);
+    let _ = writeln!(s, "{}", "_".repeat(width));
+    let _ = writeln!(
+        s,
+        " {:<w0$}{:<w1$}{:>w2$}",
+        "Layer (type)", "Output Shape", "Param #"
+    );
+    let _ = writeln!(s, "{}", "=".repeat(width));
+    for (i, (a, b, c)) in rows.iter().enumerate() {
+        let pad = w0 - a.chars().count();
+        let _ = writeln!(s, " {a}{}{b:<w1$}{c:>w2$}", " ".repeat(pad));
+        if i + 1 < rows.len() {
+            let _ = writeln!(s);
+        }
+    }
+    let _ = writeln!(s, "{}", "=".repeat(width));
+    let total = m.total_params();
+    let trainable = m.trainable_params();
+    let _ = writeln!(s, "Total params: {}", thousands(total));
+    let _ = writeln!(s, "Trainable params: {}", thousands(trainable));
+    let _ = writeln!(s, "Non-trainable params: {}", thousands(total - trainable));
+    let _ = writeln!(s, "{}", "_".repeat(width));
+    s
+}
+
+/// Writes `key=value`, marked when `path` was defaulted.
+struct Line<'a> {
+    plan: &'a Plan,
+    parts: Vec<String>,
+}
+
+impl<'a> Line<'a> {
+    fn new(plan: &'a Plan, head: impl Into<String>) -> Self {
+        Line {
+            plan,
+            parts: vec![head.into()],
+        }
+    }
+    fn kv(mut self, path: &str, key: &str, value: impl std::fmt::Display) -> Self {
+        let mark = if self.plan.defaults.contains(path) {
+            " (default)"
+        } else {
+            ""
+        };
+        self.parts.push(format!("{key}={value}{mark}"));
+        self
+    }
+    fn text(mut self, t: impl Into<String>) -> Self {
+        self.parts.push(t.into());
+        self
+    }
+    fn done(self, out: &mut String, indent: usize) {
+        let _ = writeln!(out, "{}{}", " ".repeat(indent), self.parts.join(" "));
+    }
+}
+
+fn size(s: SplitSize) -> String {
+    match s {
+        SplitSize::Count(n) => n.to_string(),
+        SplitSize::Fraction(f) => num(f),
+    }
+}
+
+fn activation(a: Activation) -> String {
+    match a {
+        Activation::Linear => "linear".into(),
+        Activation::Relu => "relu".into(),
+        Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha={})", num(alpha)),
+        Activation::Sigmoid => "sigmoid".into(),
+        Activation::Tanh => "tanh".into(),
+        Activation::Softmax => "softmax".into(),
+    }
+}
+
+fn mode(m: Mode) -> &'static str {
+    match m {
+        Mode::Min => "min",
+        Mode::Max => "max",
+    }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => num(*f),
+        Value::Str(s) => s.clone(),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(value).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The resolved plan, one statement per line, defaults marked `(default)`.
+pub fn describe(plan: &Plan) -> String {
+    let mut s = String::new();
+    let d = |p: &str| {
+        if plan.defaults.contains(p) {
+            " (default)"
+        } else {
+            ""
+        }
+    };
+    let _ = writeln!(s, "Pipeline \"{}\" ({})", plan.name, plan.path.display());
+    let _ = writeln!(s, "seed {}{}", plan.seed, d("seed"));
+    for (k, v) in &plan.vars {
+        let _ = writeln!(s, "let {k} = {}", value(v));
+    }
+
+    let _ = writeln!(s, "\ndata");
+    let src = match &plan.data.source {
+        Source::Builtin(b) => Line::new(plan, format!("source {}", b.name())),
+        Source::Blobs {
+            samples,
+            centers,
+            features,
+            std,
+            seed,
+        } => Line::new(plan, "source blobs")
+            .kv("data.source.samples", "samples", samples)
+            .kv("data.source.centers", "centers", centers)
+            .kv("data.source.features", "features", features)
+            .kv("data.source.std", "std", num(*std))
+            .kv("data.source.seed", "seed", seed),
+        Source::Csv { path, label } => Line::new(
+            plan,
+            format!("source csv \"{}\"", path.display()),
+        )
+        .kv("data.source.label", "label", label),
+        Source::Images { path } => Line::new(plan, format!("source images \"{}\"", path.display())),
+        Source::Idx {
+            images,
+            labels,
+            test_images,
+            test_labels,
+        } => {
+            let mut l = Line::new(plan, "source idx")
+                .text(format!("images=\"{}\"", images.display()))
+                .text(format!("labels=\"{}\"", labels.display()));
+            if let (Some(ti), Some(tl)) = (test_images, test_labels) {
+                l = l
+                    .text(format!("test_images=\"{}\"", ti.display()))
+                    .text(format!("test_labels=\"{}\"", tl.display()));
+            }
+            l
+        }
+    };
+    src.done(&mut s, 2);
+    let sp = &plan.data.split;
+    let mut l = Line::new(plan, "split").text(format!("train={}", size(sp.train)));
+    if let Some(v) = sp.valid {
+        l = l.text(format!("valid={}", size(v)));
+    }
+    l = match sp.test {
+        TestSplit::Size(t) => l.text(format!("test={}", size(t))),
+        TestSplit::Official => l.text("test=official"),
+        TestSplit::None => l.text("test=none"),
+    };
+    l.kv("data.split.stratify", "stratify", sp.stratify)
+        .kv("data.split.shuffle", "shuffle", sp.shuffle)
+        .kv(
+            "data.split.validate_on",
+            "validate_on",
+            if sp.validate_on_test { "test" } else { "valid" },
+        )
+        .text(format!("seed={}", sp.seed))
+        .done(&mut s, 2);
+    let _ = writeln!(s, "  input {}", plan.model.input);
+
+    if !plan.preprocess.is_empty() {
+        let _ = writeln!(s, "\npreprocess (statistics from the train split)");
+        for p in &plan.preprocess {
+            let text = match p {
+                Preprocess::Grayscale => "grayscale".to_string(),
+                Preprocess::Resize { height, width } => format!("resize {height} {width}"),
+                Preprocess::Scale { factor } => format!("scale {}", num(*factor)),
+                Preprocess::Normalize { per_channel } => format!(
+                    "normalize mean_std per_channel={per_channel}{} (x - mean) / (std + 1e-7)",
+                    d("preprocess.normalize.per_channel")
+                ),
+                Preprocess::OneHot => "one_hot".to_string(),
+            };
+            let _ = writeln!(s, "  {text}");
+        }
+    }
+
+    let a = &plan.augment;
+    if !a.is_empty() {
+        let _ = writeln!(s, "\naugment (training batches only, seed={})", a.seed);
+        if let Some(r) = a.rotate {
+            let _ = writeln!(s, "  rotate ±{}°", num(r));
+        }
+        if let Some((w, h)) = a.shift {
+            let _ = writeln!(s, "  shift width=±{} height=±{}", num(w), num(h));
+        }
+        if let Some(z) = a.zoom {
+            let _ = writeln!(s, "  zoom [{}, {}]", num(1.0 - z), num(1.0 + z));
+        }
+        if let Some(f) = a.fill {
+            let f = format!("{f:?}").to_lowercase();
+            let _ = writeln!(s, "  fill={f}{} (bilinear)", d("augment.fill"));
+        }
+        if let Some(f) = a.flip {
+            let _ = writeln!(s, "  flip {} (p=0.5)", format!("{f:?}").to_lowercase());
+        }
+        if let Some((lo, hi)) = a.brightness {
+            let _ = writeln!(s, "  brightness [{}, {}]", num(lo), num(hi));
+        }
+        if let Some((size, pad)) = a.crop {
+            let _ = writeln!(s, "  crop {size} padding={pad}");
+        }
+    }
+
+    let m = &plan.model;
+    let _ = writeln!(
+        s,
+        "\nmodel (init seed={}, dropout seed={})",
+        m.init_seed, m.dropout_seed
+    );
+    let _ = writeln!(
+        s,
+        "  kernel_initializer=glorot_uniform (default) bias_initializer=zeros (default)"
+    );
+    for l in &m.layers {
+        let p = |k: &str| format!("model.{}.{k}", l.name);
+        let line = Line::new(plan, format!("{:<24}", l.name));
+        let line = match &l.layer {
+            Layer::Dense {
+                units,
+                activation: act,
+                l2,
+            } => line
+                .text(format!("dense {units}"))
+                .kv(&p("activation"), "activation", activation(*act))
+                .kv(&p("l2"), "l2", num(*l2)),
+            Layer::Conv2d {
+                filters,
+                kernel,
+                stride,
+                padding,
+                activation: act,
+                l2,
+            } => line
+                .text(format!("conv2d {filters}"))
+                .kv(&p("kernel"), "kernel", kernel)
+                .kv(&p("stride"), "stride", stride)
+                .kv(
+                    &p("padding"),
+                    "padding",
+                    format!("{padding:?}").to_lowercase(),
+                )
+                .kv(&p("activation"), "activation", activation(*act))
+                .kv(&p("l2"), "l2", num(*l2)),
+            Layer::MaxPool { size, stride } | Layer::AvgPool { size, stride } => line
+                .text(format!("{} {size}", l.layer.kind()))
+                .kv(&p("stride"), "stride", stride)
+                .text("padding=valid"),
+            Layer::Dropout { rate } => line.text(format!("dropout {}", num(*rate))),
+            Layer::BatchNorm { momentum, epsilon } => line
+                .text("batchnorm")
+                .kv(&p("momentum"), "momentum", num(*momentum))
+                .kv(&p("epsilon"), "epsilon", num(*epsilon)),
+            Layer::Activation(Activation::LeakyRelu { alpha }) => {
+                line.text("leaky_relu")
+                    .kv(&p("alpha"), "alpha", num(*alpha))
+            }
+            other => line.text(other.kind()),
+        };
+        line.done(&mut s, 2);
+    }
+
+    let t = &plan.train;
+    let _ = writeln!(s, "\ntrain");
+    let loss = match t.loss {
+        Loss::CrossEntropy => "cross_entropy",
+        Loss::BinaryCrossEntropy => "binary_cross_entropy",
+        Loss::Mse => "mse",
+    };
+    let _ = writeln!(s, "  loss {loss}");
+    let o = "train.optimizer";
+    let k = |n: &str| format!("{o}.{n}");
+    let line = Line::new(plan, "optimizer");
+    let line = match t.optimizer.kind {
+        Optimizer::Sgd {
+            lr,
+            momentum,
+            nesterov,
+        } => line
+            .text(format!("sgd{}", d(&k("kind"))))
+            .kv(&k("lr"), "lr", num(lr))
+            .kv(&k("momentum"), "momentum", num(momentum))
+            .kv(&k("nesterov"), "nesterov", nesterov),
+        Optimizer::Adam {
+            lr,
+            beta1,
+            beta2,
+            epsilon,
+        } => line
+            .text(format!("adam{}", d(&k("kind"))))
+            .kv(&k("lr"), "lr", num(lr))
+            .kv(&k("beta1"), "beta1", num(beta1))
+            .kv(&k("beta2"), "beta2", num(beta2))
+            .kv(&k("epsilon"), "epsilon", num(epsilon)),
+        Optimizer::AdamW {
+            lr,
+            beta1,
+            beta2,
+            epsilon,
+            weight_decay,
+        } => line
+            .text(format!("adamw{}", d(&k("kind"))))
+            .kv(&k("lr"), "lr", num(lr))
+            .kv(&k("beta1"), "beta1", num(beta1))
+            .kv(&k("beta2"), "beta2", num(beta2))
+            .kv(&k("epsilon"), "epsilon", num(epsilon))
+            .kv(&k("weight_decay"), "weight_decay", num(weight_decay)),
+        Optimizer::RmsProp {
+            lr,
+            rho,
+            momentum,
+            epsilon,
+        } => line
+            .text(format!("rmsprop{}", d(&k("kind"))))
+            .kv(&k("lr"), "lr", num(lr))
+            .kv(&k("rho"), "rho", num(rho))
+            .kv(&k("momentum"), "momentum", num(momentum))
+            .kv(&k("epsilon"), "epsilon", num(epsilon)),
+        Optimizer::Adagrad {
+            lr,
+            initial_accumulator,
+            epsilon,
+        } => line
+            .text(format!("adagrad{}", d(&k("kind"))))
+            .kv(&k("lr"), "lr", num(lr))
+            .kv(
+                &k("initial_accumulator"),
+                "initial_accumulator",
+                num(initial_accumulator),
+            )
+            .kv(&k("epsilon"), "epsilon", num(epsilon)),
+    };
+    let line = line.kv(&k("decay"), "decay", num(t.optimizer.decay));
+    let line = match t.optimizer.clip_norm {
+        Some(c) => line.text(format!("clip_norm={}", num(c))),
+        None => line.text("clip_norm=none (default)"),
+    };
+    line.done(&mut s, 2);
+    let sched = match &t.schedule.kind {
+        Schedule::Constant => format!("constant{}", d("train.schedule.kind")),
+        Schedule::Step { every, factor } => format!("step every={every} factor={}", num(*factor)),
+        Schedule::Exponential { every, factor } => {
+            format!("exponential every={every} factor={}", num(*factor))
+        }
+        Schedule::Cosine { min } => format!("cosine min={}{}", num(*min), d("train.schedule.min")),
+        Schedule::Linear { to } => format!("linear to={}{}", num(*to), d("train.schedule.to")),
+        Schedule::Plateau {
+            monitor,
+            mode: md,
+            factor,
+            patience,
+            min_delta,
+            min_lr,
+        } => Line::new(plan, "plateau")
+            .kv("train.schedule.monitor", "monitor", monitor)
+            .kv("train.schedule.mode", "mode", mode(*md))
+            .kv("train.schedule.factor", "factor", num(*factor))
+            .kv("train.schedule.patience", "patience", patience)
+            .kv("train.schedule.min_delta", "min_delta", num(*min_delta))
+            .kv("train.schedule.min_lr", "min_lr", num(*min_lr))
+            .parts
+            .join(" "),
+    };
+    Line::new(plan, format!("schedule {sched}"))
+        .kv("train.schedule.warmup", "warmup", t.schedule.warmup)
+        .done(&mut s, 2);
+    let batch = match t.batch {
+        BatchSize::Size(n) => n.to_string(),
+        BatchSize::All => "all".into(),
+    };
+    Line::new(plan, format!("batch {batch}{}", d("train.batch.size")))
+        .kv("train.batch.drop_last", "drop_last", t.drop_last)
+        .text("shuffle=every epoch")
+        .text(format!("seed={}", t.shuffle_seed))
+        .done(&mut s, 2);
+    let _ = writeln!(s, "  epochs {}", t.epochs);
+    match &t.early_stop {
+        Some(e) => Line::new(plan, "early_stop")
+            .kv("train.early_stop.monitor", "monitor", &e.monitor)
+            .kv("train.early_stop.mode", "mode", mode(e.mode))
+            .kv("train.early_stop.min_delta", "min_delta", num(e.min_delta))
+            .kv("train.early_stop.patience", "patience", e.patience)
+            .kv(
+                "train.early_stop.restore_best",
+                "restore_best",
+                e.restore_best,
+            )
+            .done(&mut s, 2),
+        None => {
+            let _ = writeln!(s, "  early_stop none (default)");
+        }
+    }
+    match &t.checkpoint {
+        Some(c) => Line::new(plan, "checkpoint")
+            .kv("train.checkpoint.monitor", "monitor", &c.monitor)
+            .kv("train.checkpoint.mode", "mode", mode(c.mode))
+            .kv("train.checkpoint.best_only", "best_only", c.best_only)
+            .done(&mut s, 2),
+        None => {
+            let _ = writeln!(s, "  checkpoint none (default)");
+        }
+    }
+    match &t.class_weight {
+        Some(ClassWeight::Balanced) => {
+            let _ = writeln!(s, "  class_weight balanced");
+        }
+        Some(ClassWeight::List(ws)) => {
+            let ws: Vec<String> = ws.iter().map(|w| num(*w)).collect();
+            let _ = writeln!(s, "  class_weight [{}]", ws.join(", "));
+        }
+        None => {
+            let _ = writeln!(s, "  class_weight none (default)");
+        }
+    }
+    let dev = match t.device {
+        DeviceSpec::Auto => "auto".to_string(),
+        DeviceSpec::Cpu => "cpu".to_string(),
+        DeviceSpec::Cuda(n) => format!("cuda:{n}"),
+    };
+    let _ = writeln!(s, "  device {dev}{}", d("train.device"));
+
+    let e = &plan.evaluate;
+    let _ = writeln!(s, "\nevaluate");
+    let metrics: Vec<String> = e
+        .metrics
+        .iter()
+        .map(|m| format!("{m:?}").to_lowercase())
+        .collect();
+    let mut l = Line::new(
+        plan,
+        format!("metrics {}{}", metrics.join(" "), d("evaluate.metrics")),
+    );
+    if let Some(k) = e.top_k {
+        l = l.text(format!("top_k={k}"));
+    }
+    l.kv(
+        "evaluate.weights",
+        "weights",
+        format!("{:?}", e.weights).to_lowercase(),
+    )
+    .done(&mut s, 2);
+
+    if let Some(dg) = &plan.diagnose {
+        let _ = writeln!(s, "\ndiagnose");
+        Line::new(plan, format!("human_error {}", num(dg.human_error)))
+            .kv(
+                "diagnose.human_error.tolerance",
+                "tolerance",
+                num(dg.tolerance),
+            )
+            .done(&mut s, 2);
+    }
+    if !plan.expect.is_empty() {
+        let _ = writeln!(s, "\nexpect");
+        for x in &plan.expect {
+            let _ = writeln!(s, "  {} {} {}", x.metric, x.op.symbol(), num(x.value));
+        }
+    }
+    if let Some(sw) = &plan.sweep {
+        let head = match sw.kind {
+            SweepKind::Grid => "sweep grid".to_string(),
+            SweepKind::Random { trials, seed } => {
+                format!("sweep random trials={trials} seed={seed}")
+            }
+        };
+        let _ = writeln!(s, "\n{head}");
+        for ax in &sw.axes {
+            let vals = match &ax.values {
+                SweepValues::List(vs) => {
+                    format!("[{}]", vs.iter().map(value).collect::<Vec<_>>().join(", "))
+                }
+                SweepValues::Uniform { low, high } => {
+                    format!("uniform({}, {})", num(*low), num(*high))
+                }
+                SweepValues::LogUniform { low, high } => {
+                    format!("loguniform({}, {})", num(*low), num(*high))
+                }
+            };
+            let _ = writeln!(s, "  {} = {vals}", ax.target);
+        }
+    }
+    s
+}

@@ -1,0 +1,146 @@
+//! Atomic file writes and the one number format every CSV uses.
+//!
+//! A run folder is read while the run is still going (a person tailing
+//! `train.csv`, a CI job polling `run.yaml`) and must survive a crash or a
+//! Ctrl-C at any moment: each file is written to a temporary file in the
+//! same folder, synced and renamed over the old one, so a reader sees either
+//! the complete old file or the complete new one, never half of either.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder
+/// (a rename is only atomic within one file system), `fsync`, rename.
+/// When anything fails the old file at `path`, if any, is left untouched.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(path, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // Make the rename itself durable. Not every platform lets a folder be
+    // opened and synced; the file's content is already safe either way.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes a CSV file (header, then rows) atomically. Every row must have
+/// as many cells as the header.
+pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+    let bytes = csv_bytes(path, header, rows)?;
+    write(path, &bytes)
+}
+
+/// Renders a CSV file in memory; `path` only names the file in errors.
+pub(crate) fn csv_bytes(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::file(path, format!("cannot render CSV: {e}"));
+    w.write_record(header).map_err(fail)?;
+    for (i, row) in rows.iter().enumerate() {
+        if row.len() != header.len() {
+            return Err(Error::Runtime(format!(
+                "{}: row {} has {} cells for {} columns",
+                path.display(),
+                i + 1,
+                row.len(),
+                header.len()
+            )));
+        }
+        w.write_record(row).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::file(path, format!("cannot render CSV: {e}")))
+}
+
+/// Formats a number for a CSV file: the shortest decimal that reads back as
+/// the same `f64` (so files are deterministic and lossless), in scientific
+/// notation only for magnitudes below 1e-5 or from 1e16 on; `nan`, `inf`
+/// and `-inf` for the non-finite values (Rust's and NumPy's parsers read
+/// them back).
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if x != 0.0 && (x.abs() < 1e-5 || x.abs() >= 1e16) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Parses a number written by [`num`] (or any decimal/scientific spelling).
+pub fn parse_num(s: &str) -> Option<f64> {
+    let t = s.trim();
+    match t {
+        "nan" | "NaN" => Some(f64::NAN),
+        _ => t.parse::<f64>().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn num_table() {
+        // (value, text): shortest round-trip, no exponent in the usual range.
+        let table: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (1.0, "1"),
+            (-0.5, "-0.5"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (0.819, "0.819"),
+            (1e-4, "0.0001"),
+            (1e-7, "1e-7"),
+            (-2.5e-9, "-2.5e-9"),
+            (123456.0, "123456"),
+            (1e20, "1e20"),
+            (f64::NAN, "nan"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for &(x, s) in table {
+            assert_eq!(num(x), s, "num({x:?})");
+            let back = parse_num(s).unwrap();
+            assert!(back == x || (back.is_nan() && x.is_nan()), "{s} reads back");
+        }
+    }
+
+    #[test]
+    fn write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write(&p, b"one").unwrap();
+        write(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn csv_row_length_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        let err = write_csv(&p, &["a".into(), "b".into()], &[vec!["1".into()]]).unwrap_err();
+        assert!(
+            err.to_string().contains("row 1 has 1 cells for 2 columns"),
+            "{err}"
+        );
+        assert!(!p.exists());
+    }
+}

@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests: run the `dlp` binary, make
+//! temporary pipelines.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn dlp() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dlp"));
+    c.env_remove("RUST_LOG")
+        .env_remove("DLP_INTERRUPT_AFTER_STEPS");
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    dlp().args(args).output().expect("the dlp binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn read(path: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(path.as_ref())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+}
+
+/// Writes `text` as `name` in `dir` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+/// A small blobs pipeline that trains in well under a second.
+pub fn small_blobs(extra_train: &str) -> String {
+    format!(
+        "seed 7
+data {{
+  source blobs samples=300 centers=3 features=2 std=1.5
+  split train=0.6 valid=0.2 test=0.2
+}}
+model {{
+  dense 16 activation=relu
+  dropout 0.1
+  dense 3 activation=softmax
+}}
+train {{
+  loss cross_entropy
+  optimizer adam lr=0.01
+  batch 16
+  epochs 12
+  {extra_train}
+}}
+evaluate {{ metrics accuracy precision recall f1 confusion }}
+"
+    )
+}

@@ -1,0 +1,178 @@
+//! Augmentation against hand-checked 3×3 images, and determinism that does
+//! not depend on the number of threads.
+//!
+//! Reference for the affine cases (Keras 2 / keras-preprocessing with
+//! scipy.ndimage, order=1; note Keras' `tx` lands on the column axis):
+//! ```python
+//! import numpy as np
+//! from keras.preprocessing.image import apply_affine_transform as t
+//! x = np.arange(1, 10, dtype=float).reshape(3, 3, 1)
+//! t(x, tx=1, row_axis=0, col_axis=1, channel_axis=2, fill_mode='nearest')[..., 0]
+//! # [[2,3,3],[5,6,6],[8,9,9]]
+//! t(x, tx=1, ..., fill_mode='constant')[..., 0]   # [[2,3,0],[5,6,0],[8,9,0]]
+//! t(x, theta=90, ..., fill_mode='nearest')[..., 0] # np.rot90(x[..., 0]) = [[3,6,9],[2,5,8],[1,4,7]]
+//! t(x, tx=2, ..., fill_mode='reflect')[..., 0]    # rows [3,3,2]: index 3 → 2, 4 → 1
+//! t(x, tx=2, ..., fill_mode='wrap')[..., 0]       # rows [3,2,1]: scipy wrap has period n−1 = 2
+//! t(x, tx=0.5, ..., fill_mode='nearest')[..., 0]  # rows [1.5,2.5,3] for [1,2,3]
+//! ```
+
+use dlp::data::augment::{self, AffineParams};
+use dlp::plan::{AugmentPlan, FillMode};
+
+fn img() -> Vec<f32> {
+    (1..=9).map(|v| v as f32).collect()
+}
+
+fn run(p: AffineParams, fill: FillMode) -> Vec<f32> {
+    let mut out = vec![f32::NAN; 9];
+    augment::affine(&img(), &mut out, 1, 3, 3, &p, fill);
+    out
+}
+
+fn close(a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-4, "{a:?} != {b:?}");
+    }
+}
+
+fn shift_col(s: f64) -> AffineParams {
+    AffineParams {
+        shift_col: s,
+        ..AffineParams::IDENTITY
+    }
+}
+
+#[test]
+fn affine_table() {
+    let rows: [(AffineParams, FillMode, [f32; 9]); 7] = [
+        (
+            AffineParams::IDENTITY,
+            FillMode::Nearest,
+            [1., 2., 3., 4., 5., 6., 7., 8., 9.],
+        ),
+        (
+            shift_col(1.0),
+            FillMode::Nearest,
+            [2., 3., 3., 5., 6., 6., 8., 9., 9.],
+        ),
+        (
+            shift_col(1.0),
+            FillMode::Constant,
+            [2., 3., 0., 5., 6., 0., 8., 9., 0.],
+        ),
+        (
+            shift_col(2.0),
+            FillMode::Reflect,
+            [3., 3., 2., 6., 6., 5., 9., 9., 8.],
+        ),
+        (
+            shift_col(2.0),
+            FillMode::Wrap,
+            [3., 2., 1., 6., 5., 4., 9., 8., 7.],
+        ),
+        (
+            shift_col(0.5),
+            FillMode::Nearest,
+            [1.5, 2.5, 3., 4.5, 5.5, 6., 7.5, 8.5, 9.],
+        ),
+        (
+            AffineParams {
+                theta: 90.0,
+                ..AffineParams::IDENTITY
+            },
+            FillMode::Nearest,
+            [3., 6., 9., 2., 5., 8., 1., 4., 7.],
+        ),
+    ];
+    for (p, fill, want) in rows {
+        close(&run(p, fill), &want);
+    }
+}
+
+#[test]
+fn shift_rows_moves_content_up() {
+    let p = AffineParams {
+        shift_row: 1.0,
+        ..AffineParams::IDENTITY
+    };
+    close(
+        &run(p, FillMode::Nearest),
+        &[4., 5., 6., 7., 8., 9., 7., 8., 9.],
+    );
+}
+
+#[test]
+fn zoom_two_samples_the_centre() {
+    // Output (r, c) reads input 2·(r − 1) + 1: rows/cols -1, 1, 3 → clamped 0, 1, 2.
+    let p = AffineParams {
+        zoom_row: 2.0,
+        zoom_col: 2.0,
+        ..AffineParams::IDENTITY
+    };
+    close(
+        &run(p, FillMode::Nearest),
+        &[1., 2., 3., 4., 5., 6., 7., 8., 9.],
+    );
+    let p = AffineParams {
+        zoom_row: 0.5,
+        zoom_col: 0.5,
+        ..AffineParams::IDENTITY
+    };
+    // Reads 0.5·(r − 1) + 1 = 0.5, 1, 1.5.
+    close(
+        &run(p, FillMode::Nearest),
+        &[3., 3.5, 4., 4.5, 5., 5.5, 6., 6.5, 7.],
+    );
+}
+
+#[test]
+fn flips() {
+    let mut x = img();
+    augment::flip(&mut x, 1, 3, 3, true, false);
+    assert_eq!(x, [3., 2., 1., 6., 5., 4., 9., 8., 7.]);
+    let mut x = img();
+    augment::flip(&mut x, 1, 3, 3, false, true);
+    assert_eq!(x, [7., 8., 9., 4., 5., 6., 1., 2., 3.]);
+}
+
+#[test]
+fn crop_of_zero_padded_image() {
+    let mut out = vec![f32::NAN; 9];
+    augment::crop(&img(), &mut out, 1, 3, 3, 3, 1, (0, 0));
+    assert_eq!(out, [0., 0., 0., 0., 1., 2., 0., 4., 5.]);
+    augment::crop(&img(), &mut out, 1, 3, 3, 3, 1, (2, 1));
+    assert_eq!(out, [4., 5., 6., 7., 8., 9., 0., 0., 0.]);
+}
+
+#[test]
+fn brightness_multiplies_and_clamps_to_pixel_range() {
+    let plan = AugmentPlan {
+        brightness: Some((2.0, 2.0)),
+        ..Default::default()
+    };
+    let mut x = vec![10.0, 100.0, 200.0];
+    augment::apply(&plan, 0, 0, &mut x, &mut Vec::new(), 1, 1, 3, 255.0);
+    assert_eq!(x, [20.0, 200.0, 255.0]);
+}
+
+#[test]
+fn draws_are_per_sample_and_per_epoch() {
+    let plan = AugmentPlan {
+        rotate: Some(15.0),
+        shift: Some((0.1, 0.1)),
+        zoom: Some(0.2),
+        seed: 9,
+        ..Default::default()
+    };
+    let d = |e, i| augment::draw(&plan, dlp::rng::derive(plan.seed, &[e, i]), 32, 32);
+    assert_eq!(d(0, 5), d(0, 5));
+    assert_ne!(d(0, 5), d(1, 5));
+    assert_ne!(d(0, 5), d(0, 6));
+    for i in 0..200 {
+        let a = d(3, i).affine.unwrap();
+        assert!(a.theta.abs() <= 15.0);
+        assert!(a.shift_col.abs() <= 3.2 && a.shift_row.abs() <= 3.2);
+        assert!((0.8..=1.2).contains(&a.zoom_row) && (0.8..=1.2).contains(&a.zoom_col));
+    }
+}

@@ -1,0 +1,278 @@
+//! Each loader on small generated files in the real formats, including
+//! truncated and corrupt files (exact messages), and `probe`.
+
+use dlp::data::table::Values;
+use dlp::data::{cifar, csv_source, idx, images, probe, synth};
+use dlp::plan::{Shape, Source};
+use std::path::Path;
+
+fn err<T: std::fmt::Debug>(r: dlp::error::Result<T>) -> String {
+    r.unwrap_err().to_string()
+}
+
+#[test]
+fn cifar_records_are_read_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    synth::write_cifar10(tmp.path(), 23, 7, 1).unwrap();
+    let dir = tmp.path().join("cifar-10-batches-bin");
+    let set = cifar::load(&dir).unwrap();
+    assert_eq!(set.train.len(), 23);
+    assert_eq!(set.test.as_ref().unwrap().len(), 7);
+    assert_eq!(set.classes[0], "airplane");
+    assert_eq!(set.classes[9], "truck");
+    // data_batch_1 holds 5 records (23 = 5+5+5+4+4); record 0 is label + 3072 bytes.
+    let raw = std::fs::read(dir.join("data_batch_1.bin")).unwrap();
+    assert_eq!(raw.len(), 5 * 3073);
+    assert_eq!(set.train.labels[0], u32::from(raw[0]));
+    let Values::U8(px) = &set.train.values else {
+        panic!()
+    };
+    assert_eq!(&px[..3072], &raw[1..3073]);
+    // Record 5 is the first of data_batch_2.
+    let raw2 = std::fs::read(dir.join("data_batch_2.bin")).unwrap();
+    assert_eq!(&px[5 * 3072..6 * 3072], &raw2[1..3073]);
+}
+
+#[test]
+fn cifar_truncated_and_corrupt() {
+    let tmp = tempfile::tempdir().unwrap();
+    synth::write_cifar10(tmp.path(), 10, 2, 1).unwrap();
+    let dir = tmp.path().join("cifar-10-batches-bin");
+    std::fs::write(dir.join("test_batch.bin"), vec![0u8; 3072001]).unwrap();
+    assert_eq!(
+        err(cifar::load(&dir)),
+        format!(
+            "{}: 3072001 bytes is not a whole number of 3073-byte records",
+            dir.join("test_batch.bin").display()
+        )
+    );
+    let mut rec = vec![0u8; 3073 * 2];
+    rec[3073] = 12;
+    std::fs::write(dir.join("test_batch.bin"), rec).unwrap();
+    assert!(
+        err(cifar::load(&dir)).ends_with("test_batch.bin: record 2: label 12 is not a class (0-9)")
+    );
+    std::fs::remove_file(dir.join("data_batch_3.bin")).unwrap();
+    assert!(err(cifar::load(&dir)).contains("data_batch_3.bin"));
+}
+
+#[test]
+fn idx_plain_and_gzipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..24).collect();
+    for gz in [false, true] {
+        let p = tmp.path().join(format!("x{gz}"));
+        synth::write_idx(&p, &[2, 3, 4], &data, gz).unwrap();
+        let x = idx::read(&p).unwrap();
+        assert_eq!(
+            (x.dims.clone(), x.data.clone()),
+            (vec![2, 3, 4], data.clone())
+        );
+        assert_eq!(idx::read_dims(&p).unwrap(), vec![2, 3, 4]);
+    }
+}
+
+#[test]
+fn idx_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("imgs");
+    let check = |bytes: &[u8], msg: &str| {
+        std::fs::write(&p, bytes).unwrap();
+        assert_eq!(err(idx::read(&p)), format!("{}: {msg}", p.display()));
+    };
+    check(
+        &[
+            0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4, 5,
+        ],
+        "header says 2×2×2 = 8 data bytes but the file has 5",
+    );
+    check(
+        &[0x50, 0x4b, 8, 1],
+        "not an IDX file: starts with 0x50 0x4b, expected 0x00 0x00",
+    );
+    check(
+        &[0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0],
+        "IDX data type 0x0d is not supported (only unsigned bytes, 0x08)",
+    );
+    check(
+        &[0, 0, 8, 3, 0, 0],
+        "truncated IDX header: 3 dimensions need 16 bytes",
+    );
+    // A gzip stream cut in half.
+    synth::write_idx(&p, &[100], &[7u8; 100], true).unwrap();
+    let gz = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &gz[..gz.len() / 2]).unwrap();
+    assert!(err(idx::read(&p)).contains("corrupt gzip data"));
+    // Labels that do not match the images.
+    let (i, l) = (tmp.path().join("i"), tmp.path().join("l"));
+    synth::write_idx(&i, &[3, 2, 2], &[0; 12], false).unwrap();
+    synth::write_idx(&l, &[2], &[0, 1], false).unwrap();
+    assert_eq!(
+        err(idx::read_pair(&i, &l)),
+        format!(
+            "{}: 2 labels but {} has 3 samples",
+            l.display(),
+            i.display()
+        )
+    );
+}
+
+#[test]
+fn csv_classes_and_bad_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("data.csv");
+    std::fs::write(&p, "a,kind,b\n1,setosa,2\n3,virginica,4\n5,setosa,6\n").unwrap();
+    let s = csv_source::load(&p, "kind").unwrap();
+    assert_eq!(s.classes, ["setosa", "virginica"]);
+    assert_eq!(s.train.labels, [0, 1, 0]);
+    assert_eq!(s.shape, Shape::Flat(2));
+    let Values::F32(v) = &s.train.values else {
+        panic!()
+    };
+    assert_eq!(v, &[1., 2., 3., 4., 5., 6.]);
+    // Numeric labels sort numerically, not as strings.
+    std::fs::write(&p, "x,y\n0,10\n1,2\n2,1\n3,2\n").unwrap();
+    let s = csv_source::load(&p, "y").unwrap();
+    assert_eq!(s.classes, ["1", "2", "10"]);
+    assert_eq!(s.train.labels, [2, 1, 0, 1]);
+    // Bad rows name file and line.
+    std::fs::write(&p, "a,y,b\n1,x,2\n3,y,abc\n").unwrap();
+    assert_eq!(
+        err(csv_source::load(&p, "y")),
+        format!("{}:3: column \"b\": \"abc\" is not a number", p.display())
+    );
+    std::fs::write(&p, "a,y,b\n1,x,2\n3,y\n").unwrap();
+    assert!(err(csv_source::load(&p, "y")).contains("data.csv"));
+    assert_eq!(
+        err(csv_source::load(&p, "label")),
+        format!(
+            "{}: no column named \"label\" (columns: a, y, b)",
+            p.display()
+        )
+    );
+}
+
+fn png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            rgb[0],
+            rgb[1].wrapping_add(x as u8),
+            rgb[2].wrapping_add(y as u8),
+        ])
+    })
+    .save(path)
+    .unwrap();
+}
+
+#[test]
+fn image_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("imgs");
+    png(&root.join("cat/1.png"), 3, 2, [10, 20, 30]);
+    png(&root.join("cat/2.png"), 3, 2, [11, 21, 31]);
+    png(&root.join("dog/1.png"), 3, 2, [50, 60, 70]);
+    let s = images::load(&root, Default::default()).unwrap();
+    assert_eq!(s.classes, ["cat", "dog"]);
+    assert_eq!(s.train.labels, [0, 0, 1]);
+    assert!(s.test.is_none());
+    assert_eq!(
+        s.shape,
+        Shape::Image {
+            channels: 3,
+            height: 2,
+            width: 3
+        }
+    );
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    // CHW: red plane, green plane (+x), blue plane (+y).
+    assert_eq!(
+        &px[..18],
+        &[
+            10, 10, 10, 10, 10, 10, 20, 21, 22, 20, 21, 22, 30, 30, 30, 31, 31, 31
+        ]
+    );
+    let info = probe(&Source::Images { path: root.clone() }, tmp.path()).unwrap();
+    assert_eq!((info.input, info.classes), (s.shape, Some(2)));
+    // Sizes must agree unless resize is asked for.
+    png(&root.join("dog/2.png"), 4, 4, [0, 0, 0]);
+    let e = err(images::load(&root, Default::default()));
+    assert!(
+        e.contains("dog/2.png: image is 4×4 (height×width) but"),
+        "{e}"
+    );
+    let t = dlp::data::convert::LoadTransform {
+        grayscale: true,
+        resize: Some((5, 5)),
+    };
+    let s = images::load(&root, t).unwrap();
+    assert_eq!(
+        s.shape,
+        Shape::Image {
+            channels: 1,
+            height: 5,
+            width: 5
+        }
+    );
+    // A corrupt file names itself.
+    std::fs::write(root.join("dog/3.png"), b"not a png").unwrap();
+    assert!(err(images::load(&root, t)).contains("dog/3.png: cannot decode image"));
+}
+
+#[test]
+fn image_folders_with_official_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    png(&root.join("train/a/1.png"), 2, 2, [1, 2, 3]);
+    png(&root.join("train/b/1.png"), 2, 2, [4, 5, 6]);
+    png(&root.join("test/b/1.png"), 2, 2, [7, 8, 9]);
+    let s = images::load(root, Default::default()).unwrap();
+    assert_eq!(s.train.labels, [0, 1]);
+    assert_eq!(s.test.unwrap().labels, [1]);
+}
+
+#[test]
+fn grayscale_uses_pil_luma() {
+    // PIL: L = (R·19595 + G·38470 + B·7471 + 0x8000) >> 16.
+    assert_eq!(dlp::data::convert::luma(255, 255, 255), 255);
+    assert_eq!(dlp::data::convert::luma(255, 0, 0), 76);
+    assert_eq!(dlp::data::convert::luma(0, 255, 0), 150);
+    assert_eq!(dlp::data::convert::luma(0, 0, 255), 29);
+}
+
+#[test]
+fn probe_reads_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("t.csv");
+    std::fs::write(&p, "a,b,c,label\n1,2,3,x\n").unwrap();
+    let info = probe(
+        &Source::Csv {
+            path: "t.csv".into(),
+            label: "label".into(),
+        },
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(info.input, Shape::Flat(3));
+    synth::write_mnist(tmp.path(), 4, 2, 1, true).unwrap();
+    let info = probe(
+        &Source::Idx {
+            images: "train-images-idx3-ubyte.gz".into(),
+            labels: "train-labels-idx1-ubyte.gz".into(),
+            test_images: None,
+            test_labels: None,
+        },
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        info.input,
+        Shape::Image {
+            channels: 1,
+            height: 28,
+            width: 28
+        }
+    );
+}

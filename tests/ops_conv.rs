@@ -1,0 +1,143 @@
+//! The custom CPU convolution against candle's own (`ops::reference`):
+//! values and the gradients of x, w and b on a table of shapes, and the
+//! same bits with one and two threads.
+
+#[path = "ops_common.rs"]
+mod common;
+
+use candle_core::{Result, Tensor, Var};
+use common::{random, rel_err, value_and_grads};
+use dlp::ops;
+use dlp::plan::Padding;
+
+struct Case {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    f: usize,
+    k: usize,
+    stride: usize,
+    padding: Padding,
+    bias: bool,
+}
+
+const fn case(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    f: usize,
+    k: usize,
+    stride: usize,
+    padding: Padding,
+    bias: bool,
+) -> Case {
+    Case {
+        n,
+        c,
+        h,
+        w,
+        f,
+        k,
+        stride,
+        padding,
+        bias,
+    }
+}
+
+use Padding::{Same, Valid};
+
+const CASES: &[Case] = &[
+    case(2, 3, 8, 8, 4, 3, 1, Same, true),
+    case(3, 4, 9, 7, 5, 3, 2, Same, true),
+    case(2, 2, 6, 6, 3, 3, 1, Valid, true),
+    case(1, 5, 11, 10, 2, 3, 2, Valid, false),
+    case(4, 3, 7, 7, 6, 1, 1, Same, true),
+    case(2, 3, 7, 8, 2, 1, 2, Valid, true),
+    case(2, 2, 9, 9, 3, 5, 1, Same, true),
+    case(3, 2, 10, 9, 4, 5, 2, Same, false),
+    case(2, 3, 12, 12, 4, 5, 3, Valid, true),
+    case(2, 4, 4, 4, 3, 4, 2, Same, true),
+    case(2, 3, 3, 3, 2, 3, 1, Valid, true),
+    // The CIFAR shapes, small batch: 3→32 and 32→32 at 32², 64→128 at 8².
+    case(2, 3, 32, 32, 8, 3, 1, Same, true),
+    case(9, 16, 8, 8, 16, 3, 1, Same, true),
+];
+
+fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
+    let x = Var::from_tensor(&random(&[c.n, c.c, c.h, c.w], seed)?)?;
+    let w = Var::from_tensor(&random(&[c.f, c.c, c.k, c.k], seed + 1)?)?;
+    let b = Var::from_tensor(&random(&[c.f], seed + 2)?)?;
+    let mut vars = vec![x, w];
+    if c.bias {
+        vars.push(b);
+    }
+    value_and_grads(
+        &vars,
+        |t| {
+            let conv = if fast {
+                ops::conv2d
+            } else {
+                ops::reference::conv2d
+            };
+            conv(&t[0], &t[1], t.get(2), c.stride, c.padding)
+        },
+        seed + 3,
+    )
+}
+
+#[test]
+fn conv_matches_reference_values_and_gradients() -> Result<()> {
+    for (i, c) in CASES.iter().enumerate() {
+        let seed = 100 * i as u64;
+        let (y, g) = run(c, true, seed)?;
+        let (y_ref, g_ref) = run(c, false, seed)?;
+        let label = format!("case {i} (k {} s {} {:?})", c.k, c.stride, c.padding);
+        assert!(rel_err(&y, &y_ref)? < 1e-4, "{label}: values");
+        for (j, (a, b)) in g.iter().zip(&g_ref).enumerate() {
+            let e = rel_err(a, b)?;
+            assert!(
+                e < 1e-4,
+                "{label}: gradient {} off by {e}",
+                ["x", "w", "b"][j]
+            );
+        }
+    }
+    Ok(())
+}
+
+fn bits(c: &Case, threads: usize) -> Result<Vec<Vec<u32>>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| {
+        let (y, g) = run(c, true, 7)?;
+        std::iter::once(y)
+            .chain(g)
+            .map(|t| {
+                Ok(t.flatten_all()?
+                    .to_vec1::<f32>()?
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect())
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn conv_bits_do_not_depend_on_threads() -> Result<()> {
+    // Batch 1 exercises gemm's own threading, batch 12 the per-image split
+    // and the chunked weight-gradient sum (64 columns → chunks of 64 images
+    // would be one chunk, so use a shape with several chunks: P = 1024).
+    let cases = [
+        case(1, 8, 16, 16, 16, 3, 1, Same, true),
+        case(12, 4, 32, 32, 8, 3, 1, Same, true),
+    ];
+    for c in &cases {
+        assert_eq!(bits(c, 1)?, bits(c, 2)?, "thread count changed the results");
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The fused batch-norm and ReLU custom ops against `ops::reference`
+//! (candle primitives): values, statistics and gradients of x, γ, β.
+
+#[path = "ops_common.rs"]
+mod common;
+
+use candle_core::{Device, Result, Tensor, Var};
+use common::{random, rel_err, value_and_grads};
+use dlp::ops;
+
+type Bn = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>;
+
+#[test]
+fn batch_norm_matches_reference() -> Result<()> {
+    for (i, shape) in [[4, 3, 5, 5], [2, 8, 4, 3], [16, 2, 1, 1], [3, 5, 8, 8]]
+        .iter()
+        .enumerate()
+    {
+        let seed = 50 * i as u64;
+        let c = shape[1];
+        // Shift and scale x so the statistics are not (0, 1/3) already.
+        let x = ((random(shape, seed)? * 3.0)? + 2.0)?;
+        let vars = [
+            Var::from_tensor(&x)?,
+            Var::from_tensor(&random(&[c], seed + 1)?)?,
+            Var::from_tensor(&random(&[c], seed + 2)?)?,
+        ];
+        let run = |bn: Bn| -> Result<(Tensor, Vec<Tensor>, Tensor, Tensor)> {
+            let stats = std::cell::RefCell::new(None);
+            let (y, g) = value_and_grads(
+                &vars,
+                |t| {
+                    let (y, m, v) = bn(&t[0], &t[1], &t[2], 1e-3)?;
+                    *stats.borrow_mut() = Some((m, v));
+                    Ok(y)
+                },
+                seed + 3,
+            )?;
+            let (m, v) = stats.into_inner().expect("statistics");
+            Ok((y, g, m, v))
+        };
+        let (y, g, m, v) = run(ops::batch_norm_train)?;
+        let (yr, gr, mr, vr) = run(ops::reference::batch_norm_train)?;
+        assert!(rel_err(&y, &yr)? < 1e-4, "{shape:?}: values");
+        assert!(rel_err(&m, &mr)? < 1e-5, "{shape:?}: mean");
+        assert!(rel_err(&v, &vr)? < 1e-4, "{shape:?}: variance");
+        for (j, (a, b)) in g.iter().zip(&gr).enumerate() {
+            let e = rel_err(a, b)?;
+            assert!(
+                e < 1e-4,
+                "{shape:?}: gradient {} off by {e}",
+                ["x", "γ", "β"][j]
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn batch_norm_by_hand() -> Result<()> {
+    // One channel, values 1, 3: mean 2, var 1; ε = 0, γ = 2, β = 1 → y = -1, 3.
+    let x = Tensor::new(&[[[[1f32]]], [[[3.]]]], &Device::Cpu)?;
+    let g = Tensor::new(&[2f32], &Device::Cpu)?;
+    let b = Tensor::new(&[1f32], &Device::Cpu)?;
+    let (y, m, v) = ops::batch_norm_train(&x, &g, &b, 0.0)?;
+    assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![-1., 3.]);
+    assert_eq!(m.to_vec1::<f32>()?, vec![2.]);
+    assert_eq!(v.to_vec1::<f32>()?, vec![1.]);
+    Ok(())
+}
+
+#[test]
+fn relu_matches_reference_and_zero_has_no_gradient() -> Result<()> {
+    let x = Var::from_tensor(&random(&[3, 4, 5, 6], 9)?)?;
+    let (y, g) = value_and_grads(std::slice::from_ref(&x), |t| ops::relu(&t[0]), 1)?;
+    let (yr, gr) = value_and_grads(&[x], |t| t[0].relu(), 1)?;
+    assert!(rel_err(&y, &yr)? == 0.0);
+    assert!(rel_err(&g[0], &gr[0])? == 0.0);
+    // PyTorch: relu'(0) = 0.
+    let x = Var::new(&[-1f32, 0., 2.], &Device::Cpu)?;
+    let grads = ops::relu(x.as_tensor())?.sum_all()?.backward()?;
+    let gx = grads.get(&x).expect("gradient").to_vec1::<f32>()?;
+    assert_eq!(gx, vec![0., 0., 1.]);
+    Ok(())
+}

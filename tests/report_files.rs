@@ -1,0 +1,305 @@
+//! The files of a run folder on their own: atomic writes, `train.csv`,
+//! the learning curves, `data.csv`, the trace file.
+
+use dlp::report::{EpochRow, History, Marks, atomic, curves, trace};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A learning-curve shaped history: training loss falling as 1/(1+e/5),
+/// validation loss bottoming out at epoch 12 and rising after (overfitting).
+fn overfitting_history(epochs: usize) -> History {
+    let mut h = History::new();
+    for e in 1..=epochs {
+        let x = e as f64;
+        let loss = 1.0 / (1.0 + x / 5.0);
+        let val_loss = 0.35 + 0.004 * (x - 12.0) * (x - 12.0);
+        h.push(EpochRow {
+            epoch: e,
+            lr: 0.001,
+            values: BTreeMap::from([
+                ("loss".to_string(), loss),
+                ("accuracy".to_string(), 1.0 - loss * 0.6),
+                ("val_loss".to_string(), val_loss),
+                ("val_accuracy".to_string(), 0.95 - val_loss * 0.5),
+                ("val_f1".to_string(), 0.9 - val_loss * 0.5),
+            ]),
+        });
+    }
+    h
+}
+
+#[test]
+fn atomic_write_into_a_directory_path_fails_and_names_it() {
+    // Replacing a non-empty directory fails at the rename, whoever runs the
+    // test (root included): the directory and its file must survive, and no
+    // temporary file may be left behind.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("train.csv");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep"), b"old").unwrap();
+    let err = atomic::write(&target, b"new").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: ", target.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(target.join("keep")).unwrap(), b"old");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("train.csv")]);
+}
+
+#[test]
+fn atomic_write_in_a_missing_folder_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("no/such/run.yaml");
+    let err = atomic::write(&target, b"x").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: ", target.display())),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn atomic_write_in_a_read_only_folder_keeps_the_old_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("run.yaml");
+    atomic::write(&target, b"status: running\n").unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root ignores folder permissions: then this case cannot be produced.
+    let probe = std::fs::File::create(dir.path().join("probe")).is_ok();
+    let result = atomic::write(&target, b"status: completed\n");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    if probe {
+        eprintln!("skipped: this user can write into read-only folders (root)");
+        return;
+    }
+    let err = result.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: ", target.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"status: running\n");
+}
+
+#[test]
+fn history_round_trip_through_train_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.csv");
+    let mut h = overfitting_history(3);
+    h.rows[1].values.insert("loss".into(), f64::NAN);
+    h.rows[2].lr = 1e-7;
+    h.write_csv(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,lr,loss,accuracy,val_loss,val_accuracy,val_f1"
+    );
+    assert_eq!(
+        lines[1],
+        "1,0.001,0.8333333333333334,0.5,0.834,0.5329999999999999,0.48300000000000004"
+    );
+    assert!(lines[2].starts_with("2,0.001,nan,"), "{text}");
+    assert!(lines[3].starts_with("3,1e-7,"), "{text}");
+    let back = History::read_csv(&path).unwrap();
+    assert_eq!(back.columns, h.columns);
+    assert_eq!(back.rows.len(), 3);
+    for (a, b) in back.rows.iter().zip(&h.rows) {
+        assert_eq!(a.epoch, b.epoch);
+        assert_eq!(a.lr.to_bits(), b.lr.to_bits());
+        for (k, v) in &b.values {
+            // Bit-exact: the shortest round-trip spelling loses nothing.
+            assert!(
+                a.values[k].to_bits() == v.to_bits() || (a.values[k].is_nan() && v.is_nan()),
+                "{k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn history_read_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.csv");
+    let cases: &[(&str, &str)] = &[
+        (
+            "epoch,loss\n1,0.5\n",
+            "line 1: expected a header starting with `epoch,lr`, found `epoch,loss`",
+        ),
+        (
+            "epoch,lr,loss\n1,0.1,0.5\nx,0.1,0.4\n",
+            "line 3: epoch `x` is not a whole number",
+        ),
+        ("epoch,lr,loss\n1,0.1,0.5,9\n", "found record with 4 fields"),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&path, text).unwrap();
+        let err = History::read_csv(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
+        assert!(err.contains(want), "{text:?}: {err}");
+    }
+}
+
+/// The contents of the SVG's `<text>` elements, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn curves_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = overfitting_history(40);
+    let marks = Marks {
+        best_epoch: Some(12),
+        early_stop: Some(32),
+    };
+    curves::write(dir.path(), &h, &marks).unwrap();
+    if let Ok(keep) = std::env::var("DLP_KEEP_CURVES") {
+        std::fs::copy(dir.path().join("curves.png"), keep).unwrap();
+    }
+    let png = image::open(dir.path().join("curves.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(png.dimensions(), (1200, 500));
+    // Both panels draw both series: matplotlib blue (train) and orange
+    // (validation) pixels on each half of the figure.
+    let has = |x0: u32, x1: u32, c: [u8; 3]| {
+        (x0..x1).any(|x| (0..500).any(|y| png.get_pixel(x, y).0 == c))
+    };
+    for (x0, x1) in [(0, 600), (600, 1200)] {
+        assert!(has(x0, x1, [31, 119, 180]), "train curve in {x0}..{x1}");
+        assert!(
+            has(x0, x1, [255, 127, 14]),
+            "validation curve in {x0}..{x1}"
+        );
+        assert!(has(x0, x1, [44, 160, 44]), "best-epoch line in {x0}..{x1}");
+        assert!(has(x0, x1, [214, 39, 40]), "early-stop line in {x0}..{x1}");
+    }
+    let svg = std::fs::read_to_string(dir.path().join("curves.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    for text in [
+        "Loss",
+        "Accuracy",
+        "epoch",
+        "loss",
+        "accuracy",
+        "train",
+        "validation",
+        "best: epoch 12",
+        "early stop: epoch 32",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == text),
+            "svg lacks {text}: {texts:?}"
+        );
+    }
+}
+
+#[test]
+fn curves_survive_nan_single_epoch_and_no_accuracy() {
+    let mut h = History::new();
+    h.push(EpochRow {
+        epoch: 1,
+        lr: 0.1,
+        values: BTreeMap::from([
+            ("loss".to_string(), f64::NAN),
+            ("val_loss".to_string(), 2.0),
+        ]),
+    });
+    let png = curves::render_png(&h, &Marks::default()).unwrap();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (1200, 500));
+    let svg = curves::render_svg(&h, &Marks::default()).unwrap();
+    assert!(
+        svg_texts(&svg).contains(&"no accuracy recorded".to_string()),
+        "{svg}"
+    );
+    let empty = curves::render_svg(&History::new(), &Marks::default()).unwrap();
+    assert!(svg_texts(&empty).contains(&"no loss recorded".to_string()));
+}
+
+#[test]
+fn data_csv_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("data.csv");
+    let classes = ["0", "1", "2"].map(String::from);
+    dlp::report::write_data_csv(
+        &p,
+        &classes,
+        &[("train", vec![267, 267, 266]), ("test", vec![67, 66, 67])],
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert_eq!(text.lines().count(), 7);
+    assert_eq!(text.lines().nth(4), Some("test,0,67"));
+}
+
+#[test]
+fn trace_init_twice_and_writes_a_chrome_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    // Logging only, twice: idempotent.
+    drop(trace::init(None).unwrap());
+    drop(trace::init(None).unwrap());
+    for name in ["a.json", "b.json"] {
+        let path = dir.path().join(name);
+        let guard = trace::init(Some(&path)).unwrap();
+        assert!(
+            trace::init(Some(&dir.path().join("other.json"))).is_err(),
+            "one trace at a time"
+        );
+        {
+            let _s = tracing::info_span!("stage", name = "train").entered();
+            tracing::info!(epoch = 1, "epoch done");
+        }
+        drop(guard);
+        let text = std::fs::read_to_string(&path).unwrap();
+        check_chrome_trace(&path, &text);
+    }
+}
+
+/// A Chrome trace is a JSON array of events; the `stage` span is there as
+/// a begin/end pair.
+fn check_chrome_trace(path: &Path, text: &str) {
+    let t = text.trim();
+    assert!(
+        t.starts_with('[') && t.ends_with(']'),
+        "{}: {t}",
+        path.display()
+    );
+    assert!(t.contains("\"name\":\"stage\""), "{t}");
+    assert!(
+        t.contains("\"ph\":\"B\"") && t.contains("\"ph\":\"E\""),
+        "{t}"
+    );
+}
+
+#[test]
+fn curves_are_deterministic() {
+    // Same history, same bytes: run folders compare byte for byte.
+    let h = overfitting_history(25);
+    let marks = Marks {
+        best_epoch: Some(12),
+        early_stop: None,
+    };
+    assert_eq!(
+        curves::render_png(&h, &marks).unwrap(),
+        curves::render_png(&h, &marks).unwrap()
+    );
+    assert_eq!(
+        curves::render_svg(&h, &marks).unwrap(),
+        curves::render_svg(&h, &marks).unwrap()
+    );
+}

@@ -1,0 +1,379 @@
+//! A run folder written by the report pieces, read back: the manifest round
+//! trip, and `dlp diff` (the built binary) on folders and CSV files.
+
+use dlp::plan::*;
+use dlp::report::diff;
+use dlp::report::{EpochRow, History, Manifest, Status};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+/// The blobs pipeline of the language reference (book section 4.4.3), resolved.
+fn blobs_plan() -> Plan {
+    let loc = |line, column| Loc { line, column };
+    Plan {
+        name: "blobs".into(),
+        path: "pipelines/blobs.dlp".into(),
+        seed: 2,
+        vars: BTreeMap::from([
+            ("width".to_string(), Value::Int(25)),
+            ("rate".to_string(), Value::Float(0.5)),
+        ]),
+        data: DataPlan {
+            source: Source::Blobs {
+                samples: 1000,
+                centers: 3,
+                features: 2,
+                std: 2.0,
+                seed: 2,
+            },
+            split: SplitPlan {
+                train: SplitSize::Count(800),
+                valid: None,
+                test: TestSplit::Size(SplitSize::Count(200)),
+                stratify: false,
+                shuffle: false,
+                validate_on_test: true,
+                seed: 7,
+                loc: loc(6, 3),
+            },
+            source_loc: loc(5, 3),
+        },
+        preprocess: vec![Preprocess::Normalize { per_channel: false }],
+        augment: AugmentPlan::default(),
+        model: ModelPlan {
+            input: Shape::Flat(2),
+            layers: vec![
+                LayerPlan {
+                    name: "dense".into(),
+                    layer: Layer::Dense {
+                        units: 25,
+                        activation: Activation::Relu,
+                        l2: 0.0,
+                    },
+                    input: Shape::Flat(2),
+                    output: Shape::Flat(25),
+                    params: 75,
+                    trainable: 75,
+                    loc: loc(10, 3),
+                },
+                LayerPlan {
+                    name: "dense_1".into(),
+                    layer: Layer::Dense {
+                        units: 3,
+                        activation: Activation::Softmax,
+                        l2: 0.0,
+                    },
+                    input: Shape::Flat(25),
+                    output: Shape::Flat(3),
+                    params: 78,
+                    trainable: 78,
+                    loc: loc(11, 3),
+                },
+            ],
+            init_seed: 11,
+            dropout_seed: 12,
+        },
+        train: TrainPlan {
+            loss: Loss::CrossEntropy,
+            optimizer: OptimizerPlan {
+                kind: Optimizer::Adam {
+                    lr: 0.001,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    epsilon: 1e-7,
+                },
+                clip_norm: None,
+                decay: 0.0,
+            },
+            schedule: SchedulePlan {
+                kind: Schedule::Constant,
+                warmup: 0,
+            },
+            batch: BatchSize::Size(32),
+            drop_last: false,
+            epochs: 1000,
+            early_stop: Some(EarlyStopPlan {
+                monitor: "val_loss".into(),
+                mode: Mode::Min,
+                min_delta: 0.0,
+                patience: 50,
+                restore_best: true,
+                loc: loc(19, 3),
+            }),
+            checkpoint: None,
+            class_weight: None,
+            device: DeviceSpec::Cpu,
+            shuffle_seed: 13,
+        },
+        evaluate: EvaluatePlan {
+            metrics: vec![
+                Metric::Accuracy,
+                Metric::Precision,
+                Metric::Recall,
+                Metric::F1,
+                Metric::Confusion,
+            ],
+            top_k: None,
+            weights: Weights::Best,
+        },
+        diagnose: Some(DiagnosePlan {
+            human_error: 0.005,
+            tolerance: 0.02,
+        }),
+        expect: vec![Expectation {
+            metric: "test_accuracy".into(),
+            op: CmpOp::Ge,
+            value: 0.8,
+            loc: loc(23, 12),
+        }],
+        sweep: None,
+        defaults: BTreeSet::from(["train.optimizer.beta1".to_string()]),
+    }
+}
+
+fn history(val_loss: &[f64]) -> History {
+    let mut h = History::new();
+    for (i, v) in val_loss.iter().enumerate() {
+        h.push(EpochRow {
+            epoch: i + 1,
+            lr: 0.001,
+            values: BTreeMap::from([
+                ("loss".to_string(), 1.0 / (i + 1) as f64),
+                ("accuracy".to_string(), 0.5 + 0.1 * i as f64),
+                ("val_loss".to_string(), *v),
+                ("val_accuracy".to_string(), 0.6 + 0.05 * i as f64),
+            ]),
+        });
+    }
+    h
+}
+
+/// A run folder with `run.yaml` (final metrics) and `train.csv`.
+fn run_folder(dir: &Path, test_accuracy: f64, val_loss: &[f64]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut m = Manifest::start(blobs_plan(), "cpu", 2);
+    m.final_metrics = BTreeMap::from([
+        ("test_accuracy".to_string(), test_accuracy),
+        ("test_loss".to_string(), 0.45),
+    ]);
+    m.finish(Status::Completed, 0);
+    m.write(dir).unwrap();
+    history(val_loss).write_csv(&dir.join("train.csv")).unwrap();
+}
+
+fn dlp_diff(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .arg("diff")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn manifest_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = Manifest::start(blobs_plan(), "cpu", 2);
+    assert_eq!(m.status, Status::Running);
+    assert_eq!(m.seed, 2);
+    assert_eq!(m.dlp_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(m.candle_version, "0.11.1");
+    m.preprocessing.insert(
+        "mean".into(),
+        serde_yaml_ng::to_value(vec![0.25, -1.5]).unwrap(),
+    );
+    m.best_epoch = Some(12);
+    m.stop_epoch = Some(62);
+    m.final_metrics.insert("test_accuracy".into(), 0.819);
+    m.final_metrics.insert("val_loss".into(), f64::NAN);
+    m.finish(Status::StoppedEarly, 0);
+    m.write(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("run.yaml")).unwrap();
+    assert!(text.contains("status: stopped_early\n"), "{text}");
+    assert!(text.contains("test_accuracy: 0.819\n"), "{text}");
+    let back = Manifest::read(dir.path()).unwrap();
+    // NaN != NaN: compare that field apart.
+    assert!(back.final_metrics["val_loss"].is_nan());
+    let (mut a, mut b) = (m.clone(), back.clone());
+    a.final_metrics.remove("val_loss");
+    b.final_metrics.remove("val_loss");
+    assert_eq!(a, b);
+    // RFC 3339, UTC, whole seconds.
+    let ended = back.ended.unwrap();
+    assert_eq!(ended.len(), 20, "{ended}");
+    assert!(
+        ended.ends_with('Z') && ended.as_bytes()[10] == b'T',
+        "{ended}"
+    );
+}
+
+#[test]
+fn manifest_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Manifest::read(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}: ", dir.path().join("run.yaml").display())),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("run.yaml"), "status: [unclosed\n").unwrap();
+    let err = Manifest::read(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("run.yaml: "), "{err}");
+}
+
+#[test]
+fn folder_rule_run_yaml_then_train_csv_last_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("a");
+    run_folder(&run, 0.819, &[0.9, 0.7, 0.8]);
+    let loaded = diff::load(&run).unwrap();
+    let want: BTreeMap<String, f64> = BTreeMap::from([
+        ("test_accuracy".to_string(), 0.819),
+        ("test_loss".to_string(), 0.45),
+        // train.csv, last row (epoch 3).
+        ("loss".to_string(), 1.0 / 3.0),
+        ("accuracy".to_string(), 0.5 + 0.1 * 2.0),
+        ("val_loss".to_string(), 0.8),
+        ("val_accuracy".to_string(), 0.6 + 0.05 * 2.0),
+    ]);
+    assert_eq!(loaded.values, want);
+    // eval.csv in `metric,value` form sits between the two; run.yaml wins.
+    std::fs::write(
+        run.join("eval.csv"),
+        "metric,value\ntest_accuracy,0.5\ntest_f1,0.81\n",
+    )
+    .unwrap();
+    let loaded = diff::load(&run).unwrap();
+    assert_eq!(loaded.values["test_accuracy"], 0.819);
+    assert_eq!(loaded.values["test_f1"], 0.81);
+    // A per-class table is not a summary: skipped, with a note.
+    std::fs::write(
+        run.join("eval.csv"),
+        "class,precision,recall\ncat,0.5,0.6\ndog,0.7,0.8\n",
+    )
+    .unwrap();
+    let loaded = diff::load(&run).unwrap();
+    assert!(!loaded.values.contains_key("test_f1"));
+    assert_eq!(loaded.notes.len(), 1, "{:?}", loaded.notes);
+}
+
+#[test]
+fn diff_identical_folders_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_folder(&a, 0.819, &[0.9, 0.7, 0.8]);
+    run_folder(&b, 0.819, &[0.9, 0.7, 0.8]);
+    let (code, out, err) = dlp_diff(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("test_accuracy  higher  0.819  0.819  +0") || out.contains("same"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("no regression beyond tolerance (6 metrics compared)\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn diff_worse_folder_exits_1_and_tolerance_rescues() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_folder(&a, 0.819, &[0.9, 0.7, 0.8]);
+    run_folder(&b, 0.80, &[0.9, 0.7, 0.82]);
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (code, out, err) = dlp_diff(&[a, b]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("REGRESSED"), "{out}");
+    assert!(
+        out.ends_with("metrics regressed beyond tolerance: test_accuracy, val_loss\n"),
+        "{out}"
+    );
+    // 0.819 → 0.80 is 0.019 down; val_loss 0.8 → 0.82 is 2.5 % up.
+    let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=0.02", "--tol", "val_loss=3%"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=0.02", "--tol", "val_loss=2%"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.ends_with("1 metric regressed beyond tolerance: val_loss\n"),
+        "{out}"
+    );
+    // Improvements never fail: the reverse direction passes.
+    let (code, out, _) = dlp_diff(&[b, a]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn diff_csv_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    history(&[0.9, 0.7]).write_csv(&a).unwrap();
+    history(&[0.9, 0.7, 0.6]).write_csv(&b).unwrap();
+    // Last rows: loss 1/2 → 1/3, accuracy 0.6 → 0.7, val_loss 0.7 → 0.6, val_accuracy 0.65 → 0.7.
+    let (code, out, err) = dlp_diff(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(" better")).count(),
+        4,
+        "{out}"
+    );
+    let m = dir.path().join("m.csv");
+    std::fs::write(&m, "metric,value\nval_loss,0.65\n").unwrap();
+    let (code, out, _) = dlp_diff(&[b.to_str().unwrap(), m.to_str().unwrap()]);
+    // val_loss 0.6 → 0.65 regresses; loss, accuracy, val_accuracy are missing in new.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("MISSING in new"), "{out}");
+}
+
+#[test]
+fn diff_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    run_folder(&a, 0.819, &[0.9]);
+    let a = a.to_str().unwrap();
+    let missing = dir.path().join("nope");
+    let (code, _, err) = dlp_diff(&[a, missing.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: no such run folder or CSV file\n",
+            missing.display()
+        )
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, _, err) = dlp_diff(&[a, empty.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not a run folder: it has no run.yaml, eval.csv or train.csv"),
+        "{err}"
+    );
+    let (code, _, err) = dlp_diff(&[a, a, "--tol", "val_loss=5%%"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("error: --tol `val_loss=5%%`: `5%%` is not a number"),
+        "{err}"
+    );
+    let (code, _, err) = dlp_diff(&[a, a, "--tol", "val_los=0.1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--tol names `val_los`, which neither side has"),
+        "{err}"
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "epoch,lr,loss\n1,0.1,abc\n").unwrap();
+    let (code, _, err) = dlp_diff(&[a, bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: line 2: column `loss`: `abc` is not a number\n",
+            bad.display()
+        )
+    );
+}

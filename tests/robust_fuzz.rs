@@ -1,0 +1,187 @@
+//! The parser and analyzer never panic: pipelines generated from the
+//! language's own vocabulary and mutations of the shipped pipelines are
+//! fed to `analyze_source`, which must return Ok or an error, never panic.
+//!
+//! CI runs a short budget; a long local run sets `DLP_FUZZ_CASES`
+//! (e.g. `DLP_FUZZ_CASES=2000000 cargo test --release --test robust_fuzz`).
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::path::Path;
+
+const SEEDS: [&str; 2] = [
+    include_str!("../pipelines/blobs.dlp"),
+    include_str!("../pipelines/cifar10.dlp"),
+];
+
+const TOKENS: &[&str] = &[
+    "seed",
+    "let",
+    "data",
+    "source",
+    "blobs",
+    "cifar10",
+    "mnist",
+    "csv",
+    "idx",
+    "images",
+    "split",
+    "train",
+    "valid",
+    "test",
+    "official",
+    "preprocess",
+    "normalize",
+    "mean_std",
+    "per_channel",
+    "resize",
+    "scale",
+    "grayscale",
+    "augment",
+    "rotate",
+    "shift",
+    "zoom",
+    "flip",
+    "horizontal",
+    "brightness",
+    "crop",
+    "model",
+    "dense",
+    "conv2d",
+    "maxpool",
+    "avgpool",
+    "flatten",
+    "dropout",
+    "batchnorm",
+    "relu",
+    "softmax",
+    "repeat",
+    "loss",
+    "cross_entropy",
+    "optimizer",
+    "adam",
+    "sgd",
+    "schedule",
+    "step",
+    "plateau",
+    "batch",
+    "all",
+    "epochs",
+    "early_stop",
+    "checkpoint",
+    "evaluate",
+    "metrics",
+    "accuracy",
+    "expect",
+    "diagnose",
+    "sweep",
+    "grid",
+    "random",
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "=",
+    "==",
+    ">=",
+    "<",
+    ";",
+    "\n",
+    " ",
+    "$width",
+    "$x",
+    "1",
+    "0",
+    "-1",
+    "1e-4",
+    "0.5",
+    "1/255",
+    "$a*2",
+    "\"p.csv\"",
+    "lr=0.1",
+    "kernel=3",
+    "padding=same",
+    "activation=relu",
+    "monitor=val_loss",
+    "patience=0",
+    "cuda:0",
+    "true",
+    "#",
+    "\"",
+    "\\",
+    "é",
+    "\t",
+    "99999999999999999999",
+    "-0",
+    ".5",
+    "train.optimizer.lr",
+    "uniform(1, 2)",
+];
+
+fn analyze(text: &str) {
+    let _ = dlp::analyze::analyze_source(text, Path::new("fuzz.dlp"), &[]);
+}
+
+fn cases() -> u32 {
+    std::env::var("DLP_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500)
+}
+
+#[test]
+fn token_soup_never_panics() {
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = proptest::collection::vec(proptest::sample::select(TOKENS), 0..60)
+        .prop_map(|tokens| tokens.join(" "));
+    runner
+        .run(&strategy, |text| {
+            analyze(&text);
+            Ok(())
+        })
+        .expect("the analyzer panicked");
+}
+
+#[test]
+fn mutated_pipelines_never_panic() {
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    // Delete, duplicate or replace a span of a real pipeline, or splice in a token.
+    let strategy = (
+        0..SEEDS.len(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        0..4u8,
+        proptest::sample::select(TOKENS),
+    );
+    runner
+        .run(&strategy, |(which, a, b, op, token)| {
+            let src = SEEDS[which];
+            let chars: Vec<char> = src.chars().collect();
+            let (i, j) = {
+                let (x, y) = (a.index(chars.len()), b.index(chars.len()));
+                (x.min(y), x.max(y).min(x.min(y) + 40))
+            };
+            let head: String = chars[..i].iter().collect();
+            let mid: String = chars[i..j].iter().collect();
+            let tail: String = chars[j..].iter().collect();
+            let text = match op {
+                0 => format!("{head}{tail}"),
+                1 => format!("{head}{mid}{mid}{tail}"),
+                2 => format!("{head}{token}{tail}"),
+                _ => format!("{head}{token}{mid}{tail}"),
+            };
+            analyze(&text);
+            Ok(())
+        })
+        .expect("the analyzer panicked");
+}

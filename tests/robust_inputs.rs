@@ -1,0 +1,410 @@
+//! Bad input never panics: each case feeds `dlp` one bad pipeline, data
+//! file, checkpoint or flag and asserts the exit code and the message
+//! (naming the file and what is wrong). Run with `--nocapture` to see them.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// One bad input: a setup that writes files into a temp dir and returns
+/// the arguments, the exit code and fragments the error must contain.
+struct Case {
+    name: &'static str,
+    setup: fn(&Path) -> Vec<String>,
+    code: i32,
+    contains: &'static [&'static str],
+}
+
+fn s(p: impl AsRef<Path>) -> String {
+    p.as_ref().to_string_lossy().into_owned()
+}
+
+/// A CSV pipeline over `data.csv` in `dir`.
+fn csv_pipeline(dir: &Path, csv: &str) -> Vec<String> {
+    write(dir, "data.csv", csv);
+    let p = write(
+        dir,
+        "p.dlp",
+        "data {\n  source csv \"data.csv\" label=y\n  split train=0.5 test=0.5\n}\nmodel { dense 2 activation=softmax }\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+    );
+    vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(dir.join("run"))]
+}
+
+/// An IDX pipeline over the given image and label files.
+fn idx_pipeline(dir: &Path, images: &[u8], labels: &[u8]) -> Vec<String> {
+    std::fs::write(dir.join("img.idx"), images).unwrap();
+    std::fs::write(dir.join("lab.idx"), labels).unwrap();
+    let p = write(
+        dir,
+        "p.dlp",
+        "data {\n  source idx images=\"img.idx\" labels=\"lab.idx\"\n  split train=0.5 test=0.5\n}\nmodel {\n  flatten\n  dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+    );
+    vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(dir.join("run"))]
+}
+
+fn idx_images(n: u32, h: u32, w: u32, pixels: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, 3];
+    for d in [n, h, w] {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend(std::iter::repeat_n(7u8, pixels));
+    v
+}
+
+fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, 1];
+    v.extend((labels.len() as u32).to_be_bytes());
+    v.extend(labels);
+    v
+}
+
+/// A small trained run in `dir/run`, for checkpoint cases.
+fn trained(dir: &Path) -> std::path::PathBuf {
+    let p = write(dir, "small.dlp", &small_blobs("").replace("epochs 12", "epochs 1"));
+    let out = dir.join("run");
+    let o = run(&["run", &s(&p), "--quiet", "--out", &s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    p
+}
+
+fn pipeline(dir: &Path, text: &str) -> Vec<String> {
+    let p = write(dir, "p.dlp", text);
+    vec!["check".into(), s(p)]
+}
+
+const CASES: &[Case] = &[
+    // --- pipelines (exit 2, file:line:col) ---
+    Case {
+        name: "unclosed block",
+        setup: |d| pipeline(d, "model {\n  dense 3\n"),
+        code: 2,
+        contains: &["p.dlp:3:1"],
+    },
+    Case {
+        name: "unknown layer with a suggestion",
+        setup: |d| pipeline(d, &small_blobs("").replace("dense 16 activation=relu", "dense2 16")),
+        code: 2,
+        contains: &["p.dlp:6:3", "dense2", "did you mean"],
+    },
+    Case {
+        name: "dropout rate out of range",
+        setup: |d| pipeline(d, &small_blobs("").replace("dropout 0.1", "dropout 1.5")),
+        code: 2,
+        contains: &["p.dlp:7:", "dropout"],
+    },
+    Case {
+        name: "negative learning rate",
+        setup: |d| pipeline(d, &small_blobs("").replace("lr=0.01", "lr=-0.01")),
+        code: 2,
+        contains: &["p.dlp:13:", "lr"],
+    },
+    Case {
+        name: "val_ monitor without a validation split",
+        setup: |d| {
+            pipeline(
+                d,
+                &small_blobs("early_stop monitor=val_loss").replace("train=0.6 valid=0.2 test=0.2", "train=0.8 test=0.2"),
+            )
+        },
+        code: 2,
+        contains: &["p.dlp:", "val_loss"],
+    },
+    Case {
+        name: "test=official on a source without one",
+        setup: |d| pipeline(d, &small_blobs("").replace("test=0.2", "test=official")),
+        code: 2,
+        contains: &["p.dlp:4:", "official"],
+    },
+    Case {
+        name: "dense on a feature map",
+        setup: |d| {
+            pipeline(
+                d,
+                "data {\n  source cifar10\n  split train=100 test=official\n}\nmodel {\n  conv2d 8\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+            )
+        },
+        code: 2,
+        contains: &["p.dlp:7:3", "flatten"],
+    },
+    Case {
+        name: "two errors reported at once",
+        setup: |d| pipeline(d, &small_blobs("").replace("dropout 0.1", "dropout 1.5").replace("lr=0.01", "lr=-0.01")),
+        code: 2,
+        contains: &["p.dlp:7:", "p.dlp:13:"],
+    },
+    Case {
+        name: "missing pipeline file",
+        setup: |d| vec!["check".into(), s(d.join("nope.dlp"))],
+        code: 2,
+        contains: &["nope.dlp"],
+    },
+    Case {
+        name: "unknown --set name lists the valid ones",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["check".into(), s(p), "--set".into(), "train.optimiser.lr=0.1".into()]
+        },
+        code: 2,
+        contains: &["train.optimiser.lr", "train.optimizer.lr"],
+    },
+    Case {
+        name: "--set without a value",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["check".into(), s(p), "--set".into(), "train.epochs".into()]
+        },
+        code: 2,
+        contains: &["train.epochs"],
+    },
+    // --- data files (exit 1, or 2 at the split line) ---
+    Case {
+        name: "missing CSV file",
+        setup: |d| {
+            let mut a = csv_pipeline(d, "x,y\n1,a\n");
+            std::fs::remove_file(d.join("data.csv")).unwrap();
+            a.truncate(2);
+            a[0] = "check".into();
+            a
+        },
+        code: 2,
+        contains: &["data.csv"],
+    },
+    Case {
+        name: "non-numeric CSV feature names its line",
+        setup: |d| csv_pipeline(d, "x,y\n1,a\n2,b\nhello,a\n3,b\n"),
+        code: 1,
+        contains: &["data.csv:4", "hello"],
+    },
+    Case {
+        name: "CSV row with too few fields",
+        setup: |d| csv_pipeline(d, "x,z,y\n1,2,a\n2,3,b\n4,b\n3,1,b\n"),
+        code: 1,
+        contains: &["data.csv:4"],
+    },
+    Case {
+        name: "CSV without the label column",
+        setup: |d| csv_pipeline(d, "x,label\n1,a\n2,b\n"),
+        code: 2,
+        contains: &["data.csv", "y"],
+    },
+    Case {
+        name: "truncated IDX images",
+        setup: |d| idx_pipeline(d, &idx_images(4, 2, 2, 10), &idx_labels(&[0, 1, 0, 1])),
+        code: 1,
+        contains: &["img.idx"],
+    },
+    Case {
+        name: "IDX with a bad magic number",
+        setup: |d| idx_pipeline(d, b"PK\x03\x04garbage-not-idx", &idx_labels(&[0, 1])),
+        code: 2,
+        contains: &["img.idx"],
+    },
+    Case {
+        name: "IDX images and labels disagree in count",
+        setup: |d| idx_pipeline(d, &idx_images(4, 2, 2, 16), &idx_labels(&[0, 1, 0])),
+        code: 1,
+        contains: &["lab.idx", "3"],
+    },
+    Case {
+        name: "corrupt PNG in an image folder",
+        setup: |d| {
+            for class in ["cat", "dog"] {
+                std::fs::create_dir_all(d.join("imgs").join(class)).unwrap();
+                let img = image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+                img.save(d.join("imgs").join(class).join("a.png")).unwrap();
+            }
+            std::fs::write(d.join("imgs/dog/b.png"), b"\x89PNG\r\n\x1a\nbroken").unwrap();
+            let p = write(
+                d,
+                "p.dlp",
+                "data {\n  source images \"imgs\"\n  split train=0.5 test=0.5\n}\nmodel {\n  flatten\n  dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+            );
+            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+        },
+        code: 1,
+        contains: &["b.png"],
+    },
+    Case {
+        name: "split larger than the data",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs("").replace("train=0.6 valid=0.2 test=0.2", "train=250 valid=40 test=20"));
+            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+        },
+        code: 2,
+        contains: &["p.dlp:4:3", "300"],
+    },
+    Case {
+        name: "truncated CIFAR-10 batch in the cache",
+        setup: |d| {
+            dlp::data::synth::write_cifar10(&d.join("cache/cifar10"), 20, 10, 1).unwrap();
+            let f = d.join("cache/cifar10/cifar-10-batches-bin/test_batch.bin");
+            let len = std::fs::metadata(&f).unwrap().len();
+            let file = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+            file.set_len(len - 1).unwrap();
+            let p = write(
+                d,
+                "p.dlp",
+                "data {\n  source cifar10\n  split train=10 test=official\n}\nmodel {\n  flatten\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+            );
+            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+        },
+        code: 1,
+        contains: &["test_batch.bin", "3073"],
+    },
+    // --- checkpoints ---
+    Case {
+        name: "eval with missing weights",
+        setup: |d| {
+            let p = trained(d);
+            vec!["eval".into(), s(p), "--weights".into(), s(d.join("none.safetensors"))]
+        },
+        code: 1,
+        contains: &["none.safetensors"],
+    },
+    Case {
+        name: "eval with a text file as weights",
+        setup: |d| {
+            let p = trained(d);
+            let w = write(d, "w.safetensors", "not a checkpoint");
+            vec!["eval".into(), s(p), "--weights".into(), s(w)]
+        },
+        code: 1,
+        contains: &["w.safetensors"],
+    },
+    Case {
+        name: "eval with another model's weights",
+        setup: |d| {
+            let p = trained(d);
+            let other = write(d, "other.dlp", &small_blobs("").replace("dense 16", "dense 8"));
+            let _ = p;
+            vec!["eval".into(), s(other), "--weights".into(), s(d.join("run/model.safetensors"))]
+        },
+        code: 1,
+        contains: &["model.safetensors", "shape"],
+    },
+    Case {
+        name: "resume a finished run",
+        setup: |d| {
+            trained(d);
+            vec!["run".into(), "--resume".into(), s(d.join("run"))]
+        },
+        code: 2,
+        contains: &["nothing to resume"],
+    },
+    Case {
+        name: "resume a folder that does not exist",
+        setup: |d| vec!["run".into(), "--resume".into(), s(d.join("ghost"))],
+        code: 2,
+        contains: &["ghost", "nothing to resume"],
+    },
+    Case {
+        name: "corrupt resume state",
+        setup: |d| {
+            let p = write(d, "small.dlp", &small_blobs(""));
+            let out = d.join("run");
+            let o = dlp()
+                .args(["run", &s(&p), "--quiet", "--out", &s(&out)])
+                .env("DLP_INTERRUPT_AFTER_STEPS", "3")
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(130));
+            std::fs::write(out.join("resume/state.safetensors"), b"garbage").unwrap();
+            vec!["run".into(), "--resume".into(), s(out)]
+        },
+        code: 1,
+        contains: &["state.safetensors"],
+    },
+    // --- flags and folders ---
+    Case {
+        name: "unknown device",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["run".into(), s(p), "--device".into(), "gpu".into()]
+        },
+        code: 2,
+        contains: &["--device gpu"],
+    },
+    Case {
+        name: "cuda on a CPU-only build",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["run".into(), s(p), "--device".into(), "cuda:0".into(), "--out".into(), s(d.join("run"))]
+        },
+        code: 2,
+        contains: &["cuda:0", "without CUDA"],
+    },
+    Case {
+        name: "an --out folder that already holds a run",
+        setup: |d| {
+            let p = trained(d);
+            vec!["run".into(), s(p), "--out".into(), s(d.join("run"))]
+        },
+        code: 2,
+        contains: &["already holds a run"],
+    },
+    Case {
+        name: "an --out folder that cannot be created",
+        setup: |d| {
+            write(d, "file", "x");
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("file/run"))]
+        },
+        code: 1,
+        contains: &["file/run"],
+    },
+    Case {
+        name: "diff of a missing run",
+        setup: |d| vec!["diff".into(), s(d.join("a")), s(d.join("b"))],
+        code: 2,
+        contains: &["a"],
+    },
+    Case {
+        name: "diff with a malformed tolerance",
+        setup: |d| {
+            trained(d);
+            vec!["diff".into(), s(d.join("run")), s(d.join("run")), "--tol".into(), "test_accuracy".into()]
+        },
+        code: 2,
+        contains: &["test_accuracy"],
+    },
+    Case {
+        name: "offline with no cache says where to put the files",
+        setup: |d| {
+            let p = write(
+                d,
+                "p.dlp",
+                "data {\n  source mnist\n  split train=10 test=official\n}\nmodel {\n  flatten\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+            );
+            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+        },
+        code: 1,
+        contains: &["train-images-idx3-ubyte.gz"],
+    },
+];
+
+#[test]
+fn every_bad_input_gets_a_clear_error_and_exit_code() {
+    assert!(CASES.len() >= 30, "{} cases", CASES.len());
+    let mut failures = Vec::new();
+    for case in CASES {
+        let tmp = tempfile::tempdir().unwrap();
+        let args = (case.setup)(tmp.path());
+        let o = dlp()
+            .args(&args)
+            .current_dir(tmp.path())
+            .env("DLP_DATA", tmp.path().join("cache"))
+            .env("DLP_MIRROR", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        println!("--- {} (exit {:?})\n{err}", case.name, o.status.code());
+        if err.contains("panicked") {
+            failures.push(format!("{}: panicked: {err}", case.name));
+        } else if o.status.code() != Some(case.code) {
+            failures.push(format!("{}: exit {:?}, expected {}: {err}", case.name, o.status.code(), case.code));
+        } else if let Some(missing) = case.contains.iter().find(|c| !err.contains(*c)) {
+            failures.push(format!("{}: message lacks {missing:?}: {err}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

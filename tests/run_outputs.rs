@@ -1,0 +1,187 @@
+//! End-to-end runs: the book's blobs exercise, the run folder's files and
+//! columns, determinism, `dlp eval`, expectations and divergence.
+
+mod common;
+use common::*;
+
+#[test]
+fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = run(&[
+        "run",
+        "pipelines/blobs.dlp",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in [
+        "pipeline.dlp",
+        "run.yaml",
+        "data.csv",
+        "train.csv",
+        "eval.csv",
+        "confusion.csv",
+        "stages.csv",
+        "curves.png",
+        "curves.svg",
+        "diagnosis.txt",
+        "model.safetensors",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    // Book: 0.819 test accuracy; scikit-learn's MLP(25) 0.84 on the same split.
+    let yaml = read(out.join("run.yaml"));
+    let acc: f64 = yaml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("test_accuracy:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("test_accuracy in run.yaml");
+    assert!(acc >= 0.80, "test accuracy {acc}");
+    let train = read(out.join("train.csv"));
+    assert!(
+        train.starts_with("epoch,lr,loss,accuracy,val_loss,val_accuracy"),
+        "{train}"
+    );
+    let data = read(out.join("data.csv"));
+    assert!(data.starts_with("split,class,count\n"), "{data}");
+    // 800 train and 200 test samples, split in file order.
+    let count = |split: &str| -> usize {
+        data.lines()
+            .filter(|l| l.starts_with(&format!("{split},")))
+            .map(|l| l.rsplit(',').next().unwrap().parse::<usize>().unwrap())
+            .sum()
+    };
+    assert_eq!((count("train"), count("test")), (800, 200));
+    let eval = read(out.join("eval.csv"));
+    assert!(
+        eval.starts_with("class,precision,recall,f1,support\n"),
+        "{eval}"
+    );
+    let confusion = read(out.join("confusion.csv"));
+    assert_eq!(confusion.lines().count(), 4, "{confusion}");
+    let stages = read(out.join("stages.csv"));
+    assert!(
+        stages.starts_with("stage,seconds,items,items_per_second\n"),
+        "{stages}"
+    );
+    let png = image::open(out.join("curves.png")).expect("curves.png decodes");
+    assert!(png.width() >= 800 && png.height() >= 400);
+}
+
+#[test]
+fn same_seed_gives_byte_identical_csvs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "small.dlp", &small_blobs(""));
+    let outs: Vec<_> = (0..2).map(|i| tmp.path().join(format!("r{i}"))).collect();
+    for out in &outs {
+        let o = run(&[
+            "run",
+            p.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for f in ["train.csv", "eval.csv", "confusion.csv", "data.csv"] {
+        assert_eq!(read(outs[0].join(f)), read(outs[1].join(f)), "{f} differs");
+    }
+    // A different seed changes the numbers.
+    let other = tmp.path().join("other");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "seed=8",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_ne!(
+        read(outs[0].join("train.csv")),
+        read(other.join("train.csv"))
+    );
+}
+
+#[test]
+fn eval_reproduces_the_test_metrics_from_saved_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "small.dlp", &small_blobs(""));
+    let out = tmp.path().join("run");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let evald = tmp.path().join("eval");
+    let weights = out.join("model.safetensors");
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        evald.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(read(out.join("eval.csv")), read(evald.join("eval.csv")));
+    assert_eq!(
+        read(out.join("confusion.csv")),
+        read(evald.join("confusion.csv"))
+    );
+}
+
+#[test]
+fn a_failed_expectation_exits_3_and_names_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("") + "expect {\n  test_accuracy >= 1.5\n}\n";
+    let p = write(tmp.path(), "e.dlp", &text);
+    let out = tmp.path().join("run");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let line = text.lines().position(|l| l.contains(">= 1.5")).unwrap() + 1;
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "e.dlp:{line}:3: expected test_accuracy >= 1.5, got"
+        )),
+        "{err}"
+    );
+    // The run itself finished and its files are there.
+    assert!(out.join("eval.csv").exists());
+}
+
+#[test]
+fn divergence_stops_with_advice_and_keeps_the_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("").replace("optimizer adam lr=0.01", "optimizer sgd lr=1e30");
+    let p = write(tmp.path(), "d.dlp", &text);
+    let out = tmp.path().join("run");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("training diverged") && err.contains("Lower the learning rate"),
+        "{err}"
+    );
+    let yaml = read(out.join("run.yaml"));
+    assert!(yaml.contains("status: diverged"), "{yaml}");
+}
