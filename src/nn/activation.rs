@@ -9,7 +9,7 @@ use candle_core::{Result, Tensor};
 pub fn apply(act: Activation, x: &Tensor) -> Result<Tensor> {
     match act {
         Activation::Linear => Ok(x.clone()),
-        Activation::Relu => x.relu(),
+        Activation::Relu => crate::ops::relu(x),
         // relu(x) − α·relu(−x): x for x > 0, αx otherwise, for any α.
         Activation::LeakyRelu { alpha } => x.relu()? - (x.neg()?.relu()? * alpha)?,
         Activation::Sigmoid => candle_nn::ops::sigmoid(x),

@@ -11,7 +11,6 @@
 //! γ and β are trainable; the moving statistics are state, kept out of the
 //! optimizer and the trainable list, but saved with the weights.
 
-use super::batchnorm_kernel::BnTrain;
 use super::param;
 use candle_core::{DType, Device, Result, Tensor, Var};
 
@@ -53,30 +52,32 @@ impl BatchNorm {
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if train && x.device().is_cpu() && x.dtype() == DType::F32 {
-            self.forward_train_cpu(x)
+        if train {
+            self.forward_train(x)
         } else {
-            self.forward_composite(x, train)
+            self.forward_composite(x, false)
         }
     }
 
-    /// Training on the CPU through the fused kernel.
-    fn forward_train_cpu(&self, x: &Tensor) -> Result<Tensor> {
-        let op = BnTrain::new(self.epsilon);
-        let y = x.contiguous()?.apply_op3(
+    /// Training through [`crate::ops::batch_norm_train`] (a fused CPU
+    /// kernel, about 8× faster than the composite graph on this machine;
+    /// candle's ops elsewhere). Flat (N, C) batches go through as
+    /// (N, C, 1, 1).
+    fn forward_train(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let x4 = match *dims.as_slice() {
+            [n, c] => x.reshape((n, c, 1, 1))?,
+            _ => x.clone(),
+        };
+        let (y, mean, var) = crate::ops::batch_norm_train(
+            &x4,
             &param(&self.gamma, true),
             &param(&self.beta, true),
-            op.clone(),
+            self.epsilon,
         )?;
-        let stats = op.stats().ok_or_else(|| {
-            candle_core::Error::Msg("batch norm kernel kept no statistics".into())
-        })?;
-        let dev = x.device();
-        let to32 = |v: &[f64]| v.iter().map(|a| *a as f32).collect::<Vec<f32>>();
-        let mean = Tensor::from_vec(to32(&stats.mean), stats.mean.len(), dev)?;
-        let var = Tensor::from_vec(to32(&stats.var), stats.var.len(), dev)?;
-        self.update_moving(&mean, &var)?;
-        Ok(y)
+        let dev = self.moving_mean.device();
+        self.update_moving(&mean.to_device(dev)?, &var.to_device(dev)?)?;
+        y.reshape(dims)
     }
 
     /// The same computation from candle's differentiable ops (any device);
@@ -239,7 +240,7 @@ mod tests {
         Ok(())
     }
 
-    // The fused CPU kernel against the composite graph (the reference): same output,
+    // The training path (ops' fused kernel) against the composite graph: same output,
     // same gradients for x, γ and β, same moving statistics, on a 4-D batch with
     // uneven values and a non-trivial γ, β and upstream gradient.
     #[test]

@@ -18,7 +18,6 @@
 
 pub mod activation;
 pub mod batchnorm;
-pub mod batchnorm_kernel;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
