@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_par_iter()
         .map_init(Vec::new, |scratch, i| {
             let mut x = img.clone();
-            augment::apply(&aug, 1, i, &mut x, scratch, 3, 32, 32, 255.0);
+            augment::apply(&aug, 1, i, &mut x, scratch, (3, 32, 32), 255.0);
             f64::from(x[0])
         })
         .sum();

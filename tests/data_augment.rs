@@ -152,7 +152,7 @@ fn brightness_multiplies_and_clamps_to_pixel_range() {
         ..Default::default()
     };
     let mut x = vec![10.0, 100.0, 200.0];
-    augment::apply(&plan, 0, 0, &mut x, &mut Vec::new(), 1, 1, 3, 255.0);
+    augment::apply(&plan, 0, 0, &mut x, &mut Vec::new(), (1, 1, 3), 255.0);
     assert_eq!(x, [20.0, 200.0, 255.0]);
 }
 
