@@ -229,3 +229,16 @@ fn a_server_that_ignores_range_restarts_the_file() {
     assert_eq!(*log.lock().unwrap(), vec![Some("bytes=10-".to_string())]);
     assert_eq!(cifar::load(&dir).unwrap().train.len(), 30);
 }
+
+#[test]
+fn gunzipped_mnist_in_the_cache_is_used_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    synth::write_mnist(&cache.join("mnist"), 6, 2, 1, false).unwrap();
+    let spec = Spec::builtin(Builtin::Mnist);
+    let dir = ensure(&spec, &cache, Some(OFFLINE), false).unwrap();
+    assert_eq!(
+        dlp::data::download::locate(&dir, "t10k-labels-idx1-ubyte.gz"),
+        dir.join("t10k-labels-idx1-ubyte")
+    );
+}
