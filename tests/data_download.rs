@@ -22,6 +22,14 @@ fn cifar_archive(dir: &Path) -> Vec<u8> {
 /// Serves `files` (name → bytes) on 127.0.0.1, honouring `Range: bytes=N-`;
 /// records each request's Range header. Returns the base URL.
 fn serve(files: Vec<(String, Vec<u8>)>) -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    serve_with(files, true)
+}
+
+/// `serve`, optionally ignoring `Range` (answering 200 with the whole file).
+fn serve_with(
+    files: Vec<(String, Vec<u8>)>,
+    honour_range: bool,
+) -> (String, Arc<Mutex<Vec<Option<String>>>>) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let addr = server.server_addr().to_ip().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -44,7 +52,7 @@ fn serve(files: Vec<(String, Vec<u8>)>) -> (String, Arc<Mutex<Vec<Option<String>
                 .and_then(|r| r.strip_prefix("bytes="))
                 .and_then(|r| r.trim_end_matches('-').parse().ok())
                 .unwrap_or(0);
-            let resp = if start > 0 {
+            let resp = if start > 0 && honour_range {
                 let h = tiny_http::Header::from_bytes(
                     "Content-Range",
                     format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
@@ -202,4 +210,35 @@ fn mnist_files_download_and_load_gzipped() {
     )
     .unwrap();
     assert_eq!((t.len(), shape.numel()), (20, 784));
+}
+
+#[test]
+fn a_server_that_ignores_range_restarts_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = cifar_archive(tmp.path());
+    let spec = cifar_spec(&digest(&archive, tmp.path()));
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir_all(cache.join("cifar10")).unwrap();
+    std::fs::write(
+        cache.join("cifar10/cifar-10-binary.tar.gz.part"),
+        &archive[..10],
+    )
+    .unwrap();
+    let (url, log) = serve_with(vec![("cifar-10-binary.tar.gz".into(), archive)], false);
+    let dir = ensure(&spec, &cache, Some(&url), false).unwrap();
+    assert_eq!(*log.lock().unwrap(), vec![Some("bytes=10-".to_string())]);
+    assert_eq!(cifar::load(&dir).unwrap().train.len(), 30);
+}
+
+#[test]
+fn gunzipped_mnist_in_the_cache_is_used_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    synth::write_mnist(&cache.join("mnist"), 6, 2, 1, false).unwrap();
+    let spec = Spec::builtin(Builtin::Mnist);
+    let dir = ensure(&spec, &cache, Some(OFFLINE), false).unwrap();
+    assert_eq!(
+        dlp::data::download::locate(&dir, "t10k-labels-idx1-ubyte.gz"),
+        dir.join("t10k-labels-idx1-ubyte")
+    );
 }

@@ -105,13 +105,13 @@ const CASES: &[Case] = &[
             )
         },
         code: 2,
-        contains: &["p.dlp:6:3", "dense2", "did you mean"],
+        contains: &["p.dlp:7:3", "unknown layer \"dense2\" — did you mean \"dense\"?"],
     },
     Case {
         name: "dropout rate out of range",
         setup: |d| pipeline(d, &small_blobs("").replace("dropout 0.1", "dropout 1.5")),
         code: 2,
-        contains: &["p.dlp:7:", "dropout"],
+        contains: &["p.dlp:8:11", "dropout rate must be in [0, 1), got 1.5"],
     },
     Case {
         name: "negative learning rate",
@@ -159,7 +159,7 @@ const CASES: &[Case] = &[
             )
         },
         code: 2,
-        contains: &["p.dlp:7:", "p.dlp:13:"],
+        contains: &["p.dlp:8:11", "p.dlp:13:", "2 errors"],
     },
     Case {
         name: "missing pipeline file",
@@ -213,7 +213,7 @@ const CASES: &[Case] = &[
         name: "CSV row with too few fields",
         setup: |d| csv_pipeline(d, "x,z,y\n1,2,a\n2,3,b\n4,b\n3,1,b\n"),
         code: 1,
-        contains: &["data.csv:4"],
+        contains: &["data.csv: line 4", "2 fields"],
     },
     Case {
         name: "CSV without the label column",

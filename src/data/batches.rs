@@ -29,7 +29,7 @@ impl Batches {
     ) -> Batches {
         let size = batch_size.max(1);
         let mut count = order.len() / size;
-        if !drop_last && order.len() % size != 0 {
+        if !drop_last && !order.len().is_multiple_of(size) {
             count += 1;
         }
         let (tx, rx) = sync_channel(QUEUE);

@@ -15,14 +15,17 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_distr::{Distribution, Normal};
 
-/// Generates the blobs: (features row-major, labels).
+/// Generated blobs: features row-major, labels, and the centers drawn.
+pub type Blobs = (Vec<f32>, Vec<u32>, Vec<Vec<f64>>);
+
+/// Generates the blobs.
 pub fn make_blobs(
     samples: usize,
     centers: usize,
     features: usize,
     std: f64,
     seed: u64,
-) -> Result<(Vec<f32>, Vec<u32>, Vec<Vec<f64>>)> {
+) -> Result<Blobs> {
     if centers == 0 || features == 0 {
         return Err(Error::Runtime(
             "blobs needs at least one center and one feature".into(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     csv::ReaderBuilder::new()
         .has_headers(true)
+        .flexible(true)
         .from_path(path)
         .map_err(|e| Error::file(path, e.to_string()))
 }

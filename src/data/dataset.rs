@@ -147,7 +147,7 @@ impl Dataset {
             .for_each_init(Vec::new, |scratch, (out, &i)| {
                 table.copy_f32(p.rows[i], out);
                 if let (Some((plan, epoch)), Some((c, h, w))) = (augment, geometry) {
-                    augment::apply(plan, epoch, i, out, scratch, c, h, w, max);
+                    augment::apply(plan, epoch, i, out, scratch, (c, h, w), max);
                 }
                 self.affine.apply(out);
             });

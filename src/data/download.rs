@@ -108,9 +108,10 @@ impl Spec {
         }
     }
 
+    /// Every data file is there (a gzipped one may also be there gunzipped).
     fn ready(&self, cache: &Path) -> bool {
         let d = self.data_dir(cache);
-        self.data_files.iter().all(|f| d.join(f).is_file())
+        self.data_files.iter().all(|f| locate(&d, f).is_file())
     }
 
     fn url(&self, mirror: Option<&str>, file: &str) -> String {
@@ -143,6 +144,9 @@ impl Spec {
             dir.display(),
             files.join("\n")
         );
+        if self.extracts_to.is_none() && self.data_files.iter().any(|f| f.ends_with(".gz")) {
+            s.push_str("\n(gunzipped copies without the .gz suffix work too)");
+        }
         if let Some(x) = &self.extracts_to {
             s.push_str(&format!(
                 "\nor the archive's extracted folder as {}/ (with {})",
@@ -151,6 +155,16 @@ impl Spec {
             ));
         }
         s
+    }
+}
+
+/// A data file in `dir`: `name`, or, when only that exists, the same file
+/// without its `.gz` suffix (MNIST is often kept gunzipped).
+pub fn locate(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    match name.strip_suffix(".gz") {
+        Some(plain) if !path.exists() && dir.join(plain).is_file() => dir.join(plain),
+        _ => path,
     }
 }
 

@@ -97,9 +97,10 @@ pub fn read_dims(path: &Path) -> Result<Vec<usize>> {
 pub fn read(path: &Path) -> Result<Idx> {
     let mut bytes = read_bytes(path, usize::MAX)?;
     let (dims, len) = header(path, &bytes)?;
-    let expected = dims.iter().product::<usize>();
+    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     let have = bytes.len() - len;
-    if have != expected {
+    if expected != Some(have) {
+        let expected = expected.map_or("more than memory holds".to_string(), |e| e.to_string());
         let shape: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
         return Err(Error::file(
             path,
@@ -116,6 +117,9 @@ pub fn read(path: &Path) -> Result<Idx> {
 /// The sample shape of an images file's dims: `(N, H, W)` is a grey
 /// image, `(N, D)` a feature vector.
 pub fn sample_shape(path: &Path, dims: &[usize]) -> Result<Shape> {
+    if dims.len() > 1 && dims[1..].contains(&0) {
+        return Err(Error::file(path, "a sample dimension is 0"));
+    }
     match dims {
         [_, h, w] => Ok(Shape::Image {
             channels: 1,

@@ -91,12 +91,15 @@ pub fn probe_file(path: &Path) -> Result<Shape> {
     })
 }
 
+/// Decoded images with their files, and their labels.
+type Decoded = (Vec<(PathBuf, DynamicImage)>, Vec<u32>);
+
 /// Decodes every file of one part; returns CHW samples and labels.
 fn read_part(
     classes: &[String],
     listing: &[(String, Vec<PathBuf>)],
     dir: &Path,
-) -> Result<(Vec<(PathBuf, DynamicImage)>, Vec<u32>)> {
+) -> Result<Decoded> {
     let mut files = Vec::new();
     let mut labels = Vec::new();
     for (name, fs) in listing {

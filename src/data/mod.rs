@@ -130,12 +130,13 @@ fn read_source(
             match b {
                 Builtin::Cifar10 => cifar::load(&dir)?,
                 Builtin::Mnist | Builtin::FashionMnist => {
+                    let f = |name| download::locate(&dir, name);
                     let mut l = idx_source(
-                        &dir.join("train-images-idx3-ubyte.gz"),
-                        &dir.join("train-labels-idx1-ubyte.gz"),
+                        &f("train-images-idx3-ubyte.gz"),
+                        &f("train-labels-idx1-ubyte.gz"),
                         Some((
-                            &dir.join("t10k-images-idx3-ubyte.gz"),
-                            &dir.join("t10k-labels-idx1-ubyte.gz"),
+                            &f("t10k-images-idx3-ubyte.gz"),
+                            &f("t10k-labels-idx1-ubyte.gz"),
                         )),
                     )?;
                     l.name = b.name().into();

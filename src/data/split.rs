@@ -171,3 +171,46 @@ pub fn assign(
         test_official: official,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_resolve_against_the_pool() {
+        let rows: [(SplitSize, usize, usize); 5] = [
+            (SplitSize::Count(45_000), 50_000, 45_000),
+            (SplitSize::Fraction(0.7), 1000, 700),
+            (SplitSize::Fraction(0.15), 1000, 150),
+            (SplitSize::Fraction(0.5), 3, 2),
+            (SplitSize::Fraction(0.01), 1_000_000, 10_000),
+        ];
+        for (size, pool, want) in rows {
+            assert_eq!(resolve(size, pool), want, "{size:?} of {pool}");
+        }
+    }
+
+    #[test]
+    fn stratified_order_interleaves_by_class_rank() {
+        // Class 0 rows 0..4, class 1 rows 4,5: keys 1/8,3/8,5/8,7/8 and 1/4,3/4.
+        let labels = [0, 0, 0, 0, 1, 1];
+        let rows: Vec<usize> = (0..6).collect();
+        assert_eq!(stratified_order(&rows, &labels), [0, 4, 1, 2, 5, 3]);
+    }
+
+    #[test]
+    fn rounding_past_the_pool_trims_train() {
+        let plan = SplitPlan {
+            train: SplitSize::Fraction(0.5),
+            valid: None,
+            test: TestSplit::Size(SplitSize::Fraction(0.5)),
+            stratify: false,
+            shuffle: false,
+            validate_on_test: false,
+            seed: 0,
+            loc: Loc::default(),
+        };
+        let a = assign(&plan, &[0, 0, 0], false, "x", Path::new("none.dlp")).unwrap();
+        assert_eq!((a.train, a.test), (vec![0], Some(vec![1, 2])));
+    }
+}

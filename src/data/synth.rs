@@ -42,13 +42,17 @@ fn pattern(class: usize, channels: usize, size: usize, noise: &[u8], out: &mut V
         (160, 90, 40),
     ][class % 10];
     let period = 2 + class % 4;
-    let vertical = class % 2 == 0;
+    let vertical = class.is_multiple_of(2);
     for c in 0..channels {
         let level = [base.0, base.1, base.2][c % 3];
         for y in 0..size {
             for x in 0..size {
                 let t = if vertical { x } else { y };
-                let stripe: i32 = if (t / period) % 2 == 0 { 40 } else { -40 };
+                let stripe: i32 = if (t / period).is_multiple_of(2) {
+                    40
+                } else {
+                    -40
+                };
                 let n = i32::from(noise[(c * size + y) * size + x] % 48) - 24;
                 out.push((i32::from(level) + stripe + n).clamp(0, 255) as u8);
             }
