@@ -59,7 +59,7 @@ pub fn diagnose_source(
     let shown = path.display().to_string();
     let mut file = match syntax::parse(source) {
         Ok(f) => f,
-        Err(e) => return Ok(Err(vec![Diagnostic::syntax(*e, &shown)])),
+        Err(e) => return Ok(Err(vec![Diagnostic::syntax(*e, source, &shown)])),
     };
     apply_overrides(&mut file, overrides)?;
     let mut cx = Cx::new(source, shown);
@@ -118,6 +118,9 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
                         format!("unknown section \"{name}\"{}", did_you_mean(name, known)),
                     );
                 }
+            }
+            Statement::Assign(a) if a.target.name == "let" => {
+                cx.error(a.target.span, "let needs a variable name: let NAME = VALUE")
             }
             Statement::Assign(a) => {
                 cx.error(a.span, "`PATH = VALUES` is only allowed inside sweep")
@@ -186,7 +189,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         },
     };
     let model = match head(cx, "model") {
-        Some((a, block)) => shape.and_then(|s| model::model(cx, &a, block, s, seed)),
+        Some((a, block)) => model::model(cx, &a, block, shape, seed),
         None => {
             missing(cx, "model", "model { dense 10 activation=softmax }");
             None
