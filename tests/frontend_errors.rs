@@ -739,3 +739,25 @@ fn unknown_override_is_usage_error() {
         (13, 21, "optimizer lr must be > 0, got -3")
     );
 }
+
+/// Each listed sweep value is tried now: one that breaks the pipeline is
+/// reported at the value.
+#[test]
+fn sweep_values_are_checked() {
+    let src = BLOBS.replacen(
+        "expect {",
+        "sweep grid { width = [4, 0]\n  train.optimizer.lr = [0.1, -1] }\nexpect {",
+        1,
+    );
+    let got: Vec<(usize, usize, String)> = diagnostics(&src)
+        .into_iter()
+        .map(|d| (d.line, d.column, d.message))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (19, 26, "sweep width=0 makes the pipeline invalid: dense units must be ≥ 1, got 0".to_string()),
+            (20, 30, "sweep train.optimizer.lr=-1 makes the pipeline invalid: optimizer lr must be > 0, got -1".to_string()),
+        ]
+    );
+}

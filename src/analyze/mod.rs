@@ -216,6 +216,9 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         .map(|(_, block)| evaluate::expect(cx, block))
         .unwrap_or_default();
     let sweep = head(cx, "sweep").and_then(|(a, block)| evaluate::sweep(cx, &a, block, seed, file));
+    if sweep.is_some() {
+        check_sweep_values(cx, file, path);
+    }
 
     let (data, (model, layer_spans), train) = (data?, model?, train?);
     let classes = data.info.classes;
@@ -270,34 +273,83 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         defaults: std::mem::take(&mut cx.defaults),
     };
 
-    cross_check(
-        cx,
-        &mut plan,
-        &layer_spans,
-        &train.monitors,
-        classes,
-        eval.top_k,
-        train.class_weight_span,
-        &expect,
-    );
+    let spans = Spans {
+        layers: &layer_spans,
+        monitors: &train.monitors,
+        top_k: eval.top_k,
+        class_weight: train.class_weight_span,
+        expect: &expect,
+    };
+    cross_check(cx, &mut plan, classes, &spans);
     plan.defaults.append(&mut cx.defaults);
     Some(plan)
+}
+
+/// Analyzes the pipeline once per listed sweep value (each value alone,
+/// the others as written), so a value that would break a trial is reported
+/// now, at the value, rather than when that trial starts.
+fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
+    let mut base = file.clone();
+    base.statements
+        .retain(|s| !matches!(s, Statement::Command(c) if c.name.name == "sweep"));
+    let Some(Statement::Command(sweep)) = file
+        .statements
+        .iter()
+        .find(|s| matches!(s, Statement::Command(c) if c.name.name == "sweep"))
+    else {
+        return;
+    };
+    for s in sweep.block.as_deref().unwrap_or(&[]) {
+        let Statement::Assign(a) = s else { continue };
+        let syntax::ValueKind::List(items) = &a.value.kind else {
+            continue;
+        };
+        for item in items {
+            let mut trial = base.clone();
+            if overrides::set(&mut trial, &a.target.name, item.clone()).is_err() {
+                continue;
+            }
+            let mut inner = Cx::new(cx.source, cx.path.clone());
+            let ok = analyze(&mut inner, &trial, path).is_some() && inner.diags.is_empty();
+            if !ok && let Some(first) = inner.diags.first() {
+                let text = cx
+                    .source
+                    .get(item.span.start..item.span.end)
+                    .unwrap_or("?")
+                    .to_string();
+                cx.error(
+                    item.span,
+                    format!(
+                        "sweep {}={text} makes the pipeline invalid: {}",
+                        a.target.name, first.message
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Where the things [`cross_check`] examines were written.
+struct Spans<'a> {
+    layers: &'a [Span],
+    monitors: &'a [train::Monitor],
+    top_k: Option<(usize, Span)>,
+    class_weight: Span,
+    expect: &'a [(crate::plan::Expectation, Span)],
 }
 
 /// Checks that need several sections at once: the loss against the
 /// model's output and the data's classes, monitors and expectations
 /// against the metrics that will exist, `top_k` and class weights against
 /// the class count.
-fn cross_check(
-    cx: &mut Cx,
-    plan: &mut Plan,
-    layer_spans: &[Span],
-    monitors: &[train::Monitor],
-    classes: Option<usize>,
-    top_k: Option<(usize, Span)>,
-    class_weight_span: Span,
-    expect: &[(crate::plan::Expectation, Span)],
-) {
+fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spans) {
+    let Spans {
+        layers: layer_spans,
+        monitors,
+        top_k,
+        class_weight: class_weight_span,
+        expect,
+    } = *spans;
     let last_span = layer_spans.last().copied().unwrap_or_default();
     if let Some(out) = plan.model.layers.last().map(|l| l.output) {
         match (out, plan.train.loss) {
