@@ -761,3 +761,27 @@ fn sweep_values_are_checked() {
         ]
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// No input panics the front end: cutting any slice out of a valid
+    /// pipeline or pasting text in gives a plan or diagnostics.
+    #[test]
+    fn mangled_pipelines_never_panic(
+        a in 0usize..BLOBS.len(),
+        len in 0usize..40,
+        insert in "[ -~\n\u{e9}×]{0,12}",
+    ) {
+        let mut src: String = BLOBS.to_string();
+        let start = (0..=a).rev().find(|i| src.is_char_boundary(*i)).unwrap_or(0);
+        let end = (start + len).min(src.len());
+        let end = (end..=src.len()).find(|i| src.is_char_boundary(*i)).unwrap_or(src.len());
+        src.replace_range(start..end, &insert);
+        match diagnose_source(&src, Path::new("m.dlp"), &[]) {
+            Ok(Ok(_)) => {}
+            Ok(Err(d)) => proptest::prop_assert!(!d.is_empty()),
+            Err(e) => proptest::prop_assert!(false, "usage error without overrides: {e}"),
+        }
+    }
+}
