@@ -213,6 +213,22 @@ const CASES: &[Case] = &[
         10,
         "unknown device \"gpu\"; one of auto, cpu, cuda, cuda:N",
     ),
+    (
+        BLOBS,
+        "monitor=val_loss",
+        "monitor=test_accuracy",
+        16,
+        22,
+        "early_stop cannot monitor test_accuracy: test metrics exist only after training",
+    ),
+    (
+        BLOBS,
+        "  epochs 5",
+        "  epochs 5\n  schedule plateau monitor=val_f2",
+        16,
+        28,
+        "unknown metric \"val_f2\" — did you mean \"val_f1\"?",
+    ),
     // --- placement and structure ---
     (
         BLOBS,
@@ -713,9 +729,11 @@ fn all_errors_are_reported() {
     let src = BLOBS
         .replacen("lr=0.01", "lr=0", 1)
         .replacen("dense 3 activation", "dens 3 activation", 1)
-        .replacen("train=60", "train=0", 1);
+        .replacen("train=60", "train=90", 1)
+        .replacen("valid=20 ", "", 1);
     let lines: Vec<usize> = diagnostics(&src).iter().map(|d| d.line).collect();
-    assert_eq!(lines, vec![5, 9, 13]);
+    // The broken split and model still let the monitor be checked (16).
+    assert_eq!(lines, vec![5, 9, 13, 16]);
 }
 
 /// A `--set` with an unknown name is a usage error listing valid names.

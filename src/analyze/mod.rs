@@ -19,7 +19,8 @@ mod value;
 
 pub use diagnostic::Diagnostic;
 pub use metric_names::{
-    epoch_metric_names, has_test, has_validation, metric_names, num_classes, validate_metric,
+    epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
+    validate_metric,
 };
 pub use overrides::{apply_overrides, set as set_target, valid_targets};
 pub use train::parse_device;
@@ -196,7 +197,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         }
     };
     let train = match head(cx, "train") {
-        Some((a, block)) => train::train(cx, &a, block, seed),
+        Some((a, block)) => Some(train::train(cx, &a, block, seed)),
         None => {
             missing(
                 cx,
@@ -220,13 +221,16 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         check_sweep_values(cx, file, path);
     }
 
+    if let (Some(d), Some(t)) = (&data, &train) {
+        check_monitors(cx, &d.plan.split, &t.monitors);
+    }
     let (data, (model, layer_spans), train) = (data?, model?, train?);
+    let train_plan = train.plan?;
     let classes = data.info.classes;
 
     // Which weights the test split sees: best when something keeps them.
-    let keeps_best = train.plan.checkpoint.as_ref().is_some_and(|c| c.best_only)
-        || train
-            .plan
+    let keeps_best = train_plan.checkpoint.as_ref().is_some_and(|c| c.best_only)
+        || train_plan
             .early_stop
             .as_ref()
             .is_some_and(|e| e.restore_best);
@@ -261,7 +265,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         preprocess,
         augment,
         model,
-        train: train.plan,
+        train: train_plan,
         evaluate: EvaluatePlan {
             metrics: eval.metrics,
             top_k: eval.top_k.map(|(k, _)| k),
@@ -275,7 +279,6 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
 
     let spans = Spans {
         layers: &layer_spans,
-        monitors: &train.monitors,
         top_k: eval.top_k,
         class_weight: train.class_weight_span,
         expect: &expect,
@@ -329,10 +332,48 @@ fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
     }
 }
 
+/// Monitors (early_stop, checkpoint, plateau) name per-epoch metrics,
+/// which depend only on the split: checked even when the model is broken.
+fn check_monitors(cx: &mut Cx, split: &crate::plan::SplitPlan, monitors: &[train::Monitor]) {
+    let epoch = metric_names::epoch_names(split);
+    for m in monitors {
+        if epoch.contains(&m.name) {
+            continue;
+        }
+        if m.name.starts_with("val_") && metric_names::VAL_METRICS.contains(&&m.name[4..]) {
+            cx.error_hint(
+                m.span,
+                format!(
+                    "{} monitors {}, but the split has no valid part",
+                    m.what, m.name
+                ),
+                Some("add valid=… to split, or validate_on=test"),
+            );
+        } else if m.name.starts_with("test_") {
+            cx.error_hint(
+                m.span,
+                format!(
+                    "{} cannot monitor {}: test metrics exist only after training",
+                    m.what, m.name
+                ),
+                Some("monitor a train or val_ metric"),
+            );
+        } else {
+            cx.error(
+                m.span,
+                format!(
+                    "unknown metric \"{}\"{}",
+                    m.name,
+                    did_you_mean(&m.name, epoch.iter().map(String::as_str))
+                ),
+            );
+        }
+    }
+}
+
 /// Where the things [`cross_check`] examines were written.
 struct Spans<'a> {
     layers: &'a [Span],
-    monitors: &'a [train::Monitor],
     top_k: Option<(usize, Span)>,
     class_weight: Span,
     expect: &'a [(crate::plan::Expectation, Span)],
@@ -345,7 +386,6 @@ struct Spans<'a> {
 fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spans) {
     let Spans {
         layers: layer_spans,
-        monitors,
         top_k,
         class_weight: class_weight_span,
         expect,
@@ -406,33 +446,6 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
             class_weight_span,
             format!("class_weight has {} weights for {n} classes", ws.len()),
         );
-    }
-    let epoch = epoch_metric_names(plan);
-    for m in monitors {
-        if !epoch.contains(&m.name) {
-            let split = &plan.data.split;
-            if m.name.starts_with("val_") && split.valid.is_none() && !split.validate_on_test {
-                cx.error_hint(
-                    m.span,
-                    format!(
-                        "{} monitors {}, but the split has no valid part",
-                        m.what, m.name
-                    ),
-                    Some("add valid=… to split, or validate_on=test"),
-                );
-            } else {
-                let why = metric_names::why_not(plan, &m.name, &epoch);
-                let why = if metric_names(plan).contains(&m.name) {
-                    format!(
-                        "{} is known only after training; {} needs a per-epoch metric",
-                        m.name, m.what
-                    )
-                } else {
-                    why
-                };
-                cx.error(m.span, why);
-            }
-        }
     }
     let all = metric_names(plan);
     for (e, span) in expect {
