@@ -497,3 +497,26 @@ pub fn augment(
     plan.fill = fill;
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn data_paths_resolve_against_the_pipeline_folder() {
+        let table: &[(&str, &str, &str)] = &[
+            ("pipelines", "data/x.csv", "pipelines/data/x.csv"),
+            (".", "x.csv", "./x.csv"),
+            ("pipelines", "/abs/x.csv", "/abs/x.csv"),
+            ("a/b", "../c/", "a/b/../c/"),
+        ];
+        for (base, p, want) in table {
+            assert_eq!(
+                resolve(Path::new(base), p),
+                PathBuf::from(want),
+                "{base} {p}"
+            );
+        }
+    }
+}

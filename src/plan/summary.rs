@@ -293,9 +293,10 @@ pub fn describe(plan: &Plan) -> String {
         s,
         "  kernel_initializer=glorot_uniform (default) bias_initializer=zeros (default)"
     );
+    let name_width = m.layers.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for l in &m.layers {
         let p = |k: &str| format!("model.{}.{k}", l.name);
-        let line = Line::new(plan, format!("{:<24}", l.name));
+        let line = Line::new(plan, format!("{:<name_width$}", l.name));
         let line = match &l.layer {
             Layer::Dense {
                 units,
