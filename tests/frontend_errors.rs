@@ -505,8 +505,14 @@ const CASES: &[Case] = &[
         "rotate needs images, but the input is 2 features",
     ),
     // --- shapes and losses ---
-    (IMAGES, "flip horizontal", "crop 24 padding=4", 5, 16,
-     "crop 24 would train on 24×24 images but evaluate on 32×32"),
+    (
+        IMAGES,
+        "flip horizontal",
+        "crop 24 padding=4",
+        5,
+        16,
+        "crop 24 would train on 24×24 images but evaluate on 32×32",
+    ),
     (
         IMAGES,
         "  flatten\n",

@@ -470,8 +470,13 @@ fn metric_names_follow_the_split() {
 
 #[test]
 fn yaml_round_trips() {
-    for f in ["blobs.dlp", "cifar10.dlp"] {
-        let plan = load(&pipeline(f), &[]).unwrap();
+    for f in [
+        "pipelines/blobs.dlp",
+        "pipelines/cifar10.dlp",
+        "examples/mnist_sweep.dlp",
+        "examples/binary_grid.dlp",
+    ] {
+        let plan = load(&root().join(f), &[]).unwrap();
         let text = serde_yaml_ng::to_string(&plan).unwrap();
         let back: Plan = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(back, plan, "{f}");

@@ -3,6 +3,23 @@
 //! against its schema ([`schema`]), defaults are filled in and recorded,
 //! and shapes are inferred from the data source. Errors are collected, not
 //! stopped at the first, and returned together as [`Error::Invalid`].
+//!
+//! Choices the language reference leaves open, made here (each default is
+//! recorded in [`Plan::defaults`] and marked by `dlp plan`):
+//! - `conv2d` padding defaults to `valid`, `maxpool`/`avgpool` size to 2,
+//!   `batch` to 32, `optimizer` to `adam`, `seed` to 0 (Keras and
+//!   scikit-learn defaults; `source blobs` takes `make_blobs`' 100 samples,
+//!   3 centers, 2 features, std 1). `loss`, `epochs`, `source` and `split`
+//!   are required.
+//! - `seed=` overrides a stream where it is written: `source blobs` (data),
+//!   `split`, the `model` and `augment` heads (init, augment), any `dropout`
+//!   (dropout), `batch` (shuffle), `sweep random`.
+//! - `validate_on=test` and `valid=` are exclusive; `crop SIZE` must give
+//!   back the image size (augmentation touches training batches only).
+//! - Monitors must name per-epoch metrics (train or `val_`); `expect` may
+//!   name any of [`metric_names`].
+//! - `--set` paths name statements (`model.conv2d.kernel`, the first
+//!   `conv2d`); default paths name Keras layers (`model.conv2d_1.stride`).
 
 mod args;
 mod block;
