@@ -27,7 +27,13 @@ fn csv_pipeline(dir: &Path, csv: &str) -> Vec<String> {
         "p.dlp",
         "data {\n  source csv \"data.csv\" label=y\n  split train=0.5 test=0.5\n}\nmodel { dense 2 activation=softmax }\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
     );
-    vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(dir.join("run"))]
+    vec![
+        "run".into(),
+        s(p),
+        "--quiet".into(),
+        "--out".into(),
+        s(dir.join("run")),
+    ]
 }
 
 /// An IDX pipeline over the given image and label files.
@@ -39,7 +45,13 @@ fn idx_pipeline(dir: &Path, images: &[u8], labels: &[u8]) -> Vec<String> {
         "p.dlp",
         "data {\n  source idx images=\"img.idx\" labels=\"lab.idx\"\n  split train=0.5 test=0.5\n}\nmodel {\n  flatten\n  dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
     );
-    vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(dir.join("run"))]
+    vec![
+        "run".into(),
+        s(p),
+        "--quiet".into(),
+        "--out".into(),
+        s(dir.join("run")),
+    ]
 }
 
 fn idx_images(n: u32, h: u32, w: u32, pixels: usize) -> Vec<u8> {
@@ -60,7 +72,11 @@ fn idx_labels(labels: &[u8]) -> Vec<u8> {
 
 /// A small trained run in `dir/run`, for checkpoint cases.
 fn trained(dir: &Path) -> std::path::PathBuf {
-    let p = write(dir, "small.dlp", &small_blobs("").replace("epochs 12", "epochs 1"));
+    let p = write(
+        dir,
+        "small.dlp",
+        &small_blobs("").replace("epochs 12", "epochs 1"),
+    );
     let out = dir.join("run");
     let o = run(&["run", &s(&p), "--quiet", "--out", &s(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -82,9 +98,17 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "unknown layer with a suggestion",
-        setup: |d| pipeline(d, &small_blobs("").replace("dense 16 activation=relu", "dense2 16")),
+        setup: |d| {
+            pipeline(
+                d,
+                &small_blobs("").replace("dense 16 activation=relu", "dense2 16"),
+            )
+        },
         code: 2,
-        contains: &["p.dlp:7:3", "unknown layer \"dense2\" — did you mean \"dense\"?"],
+        contains: &[
+            "p.dlp:7:3",
+            "unknown layer \"dense2\" — did you mean \"dense\"?",
+        ],
     },
     Case {
         name: "dropout rate out of range",
@@ -103,7 +127,8 @@ const CASES: &[Case] = &[
         setup: |d| {
             pipeline(
                 d,
-                &small_blobs("early_stop monitor=val_loss").replace("train=0.6 valid=0.2 test=0.2", "train=0.8 test=0.2"),
+                &small_blobs("early_stop monitor=val_loss")
+                    .replace("train=0.6 valid=0.2 test=0.2", "train=0.8 test=0.2"),
             )
         },
         code: 2,
@@ -128,7 +153,14 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "two errors reported at once",
-        setup: |d| pipeline(d, &small_blobs("").replace("dropout 0.1", "dropout 1.5").replace("lr=0.01", "lr=-0.01")),
+        setup: |d| {
+            pipeline(
+                d,
+                &small_blobs("")
+                    .replace("dropout 0.1", "dropout 1.5")
+                    .replace("lr=0.01", "lr=-0.01"),
+            )
+        },
         code: 2,
         contains: &["p.dlp:8:11", "p.dlp:13:", "2 errors"],
     },
@@ -142,7 +174,12 @@ const CASES: &[Case] = &[
         name: "unknown --set name lists the valid ones",
         setup: |d| {
             let p = write(d, "p.dlp", &small_blobs(""));
-            vec!["check".into(), s(p), "--set".into(), "train.optimiser.lr=0.1".into()]
+            vec![
+                "check".into(),
+                s(p),
+                "--set".into(),
+                "train.optimiser.lr=0.1".into(),
+            ]
         },
         code: 2,
         contains: &["train.optimiser.lr", "train.optimizer.lr"],
@@ -179,7 +216,7 @@ const CASES: &[Case] = &[
         name: "CSV row with too few fields",
         setup: |d| csv_pipeline(d, "x,z,y\n1,2,a\n2,3,b\n4,b\n3,1,b\n"),
         code: 1,
-        contains: &["data.csv: line 4", "2 fields"],
+        contains: &["data.csv:4: 2 fields, the header has 3"],
     },
     Case {
         name: "CSV without the label column",
@@ -219,7 +256,13 @@ const CASES: &[Case] = &[
                 "p.dlp",
                 "data {\n  source images \"imgs\"\n  split train=0.5 test=0.5\n}\nmodel {\n  flatten\n  dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
             );
-            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+            vec![
+                "run".into(),
+                s(p),
+                "--quiet".into(),
+                "--out".into(),
+                s(d.join("run")),
+            ]
         },
         code: 1,
         contains: &["b.png"],
@@ -227,8 +270,19 @@ const CASES: &[Case] = &[
     Case {
         name: "split larger than the data",
         setup: |d| {
-            let p = write(d, "p.dlp", &small_blobs("").replace("train=0.6 valid=0.2 test=0.2", "train=250 valid=40 test=20"));
-            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+            let p = write(
+                d,
+                "p.dlp",
+                &small_blobs("")
+                    .replace("train=0.6 valid=0.2 test=0.2", "train=250 valid=40 test=20"),
+            );
+            vec![
+                "run".into(),
+                s(p),
+                "--quiet".into(),
+                "--out".into(),
+                s(d.join("run")),
+            ]
         },
         code: 2,
         contains: &["p.dlp:4:3", "300"],
@@ -246,7 +300,13 @@ const CASES: &[Case] = &[
                 "p.dlp",
                 "data {\n  source cifar10\n  split train=10 test=official\n}\nmodel {\n  flatten\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
             );
-            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+            vec![
+                "run".into(),
+                s(p),
+                "--quiet".into(),
+                "--out".into(),
+                s(d.join("run")),
+            ]
         },
         code: 1,
         contains: &["test_batch.bin", "3073"],
@@ -256,7 +316,12 @@ const CASES: &[Case] = &[
         name: "eval with missing weights",
         setup: |d| {
             let p = trained(d);
-            vec!["eval".into(), s(p), "--weights".into(), s(d.join("none.safetensors"))]
+            vec![
+                "eval".into(),
+                s(p),
+                "--weights".into(),
+                s(d.join("none.safetensors")),
+            ]
         },
         code: 1,
         contains: &["none.safetensors"],
@@ -275,9 +340,18 @@ const CASES: &[Case] = &[
         name: "eval with another model's weights",
         setup: |d| {
             let p = trained(d);
-            let other = write(d, "other.dlp", &small_blobs("").replace("dense 16", "dense 8"));
+            let other = write(
+                d,
+                "other.dlp",
+                &small_blobs("").replace("dense 16", "dense 8"),
+            );
             let _ = p;
-            vec!["eval".into(), s(other), "--weights".into(), s(d.join("run/model.safetensors"))]
+            vec![
+                "eval".into(),
+                s(other),
+                "--weights".into(),
+                s(d.join("run/model.safetensors")),
+            ]
         },
         code: 1,
         contains: &["model.safetensors", "shape"],
@@ -328,7 +402,14 @@ const CASES: &[Case] = &[
         name: "cuda on a CPU-only build",
         setup: |d| {
             let p = write(d, "p.dlp", &small_blobs(""));
-            vec!["run".into(), s(p), "--device".into(), "cuda:0".into(), "--out".into(), s(d.join("run"))]
+            vec![
+                "run".into(),
+                s(p),
+                "--device".into(),
+                "cuda:0".into(),
+                "--out".into(),
+                s(d.join("run")),
+            ]
         },
         code: 2,
         contains: &["cuda:0", "without CUDA"],
@@ -347,7 +428,13 @@ const CASES: &[Case] = &[
         setup: |d| {
             write(d, "file", "x");
             let p = write(d, "p.dlp", &small_blobs(""));
-            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("file/run"))]
+            vec![
+                "run".into(),
+                s(p),
+                "--quiet".into(),
+                "--out".into(),
+                s(d.join("file/run")),
+            ]
         },
         code: 1,
         contains: &["file/run"],
@@ -362,7 +449,13 @@ const CASES: &[Case] = &[
         name: "diff with a malformed tolerance",
         setup: |d| {
             trained(d);
-            vec!["diff".into(), s(d.join("run")), s(d.join("run")), "--tol".into(), "test_accuracy".into()]
+            vec![
+                "diff".into(),
+                s(d.join("run")),
+                s(d.join("run")),
+                "--tol".into(),
+                "test_accuracy".into(),
+            ]
         },
         code: 2,
         contains: &["test_accuracy"],
@@ -375,7 +468,13 @@ const CASES: &[Case] = &[
                 "p.dlp",
                 "data {\n  source mnist\n  split train=10 test=official\n}\nmodel {\n  flatten\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
             );
-            vec!["run".into(), s(p), "--quiet".into(), "--out".into(), s(d.join("run"))]
+            vec![
+                "run".into(),
+                s(p),
+                "--quiet".into(),
+                "--out".into(),
+                s(d.join("run")),
+            ]
         },
         code: 1,
         contains: &["train-images-idx3-ubyte.gz"],
@@ -401,7 +500,12 @@ fn every_bad_input_gets_a_clear_error_and_exit_code() {
         if err.contains("panicked") {
             failures.push(format!("{}: panicked: {err}", case.name));
         } else if o.status.code() != Some(case.code) {
-            failures.push(format!("{}: exit {:?}, expected {}: {err}", case.name, o.status.code(), case.code));
+            failures.push(format!(
+                "{}: exit {:?}, expected {}: {err}",
+                case.name,
+                o.status.code(),
+                case.code
+            ));
         } else if let Some(missing) = case.contains.iter().find(|c| !err.contains(*c)) {
             failures.push(format!("{}: message lacks {missing:?}: {err}", case.name));
         }

@@ -185,3 +185,76 @@ fn divergence_stops_with_advice_and_keeps_the_rows() {
     let yaml = read(out.join("run.yaml"));
     assert!(yaml.contains("status: diverged"), "{yaml}");
 }
+
+#[test]
+fn a_grid_sweep_runs_every_trial_into_its_folder_and_summarises() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("").replace("epochs 12", "epochs 2")
+        + "sweep grid {\n  train.optimizer.lr = [0.01, 0.05]\n  train.batch = [16, 32]\n}\n";
+    let p = write(tmp.path(), "sweep.dlp", &text);
+    let out = tmp.path().join("sweep");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = read(out.join("sweep.csv"));
+    let lines: Vec<&str> = summary.lines().collect();
+    assert!(
+        lines[0].starts_with("trial,train.optimizer.lr,train.batch,"),
+        "{summary}"
+    );
+    assert_eq!(lines.len(), 5, "{summary}");
+    assert!(
+        lines[1].starts_with("1,0.01,16,") && lines[4].starts_with("4,0.05,32,"),
+        "{summary}"
+    );
+    for i in 1..=4 {
+        let dir = out.join(format!("trial-{i:03}"));
+        assert!(dir.join("eval.csv").exists(), "trial {i}");
+    }
+    // The trial's manifest holds the overridden values.
+    let yaml = read(out.join("trial-004/run.yaml"));
+    assert!(yaml.contains("lr: 0.05"), "{yaml}");
+}
+
+#[test]
+fn trace_writes_a_chrome_trace_with_the_stages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(
+        tmp.path(),
+        "small.dlp",
+        &small_blobs("").replace("epochs 12", "epochs 2"),
+    );
+    let trace = tmp.path().join("trace.json");
+    let out = tmp.path().join("run");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = read(&trace);
+    assert!(
+        text.trim_start().starts_with('['),
+        "not a Chrome trace: {}",
+        &text[..text.len().min(200)]
+    );
+    for span in [
+        "\"parse\"",
+        "\"analyze\"",
+        "\"epoch\"",
+        "\"evaluate\"",
+        "\"report\"",
+        "\"preprocess\"",
+    ] {
+        assert!(text.contains(span), "no {span} span in the trace");
+    }
+}

@@ -55,6 +55,9 @@ pub struct Args {
     /// The statement name's span, where "missing" errors point.
     pub name_span: Span,
     values: BTreeMap<&'static str, R>,
+    /// Parameters given but whose value failed to evaluate (already
+    /// reported): not "missing".
+    failed: Vec<&'static str>,
 }
 
 impl Args {
@@ -62,6 +65,7 @@ impl Args {
     /// surplus arguments.
     pub fn bind(cx: &mut Cx, cmd: &Command, spec: Spec, stmt: &str, prefix: String) -> Args {
         let mut values: BTreeMap<&'static str, R> = BTreeMap::new();
+        let mut failed = Vec::new();
         let mut positional = 0;
         for arg in &cmd.args {
             let name: &'static str = match &arg.key {
@@ -113,8 +117,11 @@ impl Args {
                 cx.error(arg.span, format!("{stmt} {name} is given twice"));
                 continue;
             }
-            if let Some(r) = cx.eval(&arg.value) {
-                values.insert(name, r);
+            match cx.eval(&arg.value) {
+                Some(r) => {
+                    values.insert(name, r);
+                }
+                None => failed.push(name),
             }
         }
         Args {
@@ -122,6 +129,7 @@ impl Args {
             prefix,
             name_span: cmd.name.span,
             values,
+            failed,
         }
     }
 
@@ -139,6 +147,9 @@ impl Args {
     }
 
     fn missing(&self, cx: &mut Cx, name: &str) {
+        if self.failed.contains(&name) {
+            return;
+        }
         cx.error(self.name_span, format!("{} needs {name}", self.stmt));
     }
 

@@ -472,16 +472,17 @@ pub fn augment(
             "crop" => {
                 let size = a.usize(cx, "size", None, 1);
                 let padding = a.usize(cx, "padding", Some(0), 0);
-                if let (Some(s), Some(p), Some((_, h, w))) = (size, padding, image_dims(shape))
-                    && s > h.min(w) + 2 * p
+                // Augmentation runs on training batches only, so a crop must
+                // give back the size evaluation sees: pad, then crop to it.
+                if let (Some(s), Some((_, h, w))) = (size, image_dims(shape))
+                    && (s != h || s != w)
                 {
-                    cx.error(
+                    cx.error_hint(
                         a.span("size"),
-                        format!(
-                            "crop size {s} is larger than the padded {}×{} image",
-                            h + 2 * p,
-                            w + 2 * p
-                        ),
+                        format!("crop {s} would train on {s}×{s} images but evaluate on {h}×{w}"),
+                        Some(format!(
+                            "crop to the image size ({h}) with padding=…, or resize in preprocess"
+                        )),
                     );
                 }
                 plan.crop = size.zip(padding);
@@ -496,4 +497,27 @@ pub fn augment(
     }
     plan.fill = fill;
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn data_paths_resolve_against_the_pipeline_folder() {
+        let table: &[(&str, &str, &str)] = &[
+            ("pipelines", "data/x.csv", "pipelines/data/x.csv"),
+            (".", "x.csv", "./x.csv"),
+            ("pipelines", "/abs/x.csv", "/abs/x.csv"),
+            ("a/b", "../c/", "a/b/../c/"),
+        ];
+        for (base, p, want) in table {
+            assert_eq!(
+                resolve(Path::new(base), p),
+                PathBuf::from(want),
+                "{base} {p}"
+            );
+        }
+    }
 }

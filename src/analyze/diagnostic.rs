@@ -68,17 +68,37 @@ impl Diagnostic {
     }
 
     /// A syntax error from pest (rules already renamed), rendered by pest.
-    pub fn syntax(err: SyntaxError, path: &str) -> Self {
+    pub fn syntax(err: SyntaxError, source: &str, path: &str) -> Self {
         let (line, column) = match err.line_col {
             pest::error::LineColLocation::Pos(p) | pest::error::LineColLocation::Span(p, _) => p,
         };
         let message = err.variant.message().to_string();
-        let rendered = format!("error: invalid syntax\n{}\n", err.with_path(path));
+        let at = match err.location {
+            pest::error::InputLocation::Pos(p) | pest::error::InputLocation::Span((p, _)) => p,
+        };
+        let rest = source.get(at..).unwrap_or("");
+        let before = source.get(..at).unwrap_or("");
+        let hint = if rest.starts_with('=') && before.ends_with([' ', '\t']) {
+            Some("write key=value without spaces around `=`")
+        } else if rest.starts_with(". ") || rest.starts_with('.') && before.ends_with(' ') {
+            Some("numbers need a digit before the point: 0.5")
+        } else if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
+            Some("this string is not closed on its line")
+        } else if rest.is_empty() {
+            Some("a block `{` is not closed")
+        } else {
+            None
+        };
+        let mut rendered = format!("error: invalid syntax\n{}\n", err.with_path(path));
+        let hints: Vec<String> = hint.map(str::to_string).into_iter().collect();
+        for h in &hints {
+            rendered.push_str(&format!("  = help: {h}\n"));
+        }
         Diagnostic {
             line,
             column,
             message,
-            hints: Vec::new(),
+            hints,
             rendered,
         }
     }

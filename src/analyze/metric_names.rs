@@ -2,7 +2,7 @@
 //! `expect`, CSV columns, `dlp diff`). Run code reuses these functions so
 //! what the analyzer accepts is exactly what a run writes.
 
-use crate::plan::{Loss, Plan, Shape, TestSplit};
+use crate::plan::{Loss, Plan, Shape, SplitPlan, TestSplit};
 
 /// Number of classes the model predicts: the output units for
 /// cross-entropy (one-hot targets), 2 for one sigmoid unit.
@@ -17,8 +17,21 @@ pub fn num_classes(plan: &Plan) -> usize {
 /// Whether validation metrics (`val_…`) exist: a valid split, or
 /// `validate_on=test` with a test split.
 pub fn has_validation(plan: &Plan) -> bool {
-    let split = &plan.data.split;
+    split_has_validation(&plan.data.split)
+}
+
+fn split_has_validation(split: &SplitPlan) -> bool {
     split.valid.is_some() || (split.validate_on_test && split.test != TestSplit::None)
+}
+
+/// The per-epoch names a split gives: train metrics, plus `val_` ones
+/// when there is validation data.
+pub fn epoch_names(split: &SplitPlan) -> Vec<String> {
+    let mut out: Vec<String> = TRAIN_METRICS.iter().map(|s| s.to_string()).collect();
+    if split_has_validation(split) {
+        out.extend(VAL_METRICS.iter().map(|m| format!("val_{m}")));
+    }
+    out
 }
 
 /// Whether test metrics (`test_…`) exist.
@@ -44,11 +57,7 @@ pub const TEST_METRICS: &[&str] = &[
 
 /// Names a monitor (early_stop, checkpoint, plateau) may use: per epoch.
 pub fn epoch_metric_names(plan: &Plan) -> Vec<String> {
-    let mut out: Vec<String> = TRAIN_METRICS.iter().map(|s| s.to_string()).collect();
-    if has_validation(plan) {
-        out.extend(VAL_METRICS.iter().map(|m| format!("val_{m}")));
-    }
-    out
+    epoch_names(&plan.data.split)
 }
 
 /// Every metric name the plan produces, in a stable order: train, `val_`,

@@ -3,6 +3,23 @@
 //! against its schema ([`schema`]), defaults are filled in and recorded,
 //! and shapes are inferred from the data source. Errors are collected, not
 //! stopped at the first, and returned together as [`Error::Invalid`].
+//!
+//! Choices the language reference leaves open, made here (each default is
+//! recorded in [`Plan::defaults`] and marked by `dlp plan`):
+//! - `conv2d` padding defaults to `valid`, `maxpool`/`avgpool` size to 2,
+//!   `batch` to 32, `optimizer` to `adam`, `seed` to 0 (Keras and
+//!   scikit-learn defaults; `source blobs` takes `make_blobs`' 100 samples,
+//!   3 centers, 2 features, std 1). `loss`, `epochs`, `source` and `split`
+//!   are required.
+//! - `seed=` overrides a stream where it is written: `source blobs` (data),
+//!   `split`, the `model` and `augment` heads (init, augment), any `dropout`
+//!   (dropout), `batch` (shuffle), `sweep random`.
+//! - `validate_on=test` and `valid=` are exclusive; `crop SIZE` must give
+//!   back the image size (augmentation touches training batches only).
+//! - Monitors must name per-epoch metrics (train or `val_`); `expect` may
+//!   name any of [`metric_names`].
+//! - `--set` paths name statements (`model.conv2d.kernel`, the first
+//!   `conv2d`); default paths name Keras layers (`model.conv2d_1.stride`).
 
 mod args;
 mod block;
@@ -19,7 +36,8 @@ mod value;
 
 pub use diagnostic::Diagnostic;
 pub use metric_names::{
-    epoch_metric_names, has_test, has_validation, metric_names, num_classes, validate_metric,
+    epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
+    validate_metric,
 };
 pub use overrides::{apply_overrides, set as set_target, valid_targets};
 pub use train::parse_device;
@@ -59,7 +77,7 @@ pub fn diagnose_source(
     let shown = path.display().to_string();
     let mut file = match syntax::parse(source) {
         Ok(f) => f,
-        Err(e) => return Ok(Err(vec![Diagnostic::syntax(*e, &shown)])),
+        Err(e) => return Ok(Err(vec![Diagnostic::syntax(*e, source, &shown)])),
     };
     apply_overrides(&mut file, overrides)?;
     let mut cx = Cx::new(source, shown);
@@ -118,6 +136,9 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
                         format!("unknown section \"{name}\"{}", did_you_mean(name, known)),
                     );
                 }
+            }
+            Statement::Assign(a) if a.target.name == "let" => {
+                cx.error(a.target.span, "let needs a variable name: let NAME = VALUE")
             }
             Statement::Assign(a) => {
                 cx.error(a.span, "`PATH = VALUES` is only allowed inside sweep")
@@ -186,14 +207,14 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         },
     };
     let model = match head(cx, "model") {
-        Some((a, block)) => shape.and_then(|s| model::model(cx, &a, block, s, seed)),
+        Some((a, block)) => model::model(cx, &a, block, shape, seed),
         None => {
             missing(cx, "model", "model { dense 10 activation=softmax }");
             None
         }
     };
     let train = match head(cx, "train") {
-        Some((a, block)) => train::train(cx, &a, block, seed),
+        Some((a, block)) => Some(train::train(cx, &a, block, seed)),
         None => {
             missing(
                 cx,
@@ -213,14 +234,20 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         .map(|(_, block)| evaluate::expect(cx, block))
         .unwrap_or_default();
     let sweep = head(cx, "sweep").and_then(|(a, block)| evaluate::sweep(cx, &a, block, seed, file));
+    if sweep.is_some() {
+        check_sweep_values(cx, file, path);
+    }
 
+    if let (Some(d), Some(t)) = (&data, &train) {
+        check_monitors(cx, &d.plan.split, &t.monitors);
+    }
     let (data, (model, layer_spans), train) = (data?, model?, train?);
+    let train_plan = train.plan?;
     let classes = data.info.classes;
 
     // Which weights the test split sees: best when something keeps them.
-    let keeps_best = train.plan.checkpoint.as_ref().is_some_and(|c| c.best_only)
-        || train
-            .plan
+    let keeps_best = train_plan.checkpoint.as_ref().is_some_and(|c| c.best_only)
+        || train_plan
             .early_stop
             .as_ref()
             .is_some_and(|e| e.restore_best);
@@ -255,7 +282,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         preprocess,
         augment,
         model,
-        train: train.plan,
+        train: train_plan,
         evaluate: EvaluatePlan {
             metrics: eval.metrics,
             top_k: eval.top_k.map(|(k, _)| k),
@@ -267,34 +294,119 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         defaults: std::mem::take(&mut cx.defaults),
     };
 
-    cross_check(
-        cx,
-        &mut plan,
-        &layer_spans,
-        &train.monitors,
-        classes,
-        eval.top_k,
-        train.class_weight_span,
-        &expect,
-    );
+    let spans = Spans {
+        layers: &layer_spans,
+        top_k: eval.top_k,
+        class_weight: train.class_weight_span,
+        expect: &expect,
+    };
+    cross_check(cx, &mut plan, classes, &spans);
     plan.defaults.append(&mut cx.defaults);
     Some(plan)
+}
+
+/// Analyzes the pipeline once per listed sweep value (each value alone,
+/// the others as written), so a value that would break a trial is reported
+/// now, at the value, rather than when that trial starts.
+fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
+    let mut base = file.clone();
+    base.statements
+        .retain(|s| !matches!(s, Statement::Command(c) if c.name.name == "sweep"));
+    let Some(Statement::Command(sweep)) = file
+        .statements
+        .iter()
+        .find(|s| matches!(s, Statement::Command(c) if c.name.name == "sweep"))
+    else {
+        return;
+    };
+    for s in sweep.block.as_deref().unwrap_or(&[]) {
+        let Statement::Assign(a) = s else { continue };
+        let syntax::ValueKind::List(items) = &a.value.kind else {
+            continue;
+        };
+        for item in items {
+            let mut trial = base.clone();
+            if overrides::set(&mut trial, &a.target.name, item.clone()).is_err() {
+                continue;
+            }
+            let mut inner = Cx::new(cx.source, cx.path.clone());
+            let ok = analyze(&mut inner, &trial, path).is_some() && inner.diags.is_empty();
+            if !ok && let Some(first) = inner.diags.first() {
+                let text = cx
+                    .source
+                    .get(item.span.start..item.span.end)
+                    .unwrap_or("?")
+                    .to_string();
+                cx.error(
+                    item.span,
+                    format!(
+                        "sweep {}={text} makes the pipeline invalid: {}",
+                        a.target.name, first.message
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Monitors (early_stop, checkpoint, plateau) name per-epoch metrics,
+/// which depend only on the split: checked even when the model is broken.
+fn check_monitors(cx: &mut Cx, split: &crate::plan::SplitPlan, monitors: &[train::Monitor]) {
+    let epoch = metric_names::epoch_names(split);
+    for m in monitors {
+        if epoch.contains(&m.name) {
+            continue;
+        }
+        if m.name.starts_with("val_") && metric_names::VAL_METRICS.contains(&&m.name[4..]) {
+            cx.error_hint(
+                m.span,
+                format!(
+                    "{} monitors {}, but the split has no valid part",
+                    m.what, m.name
+                ),
+                Some("add valid=… to split, or validate_on=test"),
+            );
+        } else if m.name.starts_with("test_") {
+            cx.error_hint(
+                m.span,
+                format!(
+                    "{} cannot monitor {}: test metrics exist only after training",
+                    m.what, m.name
+                ),
+                Some("monitor a train or val_ metric"),
+            );
+        } else {
+            cx.error(
+                m.span,
+                format!(
+                    "unknown metric \"{}\"{}",
+                    m.name,
+                    did_you_mean(&m.name, epoch.iter().map(String::as_str))
+                ),
+            );
+        }
+    }
+}
+
+/// Where the things [`cross_check`] examines were written.
+struct Spans<'a> {
+    layers: &'a [Span],
+    top_k: Option<(usize, Span)>,
+    class_weight: Span,
+    expect: &'a [(crate::plan::Expectation, Span)],
 }
 
 /// Checks that need several sections at once: the loss against the
 /// model's output and the data's classes, monitors and expectations
 /// against the metrics that will exist, `top_k` and class weights against
 /// the class count.
-fn cross_check(
-    cx: &mut Cx,
-    plan: &mut Plan,
-    layer_spans: &[Span],
-    monitors: &[train::Monitor],
-    classes: Option<usize>,
-    top_k: Option<(usize, Span)>,
-    class_weight_span: Span,
-    expect: &[(crate::plan::Expectation, Span)],
-) {
+fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spans) {
+    let Spans {
+        layers: layer_spans,
+        top_k,
+        class_weight: class_weight_span,
+        expect,
+    } = *spans;
     let last_span = layer_spans.last().copied().unwrap_or_default();
     if let Some(out) = plan.model.layers.last().map(|l| l.output) {
         match (out, plan.train.loss) {
@@ -351,33 +463,6 @@ fn cross_check(
             class_weight_span,
             format!("class_weight has {} weights for {n} classes", ws.len()),
         );
-    }
-    let epoch = epoch_metric_names(plan);
-    for m in monitors {
-        if !epoch.contains(&m.name) {
-            let split = &plan.data.split;
-            if m.name.starts_with("val_") && split.valid.is_none() && !split.validate_on_test {
-                cx.error_hint(
-                    m.span,
-                    format!(
-                        "{} monitors {}, but the split has no valid part",
-                        m.what, m.name
-                    ),
-                    Some("add valid=… to split, or validate_on=test"),
-                );
-            } else {
-                let why = metric_names::why_not(plan, &m.name, &epoch);
-                let why = if metric_names(plan).contains(&m.name) {
-                    format!(
-                        "{} is known only after training; {} needs a per-epoch metric",
-                        m.name, m.what
-                    )
-                } else {
-                    why
-                };
-                cx.error(m.span, why);
-            }
-        }
     }
     let all = metric_names(plan);
     for (e, span) in expect {

@@ -44,7 +44,7 @@ pub fn model(
     cx: &mut Cx,
     head: &Args,
     block: &[Statement],
-    input: Shape,
+    input: Option<Shape>,
     seed: u64,
 ) -> Option<(ModelPlan, Vec<Span>)> {
     let init_seed = if head.has("seed") {
@@ -63,6 +63,13 @@ pub fn model(
         if cx.diags.len() == errors_before {
             cx.error(head.name_span, "model has no layers");
         }
+        return None;
+    }
+    // Layers are checked even when the input shape is unknown (a data
+    // error); shapes only when it is, and only for a model without errors,
+    // so one mistake is not reported again as a shape or class mismatch.
+    let input = input?;
+    if cx.diags.len() > errors_before {
         return None;
     }
     let layers = infer(cx, &ex.layers, input)?;

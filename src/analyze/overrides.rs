@@ -251,3 +251,89 @@ fn arg(param: &str, value: Value, at: Span) -> Arg {
         span: at,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command<'a>(file: &'a File, section: &str, stmt: &str) -> &'a Command {
+        let Some(Statement::Command(sec)) = file
+            .statements
+            .iter()
+            .find(|s| matches!(s, Statement::Command(c) if c.name.name == section))
+        else {
+            panic!("no {section}");
+        };
+        find(sec.block.as_deref().unwrap_or(&[]), stmt).unwrap()
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.args
+            .iter()
+            .map(|a| {
+                let key = a
+                    .key
+                    .as_ref()
+                    .map_or(String::new(), |k| format!("{}=", k.name));
+                let v = match &a.value.kind {
+                    ValueKind::Expr(e) => format!("{:?}", e.kind),
+                    ValueKind::Word(w) => w.clone(),
+                    other => format!("{other:?}"),
+                };
+                format!("{key}{v}")
+            })
+            .collect()
+    }
+
+    /// (override, statement, its arguments afterwards)
+    #[test]
+    fn set_replaces_positional_named_or_adds() {
+        let src = "let w = 1\ndata { split train=0.8 test=0.2 }\nmodel { dense 3; conv2d 4 }\ntrain { batch 32; optimizer adam lr=0.1 }";
+        let table: &[(&str, (&str, &str), &[&str])] = &[
+            ("train.batch=64", ("train", "batch"), &["Int(64)"]),
+            (
+                "train.batch.drop_last=true",
+                ("train", "batch"),
+                &["Int(32)", "drop_last=Bool(true)"],
+            ),
+            (
+                "train.optimizer.lr=2",
+                ("train", "optimizer"),
+                &["adam", "lr=Int(2)"],
+            ),
+            (
+                "train.optimizer=sgd",
+                ("train", "optimizer"),
+                &["sgd", "lr=Float(0.1)"],
+            ),
+            ("train.epochs=3", ("train", "epochs"), &["count=Int(3)"]),
+            (
+                "data.split.valid=0.1",
+                ("data", "split"),
+                &["train=Float(0.8)", "test=Float(0.2)", "valid=Float(0.1)"],
+            ),
+            (
+                "model.conv2d.kernel=5",
+                ("model", "conv2d"),
+                &["Int(4)", "kernel=Int(5)"],
+            ),
+        ];
+        for (o, (section, stmt), want) in table {
+            let mut file = syntax::parse(src).unwrap();
+            apply_overrides(&mut file, &[o.to_string()]).unwrap();
+            assert_eq!(args(command(&file, section, stmt)), *want, "{o}");
+        }
+        for bad in [
+            "model.maxpool.size=2",
+            "train.optimizer.momentum=1",
+            "evaluate.metrics=1",
+            "x.y.z.w=1",
+            "w2=3",
+            "=3",
+        ] {
+            let mut file = syntax::parse(src).unwrap();
+            let e = apply_overrides(&mut file, &[bad.to_string()]).unwrap_err();
+            assert!(matches!(e, Error::Usage(_)), "{bad}");
+        }
+    }
+}

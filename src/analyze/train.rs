@@ -23,7 +23,8 @@ pub struct Monitor {
 }
 
 pub struct TrainOut {
-    pub plan: TrainPlan,
+    /// `None` when a statement was invalid (already reported).
+    pub plan: Option<TrainPlan>,
     pub monitors: Vec<Monitor>,
     /// Span of `class_weight`'s list, to check its length against the classes.
     pub class_weight_span: Span,
@@ -91,7 +92,7 @@ fn monitor(cx: &mut Cx, a: &Args, what: &'static str, monitors: &mut Vec<Monitor
     name
 }
 
-pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> Option<TrainOut> {
+pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainOut {
     let cmds = commands(cx, "train", block, true);
     let find = |n: &str| cmds.iter().copied().find(|c| c.name.name == n);
     let mut monitors = Vec::new();
@@ -275,8 +276,8 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> Option
         }
     };
 
-    Some(TrainOut {
-        plan: TrainPlan {
+    let plan = (|| {
+        Some(TrainPlan {
             loss: loss?,
             optimizer: optimizer?,
             schedule: schedule?,
@@ -288,10 +289,13 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> Option
             class_weight,
             device: device?,
             shuffle_seed,
-        },
+        })
+    })();
+    TrainOut {
+        plan,
         monitors,
         class_weight_span,
-    })
+    }
 }
 
 /// `auto`, `cpu`, `cuda` (= `cuda:0`) or `cuda:N`.

@@ -268,7 +268,8 @@ pub fn load_parts(
         &name,
         path,
     )?;
-    let (stats, affine) = preprocess::fit(preprocess, &loaded.train, &a.train, loaded.shape);
+    let (stats, affine) = tracing::info_span!("preprocess")
+        .in_scope(|| preprocess::fit(preprocess, &loaded.train, &a.train, loaded.shape));
     let rows = |table: usize, rows: Vec<usize>, t: &table::Table| PartRows {
         labels: rows.iter().map(|&r| t.labels[r]).collect(),
         table,

@@ -24,6 +24,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// A fully resolved pipeline.
+///
+/// Enum-valued fields are written as one-key maps (`test: {size: {count: 200}}`):
+/// YAML tags cannot nest, and `run.yaml` stores this structure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Pipeline name: the file stem (`cifar10` for `pipelines/cifar10.dlp`).
@@ -34,14 +37,22 @@ pub struct Plan {
     pub seed: u64,
     /// `let` variables after `--set` overrides, by name.
     pub vars: BTreeMap<String, Value>,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub data: DataPlan,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub preprocess: Vec<Preprocess>,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub augment: AugmentPlan,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub model: ModelPlan,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub train: TrainPlan,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub evaluate: EvaluatePlan,
     pub diagnose: Option<DiagnosePlan>,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub expect: Vec<Expectation>,
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub sweep: Option<SweepPlan>,
     /// Dotted paths (`train.optimizer.epsilon`) whose value is a default.
     pub defaults: BTreeSet<String>,

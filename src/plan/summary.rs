@@ -9,7 +9,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -293,9 +293,10 @@ pub fn describe(plan: &Plan) -> String {
         s,
         "  kernel_initializer=glorot_uniform (default) bias_initializer=zeros (default)"
     );
+    let name_width = m.layers.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for l in &m.layers {
         let p = |k: &str| format!("model.{}.{k}", l.name);
-        let line = Line::new(plan, format!("{:<24}", l.name));
+        let line = Line::new(plan, format!("{:<name_width$}", l.name));
         let line = match &l.layer {
             Layer::Dense {
                 units,

@@ -220,6 +220,7 @@ fn execute(
 
     // Diagnosis: train error from a clean pass, validation error from the
     // weights that were evaluated.
+    let _span = tracing::info_span!("report").entered();
     let train_error = 1.0 - trainer.evaluate(Part::Train)?.confusion.accuracy();
     // Without a validation split the test split stands in, and without
     // either the variance cannot be measured (taken as 0).

@@ -16,6 +16,7 @@ pub type SyntaxError = PestError<Rule>;
 
 /// Parses a whole `.dlp` source text.
 pub fn parse(source: &str) -> Result<File, Box<SyntaxError>> {
+    let _span = tracing::info_span!("parse").entered();
     let mut pairs = DlpParser::parse(Rule::file, source).map_err(|e| Box::new(rename(e)))?;
     let file = pairs.next().map(|p| p.into_inner()).into_iter().flatten();
     let mut statements = Vec::new();

@@ -1,0 +1,813 @@
+//! Malformed pipelines and the exact diagnostic each must give: line,
+//! column (1-based, in characters) and message. Most cases are one edit of
+//! a valid base pipeline, so each row tests exactly one mistake.
+
+use dlp::analyze::{Diagnostic, analyze_source, diagnose_source};
+use dlp::error::Error;
+use std::path::Path;
+
+/// A valid pipeline on synthetic data (no files needed): 3 classes.
+const BLOBS: &str = "\
+seed 1
+let width = 8
+data {
+  source blobs samples=100 centers=3 features=2
+  split train=60 valid=20 test=20
+}
+model {
+  dense $width activation=relu
+  dense 3 activation=softmax
+}
+train {
+  loss cross_entropy
+  optimizer adam lr=0.01
+  batch 16
+  epochs 5
+  early_stop monitor=val_loss patience=2
+}
+evaluate { metrics accuracy f1 }
+expect { test_accuracy >= 0.5 }
+";
+
+/// A valid image pipeline (built-in CIFAR-10 shape, nothing downloaded).
+const IMAGES: &str = "\
+data {
+  source cifar10
+  split train=0.9 valid=0.1 test=official
+}
+augment { flip horizontal }
+model {
+  conv2d 8 kernel=3 padding=same activation=relu
+  maxpool 2
+  flatten
+  dense 10 activation=softmax
+}
+train {
+  loss cross_entropy
+  epochs 1
+}
+";
+
+fn diagnostics(src: &str) -> Vec<Diagnostic> {
+    match diagnose_source(src, Path::new("t.dlp"), &[]) {
+        Ok(Ok(_)) => Vec::new(),
+        Ok(Err(d)) => d,
+        Err(e) => panic!("usage error {e}"),
+    }
+}
+
+/// (base, replace this, with this, line, column, message)
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    usize,
+    &'static str,
+);
+
+const CASES: &[Case] = &[
+    // --- syntax (pest's messages, rules renamed) ---
+    (
+        BLOBS,
+        "activation=relu",
+        "activation = relu",
+        8,
+        27,
+        "expected end of statement, a block `{ … }`, a number or expression, a list `[ … ]`, true or false, a dotted path, a word, a name, or a string",
+    ),
+    (
+        BLOBS,
+        "lr=0.01",
+        "lr=.01",
+        13,
+        21,
+        "expected a number or expression, a list `[ … ]`, true or false, a dotted path, a word, a name, or a string",
+    ),
+    (
+        BLOBS,
+        "batch 16",
+        "batch 16x",
+        14,
+        9,
+        "expected end of statement, a block `{ … }`, a number or expression, a list `[ … ]`, a comparison (>= > <= < ==), true or false, a dotted path, a word, a name, or a string",
+    ),
+    (
+        BLOBS,
+        "evaluate { metrics accuracy f1 }",
+        "evaluate { metrics accuracy f1",
+        20,
+        1,
+        "expected end of statement, `let`, `PATH = VALUES`, or a name",
+    ),
+    (
+        BLOBS,
+        "let width = 8",
+        "let = 8",
+        2,
+        1,
+        "let needs a variable name: let NAME = VALUE",
+    ),
+    (
+        BLOBS,
+        "source blobs",
+        "source \"blobs",
+        4,
+        10,
+        "expected end of statement, a block `{ … }`, a number or expression, a list `[ … ]`, a comparison (>= > <= < ==), true or false, a dotted path, a word, a name, or a string",
+    ),
+    // --- names ---
+    (
+        BLOBS,
+        "dense 3 activation",
+        "dens 3 activation",
+        9,
+        3,
+        "unknown layer \"dens\" — did you mean \"dense\"?",
+    ),
+    (
+        BLOBS,
+        "model {",
+        "modle {",
+        7,
+        1,
+        "unknown section \"modle\" — did you mean \"model\"?",
+    ),
+    (
+        BLOBS,
+        "dense 3 activation=softmax",
+        "dense 3 activaton=softmax",
+        9,
+        11,
+        "unknown parameter \"activaton\" for dense — did you mean \"activation\"?",
+    ),
+    (
+        BLOBS,
+        "optimizer adam lr=0.01",
+        "optimizer adamm lr=0.01",
+        13,
+        13,
+        "unknown optimizer kind \"adamm\" — did you mean \"adam\"?",
+    ),
+    (
+        BLOBS,
+        "optimizer adam lr=0.01",
+        "optimizer adam lr=0.01 momentum=0.9",
+        13,
+        26,
+        "unknown parameter \"momentum\" for optimizer; it takes kind, lr, beta1, beta2, epsilon, clip_norm, decay",
+    ),
+    (
+        BLOBS,
+        "activation=relu",
+        "activation=rleu",
+        8,
+        27,
+        "unknown dense activation \"rleu\" — did you mean \"relu\"?",
+    ),
+    (
+        BLOBS,
+        "dense $width",
+        "dense $widht",
+        8,
+        9,
+        "unknown variable $widht — did you mean $width?",
+    ),
+    (
+        BLOBS,
+        "metrics accuracy f1",
+        "metrics accuracy f2",
+        18,
+        29,
+        "unknown metric \"f2\"; one of accuracy, precision, recall, f1, confusion",
+    ),
+    (
+        BLOBS,
+        "test_accuracy >= 0.5",
+        "test_acc >= 0.5",
+        19,
+        10,
+        "unknown metric \"test_acc\" — did you mean \"test_accuracy\"?",
+    ),
+    (
+        BLOBS,
+        "monitor=val_loss",
+        "monitor=val_acc",
+        16,
+        22,
+        "unknown metric \"val_acc\" — did you mean \"val_accuracy\"?",
+    ),
+    (
+        BLOBS,
+        "test_accuracy >= 0.5",
+        "test_recall_5 >= 0.5",
+        19,
+        10,
+        "test_recall_5: class 5 does not exist, the model has 3 classes (0 to 2)",
+    ),
+    (
+        BLOBS,
+        "  loss cross_entropy\n",
+        "  loss cross_entropy\n  device gpu\n",
+        13,
+        10,
+        "unknown device \"gpu\"; one of auto, cpu, cuda, cuda:N",
+    ),
+    (
+        BLOBS,
+        "monitor=val_loss",
+        "monitor=test_accuracy",
+        16,
+        22,
+        "early_stop cannot monitor test_accuracy: test metrics exist only after training",
+    ),
+    (
+        BLOBS,
+        "  epochs 5",
+        "  epochs 5\n  schedule plateau monitor=val_f2",
+        16,
+        28,
+        "unknown metric \"val_f2\" — did you mean \"val_f1\"?",
+    ),
+    // --- placement and structure ---
+    (
+        BLOBS,
+        "seed 1",
+        "seed 1\ndense 4",
+        2,
+        1,
+        "dense must be inside model { … }",
+    ),
+    (
+        BLOBS,
+        "  epochs 5",
+        "  epochs 5\n  dense 4",
+        16,
+        3,
+        "dense belongs in model { … }, not in train",
+    ),
+    (
+        BLOBS,
+        "  batch 16",
+        "  let b = 16",
+        14,
+        3,
+        "let is only allowed at the top level",
+    ),
+    (
+        BLOBS,
+        "  epochs 5",
+        "  epochs 5\n  val_loss < 1",
+        16,
+        3,
+        "comparisons are only allowed inside expect",
+    ),
+    (
+        BLOBS,
+        "  loss cross_entropy\n",
+        "  loss cross_entropy\n  loss mse\n",
+        13,
+        3,
+        "loss is given twice (first on line 12)",
+    ),
+    (
+        BLOBS,
+        "  loss cross_entropy\n",
+        "",
+        11,
+        1,
+        "train has no loss",
+    ),
+    (
+        BLOBS,
+        "seed 1",
+        "seed 1\nseed 2",
+        2,
+        1,
+        "seed is given twice",
+    ),
+    (
+        BLOBS,
+        "let width = 8",
+        "let width = 8\nlet width = 9",
+        3,
+        5,
+        "variable width is defined twice",
+    ),
+    (
+        BLOBS,
+        "model {\n  dense $width activation=relu\n  dense 3 activation=softmax\n}\n",
+        "",
+        1,
+        1,
+        "the pipeline has no model block",
+    ),
+    (
+        BLOBS,
+        "dense $width",
+        "dense 8 9",
+        8,
+        11,
+        "dense takes 1 positional value (units), this is one too many",
+    ),
+    (
+        BLOBS,
+        "dense $width",
+        "dense 8 units=9",
+        8,
+        11,
+        "dense units is given twice",
+    ),
+    (
+        BLOBS,
+        "  dense 3 activation=softmax",
+        "  repeat { dense 3 }\n  dense 3",
+        9,
+        3,
+        "repeat needs at least one NAME=[…] list",
+    ),
+    // --- types and ranges ---
+    (
+        BLOBS,
+        "lr=0.01",
+        "lr=-1",
+        13,
+        21,
+        "optimizer lr must be > 0, got -1",
+    ),
+    (
+        BLOBS,
+        "lr=0.01",
+        "lr=0",
+        13,
+        21,
+        "optimizer lr must be > 0, got 0",
+    ),
+    (
+        BLOBS,
+        "activation=relu\n",
+        "activation=relu\n  dropout 1.5\n",
+        9,
+        11,
+        "dropout rate must be in [0, 1), got 1.5",
+    ),
+    (
+        BLOBS,
+        "activation=relu\n",
+        "activation=relu\n  dropout -0.1\n",
+        9,
+        11,
+        "dropout rate must be in [0, 1), got -0.1",
+    ),
+    (
+        BLOBS,
+        "batch 16",
+        "batch 0",
+        14,
+        9,
+        "batch size must be ≥ 1, got 0",
+    ),
+    (
+        BLOBS,
+        "batch 16",
+        "batch some",
+        14,
+        9,
+        "batch size must be a count or all, got \"some\"",
+    ),
+    (
+        BLOBS,
+        "epochs 5",
+        "epochs 2.5",
+        15,
+        10,
+        "epochs count must be an integer, got the number 2.5",
+    ),
+    (
+        BLOBS,
+        "patience=2",
+        "patience=yes",
+        16,
+        40,
+        "early_stop patience must be an integer, got \"yes\"",
+    ),
+    (
+        BLOBS,
+        "dense $width",
+        "dense $width*0",
+        8,
+        9,
+        "dense units must be ≥ 1, got 0",
+    ),
+    (
+        BLOBS,
+        "dense $width",
+        "dense $width/0",
+        8,
+        16,
+        "division by zero",
+    ),
+    (
+        BLOBS,
+        "let width = 8",
+        "let width = relu",
+        8,
+        9,
+        "dense units must be an integer, got \"relu\"",
+    ),
+    (
+        BLOBS,
+        "let width = 8",
+        "let width = 8\nlet bad = relu\nlet w2 = $bad * 2",
+        4,
+        10,
+        "arithmetic needs numbers, got \"relu\"",
+    ),
+    (
+        BLOBS,
+        "evaluate { metrics accuracy f1 }",
+        "diagnose { human_error 1.5 }",
+        18,
+        24,
+        "human_error value must be in [0, 1], got 1.5",
+    ),
+    // --- data and splits ---
+    (
+        BLOBS,
+        "test=20",
+        "test=official",
+        5,
+        32,
+        "test=official needs a source with an official test part; blobs has none",
+    ),
+    (
+        BLOBS,
+        "train=60",
+        "train=0",
+        5,
+        15,
+        "split train must be positive, got 0",
+    ),
+    (
+        BLOBS,
+        "train=60",
+        "train=1.5",
+        5,
+        15,
+        "split train must be a count ≥ 1 or a fraction in (0, 1], got 1.5",
+    ),
+    (
+        BLOBS,
+        "train=60 valid=20 test=20",
+        "train=0.7 valid=0.2 test=0.2",
+        5,
+        3,
+        "split fractions sum to 1.0999999999999999, more than 1",
+    ),
+    (
+        BLOBS,
+        "train=60",
+        "train=90",
+        5,
+        3,
+        "split counts sum to 130, more than the 100 samples",
+    ),
+    (
+        BLOBS,
+        "valid=20 test=20",
+        "valid=20 validate_on=test",
+        5,
+        39,
+        "validate_on=test needs a test split",
+    ),
+    (
+        BLOBS,
+        "valid=20 ",
+        "",
+        16,
+        22,
+        "early_stop monitors val_loss, but the split has no valid part",
+    ),
+    (
+        BLOBS,
+        "  split train=60 valid=20 test=20\n",
+        "",
+        3,
+        1,
+        "data has no split",
+    ),
+    (
+        BLOBS,
+        "data {",
+        "augment { rotate 10 }\ndata {",
+        3,
+        11,
+        "rotate needs images, but the input is 2 features",
+    ),
+    // --- shapes and losses ---
+    (
+        IMAGES,
+        "flip horizontal",
+        "crop 24 padding=4",
+        5,
+        16,
+        "crop 24 would train on 24×24 images but evaluate on 32×32",
+    ),
+    (
+        IMAGES,
+        "  flatten\n",
+        "",
+        9,
+        3,
+        "dense after a 16×16×8 feature map: add flatten",
+    ),
+    (
+        BLOBS,
+        "dense $width",
+        "conv2d $width",
+        8,
+        3,
+        "conv2d needs a feature map, but its input is 2 features",
+    ),
+    (
+        IMAGES,
+        "maxpool 2",
+        "maxpool 64",
+        8,
+        3,
+        "maxpool 64 is larger than its 32×32 input",
+    ),
+    (
+        IMAGES,
+        "padding=same",
+        "kernel=5 padding=valid",
+        7,
+        21,
+        "conv2d kernel is given twice",
+    ),
+    (
+        IMAGES,
+        "conv2d 8 kernel=3 padding=same",
+        "conv2d 8 kernel=33 padding=valid",
+        7,
+        3,
+        "conv2d kernel 33 is larger than its 32×32 input",
+    ),
+    (
+        BLOBS,
+        "dense 3 activation=softmax",
+        "dense 4 activation=softmax",
+        9,
+        3,
+        "the model outputs 4 values but the data has 3 classes",
+    ),
+    (
+        BLOBS,
+        "loss cross_entropy",
+        "loss binary_cross_entropy",
+        9,
+        3,
+        "binary_cross_entropy needs one output unit, the model has 3",
+    ),
+    (
+        BLOBS,
+        "metrics accuracy f1",
+        "metrics accuracy f1 top_k=3",
+        18,
+        38,
+        "top_k must be below the number of classes (3), got 3",
+    ),
+    (
+        BLOBS,
+        "  epochs 5",
+        "  epochs 5\n  class_weight [1, 2]",
+        16,
+        16,
+        "class_weight has 2 weights for 3 classes",
+    ),
+    (
+        BLOBS,
+        "metrics accuracy f1",
+        "metrics accuracy f1 weights=best",
+        18,
+        40,
+        "weights=best, but nothing keeps the best weights",
+    ),
+    // --- repeat ---
+    (
+        BLOBS,
+        "  dense 3 activation=softmax",
+        "  repeat u=[4, 5] r=[0.1] { dense $u }\n  dense 3 activation=softmax",
+        9,
+        19,
+        "repeat lists differ in length: u has 2 values, r has 1",
+    ),
+    (
+        BLOBS,
+        "  dense 3 activation=softmax",
+        "  repeat u=4 { dense $u }\n  dense 3 activation=softmax",
+        9,
+        12,
+        "repeat u must be a list […], got the integer 4",
+    ),
+    (
+        BLOBS,
+        "  epochs 5",
+        "  epochs 5\n  repeat u=[1] { epochs $u }",
+        16,
+        3,
+        "repeat belongs in model { … }, not in train",
+    ),
+    // --- sweep ---
+    (
+        BLOBS,
+        "expect {",
+        "sweep grid { train.optimizr.lr = [0.1] }\nexpect {",
+        19,
+        14,
+        "sweep train has no statement \"optimizr\" — did you mean \"optimizer\"?",
+    ),
+    (
+        BLOBS,
+        "expect {",
+        "sweep grid { train.optimizer.lr = uniform(0.1, 1) }\nexpect {",
+        19,
+        35,
+        "uniform(…) needs sweep random",
+    ),
+    (
+        BLOBS,
+        "expect {",
+        "sweep random trials=2 { widht = [1, 2] }\nexpect {",
+        19,
+        25,
+        "sweep no variable \"widht\" — did you mean \"width\"?",
+    ),
+];
+
+#[test]
+fn table_of_malformed_pipelines() {
+    assert!(CASES.len() >= 40, "{} cases", CASES.len());
+    let mut failures = Vec::new();
+    for (i, (base, from, to, line, col, msg)) in CASES.iter().enumerate() {
+        assert!(
+            base.contains(from),
+            "case {i}: base does not contain {from:?}"
+        );
+        let src = base.replacen(from, to, 1);
+        let diags = diagnostics(&src);
+        let found = diags
+            .iter()
+            .any(|d| d.line == *line && d.column == *col && d.message == *msg);
+        if !found {
+            let got: Vec<String> = diags
+                .iter()
+                .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+                .collect();
+            failures.push(format!(
+                "case {i} ({to:?}): want {line}:{col} {msg}\n  got {got:#?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The whole rendered text of a few diagnostics, byte for byte.
+#[test]
+fn rendered_text_is_exact() {
+    let src = BLOBS.replacen("dense 3 activation", "conv2 3 activation", 1);
+    let Err(Error::Invalid(text)) = analyze_source(&src, Path::new("pipelines/t.dlp"), &[]) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        text,
+        "error: unknown layer \"conv2\" — did you mean \"conv2d\"?
+ --> pipelines/t.dlp:9:3
+  |
+9 |   conv2 3 activation=softmax
+  |   ^---^
+
+1 error
+"
+    );
+
+    let src = IMAGES.replacen("  flatten\n", "", 1);
+    let Err(Error::Invalid(text)) = analyze_source(&src, Path::new("c.dlp"), &[]) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        text,
+        "error: dense after a 16×16×8 feature map: add flatten
+ --> c.dlp:9:3
+  |
+9 |   dense 10 activation=softmax
+  |   ^-------------------------^
+  |
+  = help: or global_avgpool
+
+1 error
+"
+    );
+
+    // A syntax error: pest's renderer, rule names in words, plus a hint.
+    let src = BLOBS.replacen("activation=relu", "activation = relu", 1);
+    let Err(Error::Invalid(text)) = analyze_source(&src, Path::new("t.dlp"), &[]) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        text,
+        "error: invalid syntax
+ --> t.dlp:8:27
+  |
+8 |   dense $width activation = relu
+  |                           ^---
+  |
+  = expected end of statement, a block `{ … }`, a number or expression, a list `[ … ]`, true or false, a dotted path, a word, a name, or a string
+  = help: write key=value without spaces around `=`
+
+1 error
+"
+    );
+}
+
+/// Errors are collected: three independent mistakes, three diagnostics,
+/// in source order.
+#[test]
+fn all_errors_are_reported() {
+    let src = BLOBS
+        .replacen("lr=0.01", "lr=0", 1)
+        .replacen("dense 3 activation", "dens 3 activation", 1)
+        .replacen("train=60", "train=90", 1)
+        .replacen("valid=20 ", "", 1);
+    let lines: Vec<usize> = diagnostics(&src).iter().map(|d| d.line).collect();
+    // The broken split and model still let the monitor be checked (16).
+    assert_eq!(lines, vec![5, 9, 13, 16]);
+}
+
+/// A `--set` with an unknown name is a usage error listing valid names.
+#[test]
+fn unknown_override_is_usage_error() {
+    let err =
+        analyze_source(BLOBS, Path::new("t.dlp"), &["train.optimizr.lr=0.1".into()]).unwrap_err();
+    let Error::Usage(text) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(text.starts_with("--set train.optimizr.lr: train has no statement \"optimizr\" — did you mean \"optimizer\"?\nvalid names: seed, width, "), "{text}");
+    assert!(text.contains("train.optimizer.lr"), "{text}");
+    assert_eq!(err.exit_code(), 2);
+    // An override is checked like written text, at the place it replaces.
+    let d = match diagnose_source(BLOBS, Path::new("t.dlp"), &["train.optimizer.lr=-3".into()]) {
+        Ok(Err(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (d[0].line, d[0].column, d[0].message.as_str()),
+        (13, 21, "optimizer lr must be > 0, got -3")
+    );
+}
+
+/// Each listed sweep value is tried now: one that breaks the pipeline is
+/// reported at the value.
+#[test]
+fn sweep_values_are_checked() {
+    let src = BLOBS.replacen(
+        "expect {",
+        "sweep grid { width = [4, 0]\n  train.optimizer.lr = [0.1, -1] }\nexpect {",
+        1,
+    );
+    let got: Vec<(usize, usize, String)> = diagnostics(&src)
+        .into_iter()
+        .map(|d| (d.line, d.column, d.message))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (19, 26, "sweep width=0 makes the pipeline invalid: dense units must be ≥ 1, got 0".to_string()),
+            (20, 30, "sweep train.optimizer.lr=-1 makes the pipeline invalid: optimizer lr must be > 0, got -1".to_string()),
+        ]
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// No input panics the front end: cutting any slice out of a valid
+    /// pipeline or pasting text in gives a plan or diagnostics.
+    #[test]
+    fn mangled_pipelines_never_panic(
+        a in 0usize..BLOBS.len(),
+        len in 0usize..40,
+        insert in "[ -~\n\u{e9}×]{0,12}",
+    ) {
+        let mut src: String = BLOBS.to_string();
+        let start = (0..=a).rev().find(|i| src.is_char_boundary(*i)).unwrap_or(0);
+        let end = (start + len).min(src.len());
+        let end = (end..=src.len()).find(|i| src.is_char_boundary(*i)).unwrap_or(src.len());
+        src.replace_range(start..end, &insert);
+        match diagnose_source(&src, Path::new("m.dlp"), &[]) {
+            Ok(Ok(_)) => {}
+            Ok(Err(d)) => proptest::prop_assert!(!d.is_empty()),
+            Err(e) => proptest::prop_assert!(false, "usage error without overrides: {e}"),
+        }
+    }
+}

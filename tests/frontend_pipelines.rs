@@ -1,0 +1,556 @@
+//! Every shipped pipeline plans; the reference models give Keras'
+//! parameter counts; overrides, defaults, seeds, shapes and the `dlp
+//! check` / `dlp plan` commands behave as documented.
+
+use dlp::analyze::{self, analyze_source, load, metric_names};
+use dlp::plan::summary::{describe, summary};
+use dlp::plan::*;
+use dlp::rng::{Stream, stream_seed};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pipeline(name: &str) -> PathBuf {
+    root().join("pipelines").join(name)
+}
+
+fn plan_of(src: &str) -> Plan {
+    match analyze_source(src, Path::new("t.dlp"), &[]) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn every_shipped_pipeline_plans() {
+    let mut files = Vec::new();
+    for dir in ["pipelines", "examples"] {
+        let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "dlp") {
+                files.push(e.path());
+            }
+        }
+    }
+    assert!(files.len() >= 2, "{files:?}");
+    for f in files {
+        if let Err(e) = load(&f, &[]) {
+            panic!("{}: {e}", f.display());
+        }
+    }
+}
+
+/// Keras, for the book's 4.10 model (`model.summary()`):
+///   Total params: 309,290  Trainable params: 308,394  Non-trainable: 896
+/// By hand: convs 896 + 9,248 + 18,496 + 36,928 + 73,856 + 147,584,
+/// dense 2,048·10 + 10 = 20,490; BN 4·C each for C = 32, 32, 64, 64,
+/// 128, 128 (2·C trainable).
+#[test]
+fn cifar10_parameter_counts_match_keras() {
+    let plan = load(&pipeline("cifar10.dlp"), &[]).unwrap();
+    let m = &plan.model;
+    assert_eq!(m.total_params(), 309_290);
+    assert_eq!(m.trainable_params(), 308_394);
+    assert_eq!(m.total_params() - m.trainable_params(), 896);
+    let names: Vec<&str> = m.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "conv2d",
+            "batch_normalization",
+            "conv2d_1",
+            "batch_normalization_1",
+            "max_pooling2d",
+            "dropout",
+            "conv2d_2",
+            "batch_normalization_2",
+            "conv2d_3",
+            "batch_normalization_3",
+            "max_pooling2d_1",
+            "dropout_1",
+            "conv2d_4",
+            "batch_normalization_4",
+            "conv2d_5",
+            "batch_normalization_5",
+            "max_pooling2d_2",
+            "dropout_2",
+            "flatten",
+            "dense",
+        ]
+    );
+    let flatten = &m.layers[18];
+    assert_eq!(
+        flatten.input,
+        Shape::Image {
+            channels: 128,
+            height: 4,
+            width: 4
+        }
+    );
+    assert_eq!(flatten.output, Shape::Flat(2048));
+    assert_eq!(m.layers[5].layer, Layer::Dropout { rate: 0.2 });
+    assert_eq!(m.layers[17].layer, Layer::Dropout { rate: 0.4 });
+    let text = summary(&plan);
+    assert!(
+        text.contains(
+            "Total params: 309,290\nTrainable params: 308,394\nNon-trainable params: 896\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(" conv2d_5 (Conv2D)"), "{text}");
+}
+
+/// Keras: Dense(25) on 2 features = 75, Dense(3) = 78; 153 in all.
+#[test]
+fn blobs_plan_is_the_books_exercise() {
+    let plan = load(&pipeline("blobs.dlp"), &[]).unwrap();
+    assert_eq!(plan.model.total_params(), 153);
+    assert_eq!(
+        plan.data.source,
+        Source::Blobs {
+            samples: 1000,
+            centers: 3,
+            features: 2,
+            std: 2.0,
+            seed: 2
+        }
+    );
+    let s = &plan.data.split;
+    assert_eq!(
+        (s.train, s.test),
+        (
+            SplitSize::Count(800),
+            TestSplit::Size(SplitSize::Count(200))
+        )
+    );
+    assert!(!s.shuffle && s.validate_on_test && s.valid.is_none());
+    assert_eq!(s.seed, stream_seed(2, Stream::Split));
+    assert_eq!(plan.model.init_seed, stream_seed(2, Stream::Init));
+    assert_eq!(plan.train.shuffle_seed, stream_seed(2, Stream::Shuffle));
+    assert_eq!(
+        plan.train.optimizer.kind,
+        Optimizer::Adam {
+            lr: 0.001,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7
+        }
+    );
+    let es = plan.train.early_stop.as_ref().unwrap();
+    assert_eq!(
+        (
+            es.monitor.as_str(),
+            es.mode,
+            es.patience,
+            es.min_delta,
+            es.restore_best
+        ),
+        ("val_loss", Mode::Min, 50, 0.0, true)
+    );
+    // restore_best keeps the best weights, so the test split sees them.
+    assert_eq!(plan.evaluate.weights, Weights::Best);
+    assert_eq!(plan.expect[0].metric, "test_accuracy");
+    assert_eq!(
+        plan.expect[0].loc,
+        Loc {
+            line: 23,
+            column: 12
+        }
+    );
+    for d in [
+        "train.optimizer.epsilon",
+        "train.optimizer.beta1",
+        "train.early_stop.min_delta",
+        "train.device",
+        "data.split.stratify",
+        "evaluate.weights",
+    ] {
+        assert!(
+            plan.defaults.contains(d),
+            "{d} not marked: {:?}",
+            plan.defaults
+        );
+    }
+    for written in [
+        "train.optimizer.lr",
+        "data.split.shuffle",
+        "train.early_stop.patience",
+    ] {
+        assert!(
+            !plan.defaults.contains(written),
+            "{written} marked as default"
+        );
+    }
+    let text = describe(&plan);
+    assert!(text.contains("epsilon=1e-7 (default)"), "{text}");
+    assert!(
+        text.contains("kernel_initializer=glorot_uniform (default)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cifar10_defaults_and_seeds() {
+    let plan = load(&pipeline("cifar10.dlp"), &[]).unwrap();
+    assert_eq!(plan.seed, 42);
+    assert_eq!(plan.vars.get("width"), Some(&Value::Int(32)));
+    assert_eq!(plan.vars.get("l2"), Some(&Value::Float(1e-4)));
+    assert_eq!(plan.data.split.test, TestSplit::Official);
+    assert_eq!(
+        plan.preprocess,
+        vec![Preprocess::Normalize { per_channel: false }]
+    );
+    assert_eq!(plan.augment.rotate, Some(15.0));
+    assert_eq!(plan.augment.shift, Some((0.1, 0.1)));
+    assert_eq!(plan.augment.flip, Some(Flip::Horizontal));
+    assert_eq!(plan.augment.fill, Some(FillMode::Nearest));
+    assert_eq!(plan.augment.seed, stream_seed(42, Stream::Augment));
+    assert_eq!(plan.model.dropout_seed, stream_seed(42, Stream::Dropout));
+    assert_eq!(
+        plan.model.layers[1].layer,
+        Layer::BatchNorm {
+            momentum: 0.99,
+            epsilon: 1e-3
+        }
+    );
+    assert_eq!(
+        plan.model.layers[0].layer,
+        Layer::Conv2d {
+            filters: 32,
+            kernel: 3,
+            stride: 1,
+            padding: Padding::Same,
+            activation: Activation::Relu,
+            l2: 1e-4
+        }
+    );
+    assert_eq!(plan.train.optimizer.decay, 1e-6);
+    assert_eq!(plan.train.batch, BatchSize::Size(128));
+    assert_eq!(plan.evaluate.weights, Weights::Best);
+    assert_eq!(
+        plan.diagnose,
+        Some(DiagnosePlan {
+            human_error: 0.05,
+            tolerance: 0.02
+        })
+    );
+    assert!(
+        plan.defaults
+            .contains("model.batch_normalization_3.momentum")
+    );
+}
+
+/// Keras shapes: same → ⌈n/s⌉, valid → ⌊(n−k)/s⌋+1, pools valid.
+/// Conv2D(4, 3, strides=2, padding="same") on 32×32×3: 16×16×4, 112 params;
+/// Conv2D(6, 3, strides=2) (valid) on 16×16: 7×7×6, 222 params;
+/// MaxPooling2D(3, strides=2) on 7×7: 3×3; GlobalAveragePooling2D: 6.
+#[test]
+fn shapes_follow_keras() {
+    let plan = plan_of(
+        "data { source cifar10; split train=0.9 valid=0.1 test=official }
+         preprocess { grayscale; resize 30 31; scale 1/255 }
+         model {
+           conv2d 4 kernel=3 stride=2 padding=same
+           conv2d 6 kernel=3 stride=2
+           maxpool 3 stride=2
+           global_avgpool
+           batchnorm
+           dense 10 activation=softmax
+         }
+         train { loss cross_entropy; epochs 1 }",
+    );
+    let shapes: Vec<Shape> = plan.model.layers.iter().map(|l| l.output).collect();
+    let img = |c, h, w| Shape::Image {
+        channels: c,
+        height: h,
+        width: w,
+    };
+    assert_eq!(plan.model.input, img(1, 30, 31));
+    assert_eq!(
+        shapes,
+        vec![
+            img(4, 15, 16),
+            img(6, 7, 7),
+            img(6, 3, 3),
+            Shape::Flat(6),
+            Shape::Flat(6),
+            Shape::Flat(10)
+        ]
+    );
+    let params: Vec<usize> = plan.model.layers.iter().map(|l| l.params).collect();
+    assert_eq!(params, vec![3 * 3 * 4 + 4, 3 * 3 * 4 * 6 + 6, 0, 0, 24, 70]);
+    assert_eq!(
+        plan.preprocess[2],
+        Preprocess::Scale {
+            factor: 1.0 / 255.0
+        }
+    );
+}
+
+/// `repeat` nests, binds its names over `let`s inside the body only, and
+/// list elements may use spaced arithmetic.
+#[test]
+fn repeat_nests_and_shadows() {
+    let plan = plan_of(
+        "let u = 99
+         data { source blobs; split train=0.5 valid=0.5 }
+         model {
+           repeat a=[1, 2] { repeat u=[3, $u - 95] { dense $u*$a } }
+           dense $u
+           dense 3
+         }
+         train { loss cross_entropy; epochs 1 }",
+    );
+    let units: Vec<usize> = plan
+        .model
+        .layers
+        .iter()
+        .map(|l| match l.layer {
+            Layer::Dense { units, .. } => units,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(units, vec![3, 4, 6, 8, 99, 3]);
+    let names: Vec<&str> = plan.model.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "dense", "dense_1", "dense_2", "dense_3", "dense_4", "dense_5"
+        ]
+    );
+}
+
+#[test]
+fn optimizer_defaults_follow_keras() {
+    let table: &[(&str, Optimizer)] = &[
+        (
+            "sgd",
+            Optimizer::Sgd {
+                lr: 0.01,
+                momentum: 0.0,
+                nesterov: false,
+            },
+        ),
+        (
+            "adam",
+            Optimizer::Adam {
+                lr: 0.001,
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-7,
+            },
+        ),
+        (
+            "adamw",
+            Optimizer::AdamW {
+                lr: 0.001,
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-7,
+                weight_decay: 0.004,
+            },
+        ),
+        (
+            "rmsprop",
+            Optimizer::RmsProp {
+                lr: 0.001,
+                rho: 0.9,
+                momentum: 0.0,
+                epsilon: 1e-7,
+            },
+        ),
+        (
+            "adagrad",
+            Optimizer::Adagrad {
+                lr: 0.001,
+                initial_accumulator: 0.1,
+                epsilon: 1e-7,
+            },
+        ),
+    ];
+    for (name, want) in table {
+        let plan = plan_of(&format!(
+            "data {{ source blobs; split train=0.8 valid=0.2 }}
+             model {{ dense 3 }}
+             train {{ loss cross_entropy; optimizer {name}; epochs 1
+                      schedule plateau; early_stop; checkpoint }}"
+        ));
+        assert_eq!(plan.train.optimizer.kind, *want, "{name}");
+        assert_eq!(plan.train.optimizer.decay, 0.0);
+        assert_eq!(
+            plan.train.schedule.kind,
+            Schedule::Plateau {
+                monitor: "val_loss".into(),
+                mode: Mode::Min,
+                factor: 0.1,
+                patience: 10,
+                min_delta: 1e-4,
+                min_lr: 0.0
+            }
+        );
+        let es = plan.train.early_stop.unwrap();
+        assert_eq!(
+            (es.min_delta, es.patience, es.restore_best),
+            (0.0, 0, false)
+        );
+        assert!(!plan.train.checkpoint.unwrap().best_only);
+        assert_eq!(plan.evaluate.weights, Weights::Last);
+        assert_eq!(plan.train.device, DeviceSpec::Auto);
+        assert!(!plan.train.drop_last);
+        assert_eq!(plan.train.batch, BatchSize::Size(32));
+    }
+}
+
+#[test]
+fn overrides_set_variables_and_paths() {
+    let sets: Vec<String> = [
+        "width=16",
+        "train.optimizer.lr=0.01",
+        "train.batch=64",
+        "data.split.train=40000",
+        "train.optimizer.beta1=0.8",
+        "seed=5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let plan = load(&pipeline("cifar10.dlp"), &sets).unwrap();
+    // Keras for width 16: convs 448 + 2,320 + 4,640 + 9,248 + 18,496 +
+    // 36,928, dense 10,250, BN 4·(16+16+32+32+64+64) = 896.
+    assert_eq!(plan.model.total_params(), 83_226);
+    assert_eq!(plan.vars.get("width"), Some(&Value::Int(16)));
+    assert_eq!(plan.train.optimizer.lr(), 0.01);
+    assert_eq!(plan.train.batch, BatchSize::Size(64));
+    assert_eq!(plan.data.split.train, SplitSize::Count(40000));
+    assert!(!plan.defaults.contains("train.optimizer.beta1"));
+    assert_eq!(plan.seed, 5);
+    // Unknown names are usage errors (exit 2) that list the valid ones.
+    for bad in [
+        "widht=3",
+        "train.optimizer.momentum=0.9",
+        "train.nothing=1",
+        "noequals",
+    ] {
+        let err = load(&pipeline("cifar10.dlp"), &[bad.to_string()]).unwrap_err();
+        assert!(matches!(err, dlp::error::Error::Usage(_)), "{bad}: {err:?}");
+    }
+    assert!(
+        analyze::valid_targets(&dlp::syntax::parse("let a = 1\ntrain { epochs 3 }").unwrap())
+            .contains(&"train.epochs".to_string())
+    );
+}
+
+#[test]
+fn metric_names_follow_the_split() {
+    let blobs = load(&pipeline("blobs.dlp"), &[]).unwrap();
+    let names = metric_names(&blobs);
+    for n in [
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_f1",
+        "test_f1_weighted",
+        "test_recall_2",
+        "test_precision_0",
+    ] {
+        assert!(names.iter().any(|m| m == n), "{n} missing from {names:?}");
+    }
+    for n in ["test_recall_3", "test_top_k", "val_error"] {
+        assert!(!names.iter().any(|m| m == n), "{n} should not exist");
+    }
+    let mnist = load(&root().join("examples/mnist_sweep.dlp"), &[]).unwrap();
+    assert!(metric_names(&mnist).iter().any(|m| m == "test_top_k"));
+    assert_eq!(analyze::num_classes(&mnist), 10);
+}
+
+#[test]
+fn yaml_round_trips() {
+    for f in [
+        "pipelines/blobs.dlp",
+        "pipelines/cifar10.dlp",
+        "examples/mnist_sweep.dlp",
+        "examples/binary_grid.dlp",
+    ] {
+        let plan = load(&root().join(f), &[]).unwrap();
+        let text = serde_yaml_ng::to_string(&plan).unwrap();
+        let back: Plan = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(back, plan, "{f}");
+    }
+}
+
+/// Relative data paths resolve against the pipeline's folder; a source
+/// that cannot be probed is reported at the `source` line.
+#[test]
+fn unreadable_source_is_reported_at_its_line() {
+    let src = "data {\n  source csv \"no/such.csv\" label=y\n  split train=0.8 test=0.2\n}\nmodel { dense 2 }\ntrain { loss cross_entropy; epochs 1 }\n";
+    let d = match analyze::diagnose_source(src, Path::new("dir/p.dlp"), &[]) {
+        Ok(Err(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((d[0].line, d[0].column), (2, 3));
+    assert!(
+        d[0].message.starts_with("cannot read the source: "),
+        "{}",
+        d[0].message
+    );
+}
+
+fn dlp(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_and_plan_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.dlp");
+    std::fs::write(&bad, "model { conv2 3 }\n").unwrap();
+    let bad = bad.to_str().unwrap();
+
+    let ok = dlp(&["check", "pipelines/blobs.dlp", "pipelines/cifar10.dlp"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = dlp(&["check", "pipelines/blobs.dlp", bad]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown layer \"conv2\" — did you mean \"conv2d\"?"),
+        "{err}"
+    );
+    assert!(err.contains("bad.dlp:1:9"), "{err}");
+    assert_eq!(
+        dlp(&["check", "pipelines/blobs.dlp", "--set", "nope=1"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    let plan = dlp(&["plan", "pipelines/cifar10.dlp"]);
+    assert_eq!(plan.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("Total params: 309,290"), "{text}");
+    assert!(text.contains("momentum=0.99 (default)"), "{text}");
+    let yaml = dlp(&[
+        "plan",
+        "pipelines/blobs.dlp",
+        "--format",
+        "yaml",
+        "--set",
+        "train.epochs=7",
+    ]);
+    assert_eq!(yaml.status.code(), Some(0));
+    let back: Plan = serde_yaml_ng::from_slice(&yaml.stdout).unwrap();
+    assert_eq!(back.train.epochs, 7);
+}
