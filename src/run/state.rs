@@ -115,3 +115,32 @@ pub fn load_tensors(path: &Path, device: &Device) -> Result<HashMap<String, Tens
     candle_core::safetensors::load(path, device)
         .map_err(|e| Error::file(path, format!("not a readable safetensors file ({e})")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+
+    #[test]
+    fn state_round_trips_through_yaml_bit_for_bit() {
+        // A plateau schedule stores ±∞ for "no best yet"; partial sums must
+        // come back exactly for a resumed run to match an uninterrupted one.
+        let state = TrainState {
+            epoch: 3,
+            batch: 7,
+            step: 43,
+            loss_sum: 0.1 + 0.2,
+            correct: 17,
+            seen: 112,
+            rows: 3,
+            scheduler: vec![1e-3, f64::INFINITY, 2.0],
+            early_stop: None,
+            checkpoint_best: Some(Best::new(Mode::Max, 0.0)),
+            has_restore: false,
+        };
+        let yaml = serde_yaml_ng::to_string(&state).expect("serialises");
+        let back: TrainState = serde_yaml_ng::from_str(&yaml).expect("deserialises");
+        assert_eq!(back, state);
+        assert_eq!(back.loss_sum.to_bits(), (0.1f64 + 0.2).to_bits());
+    }
+}

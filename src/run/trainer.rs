@@ -77,12 +77,12 @@ pub fn batch_size(plan: &Plan, data: &Dataset) -> usize {
     .max(1)
 }
 
-/// Loss weights per class: `balanced` is scikit-learn's n / (k · count).
+/// Loss weights per class: a list as written, or `balanced`
+/// (scikit-learn's n / (k · count), [`crate::nn::loss::balanced_class_weights`]).
 pub fn class_weights(plan: &Plan, data: &Dataset, device: &Device) -> Result<Option<Tensor>> {
     let Some(cw) = &plan.train.class_weight else {
         return Ok(None);
     };
-    let counts = data.class_counts(Part::Train);
     let k = data.classes.len();
     let weights: Vec<f32> = match cw {
         ClassWeight::List(w) => {
@@ -95,16 +95,9 @@ pub fn class_weights(plan: &Plan, data: &Dataset, device: &Device) -> Result<Opt
             w.iter().map(|&x| x as f32).collect()
         }
         ClassWeight::Balanced => {
-            let n: usize = counts.iter().sum();
-            counts
-                .iter()
-                .map(|&c| {
-                    if c == 0 {
-                        0.0
-                    } else {
-                        n as f32 / (k as f32 * c as f32)
-                    }
-                })
+            crate::nn::loss::balanced_class_weights(data.labels(Part::Train), k)
+                .into_iter()
+                .map(|x| x as f32)
                 .collect()
         }
     };
