@@ -22,6 +22,7 @@ struct Case {
     bias: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn case(
     n: usize,
     c: usize,
@@ -63,6 +64,8 @@ const CASES: &[Case] = &[
     // The CIFAR shapes, small batch: 3→32 and 32→32 at 32², 64→128 at 8².
     case(2, 3, 32, 32, 8, 3, 1, Same, true),
     case(9, 16, 8, 8, 16, 3, 1, Same, true),
+    // 20 images of 8×8: weight-gradient chunks of 16 and 4 images.
+    case(20, 2, 8, 8, 3, 3, 1, Same, true),
 ];
 
 fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {

@@ -77,7 +77,33 @@ impl Pool {
         best
     }
 
+    /// The common 2×2, stride-2 max pooling, without the generic index
+    /// arithmetic: (window index in the plane, value) of each first maximum.
+    fn max2x2(&self, x: &[f32], i: usize, j: usize) -> (usize, f32) {
+        let a = 2 * i * self.w + 2 * j;
+        let b = a + self.w;
+        let mut best = (a, x[a]);
+        for idx in [a + 1, b, b + 1] {
+            if x[idx] > best.1 {
+                best = (idx, x[idx]);
+            }
+        }
+        best
+    }
+
+    fn is_2x2(&self) -> bool {
+        self.kind == Kind::Max && self.size == 2 && self.stride == 2
+    }
+
     fn forward_plane(&self, x: &[f32], y: &mut [f32]) {
+        if self.is_2x2() {
+            for (i, row) in y.chunks_mut(self.ow).enumerate() {
+                for (j, o) in row.iter_mut().enumerate() {
+                    *o = self.max2x2(x, i, j).1;
+                }
+            }
+            return;
+        }
         let scale = 1.0 / (self.size * self.size) as f32;
         for i in 0..self.oh {
             for j in 0..self.ow {
@@ -98,6 +124,14 @@ impl Pool {
 
     /// `x` is only read for max pooling. `dx` must start zeroed.
     fn backward_plane(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        if self.is_2x2() {
+            for (i, row) in dy.chunks(self.ow).enumerate() {
+                for (j, &g) in row.iter().enumerate() {
+                    dx[self.max2x2(x, i, j).0] += g;
+                }
+            }
+            return;
+        }
         let scale = 1.0 / (self.size * self.size) as f32;
         for i in 0..self.oh {
             for j in 0..self.ow {
