@@ -144,3 +144,22 @@ fn conv_bits_do_not_depend_on_threads() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn data_input_gets_no_gradient_but_weights_do() -> Result<()> {
+    // The first layer's input is data: its gradient is skipped, the
+    // weight and bias gradients must still match the reference.
+    let x = random(&[3, 3, 10, 10], 11)?;
+    let w = Var::from_tensor(&random(&[4, 3, 3, 3], 12)?)?;
+    let b = Var::from_tensor(&random(&[4], 13)?)?;
+    let vars = [w, b];
+    let f = |conv: fn(&Tensor, &Tensor, Option<&Tensor>, usize, Padding) -> Result<Tensor>| {
+        value_and_grads(&vars, |t| conv(&x, &t[0], Some(&t[1]), 1, Same), 14)
+    };
+    let (y, g) = f(ops::conv2d)?;
+    let (yr, gr) = f(ops::reference::conv2d)?;
+    assert!(rel_err(&y, &yr)? < 1e-4);
+    assert!(rel_err(&g[0], &gr[0])? < 1e-4);
+    assert!(rel_err(&g[1], &gr[1])? < 1e-4);
+    Ok(())
+}

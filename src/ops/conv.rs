@@ -120,6 +120,15 @@ fn out_shape(g: &ConvGeometry, l: &Layout) -> Result<(usize, Shape)> {
     Ok((n, Shape::from((n, g.f, g.oh, g.ow))))
 }
 
+/// The input gradient, skipped when the input needs none (the first
+/// layer's input is data, not a variable or the result of one).
+fn input_grad(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry) -> Result<Option<Tensor>> {
+    if !x.track_op() {
+        return Ok(None);
+    }
+    Ok(Some(dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?))
+}
+
 /// Convolution with a bias: operands (x, w, b).
 struct Conv2dBias(ConvGeometry);
 
@@ -152,11 +161,11 @@ impl CustomOp3 for Conv2dBias {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
         let dy = dy.contiguous()?;
-        let dx = dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?;
+        let dx = input_grad(x, w, &dy, g)?;
         let dwb = x.apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: true })?;
         let dw = dwb.narrow(1, 0, g.k())?.reshape(w.shape())?;
         let db = dwb.narrow(1, g.k(), 1)?.reshape(g.f)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        Ok((dx, Some(dw), Some(db)))
     }
 }
 
@@ -189,11 +198,11 @@ impl CustomOp2 for Conv2dNoBias {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
         let dy = dy.contiguous()?;
-        let dx = dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?;
+        let dx = input_grad(x, w, &dy, g)?;
         let dw = x
             .apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: false })?
             .reshape(w.shape())?;
-        Ok((Some(dx), Some(dw)))
+        Ok((dx, Some(dw)))
     }
 }
 
