@@ -69,6 +69,10 @@ const CASES: &[Case] = &[
 ];
 
 fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
+    run_with(c, fast, false, seed)
+}
+
+fn run_with(c: &Case, fast: bool, relu: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
     let x = Var::from_tensor(&random(&[c.n, c.c, c.h, c.w], seed)?)?;
     let w = Var::from_tensor(&random(&[c.f, c.c, c.k, c.k], seed + 1)?)?;
     let b = Var::from_tensor(&random(&[c.f], seed + 2)?)?;
@@ -79,12 +83,13 @@ fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
     value_and_grads(
         &vars,
         |t| {
-            let conv = if fast {
-                ops::conv2d
-            } else {
-                ops::reference::conv2d
-            };
-            conv(&t[0], &t[1], t.get(2), c.stride, c.padding)
+            let (x, w, b) = (&t[0], &t[1], t.get(2));
+            match (fast, relu) {
+                (true, true) => ops::conv2d_relu(x, w, b, c.stride, c.padding),
+                (true, false) => ops::conv2d(x, w, b, c.stride, c.padding),
+                (false, true) => ops::reference::conv2d(x, w, b, c.stride, c.padding)?.relu(),
+                (false, false) => ops::reference::conv2d(x, w, b, c.stride, c.padding),
+            }
         },
         seed + 3,
     )
@@ -161,5 +166,20 @@ fn data_input_gets_no_gradient_but_weights_do() -> Result<()> {
     assert!(rel_err(&y, &yr)? < 1e-4);
     assert!(rel_err(&g[0], &gr[0])? < 1e-4);
     assert!(rel_err(&g[1], &gr[1])? < 1e-4);
+    Ok(())
+}
+
+#[test]
+fn fused_conv_relu_matches_reference() -> Result<()> {
+    for (i, c) in CASES.iter().enumerate().step_by(2) {
+        let seed = 1000 + 10 * i as u64;
+        let (y, g) = run_with(c, true, true, seed)?;
+        let (y_ref, g_ref) = run_with(c, false, true, seed)?;
+        assert!(rel_err(&y, &y_ref)? < 1e-4, "case {i}: values");
+        for (j, (a, b)) in g.iter().zip(&g_ref).enumerate() {
+            let e = rel_err(a, b)?;
+            assert!(e < 1e-4, "case {i}: gradient {j} off by {e}");
+        }
+    }
     Ok(())
 }

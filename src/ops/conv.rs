@@ -53,13 +53,16 @@ pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Resu
     })
 }
 
-/// The differentiable fast convolution (CPU, f32, contiguous operands).
+/// The differentiable fast convolution (CPU, f32), followed by a ReLU
+/// when `relu` (fused: applied per image while the output is in cache, its
+/// gradient mask applied inside the convolution's backward).
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     stride: usize,
     padding: Padding,
+    relu: bool,
 ) -> Result<Tensor> {
     let g = geometry(x, w, stride, padding)?;
     let x = x.contiguous()?;
@@ -73,13 +76,20 @@ pub fn conv2d(
                     g.f
                 );
             }
-            x.apply_op3(&w, &b.contiguous()?, Conv2dBias(g))
+            x.apply_op3(&w, &b.contiguous()?, Conv2dBias(g, relu))
         }
-        None => x.apply_op2(&w, Conv2dNoBias(g)),
+        None => x.apply_op2(&w, Conv2dNoBias(g, relu)),
     }
 }
 
-fn forward(g: &ConvGeometry, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f32> {
+fn forward(
+    g: &ConvGeometry,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
     let (k, p, f) = (g.k(), g.p(), g.f);
     let mut y = vec![0f32; n * f * p];
     let threads = rayon::current_num_threads();
@@ -94,6 +104,11 @@ fn forward(g: &ConvGeometry, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) 
         let product = |col: &[f32], yn: &mut [f32]| {
             let (a, c) = (MatRef::rows(w, k), MatRef::rows(col, p));
             sgemm(f, p, k, yn, p, b.is_some(), a, c, parallelism(inner));
+            if relu {
+                for v in yn.iter_mut() {
+                    *v = v.max(0.0);
+                }
+            }
         };
         if g.is_pointwise() {
             product(xn, yn)
@@ -120,6 +135,16 @@ fn out_shape(g: &ConvGeometry, l: &Layout) -> Result<(usize, Shape)> {
     Ok((n, Shape::from((n, g.f, g.oh, g.ow))))
 }
 
+/// The gradient of the convolution's own output: `dy`, masked by the
+/// fused ReLU (`y > 0`) when there is one.
+fn output_grad(y: &Tensor, dy: &Tensor, relu: bool) -> Result<Tensor> {
+    if relu {
+        super::relu::relu_grad(y, dy)
+    } else {
+        dy.contiguous()
+    }
+}
+
 /// The input gradient, skipped when the input needs none (the first
 /// layer's input is data, not a variable or the result of one).
 fn input_grad(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry) -> Result<Option<Tensor>> {
@@ -130,7 +155,7 @@ fn input_grad(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry) -> Result<Op
 }
 
 /// Convolution with a bias: operands (x, w, b).
-struct Conv2dBias(ConvGeometry);
+struct Conv2dBias(ConvGeometry, bool);
 
 impl CustomOp3 for Conv2dBias {
     fn name(&self) -> &'static str {
@@ -148,7 +173,10 @@ impl CustomOp3 for Conv2dBias {
     ) -> Result<(CpuStorage, Shape)> {
         let (x, w, b) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
         let (n, shape) = out_shape(&self.0, l1)?;
-        Ok((CpuStorage::F32(forward(&self.0, n, x, w, Some(b))), shape))
+        Ok((
+            CpuStorage::F32(forward(&self.0, n, x, w, Some(b), self.1)),
+            shape,
+        ))
     }
 
     fn bwd(
@@ -156,11 +184,11 @@ impl CustomOp3 for Conv2dBias {
         x: &Tensor,
         w: &Tensor,
         _b: &Tensor,
-        _y: &Tensor,
+        y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
-        let dy = dy.contiguous()?;
+        let dy = output_grad(y, dy, self.1)?;
         let dx = input_grad(x, w, &dy, g)?;
         let dwb = x.apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: true })?;
         let dw = dwb.narrow(1, 0, g.k())?.reshape(w.shape())?;
@@ -170,7 +198,7 @@ impl CustomOp3 for Conv2dBias {
 }
 
 /// Convolution without a bias: operands (x, w).
-struct Conv2dNoBias(ConvGeometry);
+struct Conv2dNoBias(ConvGeometry, bool);
 
 impl CustomOp2 for Conv2dNoBias {
     fn name(&self) -> &'static str {
@@ -186,18 +214,21 @@ impl CustomOp2 for Conv2dNoBias {
     ) -> Result<(CpuStorage, Shape)> {
         let (x, w) = (storage(s1, l1)?, storage(s2, l2)?);
         let (n, shape) = out_shape(&self.0, l1)?;
-        Ok((CpuStorage::F32(forward(&self.0, n, x, w, None)), shape))
+        Ok((
+            CpuStorage::F32(forward(&self.0, n, x, w, None, self.1)),
+            shape,
+        ))
     }
 
     fn bwd(
         &self,
         x: &Tensor,
         w: &Tensor,
-        _y: &Tensor,
+        y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
-        let dy = dy.contiguous()?;
+        let dy = output_grad(y, dy, self.1)?;
         let dx = input_grad(x, w, &dy, g)?;
         let dw = x
             .apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: false })?
@@ -367,8 +398,8 @@ mod timing {
                 }
                 Ok(t.elapsed().as_secs_f64() / 3.0)
             };
-            let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g))?;
-            let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g)))?;
+            let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, false))?;
+            let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, false)))?;
             let ti = time(&|| y.apply_op2_no_bwd(&w, &ConvInputGrad(g)))?;
             let tw = time(&|| x.apply_op2_no_bwd(&y, &ConvWeightGrad { g, bias: true }))?;
             println!(

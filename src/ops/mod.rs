@@ -41,9 +41,25 @@ pub fn conv2d(
     padding: Padding,
 ) -> Result<Tensor> {
     if fast(x) && fast(w) && b.is_none_or(fast) {
-        conv::conv2d(x, w, b, stride, padding)
+        conv::conv2d(x, w, b, stride, padding, false)
     } else {
         reference::conv2d(x, w, b, stride, padding)
+    }
+}
+
+/// `relu(conv2d(x, w, b, stride, padding))`, fused on CPU: one node in
+/// the graph instead of two, the ReLU applied while the output is in cache.
+pub fn conv2d_relu(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    stride: usize,
+    padding: Padding,
+) -> Result<Tensor> {
+    if fast(x) && fast(w) && b.is_none_or(fast) {
+        conv::conv2d(x, w, b, stride, padding, true)
+    } else {
+        reference::conv2d(x, w, b, stride, padding)?.relu()
     }
 }
 
