@@ -66,6 +66,9 @@ const CASES: &[Case] = &[
     case(9, 16, 8, 8, 16, 3, 1, Same, true),
     // 20 images of 8×8: weight-gradient chunks of 16 and 4 images.
     case(20, 2, 8, 8, 3, 3, 1, Same, true),
+    // Column matrices over the L2 tile size: 2 and 4 tiles of output rows.
+    case(2, 16, 32, 32, 4, 3, 1, Same, true),
+    case(2, 32, 40, 40, 3, 5, 2, Same, true),
 ];
 
 fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {

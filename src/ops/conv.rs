@@ -101,22 +101,26 @@ fn forward(
                 row.fill(bias);
             }
         }
-        let product = |col: &[f32], yn: &mut [f32]| {
-            let (a, c) = (MatRef::rows(w, k), MatRef::rows(col, p));
-            sgemm(f, p, k, yn, p, b.is_some(), a, c, parallelism(inner));
-            if relu {
-                for v in yn.iter_mut() {
-                    *v = v.max(0.0);
-                }
-            }
-        };
+        let (a, par) = (MatRef::rows(w, k), parallelism(inner));
         if g.is_pointwise() {
-            product(xn, yn)
+            sgemm(f, p, k, yn, p, b.is_some(), a, MatRef::rows(xn, p), par);
         } else {
-            with_scratch(k * p, |col| {
-                g.im2col(xn, col, p);
-                product(col, yn)
-            })
+            // Tiles of output rows keep the column matrix in L2.
+            let tile = g.tile_rows(k);
+            with_scratch(k * tile * g.ow, |col| {
+                for r0 in (0..g.oh).step_by(tile) {
+                    let r1 = (r0 + tile).min(g.oh);
+                    let cols = (r1 - r0) * g.ow;
+                    g.im2col(xn, col, cols, r0..r1);
+                    let c = MatRef::rows(col, cols);
+                    sgemm(f, cols, k, &mut yn[r0 * g.ow..], p, b.is_some(), a, c, par);
+                }
+            });
+        }
+        if relu {
+            for v in yn.iter_mut() {
+                *v = v.max(0.0);
+            }
         }
     };
     if f * p == 0 {
@@ -261,14 +265,24 @@ impl CustomOp2 for ConvInputGrad {
         let inner = if n >= threads { 1 } else { threads };
         let run = |(i, dxn): (usize, &mut [f32])| {
             let dyn_ = &dy[i * f * p..(i + 1) * f * p];
-            // dcol[K, P] = Wᵀ[K, F] · dy[F, P]
-            let (a, b) = (MatRef::transposed(w, k), MatRef::rows(dyn_, p));
+            // dcol[K, P] = Wᵀ[K, F] · dy[F, P], by tiles of output rows.
+            let (a, par) = (MatRef::transposed(w, k), parallelism(inner));
             if g.is_pointwise() {
-                sgemm(k, p, f, dxn, p, false, a, b, parallelism(inner));
+                sgemm(k, p, f, dxn, p, false, a, MatRef::rows(dyn_, p), par);
             } else {
-                with_scratch(k * p, |dcol| {
-                    sgemm(k, p, f, dcol, p, false, a, b, parallelism(inner));
-                    g.col2im(dcol, p, dxn);
+                let tile = g.tile_rows(k);
+                with_scratch(k * tile * g.ow, |dcol| {
+                    for r0 in (0..g.oh).step_by(tile) {
+                        let r1 = (r0 + tile).min(g.oh);
+                        let cols = (r1 - r0) * g.ow;
+                        let b = MatRef {
+                            data: &dyn_[r0 * g.ow..],
+                            rs: p,
+                            cs: 1,
+                        };
+                        sgemm(k, cols, f, dcol, cols, false, a, b, par);
+                        g.col2im(dcol, cols, r0..r1, dxn);
+                    }
                 });
             }
         };
@@ -320,16 +334,41 @@ impl CustomOp2 for ConvWeightGrad {
             let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
             let cols = (n1 - n0) * p;
             let mut out = vec![0f32; f * k1];
-            // One image: its dy is already the (F, P) left operand.
-            let single = n1 - n0 == 1;
-            let dy_len = if single { 0 } else { f * cols };
-            with_scratch(k1 * cols + dy_len, |buf| {
+            if n1 - n0 == 1 {
+                // One image: its dy is already the (F, P) left operand;
+                // tiles of output rows keep the column matrix in L2.
+                let xn = &x[n0 * img..(n0 + 1) * img];
+                let dyn_ = &dy[n0 * f * p..(n0 + 1) * f * p];
+                let tile = g.tile_rows(k1);
+                with_scratch(k1 * tile * g.ow, |col| {
+                    for r0 in (0..g.oh).step_by(tile) {
+                        let r1 = (r0 + tile).min(g.oh);
+                        let cols = (r1 - r0) * g.ow;
+                        g.im2col(xn, col, cols, r0..r1);
+                        if self.bias {
+                            col[k * cols..(k + 1) * cols].fill(1.0);
+                        }
+                        let a = MatRef {
+                            data: &dyn_[r0 * g.ow..],
+                            rs: p,
+                            cs: 1,
+                        };
+                        let b = MatRef::transposed(col, cols);
+                        let par = parallelism(inner);
+                        sgemm(f, k1, cols, &mut out, k1, r0 > 0, a, b, par);
+                    }
+                });
+                return out;
+            }
+            with_scratch((k1 + f) * cols, |buf| {
                 let (col, dyc) = buf.split_at_mut(k1 * cols);
                 for (gi, im) in (n0..n1).enumerate() {
-                    g.im2col(&x[im * img..(im + 1) * img], &mut col[gi * p..], cols);
-                    if single {
-                        continue;
-                    }
+                    g.im2col(
+                        &x[im * img..(im + 1) * img],
+                        &mut col[gi * p..],
+                        cols,
+                        0..g.oh,
+                    );
                     for fi in 0..f {
                         let src = &dy[(im * f + fi) * p..(im * f + fi + 1) * p];
                         dyc[fi * cols + gi * p..fi * cols + (gi + 1) * p].copy_from_slice(src);
@@ -338,11 +377,7 @@ impl CustomOp2 for ConvWeightGrad {
                 if self.bias {
                     col[k * cols..].fill(1.0);
                 }
-                let lhs = if single {
-                    &dy[n0 * f * p..n1 * f * p]
-                } else {
-                    &*dyc
-                };
+                let lhs = &*dyc;
                 let (a, b) = (MatRef::rows(lhs, cols), MatRef::transposed(col, cols));
                 sgemm(f, k1, cols, &mut out, k1, false, a, b, parallelism(inner));
             });
