@@ -7,6 +7,7 @@
 //! the custom ops of `conv` and `pool` (im2col + GEMM, own backward passes);
 //! anything else goes through `reference` (candle's own ops).
 
+mod allocator;
 mod batch_norm;
 mod conv;
 mod geometry;
@@ -17,6 +18,7 @@ mod scratch;
 mod sgemm;
 
 use crate::plan::Padding;
+pub use allocator::keep_freed_memory;
 use candle_core::{CpuStorage, DType, Layout, Result, Tensor, bail};
 
 /// TensorFlow's `same` padding for one axis: (before, after), the extra
