@@ -2,7 +2,7 @@
 //! values and the gradients of x, w and b on a table of shapes, and the
 //! same bits with one and two threads.
 
-#[path = "ops_common.rs"]
+#[path = "ops_common/mod.rs"]
 mod common;
 
 use candle_core::{Result, Tensor, Var};

@@ -1,7 +1,7 @@
 //! The fused batch-norm and ReLU custom ops against `ops::reference`
 //! (candle primitives): values, statistics and gradients of x, γ, β.
 
-#[path = "ops_common.rs"]
+#[path = "ops_common/mod.rs"]
 mod common;
 
 use candle_core::{Device, Result, Tensor, Var};

@@ -2,7 +2,7 @@
 //! reduced with candle's `max`/`mean`, whose gradients are right): values
 //! and input gradients for sizes 2/3 and strides 1/2/3, plus hand cases.
 
-#[path = "ops_common.rs"]
+#[path = "ops_common/mod.rs"]
 mod common;
 
 use candle_core::{Device, Result, Tensor, Var};
