@@ -7,10 +7,12 @@
 //! Adam (lr 1e-4, eps 1e-7). Batch 128 for training, 1000 for inference.
 //!
 //! `cargo run --release --example conv_bench -- [--threads N] [--reps R]
-//!  [--ops fast|conv-only|reference|both|all] [--no-infer]`
+//!  [--ops fast|conv-only|reference|both|all] [--no-infer] [--default-malloc]`
+//!
+//! It calls `ops::keep_freed_memory()` first unless `--default-malloc`.
 //!
 //! `conv-only` uses the custom convolution and pooling with candle's batch
-//! norm and ReLU; `fast` adds the fused batch norm and ReLU.
+//! norm and ReLU; `fast` adds the fused conv+ReLU and batch-norm ops.
 
 use candle_core::{D, DType, Device, Result, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -23,7 +25,6 @@ use std::time::Instant;
 type Conv = fn(&Tensor, &Tensor, Option<&Tensor>, usize, Padding) -> Result<Tensor>;
 type Pool = fn(&Tensor, usize, usize) -> Result<Tensor>;
 type Norm = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>;
-type Act = fn(&Tensor) -> Result<Tensor>;
 
 #[derive(Clone, Copy)]
 struct Impl {
@@ -31,15 +32,16 @@ struct Impl {
     conv: Conv,
     pool: Pool,
     norm: Norm,
-    act: Act,
+    /// Whether `conv` already applies the ReLU.
+    fused_relu: bool,
 }
 
 const FAST: Impl = Impl {
     name: "fast",
-    conv: ops::conv2d,
+    conv: ops::conv2d_relu,
     pool: ops::max_pool2d,
     norm: ops::batch_norm_train,
-    act: ops::relu,
+    fused_relu: true,
 };
 /// The custom conv and pool with candle's batch norm and ReLU.
 const CONV_ONLY: Impl = Impl {
@@ -47,14 +49,14 @@ const CONV_ONLY: Impl = Impl {
     conv: ops::conv2d,
     pool: ops::max_pool2d,
     norm: ops::reference::batch_norm_train,
-    act: Tensor::relu,
+    fused_relu: false,
 };
 const REFERENCE: Impl = Impl {
     name: "reference",
     conv: ops::reference::conv2d,
     pool: ops::reference::max_pool2d,
     norm: ops::reference::batch_norm_train,
-    act: Tensor::relu,
+    fused_relu: false,
 };
 
 fn uniform(rng: &mut ChaCha8Rng, shape: &[usize], bound: f32) -> Result<Tensor> {
@@ -141,7 +143,10 @@ impl Model {
         let mut x = x.clone();
         for (stage, pair) in self.blocks.chunks(2).enumerate() {
             for b in pair {
-                x = (imp.act)(&(imp.conv)(&x, &t(&b.w), Some(&t(&b.b)), 1, Padding::Same)?)?;
+                x = (imp.conv)(&x, &t(&b.w), Some(&t(&b.b)), 1, Padding::Same)?;
+                if !imp.fused_relu {
+                    x = x.relu()?;
+                }
                 x = (imp.norm)(&x, &t(&b.gamma), &t(&b.beta), 1e-3)?.0;
             }
             x = (imp.pool)(&x, 2, 2)?;
@@ -193,6 +198,9 @@ fn main() -> Result<()> {
     let reps: usize = arg("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);
     let which = arg("--ops").map(String::as_str).unwrap_or("both");
     let infer = !args.iter().any(|a| a == "--no-infer");
+    if !args.iter().any(|a| a == "--default-malloc") {
+        ops::keep_freed_memory();
+    }
     let imps: Vec<Impl> = match which {
         "fast" => vec![FAST],
         "reference" => vec![REFERENCE],

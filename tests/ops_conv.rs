@@ -2,7 +2,7 @@
 //! values and the gradients of x, w and b on a table of shapes, and the
 //! same bits with one and two threads.
 
-#[path = "ops_common.rs"]
+#[path = "ops_common/mod.rs"]
 mod common;
 
 use candle_core::{Result, Tensor, Var};
@@ -22,6 +22,7 @@ struct Case {
     bias: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn case(
     n: usize,
     c: usize,
@@ -63,9 +64,18 @@ const CASES: &[Case] = &[
     // The CIFAR shapes, small batch: 3→32 and 32→32 at 32², 64→128 at 8².
     case(2, 3, 32, 32, 8, 3, 1, Same, true),
     case(9, 16, 8, 8, 16, 3, 1, Same, true),
+    // 20 images of 8×8: weight-gradient chunks of 16 and 4 images.
+    case(20, 2, 8, 8, 3, 3, 1, Same, true),
+    // Column matrices over the L2 tile size: 2 and 4 tiles of output rows.
+    case(2, 16, 32, 32, 4, 3, 1, Same, true),
+    case(2, 32, 40, 40, 3, 5, 2, Same, true),
 ];
 
 fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
+    run_with(c, fast, false, seed)
+}
+
+fn run_with(c: &Case, fast: bool, relu: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
     let x = Var::from_tensor(&random(&[c.n, c.c, c.h, c.w], seed)?)?;
     let w = Var::from_tensor(&random(&[c.f, c.c, c.k, c.k], seed + 1)?)?;
     let b = Var::from_tensor(&random(&[c.f], seed + 2)?)?;
@@ -76,12 +86,13 @@ fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
     value_and_grads(
         &vars,
         |t| {
-            let conv = if fast {
-                ops::conv2d
-            } else {
-                ops::reference::conv2d
-            };
-            conv(&t[0], &t[1], t.get(2), c.stride, c.padding)
+            let (x, w, b) = (&t[0], &t[1], t.get(2));
+            match (fast, relu) {
+                (true, true) => ops::conv2d_relu(x, w, b, c.stride, c.padding),
+                (true, false) => ops::conv2d(x, w, b, c.stride, c.padding),
+                (false, true) => ops::reference::conv2d(x, w, b, c.stride, c.padding)?.relu(),
+                (false, false) => ops::reference::conv2d(x, w, b, c.stride, c.padding),
+            }
         },
         seed + 3,
     )
@@ -138,6 +149,40 @@ fn conv_bits_do_not_depend_on_threads() -> Result<()> {
     ];
     for c in &cases {
         assert_eq!(bits(c, 1)?, bits(c, 2)?, "thread count changed the results");
+    }
+    Ok(())
+}
+
+#[test]
+fn data_input_gets_no_gradient_but_weights_do() -> Result<()> {
+    // The first layer's input is data: its gradient is skipped, the
+    // weight and bias gradients must still match the reference.
+    let x = random(&[3, 3, 10, 10], 11)?;
+    let w = Var::from_tensor(&random(&[4, 3, 3, 3], 12)?)?;
+    let b = Var::from_tensor(&random(&[4], 13)?)?;
+    let vars = [w, b];
+    let f = |conv: fn(&Tensor, &Tensor, Option<&Tensor>, usize, Padding) -> Result<Tensor>| {
+        value_and_grads(&vars, |t| conv(&x, &t[0], Some(&t[1]), 1, Same), 14)
+    };
+    let (y, g) = f(ops::conv2d)?;
+    let (yr, gr) = f(ops::reference::conv2d)?;
+    assert!(rel_err(&y, &yr)? < 1e-4);
+    assert!(rel_err(&g[0], &gr[0])? < 1e-4);
+    assert!(rel_err(&g[1], &gr[1])? < 1e-4);
+    Ok(())
+}
+
+#[test]
+fn fused_conv_relu_matches_reference() -> Result<()> {
+    for (i, c) in CASES.iter().enumerate().step_by(2) {
+        let seed = 1000 + 10 * i as u64;
+        let (y, g) = run_with(c, true, true, seed)?;
+        let (y_ref, g_ref) = run_with(c, false, true, seed)?;
+        assert!(rel_err(&y, &y_ref)? < 1e-4, "case {i}: values");
+        for (j, (a, b)) in g.iter().zip(&g_ref).enumerate() {
+            let e = rel_err(a, b)?;
+            assert!(e < 1e-4, "case {i}: gradient {j} off by {e}");
+        }
     }
     Ok(())
 }

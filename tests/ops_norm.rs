@@ -1,7 +1,7 @@
 //! The fused batch-norm and ReLU custom ops against `ops::reference`
 //! (candle primitives): values, statistics and gradients of x, γ, β.
 
-#[path = "ops_common.rs"]
+#[path = "ops_common/mod.rs"]
 mod common;
 
 use candle_core::{Device, Result, Tensor, Var};
@@ -81,5 +81,39 @@ fn relu_matches_reference_and_zero_has_no_gradient() -> Result<()> {
     let grads = ops::relu(x.as_tensor())?.sum_all()?.backward()?;
     let gx = grads.get(&x).expect("gradient").to_vec1::<f32>()?;
     assert_eq!(gx, vec![0., 0., 1.]);
+    Ok(())
+}
+
+#[test]
+fn batch_norm_and_pool_bits_do_not_depend_on_threads() -> Result<()> {
+    let bits = |threads: usize| -> Result<Vec<Vec<u32>>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let vars = [
+                Var::from_tensor(&random(&[6, 4, 12, 12], 3)?)?,
+                Var::from_tensor(&random(&[4], 4)?)?,
+                Var::from_tensor(&random(&[4], 5)?)?,
+            ];
+            let (y, g) = value_and_grads(
+                &vars,
+                |t| {
+                    let y = ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-3)?.0;
+                    ops::max_pool2d(&ops::relu(&y)?, 3, 2)
+                },
+                6,
+            )?;
+            std::iter::once(y)
+                .chain(g)
+                .map(|t| {
+                    let v = t.flatten_all()?.to_vec1::<f32>()?;
+                    Ok(v.iter().map(|x| x.to_bits()).collect())
+                })
+                .collect()
+        })
+    };
+    assert_eq!(bits(1)?, bits(2)?);
     Ok(())
 }

@@ -94,12 +94,14 @@ impl CustomOp3 for BatchNormTrain {
         let moments: Vec<(f32, f32)> = (0..c)
             .into_par_iter()
             .map(|ch| {
+                // f32 within a plane (vectorises), f64 across planes.
                 let sum: f64 = planes(x, ch, c, hw)
-                    .map(|p| p.iter().map(|&v| v as f64).sum::<f64>())
+                    .map(|p| p.iter().sum::<f32>() as f64)
                     .sum();
                 let mean = sum / m;
+                let mf = mean as f32;
                 let sq: f64 = planes(x, ch, c, hw)
-                    .map(|p| p.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>())
+                    .map(|p| p.iter().map(|&v| (v - mf) * (v - mf)).sum::<f32>() as f64)
                     .sum();
                 (mean as f32, (sq / m) as f32)
             })

@@ -18,7 +18,8 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 /// Target number of columns (G·P) of one weight-gradient chunk.
-const CHUNK_COLUMNS: usize = 4096;
+/// Planes of 32×32 and more go one image per chunk (no copy of `dy`).
+const CHUNK_COLUMNS: usize = 1024;
 
 /// Resolves shapes and padding; errors on inconsistent operands.
 pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Result<ConvGeometry> {
@@ -52,13 +53,16 @@ pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Resu
     })
 }
 
-/// The differentiable fast convolution (CPU, f32, contiguous operands).
+/// The differentiable fast convolution (CPU, f32), followed by a ReLU
+/// when `relu` (fused: applied per image while the output is in cache, its
+/// gradient mask applied inside the convolution's backward).
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     stride: usize,
     padding: Padding,
+    relu: bool,
 ) -> Result<Tensor> {
     let g = geometry(x, w, stride, padding)?;
     let x = x.contiguous()?;
@@ -72,13 +76,20 @@ pub fn conv2d(
                     g.f
                 );
             }
-            x.apply_op3(&w, &b.contiguous()?, Conv2dBias(g))
+            x.apply_op3(&w, &b.contiguous()?, Conv2dBias(g, relu))
         }
-        None => x.apply_op2(&w, Conv2dNoBias(g)),
+        None => x.apply_op2(&w, Conv2dNoBias(g, relu)),
     }
 }
 
-fn forward(g: &ConvGeometry, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f32> {
+fn forward(
+    g: &ConvGeometry,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
     let (k, p, f) = (g.k(), g.p(), g.f);
     let mut y = vec![0f32; n * f * p];
     let threads = rayon::current_num_threads();
@@ -90,17 +101,26 @@ fn forward(g: &ConvGeometry, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) 
                 row.fill(bias);
             }
         }
-        let product = |col: &[f32], yn: &mut [f32]| {
-            let (a, c) = (MatRef::rows(w, k), MatRef::rows(col, p));
-            sgemm(f, p, k, yn, p, b.is_some(), a, c, parallelism(inner));
-        };
+        let (a, par) = (MatRef::rows(w, k), parallelism(inner));
         if g.is_pointwise() {
-            product(xn, yn)
+            sgemm(f, p, k, yn, p, b.is_some(), a, MatRef::rows(xn, p), par);
         } else {
-            with_scratch(k * p, |col| {
-                g.im2col(xn, col, p);
-                product(col, yn)
-            })
+            // Tiles of output rows keep the column matrix in L2.
+            let tile = g.tile_rows(k);
+            with_scratch(k * tile * g.ow, |col| {
+                for r0 in (0..g.oh).step_by(tile) {
+                    let r1 = (r0 + tile).min(g.oh);
+                    let cols = (r1 - r0) * g.ow;
+                    g.im2col(xn, col, cols, r0..r1);
+                    let c = MatRef::rows(col, cols);
+                    sgemm(f, cols, k, &mut yn[r0 * g.ow..], p, b.is_some(), a, c, par);
+                }
+            });
+        }
+        if relu {
+            for v in yn.iter_mut() {
+                *v = v.max(0.0);
+            }
         }
     };
     if f * p == 0 {
@@ -119,8 +139,27 @@ fn out_shape(g: &ConvGeometry, l: &Layout) -> Result<(usize, Shape)> {
     Ok((n, Shape::from((n, g.f, g.oh, g.ow))))
 }
 
+/// The gradient of the convolution's own output: `dy`, masked by the
+/// fused ReLU (`y > 0`) when there is one.
+fn output_grad(y: &Tensor, dy: &Tensor, relu: bool) -> Result<Tensor> {
+    if relu {
+        super::relu::relu_grad(y, dy)
+    } else {
+        dy.contiguous()
+    }
+}
+
+/// The input gradient, skipped when the input needs none (the first
+/// layer's input is data, not a variable or the result of one).
+fn input_grad(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry) -> Result<Option<Tensor>> {
+    if !x.track_op() {
+        return Ok(None);
+    }
+    Ok(Some(dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?))
+}
+
 /// Convolution with a bias: operands (x, w, b).
-struct Conv2dBias(ConvGeometry);
+struct Conv2dBias(ConvGeometry, bool);
 
 impl CustomOp3 for Conv2dBias {
     fn name(&self) -> &'static str {
@@ -138,7 +177,10 @@ impl CustomOp3 for Conv2dBias {
     ) -> Result<(CpuStorage, Shape)> {
         let (x, w, b) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
         let (n, shape) = out_shape(&self.0, l1)?;
-        Ok((CpuStorage::F32(forward(&self.0, n, x, w, Some(b))), shape))
+        Ok((
+            CpuStorage::F32(forward(&self.0, n, x, w, Some(b), self.1)),
+            shape,
+        ))
     }
 
     fn bwd(
@@ -146,21 +188,21 @@ impl CustomOp3 for Conv2dBias {
         x: &Tensor,
         w: &Tensor,
         _b: &Tensor,
-        _y: &Tensor,
+        y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
-        let dy = dy.contiguous()?;
-        let dx = dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?;
+        let dy = output_grad(y, dy, self.1)?;
+        let dx = input_grad(x, w, &dy, g)?;
         let dwb = x.apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: true })?;
         let dw = dwb.narrow(1, 0, g.k())?.reshape(w.shape())?;
         let db = dwb.narrow(1, g.k(), 1)?.reshape(g.f)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        Ok((dx, Some(dw), Some(db)))
     }
 }
 
 /// Convolution without a bias: operands (x, w).
-struct Conv2dNoBias(ConvGeometry);
+struct Conv2dNoBias(ConvGeometry, bool);
 
 impl CustomOp2 for Conv2dNoBias {
     fn name(&self) -> &'static str {
@@ -176,23 +218,26 @@ impl CustomOp2 for Conv2dNoBias {
     ) -> Result<(CpuStorage, Shape)> {
         let (x, w) = (storage(s1, l1)?, storage(s2, l2)?);
         let (n, shape) = out_shape(&self.0, l1)?;
-        Ok((CpuStorage::F32(forward(&self.0, n, x, w, None)), shape))
+        Ok((
+            CpuStorage::F32(forward(&self.0, n, x, w, None, self.1)),
+            shape,
+        ))
     }
 
     fn bwd(
         &self,
         x: &Tensor,
         w: &Tensor,
-        _y: &Tensor,
+        y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
-        let dy = dy.contiguous()?;
-        let dx = dy.apply_op2_no_bwd(w, &ConvInputGrad(g))?;
+        let dy = output_grad(y, dy, self.1)?;
+        let dx = input_grad(x, w, &dy, g)?;
         let dw = x
             .apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: false })?
             .reshape(w.shape())?;
-        Ok((Some(dx), Some(dw)))
+        Ok((dx, Some(dw)))
     }
 }
 
@@ -220,14 +265,24 @@ impl CustomOp2 for ConvInputGrad {
         let inner = if n >= threads { 1 } else { threads };
         let run = |(i, dxn): (usize, &mut [f32])| {
             let dyn_ = &dy[i * f * p..(i + 1) * f * p];
-            // dcol[K, P] = Wᵀ[K, F] · dy[F, P]
-            let (a, b) = (MatRef::transposed(w, k), MatRef::rows(dyn_, p));
+            // dcol[K, P] = Wᵀ[K, F] · dy[F, P], by tiles of output rows.
+            let (a, par) = (MatRef::transposed(w, k), parallelism(inner));
             if g.is_pointwise() {
-                sgemm(k, p, f, dxn, p, false, a, b, parallelism(inner));
+                sgemm(k, p, f, dxn, p, false, a, MatRef::rows(dyn_, p), par);
             } else {
-                with_scratch(k * p, |dcol| {
-                    sgemm(k, p, f, dcol, p, false, a, b, parallelism(inner));
-                    g.col2im(dcol, p, dxn);
+                let tile = g.tile_rows(k);
+                with_scratch(k * tile * g.ow, |dcol| {
+                    for r0 in (0..g.oh).step_by(tile) {
+                        let r1 = (r0 + tile).min(g.oh);
+                        let cols = (r1 - r0) * g.ow;
+                        let b = MatRef {
+                            data: &dyn_[r0 * g.ow..],
+                            rs: p,
+                            cs: 1,
+                        };
+                        sgemm(k, cols, f, dcol, cols, false, a, b, par);
+                        g.col2im(dcol, cols, r0..r1, dxn);
+                    }
                 });
             }
         };
@@ -279,10 +334,41 @@ impl CustomOp2 for ConvWeightGrad {
             let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
             let cols = (n1 - n0) * p;
             let mut out = vec![0f32; f * k1];
+            if n1 - n0 == 1 {
+                // One image: its dy is already the (F, P) left operand;
+                // tiles of output rows keep the column matrix in L2.
+                let xn = &x[n0 * img..(n0 + 1) * img];
+                let dyn_ = &dy[n0 * f * p..(n0 + 1) * f * p];
+                let tile = g.tile_rows(k1);
+                with_scratch(k1 * tile * g.ow, |col| {
+                    for r0 in (0..g.oh).step_by(tile) {
+                        let r1 = (r0 + tile).min(g.oh);
+                        let cols = (r1 - r0) * g.ow;
+                        g.im2col(xn, col, cols, r0..r1);
+                        if self.bias {
+                            col[k * cols..(k + 1) * cols].fill(1.0);
+                        }
+                        let a = MatRef {
+                            data: &dyn_[r0 * g.ow..],
+                            rs: p,
+                            cs: 1,
+                        };
+                        let b = MatRef::transposed(col, cols);
+                        let par = parallelism(inner);
+                        sgemm(f, k1, cols, &mut out, k1, r0 > 0, a, b, par);
+                    }
+                });
+                return out;
+            }
             with_scratch((k1 + f) * cols, |buf| {
                 let (col, dyc) = buf.split_at_mut(k1 * cols);
                 for (gi, im) in (n0..n1).enumerate() {
-                    g.im2col(&x[im * img..(im + 1) * img], &mut col[gi * p..], cols);
+                    g.im2col(
+                        &x[im * img..(im + 1) * img],
+                        &mut col[gi * p..],
+                        cols,
+                        0..g.oh,
+                    );
                     for fi in 0..f {
                         let src = &dy[(im * f + fi) * p..(im * f + fi + 1) * p];
                         dyc[fi * cols + gi * p..fi * cols + (gi + 1) * p].copy_from_slice(src);
@@ -291,7 +377,8 @@ impl CustomOp2 for ConvWeightGrad {
                 if self.bias {
                     col[k * cols..].fill(1.0);
                 }
-                let (a, b) = (MatRef::rows(dyc, cols), MatRef::transposed(col, cols));
+                let lhs = &*dyc;
+                let (a, b) = (MatRef::rows(lhs, cols), MatRef::transposed(col, cols));
                 sgemm(f, k1, cols, &mut out, k1, false, a, b, parallelism(inner));
             });
             out
@@ -309,5 +396,57 @@ impl CustomOp2 for ConvWeightGrad {
             }
         }
         Ok((CpuStorage::F32(sum), shape))
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use candle_core::Device;
+    use std::time::Instant;
+
+    /// Throughput of each kernel at the CIFAR model's shapes (batch 128):
+    /// `cargo test --release --lib conv_kernel_timings -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing, not a check"]
+    fn conv_kernel_timings() -> Result<()> {
+        let shapes = [
+            (3, 32, 32),
+            (32, 32, 32),
+            (32, 16, 64),
+            (64, 16, 64),
+            (64, 8, 128),
+            (128, 8, 128),
+        ];
+        let n = 128;
+        for (c, side, f) in shapes {
+            let x = Tensor::randn(0f32, 1., (n, c, side, side), &Device::Cpu)?;
+            let w = Tensor::randn(0f32, 1., (f, c, 3, 3), &Device::Cpu)?;
+            let b = Tensor::zeros(f, candle_core::DType::F32, &Device::Cpu)?;
+            let g = geometry(&x, &w, 1, Padding::Same)?;
+            let flops = 2.0 * (n * g.f * g.p() * g.k()) as f64;
+            let time = |f: &dyn Fn() -> Result<Tensor>| -> Result<f64> {
+                f()?;
+                let t = Instant::now();
+                for _ in 0..3 {
+                    f()?;
+                }
+                Ok(t.elapsed().as_secs_f64() / 3.0)
+            };
+            let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, false))?;
+            let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, false)))?;
+            let ti = time(&|| y.apply_op2_no_bwd(&w, &ConvInputGrad(g)))?;
+            let tw = time(&|| x.apply_op2_no_bwd(&y, &ConvWeightGrad { g, bias: true }))?;
+            println!(
+                "{c:>3}->{f:<3} {side}x{side}: fwd {:6.1} ms {:5.1} GF/s | dx {:6.1} ms {:5.1} GF/s | dw {:6.1} ms {:5.1} GF/s",
+                tf * 1e3,
+                flops / tf / 1e9,
+                ti * 1e3,
+                flops / ti / 1e9,
+                tw * 1e3,
+                flops / tw / 1e9
+            );
+        }
+        Ok(())
     }
 }

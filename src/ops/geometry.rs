@@ -1,6 +1,8 @@
 //! The shape arithmetic of one 2-D convolution and the im2col/col2im
 //! packing that turns it into matrix products.
 
+use std::ops::Range;
+
 /// Sizes of a convolution of one (C, H, W) image by (F, C, KH, KW)
 /// filters, with explicit (top, left) zero padding already resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,10 +66,20 @@ impl ConvGeometry {
             .filter(|&r| r < self.h)
     }
 
-    /// Writes the column matrix of `img` (C·H·W) into `col`: row r = (c, i, j)
-    /// starts at `col[r * ld]` and holds the P output pixels' inputs.
-    pub fn im2col(&self, img: &[f32], col: &mut [f32], ld: usize) {
-        let (p, ow, s) = (self.p(), self.ow, self.stride);
+    /// Output rows per tile so that a column-matrix tile of `k` rows stays
+    /// within about half of a 1 MiB L2 cache (the whole matrix of the
+    /// 32→32 convolution at 32×32 is 1.2 MB per image).
+    pub fn tile_rows(&self, k: usize) -> usize {
+        const TILE_FLOATS: usize = 96 * 1024;
+        (TILE_FLOATS / (k * self.ow).max(1)).clamp(1, self.oh.max(1))
+    }
+
+    /// Writes the column matrix of `img` (C·H·W) for output rows `rows`
+    /// into `col`: row r = (c, i, j) starts at `col[r * ld]` and holds the
+    /// inputs of those rows' output pixels.
+    pub fn im2col(&self, img: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
+        let (ow, s) = (self.ow, self.stride);
+        let p = rows.len() * ow;
         for c in 0..self.c {
             let plane = &img[c * self.h * self.w..(c + 1) * self.h * self.w];
             for i in 0..self.kh {
@@ -75,8 +87,8 @@ impl ConvGeometry {
                     let r = (c * self.kh + i) * self.kw + j;
                     let dst = &mut col[r * ld..r * ld + p];
                     let (lo, hi) = self.col_range(j);
-                    for oh in 0..self.oh {
-                        let drow = &mut dst[oh * ow..(oh + 1) * ow];
+                    for (t, oh) in rows.clone().enumerate() {
+                        let drow = &mut dst[t * ow..(t + 1) * ow];
                         let Some(ih) = self.in_row(oh, i) else {
                             drow.fill(0.0);
                             continue;
@@ -98,22 +110,23 @@ impl ConvGeometry {
         }
     }
 
-    /// The adjoint of `im2col`: adds every column-matrix entry back onto the
-    /// input pixel it was read from. `img` must start zeroed.
-    pub fn col2im(&self, col: &[f32], ld: usize, img: &mut [f32]) {
+    /// The adjoint of `im2col`: adds every column-matrix entry of output
+    /// rows `rows` back onto the input pixel it was read from.
+    pub fn col2im(&self, col: &[f32], ld: usize, rows: Range<usize>, img: &mut [f32]) {
         let (ow, s) = (self.ow, self.stride);
+        let p = rows.len() * ow;
         for c in 0..self.c {
             let plane = &mut img[c * self.h * self.w..(c + 1) * self.h * self.w];
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let r = (c * self.kh + i) * self.kw + j;
-                    let src = &col[r * ld..r * ld + self.p()];
+                    let src = &col[r * ld..r * ld + p];
                     let (lo, hi) = self.col_range(j);
-                    for oh in 0..self.oh {
+                    for (t, oh) in rows.clone().enumerate() {
                         let Some(ih) = self.in_row(oh, i) else {
                             continue;
                         };
-                        let srow = &src[oh * ow + lo..oh * ow + hi];
+                        let srow = &src[t * ow + lo..t * ow + hi];
                         let drow = &mut plane[ih * self.w..(ih + 1) * self.w];
                         if s == 1 {
                             let start = lo + j - self.pad_left;

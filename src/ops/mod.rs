@@ -7,6 +7,7 @@
 //! the custom ops of `conv` and `pool` (im2col + GEMM, own backward passes);
 //! anything else goes through `reference` (candle's own ops).
 
+mod allocator;
 mod batch_norm;
 mod conv;
 mod geometry;
@@ -17,6 +18,7 @@ mod scratch;
 mod sgemm;
 
 use crate::plan::Padding;
+pub use allocator::keep_freed_memory;
 use candle_core::{CpuStorage, DType, Layout, Result, Tensor, bail};
 
 /// TensorFlow's `same` padding for one axis: (before, after), the extra
@@ -41,9 +43,25 @@ pub fn conv2d(
     padding: Padding,
 ) -> Result<Tensor> {
     if fast(x) && fast(w) && b.is_none_or(fast) {
-        conv::conv2d(x, w, b, stride, padding)
+        conv::conv2d(x, w, b, stride, padding, false)
     } else {
         reference::conv2d(x, w, b, stride, padding)
+    }
+}
+
+/// `relu(conv2d(x, w, b, stride, padding))`, fused on CPU: one node in
+/// the graph instead of two, the ReLU applied while the output is in cache.
+pub fn conv2d_relu(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    stride: usize,
+    padding: Padding,
+) -> Result<Tensor> {
+    if fast(x) && fast(w) && b.is_none_or(fast) {
+        conv::conv2d(x, w, b, stride, padding, true)
+    } else {
+        reference::conv2d(x, w, b, stride, padding)?.relu()
     }
 }
 

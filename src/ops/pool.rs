@@ -77,7 +77,28 @@ impl Pool {
         best
     }
 
+    /// The two input rows under output row `i` of a 2×2, stride-2 pooling.
+    fn rows2(&self, i: usize) -> (usize, usize) {
+        (2 * i * self.w, (2 * i + 1) * self.w)
+    }
+
+    fn is_2x2(&self) -> bool {
+        self.kind == Kind::Max && self.size == 2 && self.stride == 2
+    }
+
     fn forward_plane(&self, x: &[f32], y: &mut [f32]) {
+        if self.is_2x2() {
+            // Slices and pairs instead of index arithmetic: this vectorises.
+            for (i, out) in y.chunks_exact_mut(self.ow).enumerate() {
+                let (r0, r1) = self.rows2(i);
+                let top = x[r0..r0 + 2 * self.ow].chunks_exact(2);
+                let bottom = x[r1..r1 + 2 * self.ow].chunks_exact(2);
+                for (o, (t, b)) in out.iter_mut().zip(top.zip(bottom)) {
+                    *o = t[0].max(t[1]).max(b[0].max(b[1]));
+                }
+            }
+            return;
+        }
         let scale = 1.0 / (self.size * self.size) as f32;
         for i in 0..self.oh {
             for j in 0..self.ow {
@@ -98,6 +119,32 @@ impl Pool {
 
     /// `x` is only read for max pooling. `dx` must start zeroed.
     fn backward_plane(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        if self.is_2x2() {
+            // Windows do not overlap: write all four entries of each, the
+            // gradient at the first maximum in (0,0), (0,1), (1,0), (1,1).
+            for (i, g) in dy.chunks_exact(self.ow).enumerate() {
+                let (r0, r1) = self.rows2(i);
+                let top = x[r0..r0 + 2 * self.ow].chunks_exact(2);
+                let bottom = x[r1..r1 + 2 * self.ow].chunks_exact(2);
+                let (dtop, dbottom) = dx[r0..r1 + 2 * self.ow].split_at_mut(self.w);
+                let dtop = dtop[..2 * self.ow].chunks_exact_mut(2);
+                let dbottom = dbottom[..2 * self.ow].chunks_exact_mut(2);
+                for (((t, b), (dt, db)), &g) in top.zip(bottom).zip(dtop.zip(dbottom)).zip(g) {
+                    let mut best = (0, t[0]);
+                    for (k, v) in [(1, t[1]), (2, b[0]), (3, b[1])] {
+                        if v > best.1 {
+                            best = (k, v);
+                        }
+                    }
+                    let pick = |k: usize| if best.0 == k { g } else { 0.0 };
+                    dt[0] = pick(0);
+                    dt[1] = pick(1);
+                    db[0] = pick(2);
+                    db[1] = pick(3);
+                }
+            }
+            return;
+        }
         let scale = 1.0 / (self.size * self.size) as f32;
         for i in 0..self.oh {
             for j in 0..self.ow {

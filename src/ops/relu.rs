@@ -36,8 +36,13 @@ impl CustomOp1 for Relu {
     }
 
     fn bwd(&self, _x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(y.apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)?))
+        Ok(Some(relu_grad(y, dy)?))
     }
+}
+
+/// `dy` where the ReLU's output `y` is positive, else 0 (no autograd).
+pub fn relu_grad(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    y.apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)
 }
 
 /// Operands (y, dy) → dy where y > 0, else 0.

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""PyTorch reference speed for the book's CIFAR-10 model (section 4.10).
+
+The model matches pipelines/cifar10.dlp and examples/conv_bench.rs:
+3 x [conv3x3 same + ReLU, BN, conv3x3 same + ReLU, BN, maxpool 2, dropout]
+with 32/64/128 filters, flatten, linear 10; cross-entropy; Adam lr 1e-4,
+eps 1e-7. Keras' BN momentum 0.99 is PyTorch's 0.01; Keras' epsilon 1e-3.
+Glorot-uniform kernels and zero biases, as Keras.
+
+Random data (speed only). Prints, after warm-up:
+  train_img_per_s median=... min=... max=...   (batch 128, one Adam step)
+  infer_img_per_s median=... min=... max=...   (batch 1000, eval, no grad)
+
+Usage: python3 benches/pytorch_reference.py [--threads 2] [--reps 10]
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+
+def block(c_in: int, c_out: int, rate: float) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for c in (c_in, c_out):
+        layers += [
+            nn.Conv2d(c, c_out, 3, padding="same"),
+            nn.ReLU(),
+            nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01),
+        ]
+    return layers + [nn.MaxPool2d(2), nn.Dropout(rate)]
+
+
+def model() -> nn.Module:
+    m = nn.Sequential(
+        *block(3, 32, 0.2),
+        *block(32, 64, 0.3),
+        *block(64, 128, 0.4),
+        nn.Flatten(),
+        nn.Linear(128 * 4 * 4, 10),
+    )
+    for layer in m.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return m
+
+
+def summary(name: str, values: list[float]) -> None:
+    print(
+        f"{name} median={statistics.median(values):.1f} "
+        f"min={min(values):.1f} max={max(values):.1f}"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--infer-batch", type=int, default=1000)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+
+    m = model()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-4, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(a.batch, 3, 32, 32) * 2 - 1
+    y = torch.randint(0, 10, (a.batch,))
+    xi = torch.rand(a.infer_batch, 3, 32, 32) * 2 - 1
+
+    def train_step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(m(x), y)
+        loss.backward()
+        opt.step()
+
+    def infer() -> None:
+        with torch.no_grad():
+            m(xi).argmax(1)
+
+    m.train()
+    for _ in range(2):
+        train_step()
+    m.eval()
+    infer()
+
+    train, inference = [], []
+    for _ in range(a.reps):
+        m.train()
+        t = time.perf_counter()
+        train_step()
+        train.append(a.batch / (time.perf_counter() - t))
+        m.eval()
+        t = time.perf_counter()
+        infer()
+        inference.append(a.infer_batch / (time.perf_counter() - t))
+
+    print(f"torch={torch.__version__} threads={a.threads} reps={a.reps} batch={a.batch}")
+    summary("train_img_per_s", train)
+    summary("infer_img_per_s", inference)
+
+
+if __name__ == "__main__":
+    main()
