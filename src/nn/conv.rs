@@ -52,13 +52,13 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
-        let y = crate::ops::conv2d(
-            x,
-            &param(&self.kernel, train),
-            Some(&param(&self.bias, train)),
-            self.stride,
-            self.padding,
-        )?;
+        let (w, b) = (param(&self.kernel, train), param(&self.bias, train));
+        if activate && self.activation == Activation::Relu {
+            // One graph node instead of two: the ReLU is applied while the
+            // output is still in cache, and its mask in the conv's backward.
+            return crate::ops::conv2d_relu(x, &w, Some(&b), self.stride, self.padding);
+        }
+        let y = crate::ops::conv2d(x, &w, Some(&b), self.stride, self.padding)?;
         if activate {
             activation::apply(self.activation, &y)
         } else {

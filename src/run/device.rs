@@ -28,10 +28,10 @@ pub fn select(spec: DeviceSpec) -> Result<Device> {
     match spec {
         DeviceSpec::Cpu => Ok(Device::Cpu),
         DeviceSpec::Auto => {
-            if candle_core::utils::cuda_is_available() {
-                if let Ok(device) = Device::new_cuda(0) {
-                    return Ok(device);
-                }
+            if candle_core::utils::cuda_is_available()
+                && let Ok(device) = Device::new_cuda(0)
+            {
+                return Ok(device);
             }
             Ok(Device::Cpu)
         }

@@ -86,6 +86,15 @@ pub fn evaluate(
     })
 }
 
+/// A metric family: its name, then its per-class, macro and weighted figures.
+type Family = (
+    Metric,
+    &'static str,
+    fn(&Confusion, usize) -> f64,
+    fn(&Confusion) -> f64,
+    fn(&Confusion) -> f64,
+);
+
 /// The metric values of an evaluation, each named `{prefix}{metric}`
 /// (`prefix` is `val_` or `test_`). `per_class` adds `_precision_3` … and
 /// the weighted averages (for the test split).
@@ -100,13 +109,7 @@ pub fn named_metrics(
     let mut m = BTreeMap::new();
     m.insert(format!("{prefix}loss"), eval.loss);
     m.insert(format!("{prefix}accuracy"), c.accuracy());
-    let families: [(
-        Metric,
-        &str,
-        fn(&Confusion, usize) -> f64,
-        fn(&Confusion) -> f64,
-        fn(&Confusion) -> f64,
-    ); 3] = [
+    let families: [Family; 3] = [
         (
             Metric::Precision,
             "precision",
@@ -141,13 +144,13 @@ pub fn named_metrics(
             }
         }
     }
-    if let Some(k) = top_k {
-        if eval.outputs > 1 {
-            m.insert(
-                format!("{prefix}top_k"),
-                top_k_accuracy(&eval.probs, eval.outputs, &eval.truth, k),
-            );
-        }
+    if let Some(k) = top_k
+        && eval.outputs > 1
+    {
+        m.insert(
+            format!("{prefix}top_k"),
+            top_k_accuracy(&eval.probs, eval.outputs, &eval.truth, k),
+        );
     }
     m
 }

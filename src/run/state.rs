@@ -63,6 +63,9 @@ pub fn save(
     crate::report::atomic::write(&dir.join(STATE), yaml.as_bytes())
 }
 
+/// Named tensors, in a stable order (a restore-best snapshot).
+pub type Snapshot = Vec<(String, Tensor)>;
+
 /// Reads a resume folder back into a model and optimizer; returns the loop
 /// state and the restore-best snapshot, if any.
 pub fn load(
@@ -70,7 +73,7 @@ pub fn load(
     model: &Model,
     optimizer: &mut dyn Optimizer,
     device: &Device,
-) -> Result<(TrainState, Option<Vec<(String, Tensor)>>)> {
+) -> Result<(TrainState, Option<Snapshot>)> {
     let path = dir.join(STATE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let state: TrainState = serde_yaml_ng::from_str(&text)

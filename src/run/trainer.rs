@@ -295,12 +295,12 @@ impl Trainer<'_> {
 
         let last_state = self.model.state()?;
         let mut restored = false;
-        if let (Some(snapshot), Some(p)) = (&restore, &plan.train.early_stop) {
-            if p.restore_best {
-                let map = snapshot.iter().cloned().collect();
-                self.model.load_state(&map)?;
-                restored = true;
-            }
+        if let (Some(snapshot), Some(p)) = (&restore, &plan.train.early_stop)
+            && p.restore_best
+        {
+            let map = snapshot.iter().cloned().collect();
+            self.model.load_state(&map)?;
+            restored = true;
         }
         let best_epoch = early
             .as_ref()
