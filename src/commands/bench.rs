@@ -168,19 +168,26 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     })?;
     println!("{}", line("infer_img_per_s", infer));
 
-    // Loading and augmentation on a synthetic set in the source's format.
+    // Reading, batching and augmentation on a synthetic set in the
+    // source's format: reading is the files to split u8 samples with the
+    // train statistics fitted; batching turns them into normalised f32.
     match data::load(&plan, false) {
         Ok(data) => {
             let data = Arc::new(data);
+            let total = data.len(Part::Train) + data.len(Part::Valid) + data.len(Part::Test);
+            let read = measure(args.reps.min(3), total, || {
+                data::load(&plan, false).map(drop)
+            })?;
+            println!("{}", line("read_img_per_s", read));
             let n = data.len(Part::Train).min(batch * 20);
             let order: Vec<usize> = (0..n).collect();
-            let load = measure(args.reps, n, || {
+            let batches = measure(args.reps, n, || {
                 for b in data.batches(Part::Train, order.clone(), batch, false, None) {
                     b?;
                 }
                 Ok(())
             })?;
-            println!("{}", line("load_img_per_s", load));
+            println!("{}", line("batch_img_per_s", batches));
             if !plan.augment.is_empty() {
                 let aug = plan.augment.clone();
                 let mut epoch = 0u64;
