@@ -7,9 +7,7 @@
 //! Adam (lr 1e-4, eps 1e-7). Batch 128 for training, 1000 for inference.
 //!
 //! `cargo run --release --example conv_bench -- [--threads N] [--reps R]
-//!  [--ops fast|conv-only|reference|both|all] [--no-infer] [--default-malloc]`
-//!
-//! It calls `ops::keep_freed_memory()` first unless `--default-malloc`.
+//!  [--ops fast|conv-only|reference|both|all] [--no-infer]`
 //!
 //! `conv-only` uses the custom convolution and pooling with candle's batch
 //! norm and ReLU; `fast` adds the fused conv+ReLU and batch-norm ops.
@@ -198,9 +196,6 @@ fn main() -> Result<()> {
     let reps: usize = arg("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);
     let which = arg("--ops").map(String::as_str).unwrap_or("both");
     let infer = !args.iter().any(|a| a == "--no-infer");
-    if !args.iter().any(|a| a == "--default-malloc") {
-        ops::keep_freed_memory();
-    }
     let imps: Vec<Impl> = match which {
         "fast" => vec![FAST],
         "reference" => vec![REFERENCE],
