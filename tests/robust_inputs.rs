@@ -225,6 +225,22 @@ const CASES: &[Case] = &[
         contains: &["data.csv", "y"],
     },
     Case {
+        name: "a model whose outputs do not match the classes of a CSV",
+        setup: |d| {
+            let a = csv_pipeline(d, "x,y\n1,a\n2,b\n3,a\n4,b\n");
+            let text = std::fs::read_to_string(d.join("p.dlp"))
+                .unwrap()
+                .replace("dense 2", "dense 5");
+            std::fs::write(d.join("p.dlp"), text).unwrap();
+            a
+        },
+        code: 2,
+        contains: &[
+            "p.dlp:5:9",
+            "the model ends in 5 units but the data has 2 classes (a, b): cross_entropy needs 2 units, one per class",
+        ],
+    },
+    Case {
         name: "truncated IDX images",
         setup: |d| idx_pipeline(d, &idx_images(4, 2, 2, 10), &idx_labels(&[0, 1, 0, 1])),
         code: 1,

@@ -21,6 +21,7 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
     let model = Model::new(&plan.model, plan.train.loss, &device)?;
     model.load(&args.weights)?;
     let data = Arc::new(data::load(&plan, false)?);
+    crate::run::check_outputs(&plan, &data.classes)?;
     if !data.has(Part::Test) {
         return Err(Error::Usage(format!(
             "{}: the pipeline has no test split to evaluate on",

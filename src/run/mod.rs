@@ -16,7 +16,7 @@ use crate::data::{self, Part};
 use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::{self, Scheduler};
-use crate::plan::{DeviceSpec, Plan, Weights};
+use crate::plan::{DeviceSpec, Loss, Plan, Weights};
 use crate::report::{self, History, Manifest, Progress, Status};
 use evaluate::named_metrics;
 use std::collections::BTreeMap;
@@ -101,6 +101,7 @@ fn execute(
         },
     )?;
     let data = Arc::new(data);
+    check_outputs(plan, &data.classes)?;
     manifest.preprocessing = stats_map(&data.stats)?;
     let parts: Vec<(&str, Vec<usize>)> = [
         ("train", Part::Train),
@@ -259,6 +260,48 @@ fn execute(
         metrics,
         failures,
     })
+}
+
+/// The model's output must fit the classes the data turned out to have
+/// (the analyzer checks this already when a source's header tells the
+/// class count; CSV and image folders tell it only once read).
+pub fn check_outputs(plan: &Plan, classes: &[String]) -> Result<()> {
+    let units = plan.model.output().numel();
+    let k = classes.len();
+    let (fits, needs) = match plan.train.loss {
+        Loss::BinaryCrossEntropy => (
+            units == 1 && k == 2,
+            "one sigmoid unit and two classes".to_string(),
+        ),
+        Loss::CrossEntropy | Loss::Mse => (units == k, format!("{k} units, one per class")),
+    };
+    if fits {
+        return Ok(());
+    }
+    let loc = plan
+        .model
+        .layers
+        .last()
+        .map_or(plan.data.source_loc, |l| l.loc);
+    let shown: Vec<&str> = classes.iter().take(10).map(String::as_str).collect();
+    let more = if k > 10 { ", …" } else { "" };
+    Err(data::split::at_loc(
+        &plan.path,
+        loc,
+        &format!(
+            "the model ends in {units} units but the data has {k} classes ({}{more}): {} needs {needs}",
+            shown.join(", "),
+            loss_name(plan.train.loss),
+        ),
+    ))
+}
+
+fn loss_name(loss: Loss) -> &'static str {
+    match loss {
+        Loss::CrossEntropy => "cross_entropy",
+        Loss::BinaryCrossEntropy => "binary_cross_entropy",
+        Loss::Mse => "mse",
+    }
 }
 
 /// The preprocessing statistics as the manifest's name → value map.
