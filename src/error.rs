@@ -27,9 +27,12 @@ pub enum Error {
     /// A tensor operation failed.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
-    /// Training diverged or another failure at run time.
+    /// A failure at run time.
     #[error("{0}")]
     Runtime(String),
+    /// The loss became NaN or infinite; the message names where and why.
+    #[error("{0}")]
+    Diverged(String),
     /// One or more `expect` assertions failed.
     #[error("{0}")]
     Expectation(String),

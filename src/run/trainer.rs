@@ -183,7 +183,7 @@ impl Trainer<'_> {
                 }
                 let value = scalar(&total)?;
                 if !value.is_finite() {
-                    return Err(Error::Runtime(format!(
+                    return Err(Error::Diverged(format!(
                         "training diverged: the loss became {value} at epoch {}, step {} (batch {} of the epoch), learning rate {}. \
                          Lower the learning rate (the chapter: a loss that goes up or explodes from the start means the learning rate is too high).",
                         epoch + 1,
