@@ -238,9 +238,9 @@ fn execute(
         &trained.history,
     );
     report::atomic::write(&dir.join("diagnosis.txt"), diagnosis.to_string().as_bytes())?;
-    if !opts.quiet {
-        eprintln!("{diagnosis}");
-    }
+    // Through the progress reporter, so it prints above any live bar (and
+    // not at all with --quiet).
+    trainer.progress.message(&diagnosis.to_string());
     let marks = report::Marks {
         best_epoch: trained.best_epoch,
         early_stop: manifest.stop_epoch,
