@@ -55,7 +55,11 @@ fn traced(meta: &Metadata<'_>) -> bool {
 
 fn install() -> Option<Mutex<FlushGuard>> {
     let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Each span is logged when it closes, with its busy and idle time, so
+    // `RUST_LOG=info` shows how long every stage and epoch took.
     let fmt = tracing_subscriber::fmt::layer()
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(|| LogWriter)
         .with_filter(env);
     let (chrome, guard) = ChromeLayerBuilder::new()
