@@ -20,6 +20,7 @@
 //! conv + ReLU + batch-norm nodes that avoid candle's per-node accumulators.
 
 mod batch_norm;
+mod channel_affine;
 mod conv;
 mod geometry;
 mod pool;
@@ -112,6 +113,8 @@ pub fn batch_norm_train(
         reference::batch_norm_train(x, gamma, beta, eps)
     }
 }
+
+pub use channel_affine::channel_affine;
 
 /// ReLU with a one-pass backward; gradient 0 at 0 (PyTorch, TensorFlow).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
