@@ -23,6 +23,7 @@ mod batch_norm;
 mod channel_affine;
 mod conv;
 mod geometry;
+mod mask;
 mod pool;
 pub mod reference;
 mod relu;
@@ -115,6 +116,16 @@ pub fn batch_norm_train(
 }
 
 pub use channel_affine::channel_affine;
+
+/// `x · mask` for a constant `mask` of x's shape (dropout): on CPU f32
+/// one node whose backward skips the mask's unused gradient.
+pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    if fast(x) && fast(mask) && x.dims() == mask.dims() {
+        mask::mask_mul(x, mask)
+    } else {
+        x.mul(mask)
+    }
+}
 
 /// ReLU with a one-pass backward; gradient 0 at 0 (PyTorch, TensorFlow).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
