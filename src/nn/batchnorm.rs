@@ -54,9 +54,29 @@ impl BatchNorm {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if train {
             self.forward_train(x)
+        } else if let Some(y) = self.forward_eval_fused(x)? {
+            Ok(y)
         } else {
             self.forward_composite(x, false)
         }
+    }
+
+    /// Inference on CPU f32 inputs that track no gradient, in one pass
+    /// ([`crate::ops::channel_affine`]): the per-channel scale γ/√(var + ε)
+    /// is computed with the composite path's candle ops, so the result is
+    /// bit-for-bit [`BatchNorm::forward_composite`]'s. `None` otherwise.
+    fn forward_eval_fused(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        if x.track_op() || !x.device().is_cpu() || x.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let vec = |v: &Var| v.as_detached_tensor().to_vec1::<f32>();
+        let var = self.moving_variance.as_detached_tensor();
+        let scale = (var + self.epsilon)?
+            .sqrt()?
+            .recip()?
+            .mul(&self.gamma.as_detached_tensor())?
+            .to_vec1::<f32>()?;
+        crate::ops::channel_affine(x, &vec(&self.moving_mean)?, &scale, &vec(&self.beta)?)
     }
 
     /// Training through [`crate::ops::batch_norm_train`] (a fused CPU
@@ -292,6 +312,46 @@ mod tests {
                 );
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn fused_inference_is_the_composite_graph_bit_for_bit() -> Result<()> {
+        // Same f32 operations in the same order, so equality is exact; a
+        // tracked input keeps the differentiable composite path.
+        let dev = Device::Cpu;
+        let bn = BatchNorm::new("bn", 3, 0.99, 1e-3, &dev)?;
+        bn.gamma.set(&Tensor::new(&[0.5f32, -1.5, 2.0], &dev)?)?;
+        bn.beta.set(&Tensor::new(&[0.1f32, -0.2, 0.3], &dev)?)?;
+        bn.moving_mean
+            .set(&Tensor::new(&[0.7f32, -0.1, 3.0], &dev)?)?;
+        bn.moving_variance
+            .set(&Tensor::new(&[0.3f32, 2.5, 1e-4], &dev)?)?;
+        for dims in [vec![2, 3, 4, 5], vec![7, 3]] {
+            let n: usize = dims.iter().product();
+            let xs: Vec<f32> = (0..n)
+                .map(|i| ((i * 29 % 31) as f32 - 15.0) * 0.17)
+                .collect();
+            let x = Tensor::from_vec(xs, dims.as_slice(), &dev)?;
+            let fused = bn
+                .forward_eval_fused(&x)?
+                .expect("a CPU f32 input qualifies");
+            let composite = bn.forward_composite(&x, false)?;
+            let bits = |t: &Tensor| -> Result<Vec<u32>> {
+                Ok(t.flatten_all()?
+                    .to_vec1::<f32>()?
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect())
+            };
+            assert_eq!(fused.dims(), composite.dims());
+            assert_eq!(bits(&fused)?, bits(&composite)?, "dims {dims:?}");
+            assert_eq!(bits(&bn.forward(&x, false)?)?, bits(&composite)?);
+        }
+        let v = Var::new(&[[1f32, 2., 3.]], &dev)?;
+        assert!(bn.forward_eval_fused(v.as_tensor())?.is_none());
+        let g = bn.forward(v.as_tensor(), false)?.sum_all()?.backward()?;
+        assert!(g.get(v.as_tensor()).is_some());
         Ok(())
     }
 }

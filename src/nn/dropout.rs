@@ -23,7 +23,7 @@ impl Dropout {
             return Ok(x.clone());
         }
         let mask = self.mask(x.dims(), seed, step)?.to_device(x.device())?;
-        x.mul(&mask.to_dtype(x.dtype())?)
+        crate::ops::mask_mul(x, &mask.to_dtype(x.dtype())?)
     }
 
     /// The mask for one step: 0 where dropped, 1/(1 − rate) where kept.

@@ -20,8 +20,10 @@
 //! conv + ReLU + batch-norm nodes that avoid candle's per-node accumulators.
 
 mod batch_norm;
+mod channel_affine;
 mod conv;
 mod geometry;
+mod mask;
 mod pool;
 pub mod reference;
 mod relu;
@@ -110,6 +112,18 @@ pub fn batch_norm_train(
         batch_norm::batch_norm_train(x, gamma, beta, eps)
     } else {
         reference::batch_norm_train(x, gamma, beta, eps)
+    }
+}
+
+pub use channel_affine::channel_affine;
+
+/// `x · mask` for a constant `mask` of x's shape (dropout): on CPU f32
+/// one node whose backward skips the mask's unused gradient.
+pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    if fast(x) && fast(mask) && x.dims() == mask.dims() {
+        mask::mask_mul(x, mask)
+    } else {
+        x.mul(mask)
     }
 }
 

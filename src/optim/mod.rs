@@ -10,6 +10,7 @@
 pub mod adagrad;
 pub mod adam;
 pub mod adamw;
+mod cpu;
 pub mod rmsprop;
 pub mod rule;
 pub mod schedule;
