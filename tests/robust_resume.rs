@@ -23,13 +23,7 @@ fn resume_after_an_interrupt_mid_epoch_is_exact() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
     let whole = tmp.path().join("whole");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        whole.to_str().unwrap(),
-    ]);
+    let o = run_quiet(&p, &whole, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // 180 training samples at batch 16: 12 steps an epoch; 41 stops mid-epoch 4.
@@ -79,13 +73,7 @@ fn sigint_finishes_the_batch_checkpoints_and_resumes_exactly() {
         .replace("samples=300", "samples=3000");
     let p = write(tmp.path(), "s.dlp", &text);
     let whole = tmp.path().join("whole");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        whole.to_str().unwrap(),
-    ]);
+    let o = run_quiet(&p, &whole, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     let cut = tmp.path().join("cut");

@@ -76,13 +76,7 @@ fn same_seed_gives_byte_identical_csvs() {
     let p = write(tmp.path(), "small.dlp", &small_blobs(""));
     let outs: Vec<_> = (0..2).map(|i| tmp.path().join(format!("r{i}"))).collect();
     for out in &outs {
-        let o = run(&[
-            "run",
-            p.to_str().unwrap(),
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = run_quiet(&p, out, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
     for f in ["train.csv", "eval.csv", "confusion.csv", "data.csv"] {
@@ -111,13 +105,7 @@ fn eval_reproduces_the_test_metrics_from_saved_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write(tmp.path(), "small.dlp", &small_blobs(""));
     let out = tmp.path().join("run");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_quiet(&p, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let evald = tmp.path().join("eval");
     let weights = out.join("model.safetensors");
@@ -143,13 +131,7 @@ fn a_failed_expectation_exits_3_and_names_its_line() {
     let text = small_blobs("") + "expect {\n  test_accuracy >= 1.5\n}\n";
     let p = write(tmp.path(), "e.dlp", &text);
     let out = tmp.path().join("run");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_quiet(&p, &out, &[]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let line = text.lines().position(|l| l.contains(">= 1.5")).unwrap() + 1;
     let err = stderr(&o);
@@ -169,13 +151,7 @@ fn divergence_stops_with_advice_and_keeps_the_rows() {
     let text = small_blobs("").replace("optimizer adam lr=0.01", "optimizer sgd lr=1e30");
     let p = write(tmp.path(), "d.dlp", &text);
     let out = tmp.path().join("run");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_quiet(&p, &out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -193,13 +169,7 @@ fn a_grid_sweep_runs_every_trial_into_its_folder_and_summarises() {
         + "sweep grid {\n  train.optimizer.lr = [0.01, 0.05]\n  train.batch = [16, 32]\n}\n";
     let p = write(tmp.path(), "sweep.dlp", &text);
     let out = tmp.path().join("sweep");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_quiet(&p, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let summary = read(out.join("sweep.csv"));
     let lines: Vec<&str> = summary.lines().collect();

@@ -30,6 +30,14 @@ pub fn read(path: impl AsRef<Path>) -> String {
         .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
 }
 
+/// `dlp run PIPELINE --quiet --out OUT EXTRA…`.
+pub fn run_quiet(pipeline: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (p, o) = (pipeline.to_string_lossy(), out.to_string_lossy());
+    let mut args = vec!["run", &*p, "--quiet", "--out", &*o];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// Writes `text` as `name` in `dir` and returns the path.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
