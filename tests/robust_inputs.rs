@@ -19,6 +19,17 @@ fn s(p: impl AsRef<Path>) -> String {
     p.as_ref().to_string_lossy().into_owned()
 }
 
+/// `dlp run PIPELINE --quiet --out DIR/run`.
+fn run_args(dir: &Path, pipeline: impl AsRef<Path>) -> Vec<String> {
+    vec![
+        "run".into(),
+        s(pipeline),
+        "--quiet".into(),
+        "--out".into(),
+        s(dir.join("run")),
+    ]
+}
+
 /// A CSV pipeline over `data.csv` in `dir`.
 fn csv_pipeline(dir: &Path, csv: &str) -> Vec<String> {
     write(dir, "data.csv", csv);
@@ -27,13 +38,7 @@ fn csv_pipeline(dir: &Path, csv: &str) -> Vec<String> {
         "p.dlp",
         "data {\n  source csv \"data.csv\" label=y\n  split train=0.5 test=0.5\n}\nmodel { dense 2 activation=softmax }\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
     );
-    vec![
-        "run".into(),
-        s(p),
-        "--quiet".into(),
-        "--out".into(),
-        s(dir.join("run")),
-    ]
+    run_args(dir, p)
 }
 
 /// An IDX pipeline over the given image and label files.
@@ -45,13 +50,7 @@ fn idx_pipeline(dir: &Path, images: &[u8], labels: &[u8]) -> Vec<String> {
         "p.dlp",
         "data {\n  source idx images=\"img.idx\" labels=\"lab.idx\"\n  split train=0.5 test=0.5\n}\nmodel {\n  flatten\n  dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
     );
-    vec![
-        "run".into(),
-        s(p),
-        "--quiet".into(),
-        "--out".into(),
-        s(dir.join("run")),
-    ]
+    run_args(dir, p)
 }
 
 fn idx_images(n: u32, h: u32, w: u32, pixels: usize) -> Vec<u8> {
@@ -272,13 +271,7 @@ const CASES: &[Case] = &[
                 "p.dlp",
                 "data {\n  source images \"imgs\"\n  split train=0.5 test=0.5\n}\nmodel {\n  flatten\n  dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
             );
-            vec![
-                "run".into(),
-                s(p),
-                "--quiet".into(),
-                "--out".into(),
-                s(d.join("run")),
-            ]
+            run_args(d, p)
         },
         code: 1,
         contains: &["b.png"],
@@ -292,13 +285,7 @@ const CASES: &[Case] = &[
                 &small_blobs("")
                     .replace("train=0.6 valid=0.2 test=0.2", "train=250 valid=40 test=20"),
             );
-            vec![
-                "run".into(),
-                s(p),
-                "--quiet".into(),
-                "--out".into(),
-                s(d.join("run")),
-            ]
+            run_args(d, p)
         },
         code: 2,
         contains: &["p.dlp:4:3", "300"],
@@ -316,13 +303,7 @@ const CASES: &[Case] = &[
                 "p.dlp",
                 "data {\n  source cifar10\n  split train=10 test=official\n}\nmodel {\n  flatten\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
             );
-            vec![
-                "run".into(),
-                s(p),
-                "--quiet".into(),
-                "--out".into(),
-                s(d.join("run")),
-            ]
+            run_args(d, p)
         },
         code: 1,
         contains: &["test_batch.bin", "3073"],
@@ -484,13 +465,7 @@ const CASES: &[Case] = &[
                 "p.dlp",
                 "data {\n  source mnist\n  split train=10 test=official\n}\nmodel {\n  flatten\n  dense 10 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
             );
-            vec![
-                "run".into(),
-                s(p),
-                "--quiet".into(),
-                "--out".into(),
-                s(d.join("run")),
-            ]
+            run_args(d, p)
         },
         code: 1,
         contains: &["train-images-idx3-ubyte.gz"],
