@@ -20,6 +20,10 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
+// The allocator and setting of the `dlp` binary (see src/alloc.rs).
+#[global_allocator]
+static ALLOCATOR: dlp::alloc::Allocator = dlp::alloc::Allocator {};
+
 type Conv = fn(&Tensor, &Tensor, Option<&Tensor>, usize, Padding) -> Result<Tensor>;
 type Pool = fn(&Tensor, usize, usize) -> Result<Tensor>;
 type Norm = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>;
@@ -186,6 +190,7 @@ fn stats(v: &mut [f64]) -> (f64, f64, f64) {
 }
 
 fn main() -> Result<()> {
+    dlp::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()

@@ -12,6 +12,7 @@
 //!
 //! [`cli`] and [`commands`] are the `dlp` binary's front door.
 
+pub mod alloc;
 pub mod analyze;
 pub mod cli;
 pub mod commands;

@@ -1,9 +1,7 @@
-// mimalloc keeps freed pages for reuse: a training step frees and
-// reallocates the same large tensors every batch, and glibc handing them
-// back to the kernel cost page faults, page clearing and TLB shootdowns.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: dlp::alloc::Allocator = dlp::alloc::Allocator {};
 
 fn main() {
+    dlp::alloc::keep_freed_memory();
     std::process::exit(dlp::cli::main());
 }
