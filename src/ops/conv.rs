@@ -374,18 +374,16 @@ impl CustomOp2 for ConvWeightGrad {
 }
 
 /// `dst (cols × rows) = srcᵀ` for a row-major `src (rows × cols)`, by
-/// blocks so both sides stay in cache.
+/// blocks of 8 source rows so each destination row is written as one run.
 fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const B: usize = 16;
-    assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    const B: usize = 8;
+    let (src, dst) = (&src[..rows * cols], &mut dst[..rows * cols]);
     for r0 in (0..rows).step_by(B) {
         let r1 = (r0 + B).min(rows);
-        for c0 in (0..cols).step_by(B) {
-            let c1 = (c0 + B).min(cols);
-            for r in r0..r1 {
-                for c in c0..c1 {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
+        let block = &src[r0 * cols..r1 * cols];
+        for (c, out) in dst.chunks_exact_mut(rows).enumerate() {
+            for (d, row) in out[r0..r1].iter_mut().zip(block.chunks_exact(cols)) {
+                *d = row[c];
             }
         }
     }

@@ -97,8 +97,13 @@ impl ConvGeometry {
                         drow[..lo].fill(0.0);
                         drow[hi..].fill(0.0);
                         if s == 1 {
+                            // A loop rather than `copy_from_slice`: rows are
+                            // 8–32 floats here, and an inlined vector copy
+                            // beats a `memmove` call per row.
                             let start = lo + j - self.pad_left;
-                            drow[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                            for (d, v) in drow[lo..hi].iter_mut().zip(&src[start..]) {
+                                *d = *v;
+                            }
                         } else {
                             for (o, d) in drow[lo..hi].iter_mut().enumerate() {
                                 *d = src[(lo + o) * s + j - self.pad_left];
