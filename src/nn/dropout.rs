@@ -2,12 +2,14 @@
 //! 1 − rate and scaled by 1/(1 − rate), so inference needs no rescaling.
 //!
 //! Masks come from [`crate::rng`] — the stream seeded by
-//! `derive(dropout_seed, &[step, layer_index])` — drawn on the CPU and moved
+//! `derive(dropout_seed, &[step, layer_index])`, one sub-stream per block
+//! of units — drawn on the CPU and moved
 //! to the device, never from candle's generator (unseedable on CPU). The
 //! same step of the same layer therefore always drops the same units.
 
 use candle_core::{Result, Tensor};
 use rand::RngExt;
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dropout {
@@ -27,23 +29,42 @@ impl Dropout {
     }
 
     /// The mask for one step: 0 where dropped, 1/(1 − rate) where kept.
+    ///
+    /// Drawn in blocks of [`MASK_BLOCK`] units, block `b` from the stream
+    /// `derive(seed, &[step, layer, b])`, in parallel: the blocks depend on
+    /// the shape only, so the mask is the same whatever the thread count.
+    /// A unit is dropped when a 32-bit draw falls below `rate · 2³²`.
     pub fn mask(&self, dims: &[usize], seed: u64, step: u64) -> Result<Tensor> {
-        let mut rng = crate::rng::generator(crate::rng::derive(seed, &[step, self.index as u64]));
         let n: usize = dims.iter().product();
         let keep = if self.rate >= 1.0 {
             0.0
         } else {
             (1.0 / (1.0 - self.rate)) as f32
         };
-        let values: Vec<f32> = (0..n)
-            .map(|_| {
-                let u: f64 = rng.random();
-                if u < self.rate { 0.0 } else { keep }
-            })
-            .collect();
+        // Saturates at u32::MAX for rate 1 (every draw below but the last
+        // value, and `keep` is 0 then anyway).
+        let threshold = (self.rate * 2f64.powi(32)).min(u32::MAX as f64) as u32;
+        let base = crate::rng::derive(seed, &[step, self.index as u64]);
+        let mut values = vec![0f32; n];
+        values
+            .par_chunks_mut(MASK_BLOCK)
+            .enumerate()
+            .for_each(|(b, block)| {
+                let mut rng = crate::rng::generator(crate::rng::derive(base, &[b as u64]));
+                for v in block {
+                    *v = if rng.random::<u32>() < threshold {
+                        0.0
+                    } else {
+                        keep
+                    };
+                }
+            });
         Tensor::from_vec(values, dims, &candle_core::Device::Cpu)
     }
 }
+
+/// Units per independently seeded block of a dropout mask.
+const MASK_BLOCK: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {
@@ -92,6 +113,29 @@ mod tests {
                 7
             )?
         );
+        Ok(())
+    }
+
+    #[test]
+    fn masks_do_not_depend_on_the_thread_count() -> Result<()> {
+        let d = Dropout {
+            rate: 0.3,
+            index: 4,
+        };
+        // Several blocks, the last one partial.
+        let dims = [5, MASK_BLOCK / 2 + 7];
+        let with = |threads: usize| -> Result<Vec<f32>> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            pool.install(|| d.mask(&dims, 11, 2)?.flatten_all()?.to_vec1::<f32>())
+        };
+        let one = with(1)?;
+        assert_eq!(one, with(2)?);
+        assert_eq!(one, with(5)?);
+        // Blocks draw from different streams: no two equal halves.
+        assert_ne!(one[..MASK_BLOCK], one[MASK_BLOCK..2 * MASK_BLOCK]);
         Ok(())
     }
 }
