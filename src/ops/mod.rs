@@ -7,17 +7,22 @@
 //! the custom ops of `conv` and `pool` (im2col + GEMM, own backward passes);
 //! anything else goes through `reference` (candle's own ops).
 //!
-//! Where a CPU training step of the CIFAR-10 model goes (`perf record`, one
-//! thread, batch 128): matrix products in the `gemm` crate about 45 % (its
-//! micro-kernel 35 %, packing 8.5 %), im2col/col2im 7 %, page faults and
-//! page clearing in the kernel 21 % plus memset/memmove 7 % (candle's
-//! backward allocates a zero-filled accumulator per graph node), candle's
-//! element-wise ops 4 %, max-pool backward 3 %, batch norm 3 %. The convs
-//! reach 25–80 GFLOP/s; the 32→32 layer at 32×32 and the weight gradients
-//! are the weakest. Keeping freed memory in the process (glibc `mallopt`)
-//! gave no consistent gain in interleaved runs and was left out. What would
-//! close the gap to PyTorch: a direct NHWC convolution kernel, and fused
-//! conv + ReLU + batch-norm nodes that avoid candle's per-node accumulators.
+//! Where a CPU training step of the CIFAR-10 model goes (`perf record` of
+//! `examples/conv_bench`, 2 threads, batch 128, about 185 % CPU): the
+//! `gemm` crate's AVX-512 micro-kernels 45 %, im2col/col2im 14 % (with
+//! their row copies), max-pool backward 4 %, the `dy` transposes of the
+//! weight gradient 2 %, batch norm and the other element-wise passes most
+//! of the rest, kernel page clearing 7 % (mostly the first steps). The
+//! convolutions run at 110–170 GFLOP/s per kernel
+//! (`cargo test --release --lib conv_kernel_timings -- --ignored
+//! --nocapture`). What it took to get there from 0.5× PyTorch: the weight
+//! gradient as `[col; 1]·dyᵀ` so `gemm` packs both operands contiguously
+//! (the `dy·colᵀ` form spent a fifth of the step packing), gemm's x86-v4
+//! kernels, candle-core patched to store a node's first gradient instead of
+//! adding it to zeros (`vendor/`), an allocator that keeps freed memory
+//! (`crate::alloc`), and dropout masks drawn in parallel blocks. What is
+//! left: a direct NHWC convolution without im2col, and fusing the ReLU
+//! gradient mask into the convolution's backward.
 
 mod batch_norm;
 mod channel_affine;
