@@ -5,9 +5,9 @@
 //! pre-filled into `y`. Backward: the input gradient is `col2im(Wᵀ · dy)`
 //! per image (candle's own goes through a GEMM-less `conv_transpose2d`
 //! loop); the weight and bias gradients are one GEMM per fixed-size chunk
-//! of images, `dy[F, G·P] · [col; 1]ᵀ`, the partial sums added in chunk
-//! order. Chunk sizes depend on the shapes only, so results are the same
-//! bits whatever the thread count.
+//! of images, `[col; 1][K + 1, G·P] · dyᵀ[G·P, F]`, transposed once at the
+//! end, the partial sums added in chunk order. Chunk sizes depend on the
+//! shapes only, so results are the same bits whatever the thread count.
 
 use super::geometry::ConvGeometry;
 use super::scratch::with_scratch;
