@@ -69,6 +69,13 @@ const CASES: &[Case] = &[
     // Column matrices over the L2 tile size: 2 and 4 tiles of output rows.
     case(2, 16, 32, 32, 4, 3, 1, Same, true),
     case(2, 32, 40, 40, 3, 5, 2, Same, true),
+    // Stride 1 with C ≥ F: the input gradient runs as a forward convolution
+    // of dy with flipped kernels; even and odd kernels, same and valid,
+    // non-square images, a 1×1 kernel.
+    case(2, 5, 7, 6, 3, 4, 1, Same, true),
+    case(3, 6, 9, 8, 4, 5, 1, Valid, false),
+    case(2, 4, 6, 5, 4, 2, 1, Valid, true),
+    case(2, 6, 5, 7, 3, 1, 1, Same, true),
 ];
 
 fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {

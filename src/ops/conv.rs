@@ -241,6 +241,48 @@ impl CustomOp2 for Conv2dNoBias {
     }
 }
 
+/// For a stride-1 convolution with at least as many input as output
+/// channels, its input gradient as a forward
+/// convolution: `dy` (F channels) correlated with the kernels flipped in
+/// both axes and with input and output channels swapped, padded by
+/// `k − 1 − pad` before (and whatever reaches the input size after).
+/// That runs as im2col + one well-shaped GEMM per image (K = 9F deep)
+/// instead of a GEMM only F deep followed by col2im's scattered adds:
+/// the 32→32 layer at 32×32 went from 75–87 to about 130 GFLOP/s.
+fn as_forward(g: &ConvGeometry, w: &[f32]) -> Option<(ConvGeometry, Vec<f32>)> {
+    // With fewer input than output channels the flipped product is only C
+    // rows tall and col2im's (K × F)·(F × P) shape does better (measured
+    // at 3→32, 32→64, 64→128).
+    if g.stride != 1 || g.c < g.f || g.pad_top >= g.kh || g.pad_left >= g.kw {
+        return None;
+    }
+    let t = ConvGeometry {
+        c: g.f,
+        h: g.oh,
+        w: g.ow,
+        f: g.c,
+        kh: g.kh,
+        kw: g.kw,
+        stride: 1,
+        pad_top: g.kh - 1 - g.pad_top,
+        pad_left: g.kw - 1 - g.pad_left,
+        oh: g.h,
+        ow: g.w,
+    };
+    // flipped[c][f][i][j] = w[f][c][kh − 1 − i][kw − 1 − j]
+    let (kh, kw) = (g.kh, g.kw);
+    let mut flipped = vec![0f32; w.len()];
+    for (fi, wf) in w.chunks_exact(g.c * kh * kw).enumerate() {
+        for (ci, wc) in wf.chunks_exact(kh * kw).enumerate() {
+            let dst = &mut flipped[(ci * g.f + fi) * kh * kw..][..kh * kw];
+            for (d, v) in dst.iter_mut().zip(wc.iter().rev()) {
+                *d = *v;
+            }
+        }
+    }
+    Some((t, flipped))
+}
+
 /// Gradient of the input: operands (dy, w) → dx (N, C, H, W).
 struct ConvInputGrad(ConvGeometry);
 
@@ -260,6 +302,11 @@ impl CustomOp2 for ConvInputGrad {
         let (dy, w) = (storage(s1, l1)?, storage(s2, l2)?);
         let (k, p, f, img) = (g.k(), g.p(), g.f, g.image_len());
         let n = l1.dims()[0];
+        let out_shape = Shape::from((n, g.c, g.h, g.w));
+        if let Some((gt, flipped)) = as_forward(g, w) {
+            let dx = forward(&gt, n, dy, &flipped, None, false);
+            return Ok((CpuStorage::F32(dx), out_shape));
+        }
         let mut dx = vec![0f32; n * img];
         let threads = rayon::current_num_threads();
         let inner = if n >= threads { 1 } else { threads };
@@ -293,7 +340,7 @@ impl CustomOp2 for ConvInputGrad {
                 dx.chunks_mut(img).enumerate().for_each(run);
             }
         }
-        Ok((CpuStorage::F32(dx), Shape::from((n, g.c, g.h, g.w))))
+        Ok((CpuStorage::F32(dx), out_shape))
     }
 }
 
