@@ -76,6 +76,10 @@ const CASES: &[Case] = &[
     case(3, 6, 9, 8, 4, 5, 1, Valid, false),
     case(2, 4, 6, 5, 4, 2, 1, Valid, true),
     case(2, 6, 5, 7, 3, 1, 1, Same, true),
+    // Kernels wider than the image: im2col's shifted copies start and end
+    // outside the plane.
+    case(2, 3, 5, 1, 2, 5, 1, Same, true),
+    case(1, 2, 2, 2, 2, 5, 1, Same, false),
 ];
 
 fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {

@@ -87,6 +87,10 @@ impl ConvGeometry {
                     let r = (c * self.kh + i) * self.kw + j;
                     let dst = &mut col[r * ld..r * ld + p];
                     let (lo, hi) = self.col_range(j);
+                    if s == 1 && ow == self.w {
+                        self.shifted_rows(plane, dst, rows.clone(), i, j, (lo, hi));
+                        continue;
+                    }
                     for (t, oh) in rows.clone().enumerate() {
                         let drow = &mut dst[t * ow..(t + 1) * ow];
                         let Some(ih) = self.in_row(oh, i) else {
@@ -97,13 +101,8 @@ impl ConvGeometry {
                         drow[..lo].fill(0.0);
                         drow[hi..].fill(0.0);
                         if s == 1 {
-                            // A loop rather than `copy_from_slice`: rows are
-                            // 8–32 floats here, and an inlined vector copy
-                            // beats a `memmove` call per row.
                             let start = lo + j - self.pad_left;
-                            for (d, v) in drow[lo..hi].iter_mut().zip(&src[start..]) {
-                                *d = *v;
-                            }
+                            drow[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
                         } else {
                             for (o, d) in drow[lo..hi].iter_mut().enumerate() {
                                 *d = src[(lo + o) * s + j - self.pad_left];
@@ -112,6 +111,52 @@ impl ConvGeometry {
                     }
                 }
             }
+        }
+    }
+
+    /// One column-matrix row of `im2col` for kernel offset (i, j) when the
+    /// stride is 1 and output rows are as wide as input rows: the entries
+    /// of consecutive output rows are then consecutive input pixels shifted
+    /// by `(i − pad_top)·w + j − pad_left`, so each run of rows inside the
+    /// image is one copy, after which the `lo`/`hi` edge columns (read
+    /// across a row boundary, or outside the image) are zeroed. Rows of
+    /// 8–32 pixels made the row-by-row copy mostly call overhead.
+    fn shifted_rows(
+        &self,
+        plane: &[f32],
+        dst: &mut [f32],
+        rows: Range<usize>,
+        i: usize,
+        j: usize,
+        (lo, hi): (usize, usize),
+    ) {
+        let ow = self.ow;
+        // Output rows whose input row oh + i − pad_top lies in the image.
+        let first = rows.start.max(self.pad_top.saturating_sub(i));
+        let end = rows.end.min((self.h + self.pad_top).saturating_sub(i));
+        let (ta, tb) = if first < end {
+            (first - rows.start, end - rows.start)
+        } else {
+            (0, 0)
+        };
+        dst[..ta * ow].fill(0.0);
+        dst[tb * ow..rows.len() * ow].fill(0.0);
+        if ta == tb {
+            return;
+        }
+        let run = &mut dst[ta * ow..tb * ow];
+        let ih0 = (rows.start + ta + i - self.pad_top) as isize;
+        let start = ih0 * self.w as isize + j as isize - self.pad_left as isize;
+        // Entries before q0 or from q1 on fall outside the plane; they lie
+        // in edge columns and are zeroed below.
+        let len = run.len() as isize;
+        let q0 = (-start).clamp(0, len);
+        let q1 = (plane.len() as isize - start).clamp(q0, len);
+        let (q0, q1, src0) = (q0 as usize, q1 as usize, (start + q0) as usize);
+        run[q0..q1].copy_from_slice(&plane[src0..src0 + (q1 - q0)]);
+        for row in run.chunks_exact_mut(ow) {
+            row[..lo].fill(0.0);
+            row[hi..].fill(0.0);
         }
     }
 
