@@ -8,21 +8,23 @@
 //! anything else goes through `reference` (candle's own ops).
 //!
 //! Where a CPU training step of the CIFAR-10 model goes (`perf record` of
-//! `examples/conv_bench`, 2 threads, batch 128, about 185 % CPU): the
-//! `gemm` crate's AVX-512 micro-kernels 45 %, im2col/col2im 14 % (with
-//! their row copies), max-pool backward 4 %, the `dy` transposes of the
-//! weight gradient 2 %, batch norm and the other element-wise passes most
-//! of the rest, kernel page clearing 7 % (mostly the first steps). The
-//! convolutions run at 110–170 GFLOP/s per kernel
-//! (`cargo test --release --lib conv_kernel_timings -- --ignored
-//! --nocapture`). What it took to get there from 0.5× PyTorch: the weight
-//! gradient as `[col; 1]·dyᵀ` so `gemm` packs both operands contiguously
-//! (the `dy·colᵀ` form spent a fifth of the step packing), gemm's x86-v4
-//! kernels, candle-core patched to store a node's first gradient instead of
-//! adding it to zeros (`vendor/`), an allocator that keeps freed memory
-//! (`crate::alloc`), and dropout masks drawn in parallel blocks. What is
-//! left: a direct NHWC convolution without im2col, and fusing the ReLU
-//! gradient mask into the convolution's backward.
+//! `examples/conv_bench --reps 25`, 2 threads, batch 128, about 185 % CPU):
+//! the `gemm` crate's AVX-512 micro-kernels 55 % (about 220 GFLOP/s inside
+//! them, near this machine's peak), im2col with its copies 13 %, max-pool
+//! backward 4 %, zero-filling new tensors 3 %, the `dy` transposes of the
+//! weight gradient 3 %, batch norm and ReLU passes about 7 %, col2im 1.4 %.
+//! Per kernel (`cargo test --release --lib conv_kernel_timings -- --ignored
+//! --nocapture`) the convolutions run at 120–170 GFLOP/s. What it took to
+//! get there from 0.5× PyTorch: the weight gradient as `[col; 1]·dyᵀ` so
+//! `gemm` packs both operands contiguously; the input gradient of stride-1
+//! layers with C ≥ F as a forward convolution with flipped kernels (no
+//! col2im); im2col copying shifted runs of rows; batch-norm sums in vector
+//! lanes; gemm's x86-v4 kernels; candle-core patched to store a node's first
+//! gradient instead of adding it to zeros (`vendor/`); an allocator that
+//! keeps freed memory (`crate::alloc`); dropout masks drawn in parallel
+//! blocks. What is left is overhead around the GEMMs: a direct convolution
+//! without im2col, the ReLU gradient mask folded into the convolution's
+//! backward, and a branch-free max-pool backward.
 
 mod batch_norm;
 mod channel_affine;
