@@ -1,11 +1,11 @@
 //! Inverted dropout, training only: each unit is kept with probability
 //! 1 − rate and scaled by 1/(1 − rate), so inference needs no rescaling.
 //!
-//! Masks come from [`crate::rng`] — the stream seeded by
-//! `derive(dropout_seed, &[step, layer_index])`, one sub-stream per block
-//! of units — drawn on the CPU and moved
-//! to the device, never from candle's generator (unseedable on CPU). The
-//! same step of the same layer therefore always drops the same units.
+//! Masks come from [`crate::rng`] — streams derived from
+//! `derive(dropout_seed, &[step, layer_index])`, one per block of units —
+//! drawn on the CPU and moved to the device, never from candle's generator
+//! (unseedable on CPU). The same step of the same layer therefore always
+//! drops the same units.
 
 use candle_core::{Result, Tensor};
 use rand::RngExt;
@@ -41,8 +41,8 @@ impl Dropout {
         } else {
             (1.0 / (1.0 - self.rate)) as f32
         };
-        // Saturates at u32::MAX for rate 1 (every draw below but the last
-        // value, and `keep` is 0 then anyway).
+        // At rate 1 the threshold saturates at u32::MAX: the one draw not
+        // below it still gets `keep`, which is 0 then.
         let threshold = (self.rate * 2f64.powi(32)).min(u32::MAX as f64) as u32;
         let base = crate::rng::derive(seed, &[step, self.index as u64]);
         let mut values = vec![0f32; n];
