@@ -53,7 +53,7 @@ use std::path::Path;
 
 /// Reads `path` and analyzes it, with `--set` overrides applied first.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
-    let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let source = syntax::read_source(path)?;
     analyze_source(&source, path, overrides)
 }
 

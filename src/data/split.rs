@@ -33,7 +33,7 @@ pub fn at_loc(path: &Path, loc: Loc, msg: &str) -> Error {
         loc.line,
         loc.column
     );
-    if let Some(line) = std::fs::read_to_string(path)
+    if let Some(line) = crate::syntax::read_source(path)
         .ok()
         .and_then(|t| t.lines().nth(loc.line.saturating_sub(1)).map(String::from))
     {
