@@ -6,6 +6,7 @@ use super::block::commands;
 use super::context::Cx;
 use super::schema::{self, spec};
 use super::value::V;
+use crate::plan::summary::thousands;
 use crate::plan::{Activation, Layer, LayerPlan, ModelPlan, Padding, Shape};
 use crate::rng::{Stream, stream_seed};
 use crate::syntax::{Command, Span, Statement};
@@ -302,6 +303,19 @@ fn valid(n: usize, k: usize, stride: usize) -> Option<usize> {
 fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<Vec<LayerPlan>> {
     let mut out = Vec::with_capacity(layers.len());
     let mut shape = input;
+    let mut total = 0usize;
+    if numel(input).is_none() {
+        let span = layers.first().map(|(_, _, s)| *s)?;
+        cx.error_hint(
+            span,
+            format!(
+                "the data's samples ({}) have too many values to fit in memory",
+                dims(input)
+            ),
+            Some("resize the images"),
+        );
+        return None;
+    }
     for (layer, name, span) in layers {
         let kind = layer.kind();
         let fail = |cx: &mut Cx, msg: String, hint: Option<&str>| {
@@ -309,7 +323,11 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
         };
         let (output, params, trainable) = match (layer, shape) {
             (Layer::Dense { units, .. }, Shape::Flat(n)) => {
-                let p = n * units + units;
+                let p = values(&[n, *units]).and_then(|w| fits(w.checked_add(*units)?));
+                let Some(p) = p else {
+                    fail(cx, too_many("parameters", name), Some(TOO_MANY_HINT));
+                    return None;
+                };
                 (Shape::Flat(*units), p, p)
             }
             (Layer::Dense { .. }, s @ Shape::Image { .. }) => {
@@ -349,7 +367,12 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
                     );
                     return None;
                 };
-                let p = kernel * kernel * channels * filters + filters;
+                let p = values(&[*kernel, *kernel, channels, *filters])
+                    .and_then(|w| fits(w.checked_add(*filters)?));
+                let Some(p) = p else {
+                    fail(cx, too_many("parameters", name), Some(TOO_MANY_HINT));
+                    return None;
+                };
                 (
                     Shape::Image {
                         channels: *filters,
@@ -402,16 +425,40 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
                 );
                 return None;
             }
+            // The input's size was checked when it was produced.
             (Layer::Flatten, s) => (Shape::Flat(s.numel()), 0, 0),
             (Layer::BatchNorm { .. }, s) => {
                 let c = match s {
                     Shape::Flat(n) => n,
                     Shape::Image { channels, .. } => channels,
                 };
-                // γ, β trainable; moving mean and variance not.
+                // γ, β trainable; moving mean and variance not (4c ≤ the
+                // input's size, which fits).
                 (s, 4 * c, 2 * c)
             }
             (Layer::Dropout { .. } | Layer::Activation(_), s) => (s, 0, 0),
+        };
+        if numel(output).is_none() {
+            fail(
+                cx,
+                too_many("output values per sample", name),
+                Some(TOO_MANY_HINT),
+            );
+            return None;
+        }
+        total = match total.checked_add(params).and_then(fits) {
+            Some(t) => t,
+            None => {
+                fail(
+                    cx,
+                    format!(
+                        "with {name} the model has too many parameters to fit in memory (more than {} float32 values)",
+                        thousands(MAX_VALUES)
+                    ),
+                    Some(TOO_MANY_HINT),
+                );
+                return None;
+            }
         };
         out.push(LayerPlan {
             name: name.clone(),
@@ -425,4 +472,42 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
         shape = output;
     }
     Some(out)
+}
+
+/// The most float32 values one tensor can hold: its size in bytes must
+/// fit in an `isize`, the limit of every allocation in Rust (and candle).
+/// A bigger layer could only overflow the size arithmetic or panic at the
+/// allocation, so the analyzer refuses it at its line.
+pub const MAX_VALUES: usize = isize::MAX as usize / 4;
+
+const TOO_MANY_HINT: &str = "use fewer units or filters, or downsample first";
+
+fn fits(n: usize) -> Option<usize> {
+    (n <= MAX_VALUES).then_some(n)
+}
+
+/// The product of `dims`, if it fits.
+fn values(dims: &[usize]) -> Option<usize> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .and_then(fits)
+}
+
+/// The values in one sample of `shape`, if they fit.
+fn numel(shape: Shape) -> Option<usize> {
+    match shape {
+        Shape::Flat(n) => fits(n),
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => values(&[channels, height, width]),
+    }
+}
+
+fn too_many(what: &str, layer: &str) -> String {
+    format!(
+        "{layer} has too many {what} to fit in memory (more than {} float32 values)",
+        thousands(MAX_VALUES)
+    )
 }

@@ -5,7 +5,7 @@ use super::*;
 use std::fmt::Write;
 
 /// `1234567` → `1,234,567`, as Keras prints parameter counts.
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
