@@ -31,6 +31,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Measure training, inference, augmentation and loading speed.
     Bench(BenchArgs),
+    /// Show how runs stand: running, finished, interrupted or crashed.
+    Status(StatusArgs),
 }
 
 /// `--set NAME=VALUE`, shared by every command that reads a pipeline.
@@ -86,9 +88,21 @@ pub struct RunArgs {
     /// Write a Chrome-format trace (open in Perfetto).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Continue an interrupted run from its folder.
+    /// Continue an interrupted or crashed run from its folder.
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "file")]
     pub resume: Option<PathBuf>,
+    /// Also write the resume file inside an epoch once this long has passed
+    /// since the last save (it is always written at the end of an epoch);
+    /// `0` saves after every batch.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub save_every: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Run folders.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +152,9 @@ pub struct BenchArgs {
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Err(e) = crate::run::signals::survive_file_size_limit() {
+        return report(&e);
+    }
     let result = match cli.command {
         Command::Check(a) => commands::check::run(&a),
         Command::Plan(a) => commands::plan::run(&a),
@@ -145,9 +162,12 @@ pub fn main() -> i32 {
         Command::Eval(a) => commands::eval::run(&a),
         Command::Diff(a) => commands::diff::run(&a),
         Command::Bench(a) => commands::bench::run(&a),
+        Command::Status(a) => commands::status::run(&a),
     };
     match result {
         Ok(code) => code,
+        // `dlp plan … | head` closed the pipe: nothing is wrong.
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => report(&e),
     }
 }

@@ -18,12 +18,26 @@ pub enum Error {
     /// malformed. `path` names the file, `message` what is wrong.
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
-    /// An I/O failure while reading or writing `path`.
+    /// An I/O failure while reading `path` (or opening it).
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A file or folder could not be written (a full disk, a file-size
+    /// limit, a read-only folder, …). Whatever was written before is intact.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Standard output was closed or failed (`dlp plan … | head` closes it:
+    /// the command then ends quietly with exit 0).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
+    /// Another process holds the run folder's lock.
+    #[error("{0}")]
+    Busy(String),
     /// A tensor operation failed.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
@@ -45,7 +59,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid(_) | Error::Usage(_) => 2,
+            Error::Invalid(_) | Error::Usage(_) | Error::Busy(_) => 2,
             Error::Expectation(_) => 3,
             Error::Interrupted(_) => 130,
             _ => 1,
@@ -60,11 +74,25 @@ impl Error {
         }
     }
 
-    /// An I/O error on a path.
+    /// An I/O error while reading `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),
             source,
         }
+    }
+
+    /// A failure to write `path`.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Write {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether this is a closed standard output (a broken pipe), which
+    /// ends a command quietly, as `grep` or `rg` do.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
+mod fault;
 pub mod metrics;
 pub mod nn;
 pub mod ops;

@@ -366,7 +366,7 @@ const CASES: &[Case] = &[
         name: "resume a folder that does not exist",
         setup: |d| vec!["run".into(), "--resume".into(), s(d.join("ghost"))],
         code: 2,
-        contains: &["ghost", "nothing to resume"],
+        contains: &["ghost: not a run folder (no run.yaml)"],
     },
     Case {
         name: "corrupt resume state",
@@ -379,11 +379,11 @@ const CASES: &[Case] = &[
                 .output()
                 .unwrap();
             assert_eq!(o.status.code(), Some(130));
-            std::fs::write(out.join("resume/state.safetensors"), b"garbage").unwrap();
+            std::fs::write(out.join("resume.safetensors"), b"garbage").unwrap();
             vec!["run".into(), "--resume".into(), s(out)]
         },
         code: 1,
-        contains: &["state.safetensors"],
+        contains: &["resume.safetensors: not a dlp resume file ("],
     },
     // --- flags and folders ---
     Case {

@@ -11,11 +11,12 @@ use crate::analyze;
 use crate::cli::BenchArgs;
 use crate::data::{self, Part};
 use crate::error::{Error, Result};
-use crate::nn::{ForwardMode, Model, loss};
+use crate::nn::{ForwardMode, Model};
 use crate::optim;
 use crate::plan::{BatchSize, Builtin, Plan, Source};
 use crate::rng;
-use crate::run::device;
+use crate::run::step::{Step, StepInputs, train_step};
+use crate::run::{device, memory};
 use candle_core::{Device, Tensor};
 use rand::RngExt;
 use std::sync::Arc;
@@ -44,6 +45,10 @@ impl Figure {
             max: rates[n - 1],
         }
     }
+}
+
+fn say(text: String) -> Result<()> {
+    super::out(&(text + "\n"))
 }
 
 fn line(name: &str, f: Figure) -> String {
@@ -132,33 +137,38 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         BatchSize::Size(n) => n,
         BatchSize::All => 1000,
     };
-    println!(
+    say(format!(
         "# dlp bench {} — batch {batch}, device {}, threads {}, {} reps",
         args.file.display(),
         device::name(&device),
         rayon::current_num_threads(),
         args.reps
-    );
+    ))?;
 
+    memory::Need::training(&plan, batch.max(args.infer_batch)).check()?;
     let model = Model::new(&plan.model, plan.train.loss, &device)?;
     let mut opt = optim::build(&plan.train.optimizer, model.trainable())?;
     let (x, y) = random_input(&plan, batch, 1, &device)?;
     let lr = plan.train.optimizer.lr();
+    let inputs = StepInputs {
+        model: &model,
+        loss: plan.train.loss,
+        class_weights: None,
+    };
     let mut step = 0u64;
     let train = measure(args.reps, batch * args.steps, || {
         for _ in 0..args.steps {
-            let out = model.forward(&x, ForwardMode::Train { step })?;
-            let mut total = loss(plan.train.loss, &out, &y, None)?;
-            if let Some(p) = model.l2_penalty()? {
-                total = (total + p)?;
+            if let Step::NonFinite(v) = train_step(&inputs, opt.as_mut(), &x, &y, lr, step)? {
+                return Err(Error::Runtime(format!(
+                    "the loss became {v} at bench step {}: the figures would time no update",
+                    step + 1
+                )));
             }
-            let grads = total.backward()?;
-            opt.step(&grads, lr)?;
             step += 1;
         }
         Ok(())
     })?;
-    println!("{}", line("train_img_per_s", train));
+    say(line("train_img_per_s", train))?;
 
     let (xi, _) = random_input(&plan, args.infer_batch, 2, &device)?;
     let infer = measure(args.reps, args.infer_batch, || {
@@ -166,7 +176,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         model.probabilities(&out)?.to_device(&Device::Cpu)?;
         Ok(())
     })?;
-    println!("{}", line("infer_img_per_s", infer));
+    say(line("infer_img_per_s", infer))?;
 
     // Reading, batching and augmentation on a synthetic set in the
     // source's format: reading is the files to split u8 samples with the
@@ -178,7 +188,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             let read = measure(args.reps.min(3), total, || {
                 data::load(&plan, false).map(drop)
             })?;
-            println!("{}", line("read_img_per_s", read));
+            say(line("read_img_per_s", read))?;
             let n = data.len(Part::Train).min(batch * 20);
             let order: Vec<usize> = (0..n).collect();
             let batches = measure(args.reps, n, || {
@@ -187,7 +197,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
                 }
                 Ok(())
             })?;
-            println!("{}", line("batch_img_per_s", batches));
+            say(line("batch_img_per_s", batches))?;
             if !plan.augment.is_empty() {
                 let aug = plan.augment.clone();
                 let mut epoch = 0u64;
@@ -204,13 +214,13 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
                     }
                     Ok(())
                 })?;
-                println!("{}", line("augment_img_per_s", augment));
+                say(line("augment_img_per_s", augment))?;
             }
         }
-        Err(e) => println!("# loading and augmentation not measured: {e}"),
+        Err(e) => say(format!("# loading and augmentation not measured: {e}"))?,
     }
     match peak_rss_mib() {
-        Some(mib) => println!("peak_rss_mib {mib:.0}"),
+        Some(mib) => say(format!("peak_rss_mib {mib:.0}"))?,
         None => {
             return Err(Error::Runtime(
                 "cannot read peak memory from /proc/self/status".into(),

@@ -11,11 +11,11 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         match analyze::load(file, &args.overrides.set) {
             Ok(plan) => {
                 let params = plan.model.total_params();
-                println!(
-                    "{}: ok ({} layers, {params} parameters)",
+                super::out(&format!(
+                    "{}: ok ({} layers, {params} parameters)\n",
                     file.display(),
                     plan.model.layers.len()
-                );
+                ))?;
             }
             // A bad `--set` is the same mistake for every file: stop.
             Err(e @ Error::Usage(_)) => return Err(e),

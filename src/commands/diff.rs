@@ -21,27 +21,27 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         eprintln!("note: {note}");
     }
     let comparison = diff::compare(&old.values, &new.values, &tols)?;
-    print!("{comparison}");
+    super::out(&comparison.to_string())?;
     let regressed: Vec<&str> = comparison
         .regressions()
         .iter()
         .map(|r| r.metric.as_str())
         .collect();
     if regressed.is_empty() {
-        println!(
-            "no regression beyond tolerance ({} metrics compared)",
+        super::out(&format!(
+            "no regression beyond tolerance ({} metrics compared)\n",
             comparison.rows.len()
-        );
+        ))?;
     } else {
-        println!(
-            "{} regressed beyond tolerance: {}",
+        super::out(&format!(
+            "{} regressed beyond tolerance: {}\n",
             if regressed.len() == 1 {
                 "1 metric"
             } else {
                 "metrics"
             },
             regressed.join(", ")
-        );
+        ))?;
     }
     Ok(comparison.exit_code())
 }

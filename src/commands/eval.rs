@@ -6,7 +6,7 @@ use crate::data::{self, Part};
 use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::report;
-use crate::run::{device, evaluate};
+use crate::run::{device, evaluate, memory, trainer};
 use std::sync::Arc;
 
 pub fn run(args: &EvalArgs) -> Result<i32> {
@@ -18,6 +18,7 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
         .transpose()?
         .unwrap_or(plan.train.device);
     let device = device::select(spec)?;
+    memory::Need::inference(&plan, trainer::EVAL_BATCH.1).check()?;
     let model = Model::new(&plan.model, plan.train.loss, &device)?;
     model.load(&args.weights)?;
     let data = Arc::new(data::load(&plan, false)?);
@@ -28,7 +29,7 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
             args.file.display()
         )));
     }
-    let bs = crate::run::trainer::batch_size(&plan, &data).clamp(256, 1024);
+    let bs = trainer::batch_size(&plan, &data).clamp(trainer::EVAL_BATCH.0, trainer::EVAL_BATCH.1);
     let eval = evaluate::evaluate(
         &model,
         &data,
@@ -45,11 +46,13 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
         plan.evaluate.top_k,
         true,
     );
-    for (name, value) in &metrics {
-        println!("{name} {}", report::atomic::num(*value));
-    }
+    let text: String = metrics
+        .iter()
+        .map(|(name, value)| format!("{name} {}\n", report::atomic::num(*value)))
+        .collect();
+    super::out(&text)?;
     if let Some(out) = &args.out {
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
         report::write_eval(out, &data.classes, &eval.confusion)?;
     }
     Ok(0)

@@ -6,3 +6,17 @@ pub mod diff;
 pub mod eval;
 pub mod plan;
 pub mod run;
+pub mod status;
+
+use crate::error::{Error, Result};
+use std::io::Write;
+
+/// Writes `text` to standard output. A closed pipe (`dlp plan … | head`)
+/// becomes [`Error::Stdout`], which ends the command quietly.
+pub(crate) fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
+}

@@ -11,14 +11,12 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     let plan = analyze::load(&args.file, &args.overrides.set)?;
     match args.format {
         Format::Text => {
-            print!("{}", summary(&plan));
-            println!();
-            print!("{}", describe(&plan));
+            super::out(&format!("{}\n{}", summary(&plan), describe(&plan)))?;
         }
         Format::Yaml => {
             let text = serde_yaml_ng::to_string(&plan)
                 .map_err(|e| Error::Runtime(format!("cannot write the plan as YAML: {e}")))?;
-            print!("{text}");
+            super::out(&text)?;
         }
     }
     Ok(0)

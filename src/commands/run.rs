@@ -1,9 +1,10 @@
-//! `dlp run`: train, evaluate and report a pipeline (or a sweep of it).
+//! `dlp run`: train, evaluate and report a pipeline (or a sweep of it), or
+//! continue an interrupted or crashed run with `--resume`.
 
 use crate::analyze;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
-use crate::report::{Manifest, trace};
+use crate::report::trace;
 use crate::run::{self, RunOptions, device, sweep};
 
 pub fn run(args: &RunArgs) -> Result<i32> {
@@ -11,35 +12,39 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let interrupt_after = std::env::var("DLP_INTERRUPT_AFTER_STEPS")
         .ok()
         .and_then(|v| v.parse().ok());
-    let mut opts = RunOptions {
+    let save_every = args
+        .save_every
+        .as_deref()
+        .map(|text| {
+            humantime::parse_duration(text).map_err(|e| {
+                Error::Usage(format!(
+                    "--save-every {text}: {e} (write a duration such as 10m, 90s or 0)"
+                ))
+            })
+        })
+        .transpose()?;
+    let opts = RunOptions {
         out: args.out.clone(),
         device: args.device.as_deref().map(device::parse).transpose()?,
         quiet: args.quiet,
-        resume: args.resume.clone(),
+        save_every,
         interrupt_after,
     };
-    let plan = match (&args.resume, &args.file) {
-        (Some(dir), _) => {
-            if !dir.join("resume").join("state.yaml").exists() {
-                return Err(Error::Usage(format!(
-                    "{}: nothing to resume (no resume/state.yaml: the run was not interrupted, or this is not a run folder)",
-                    dir.display()
-                )));
+    let outcome = match (&args.resume, &args.file) {
+        (Some(dir), _) => run::resume(dir, &opts)?,
+        (None, Some(file)) => {
+            let plan = analyze::load(file, &args.overrides.set)?;
+            if plan.sweep.is_some() {
+                return sweep::run(&plan, &args.overrides.set, &opts);
             }
-            opts.out = Some(dir.clone());
-            Manifest::read(dir)?.plan
+            run::run(&plan, &opts)?
         }
-        (None, Some(file)) => analyze::load(file, &args.overrides.set)?,
         (None, None) => {
             return Err(Error::Usage(
                 "dlp run needs a pipeline file or --resume RUN_DIR".into(),
             ));
         }
     };
-    if plan.sweep.is_some() && args.resume.is_none() {
-        return sweep::run(&plan, &args.overrides.set, &opts);
-    }
-    let outcome = run::run(&plan, &opts)?;
     if outcome.failures.is_empty() {
         Ok(0)
     } else {

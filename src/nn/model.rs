@@ -315,23 +315,11 @@ impl Model {
         Ok(())
     }
 
-    /// Writes the state as safetensors, through a temporary file in the same
-    /// folder renamed into place, so a crash never leaves half a file.
+    /// Writes the state as safetensors, atomically
+    /// ([`crate::report::atomic::write`]): a crash or a full disk never
+    /// leaves half a file, and an error names the file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let state: HashMap<String, Tensor> = self
-            .state()?
-            .into_iter()
-            .map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?)))
-            .collect::<Result<_>>()?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-        candle_core::safetensors::save(&state, tmp.path())
-            .map_err(|e| Error::file(path, format!("cannot write weights: {e}")))?;
-        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-        Ok(())
+        crate::report::atomic::write_safetensors(path, self.state()?, None)
     }
 
     /// Reads weights written by [`Model::save`]. A missing, corrupt or

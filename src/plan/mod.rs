@@ -159,6 +159,22 @@ pub enum SweepValues {
     LogUniform { low: f64, high: f64 },
 }
 
+impl Plan {
+    /// Where the weights the test split sees come from (see [`TestWeights`]).
+    pub fn test_weights(&self) -> TestWeights {
+        let restores = self
+            .train
+            .early_stop
+            .as_ref()
+            .is_some_and(|e| e.restore_best);
+        match self.evaluate.weights {
+            Weights::Last => TestWeights::Last,
+            Weights::Best if restores => TestWeights::RestoredBest,
+            Weights::Best => TestWeights::CheckpointBest,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,6 +143,29 @@ fn activation(a: Activation) -> String {
     }
 }
 
+/// Where the test weights come from, in words.
+fn test_weights(plan: &Plan) -> String {
+    let t = &plan.train;
+    match plan.test_weights() {
+        TestWeights::Last => "the weights after the last epoch".into(),
+        TestWeights::RestoredBest => {
+            let monitor = t.early_stop.as_ref().map_or("", |e| e.monitor.as_str());
+            let mut s = format!("early stopping's best epoch by {monitor} (restore_best=true)");
+            if let Some(c) = t.checkpoint.as_ref().filter(|c| c.best_only) {
+                s.push_str(&format!(
+                    "; it wins over checkpoint best_only, whose best epoch by {} is in best.safetensors",
+                    c.monitor
+                ));
+            }
+            s
+        }
+        TestWeights::CheckpointBest => {
+            let monitor = t.checkpoint.as_ref().map_or("", |c| c.monitor.as_str());
+            format!("best.safetensors, the checkpoint's best epoch by {monitor}")
+        }
+    }
+}
+
 fn mode(m: Mode) -> &'static str {
     match m {
         Mode::Min => "min",
@@ -521,6 +544,7 @@ pub fn describe(plan: &Plan) -> String {
         format!("{:?}", e.weights).to_lowercase(),
     )
     .done(&mut s, 2);
+    let _ = writeln!(s, "  the test split sees {}", test_weights(plan));
 
     if let Some(dg) = &plan.diagnose {
         let _ = writeln!(s, "\ndiagnose");

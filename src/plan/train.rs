@@ -206,3 +206,19 @@ pub enum Weights {
     Best,
     Last,
 }
+
+/// Where the weights the test split sees come from, resolved from
+/// `evaluate weights=`, `early_stop restore_best=` and `checkpoint
+/// best_only=` ([`super::Plan::test_weights`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestWeights {
+    /// The weights after the last epoch trained.
+    Last,
+    /// Early stopping's best epoch, restored when training ends. It wins
+    /// over a best-only checkpoint, as in Keras: `fit` returns the model
+    /// with `restore_best_weights` applied, while `ModelCheckpoint` only
+    /// writes a file.
+    RestoredBest,
+    /// `best.safetensors`: the checkpoint's best epoch.
+    CheckpointBest,
+}

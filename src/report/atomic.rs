@@ -7,12 +7,18 @@
 //! the complete old file or the complete new one, never half of either.
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder
 /// (a rename is only atomic within one file system), `fsync`, rename.
-/// When anything fails the old file at `path`, if any, is left untouched.
+/// When anything fails (a full disk, a file-size limit, a read-only
+/// folder) the error names `path` and its cause, the temporary file is
+/// removed and the old file at `path`, if any, is left untouched. New
+/// files get the permissions any program's would, 0666 less the umask.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -22,20 +28,80 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    let fail = |e: std::io::Error| Error::write(path, e);
+    let mut tmp = Temporary::create(dir, &name).map_err(fail)?;
+    let (first, rest) = bytes.split_at(bytes.len() / 2);
+    tmp.file.write_all(first).map_err(fail)?;
+    crate::fault::mid_write(&name);
+    tmp.file.write_all(rest).map_err(fail)?;
+    tmp.file.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp.path, path).map_err(fail)?;
+    tmp.renamed = true;
     // Make the rename itself durable. Not every platform lets a folder be
     // opened and synced; the file's content is already safe either way.
-    if let Ok(d) = std::fs::File::open(dir) {
+    if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// A temporary file `.<name>.<pid>.<n>.tmp` beside the target, removed
+/// when dropped unless renamed. (The `tempfile` crate would do, but its
+/// errors name the temporary file instead of the one the user asked for,
+/// and it creates files 0600 whatever the umask.) A run folder's leftover
+/// temporaries from a killed process are removed on resume
+/// ([`crate::run::folder::RunFolder::remove_stale_temporaries`]).
+struct Temporary {
+    path: PathBuf,
+    file: File,
+    renamed: bool,
+}
+
+impl Temporary {
+    fn create(dir: &Path, name: &str) -> std::io::Result<Temporary> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o666);
+            match options.open(&path) {
+                Ok(file) => {
+                    return Ok(Temporary {
+                        path,
+                        file,
+                        renamed: false,
+                    });
+                }
+                // A leftover of a dead process that had the same pid.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes named tensors as a safetensors file atomically, with optional
+/// metadata (the format's string map). Tensors on a GPU are copied to the
+/// host.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: Vec<(String, candle_core::Tensor)>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
+    let bytes = safetensors::serialize(tensors, metadata)
+        .map_err(|e| Error::file(path, format!("cannot encode tensors as safetensors: {e}")))?;
+    write(path, &bytes)
 }
 
 /// Writes a CSV file (header, then rows) atomically. Every row must have

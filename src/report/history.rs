@@ -14,6 +14,9 @@ use crate::plan::Mode;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The file's name inside a run folder.
+pub const FILE: &str = "train.csv";
+
 /// The metrics that lead `train.csv`, in this order, when present.
 const LEADING: [&str; 4] = ["loss", "accuracy", "val_loss", "val_accuracy"];
 
@@ -140,15 +143,26 @@ impl History {
 
     /// Rewrites `train.csv` atomically with every epoch so far.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
-        let (header, rows) = self.to_table();
-        atomic::write_csv(path, &header, &rows)
+        atomic::write(path, &self.csv_bytes(path)?)
     }
 
-    /// Reads a `train.csv` back (to resume a run, or for `dlp diff`).
-    /// Errors name the file and the line.
+    /// The text of `train.csv`; `path` only names the file in errors.
+    pub fn csv_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+        let (header, rows) = self.to_table();
+        atomic::csv_bytes(path, &header, &rows)
+    }
+
+    /// Reads a `train.csv` back (for `dlp diff`). Errors name the file and
+    /// the line.
     pub fn read_csv(path: &Path) -> Result<History> {
         let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = csv::Reader::from_reader(text.as_slice());
+        History::parse_csv(path, &text)
+    }
+
+    /// Parses the text of a `train.csv` (as [`History::csv_bytes`] writes
+    /// it: numbers read back to the same bits); `path` names it in errors.
+    pub fn parse_csv(path: &Path, text: &[u8]) -> Result<History> {
+        let mut reader = csv::Reader::from_reader(text);
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| Error::file(path, format!("cannot read the header: {e}")))?

@@ -33,6 +33,10 @@ pub enum Status {
     Diverged,
     /// Ctrl-C or SIGTERM; resumable with `dlp run --resume`.
     Interrupted,
+    /// The process ended without a word (`kill -9`, the OOM killer, a
+    /// power cut): found `running` with nobody holding the run folder's
+    /// lock. Resumable with `dlp run --resume` from the last save.
+    Crashed,
     /// Any other error.
     Failed,
 }
@@ -45,6 +49,7 @@ impl Status {
             Status::StoppedEarly => "stopped_early",
             Status::Diverged => "diverged",
             Status::Interrupted => "interrupted",
+            Status::Crashed => "crashed",
             Status::Failed => "failed",
         }
     }
@@ -71,6 +76,9 @@ pub struct Manifest {
     pub best_epoch: Option<usize>,
     /// The last epoch trained.
     pub stop_epoch: Option<usize>,
+    /// The epoch whose weights the test split saw (`evaluate weights=`).
+    #[serde(default)]
+    pub test_epoch: Option<usize>,
     /// Final metrics by name (`test_accuracy`, `val_loss`, …): what
     /// `expect` checks and what `dlp diff` compares first.
     pub final_metrics: BTreeMap<String, f64>,
@@ -100,6 +108,7 @@ impl Manifest {
             ended: None,
             best_epoch: None,
             stop_epoch: None,
+            test_epoch: None,
             final_metrics: BTreeMap::new(),
             preprocessing: BTreeMap::new(),
             plan,
@@ -187,6 +196,7 @@ mod tests {
             Status::StoppedEarly,
             Status::Diverged,
             Status::Interrupted,
+            Status::Crashed,
             Status::Failed,
         ] {
             let yaml = serde_yaml_ng::to_string(&s).unwrap();

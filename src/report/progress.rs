@@ -172,7 +172,9 @@ impl Progress {
             let _ = multi.clear();
             set_on_screen(None);
         }
-        println!("{summary}");
+        // A closed stdout (`dlp run … | head -0`) must not change how the
+        // run ends: the summary is also in run.yaml.
+        let _ = writeln!(std::io::stdout(), "{summary}");
     }
 }
 

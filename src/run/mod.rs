@@ -1,29 +1,45 @@
 //! The runner: from a resolved plan to a finished run folder.
 //!
-//! [`run`] creates the folder, loads the data, builds the model, hands the
-//! epochs to [`trainer::Trainer`], picks the weights the test split sees,
-//! evaluates, diagnoses, checks `expect` and writes every output file.
+//! [`run`] claims a new folder ([`folder::RunFolder`]) and [`resume`]
+//! reopens an interrupted or crashed one; both then go through the same
+//! phases, one function each:
+//!
+//! 1. [`prepare_data`]: load and split the data, write `data.csv`;
+//! 2. [`prepare_training`]: model, optimizer, schedule, signal handlers and
+//!    the loop state (fresh, or read from the resume file);
+//! 3. the loop, [`trainer::Trainer::train`], which writes `train.csv`,
+//!    checkpoints and the resume file as it goes;
+//! 4. [`choose_weights`]: which weights the test split sees;
+//! 5. [`evaluate_test`]: `eval.csv`, `confusion.csv`;
+//! 6. [`report`]: diagnosis, curves, expectations, `stages.csv`.
+//!
+//! `run.yaml` says `running` while a run goes and how it ended afterwards.
 
+pub mod checkpoint;
 pub mod device;
 pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
+pub mod memory;
+pub mod signals;
 pub mod state;
+pub mod step;
 pub mod sweep;
 pub mod trainer;
 
-use crate::data::{self, Part};
+use crate::data::{self, Dataset, Part};
 use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::{self, Scheduler};
-use crate::plan::{DeviceSpec, Loss, Plan, Weights};
-use crate::report::{self, History, Manifest, Progress, Status};
-use evaluate::named_metrics;
+use crate::plan::{DeviceSpec, Loss, Plan, TestWeights};
+use crate::report::{self, Manifest, Progress, StageTimer, Status};
+use evaluate::{Evaluation, named_metrics};
+use folder::RunFolder;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use trainer::{Ending, Trainer};
+use std::time::{Duration, Instant};
+use trainer::{Ending, Saving, Trained, Trainer};
 
 /// How to run: everything that is not in the pipeline.
 #[derive(Debug, Clone, Default)]
@@ -33,8 +49,8 @@ pub struct RunOptions {
     /// Overrides the pipeline's `device`.
     pub device: Option<DeviceSpec>,
     pub quiet: bool,
-    /// Continue the interrupted run in this folder.
-    pub resume: Option<PathBuf>,
+    /// Also write the resume file inside epochs, this often (`--save-every`).
+    pub save_every: Option<Duration>,
     /// Test hook: stop as if interrupted after this many optimizer steps
     /// (`DLP_INTERRUPT_AFTER_STEPS`), so tests can prove exact resume.
     pub interrupt_after: Option<u64>,
@@ -50,47 +66,181 @@ pub struct Outcome {
     pub failures: Vec<String>,
 }
 
-/// Runs a plan end to end (or resumes one) and writes its folder.
+/// Runs a plan end to end in a new run folder.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
-    let dir = match &opts.resume {
-        Some(dir) => dir.clone(),
-        None => folder::create(plan, opts.out.as_deref())?,
+    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
+    let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    let manifest = Manifest::start(
+        plan.clone(),
+        &device::name(&device),
+        rayon::current_num_threads(),
+    );
+    supervise(&folder, manifest, plan, opts, &device, false)
+}
+
+/// Continues the run in `dir` from its resume file: after Ctrl-C or
+/// SIGTERM, after a crash or `kill -9` (from the last save; from the start
+/// when it died before its first), or after a failed write once the disk
+/// has room again. The finished folder is the one an uninterrupted run
+/// would have written.
+pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
+    let inspected = folder::inspect(dir)?;
+    let Some(folder) = inspected.folder else {
+        // Taken again for the message naming the process that holds it.
+        return Err(RunFolder::lock(dir).err().unwrap_or_else(|| {
+            Error::Busy(format!("{}: the run folder is in use", dir.display()))
+        }));
     };
-    let spec = opts.device.unwrap_or(plan.train.device);
-    let device = device::select(spec)?;
-    let mut manifest = match &opts.resume {
-        Some(_) => Manifest::read(&dir)?,
-        None => Manifest::start(
-            plan.clone(),
-            &device::name(&device),
-            rayon::current_num_threads(),
-        ),
-    };
+    let manifest = inspected.manifest;
+    let status = manifest.status;
+    match status {
+        Status::Completed | Status::StoppedEarly => {
+            return Err(Error::Usage(format!(
+                "{}: nothing to resume: the run finished ({})",
+                dir.display(),
+                status.as_str()
+            )));
+        }
+        Status::Diverged => {
+            return Err(Error::Usage(format!(
+                "{}: nothing to resume: the run diverged, and would again from its last save; \
+                 lower the learning rate and start a new run",
+                dir.display()
+            )));
+        }
+        Status::Running | Status::Crashed | Status::Interrupted | Status::Failed => {}
+    }
+    folder.remove_stale_temporaries()?;
+    let plan = manifest.plan.clone();
+    let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    if !opts.quiet && status == Status::Crashed {
+        eprintln!(
+            "note: {}: the run's process ended without a word (killed or crashed); continuing from its last save",
+            dir.display()
+        );
+    }
+    supervise(&folder, manifest, &plan, opts, &device, true)
+}
+
+/// Marks the run `running`, executes it and records how it ended. The
+/// resume file is removed once the run has finished for good.
+fn supervise(
+    folder: &RunFolder,
+    mut manifest: Manifest,
+    plan: &Plan,
+    opts: &RunOptions,
+    device: &candle_core::Device,
+    resuming: bool,
+) -> Result<Outcome> {
+    let dir = &folder.dir;
     manifest.status = Status::Running;
-    manifest.write(&dir)?;
-    let result = execute(plan, opts, &dir, &device, &mut manifest);
+    manifest.exit_code = None;
+    manifest.ended = None;
+    manifest.write(dir)?;
+    let result = execute(plan, opts, dir, device, &mut manifest, resuming);
     let (status, code) = match &result {
         Ok(o) if o.failures.is_empty() => (manifest.status, 0),
         Ok(_) => (manifest.status, 3),
         Err(e @ Error::Interrupted(_)) => (Status::Interrupted, e.exit_code()),
-        Err(e) if e.to_string().starts_with("training diverged") => {
-            (Status::Diverged, e.exit_code())
-        }
+        Err(e @ Error::Diverged(_)) => (Status::Diverged, e.exit_code()),
         Err(e) => (Status::Failed, e.exit_code()),
     };
     manifest.finish(status, code);
-    manifest.write(&dir)?;
+    let finished_for_good = matches!(
+        status,
+        Status::Completed | Status::StoppedEarly | Status::Diverged
+    );
+    match manifest.write(dir) {
+        Ok(()) if finished_for_good => remove_resume_file(dir)?,
+        Ok(()) => {}
+        // The run's own error says more than the manifest's.
+        Err(w) => match &result {
+            Ok(_) => return Err(w),
+            Err(_) => eprintln!("note: {w} (run.yaml does not show how the run ended)"),
+        },
+    }
     result
 }
 
+fn remove_resume_file(dir: &Path) -> Result<()> {
+    let path = dir.join(state::FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::write(&path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// The phases, in order (see the module documentation).
 fn execute(
     plan: &Plan,
     opts: &RunOptions,
     dir: &Path,
     device: &candle_core::Device,
     manifest: &mut Manifest,
+    resuming: bool,
 ) -> Result<Outcome> {
-    let mut stages = report::StageTimer::new();
+    let mut stages = StageTimer::new();
+    let data = prepare_data(plan, opts, dir, &mut stages, manifest)?;
+    let mut trainer = prepare_training(plan, opts, dir, device, data, resuming)?;
+
+    let started = Instant::now();
+    let start_epoch = trainer.state.epoch;
+    let trained = trainer.train()?;
+    let n_train = trainer.data.len(Part::Train);
+    let epochs_run = trained.history.rows.len().saturating_sub(start_epoch);
+    stages.record("train", started.elapsed(), (epochs_run * n_train) as u64);
+    stages.record("save", trainer.saving.spent, trainer.saving.count);
+    manifest.status = match trained.ending {
+        Ending::Completed => Status::Completed,
+        Ending::StoppedEarly(_) => Status::StoppedEarly,
+    };
+    manifest.best_epoch = trained.best_epoch();
+    manifest.stop_epoch = match trained.ending {
+        Ending::StoppedEarly(e) => Some(e),
+        Ending::Completed => None,
+    };
+
+    manifest.test_epoch = choose_weights(plan, &trainer.model, &trained, dir)?;
+    let mut metrics = trained
+        .history
+        .last()
+        .map(|r| r.values.clone())
+        .unwrap_or_default();
+    let (test_metrics, test) = evaluate_test(plan, &trainer, &mut stages, dir)?;
+    metrics.extend(test_metrics);
+    let failures = report(
+        plan,
+        &mut trainer,
+        &trained,
+        test.as_ref(),
+        &metrics,
+        manifest,
+    )?;
+    stages.write_csv(&dir.join("stages.csv"))?;
+    manifest.final_metrics = metrics.clone();
+
+    let summary = summary_line(plan, &metrics, dir);
+    trainer.progress.finish(&summary);
+    for f in &failures {
+        eprintln!("expectation failed: {f}");
+    }
+    Ok(Outcome {
+        dir: dir.to_path_buf(),
+        metrics,
+        failures,
+    })
+}
+
+/// Loads and splits the data, checks the model's output against the
+/// classes found, records the preprocessing statistics and writes
+/// `data.csv`.
+fn prepare_data(
+    plan: &Plan,
+    opts: &RunOptions,
+    dir: &Path,
+    stages: &mut StageTimer,
+    manifest: &mut Manifest,
+) -> Result<Arc<Dataset>> {
     let data = stages.time(
         "load",
         || data::load(plan, !opts.quiet),
@@ -100,7 +250,6 @@ fn execute(
             })
         },
     )?;
-    let data = Arc::new(data);
     check_outputs(plan, &data.classes)?;
     manifest.preprocessing = stats_map(&data.stats)?;
     let parts: Vec<(&str, Vec<usize>)> = [
@@ -118,117 +267,157 @@ fn execute(
             "warning: validation metrics come from the test split (validate_on=test): model selection sees the test set"
         );
     }
+    Ok(Arc::new(data))
+}
 
+/// The model, optimizer and schedule, and the loop state: fresh, or read
+/// back from the resume file (a run killed before its first save starts
+/// over).
+fn prepare_training<'a>(
+    plan: &'a Plan,
+    opts: &RunOptions,
+    dir: &'a Path,
+    device: &candle_core::Device,
+    data: Arc<Dataset>,
+    resuming: bool,
+) -> Result<Trainer<'a>> {
+    let bs = trainer::batch_size(plan, &data);
+    memory::Need::training(plan, bs).check()?;
+    memory::Need::inference(plan, trainer::EVAL_BATCH.1).check()?;
     let model = Model::new(&plan.model, plan.train.loss, device)?;
-    let optimizer = optim::build(&plan.train.optimizer, model.trainable())?;
-    let scheduler = Scheduler::new(
+    let mut optimizer = optim::build(&plan.train.optimizer, model.trainable())?;
+    let mut scheduler = Scheduler::new(
         &plan.train.schedule,
         plan.train.optimizer.lr(),
         plan.train.epochs,
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal while the first is handled ends the process at once.
-        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
-            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .map_err(|e| Error::Runtime(format!("cannot install the signal handler: {e}")))?;
+    let resume_file = dir.join(state::FILE);
+    let start = if resuming && resume_file.exists() {
+        let (state, restore) = state::load(&resume_file, &model, optimizer.as_mut(), device)?;
+        scheduler.load_state(&state.scheduler)?;
+        (state, restore)
+    } else {
+        (trainer::fresh_state(plan), None)
+    };
+    if resuming {
+        // `train.csv` may hold an epoch finished after the last save.
+        let csv = dir.join(report::history::FILE);
+        if start.0.history.rows.is_empty() {
+            remove_if_present(&csv)?;
+        } else {
+            start.0.history.write_csv(&csv)?;
+        }
     }
-    let bs = trainer::batch_size(plan, &data);
     let n_train = data.len(Part::Train);
     let batches = if plan.train.drop_last {
         n_train / bs
     } else {
         n_train.div_ceil(bs)
     };
-    let mut trainer = Trainer {
+    Trainer::new(
         plan,
-        data: Arc::clone(&data),
+        data,
         model,
         optimizer,
         scheduler,
-        device: device.clone(),
         dir,
-        progress: Progress::new(opts.quiet, plan.train.epochs, batches),
-        stop,
-        interrupt_after: opts.interrupt_after,
-    };
+        Progress::new(opts.quiet, plan.train.epochs, batches),
+        signals::stop_flag()?,
+        Saving::new(opts.save_every, opts.interrupt_after),
+        start,
+    )
+}
 
-    let (state, history, restore) = if opts.resume.is_some() {
-        let (state, restore) = state::load(
-            &dir.join("resume"),
-            &trainer.model,
-            trainer.optimizer.as_mut(),
-            device,
-        )?;
-        trainer.scheduler.load_state(&state.scheduler)?;
-        let mut history = History::read_csv(&dir.join("train.csv"))?;
-        history.rows.truncate(state.rows);
-        (state, history, restore)
-    } else {
-        (Default::default(), History::default(), None)
-    };
-    let started = std::time::Instant::now();
-    let start_epoch = state.epoch;
-    let trained = trainer.train(state, history, restore)?;
-    let epochs_run = trained.history.rows.len().saturating_sub(start_epoch);
-    stages.record("train", started.elapsed(), (epochs_run * n_train) as u64);
-    if opts.resume.is_some() {
-        let _ = std::fs::remove_dir_all(dir.join("resume"));
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::write(path, e)),
+        _ => Ok(()),
     }
-    manifest.status = match trained.ending {
-        Ending::Completed => Status::Completed,
-        Ending::StoppedEarly(_) => Status::StoppedEarly,
-    };
-    manifest.best_epoch = trained.best_epoch;
-    manifest.stop_epoch = match trained.ending {
-        Ending::StoppedEarly(e) => Some(e),
-        Ending::Completed => None,
-    };
+}
 
-    // The weights the test split sees.
-    let model = &trainer.model;
-    let best_file = dir.join("best.safetensors");
-    match plan.evaluate.weights {
-        Weights::Best if best_file.exists() && !trained.restored => model.load(&best_file)?,
-        Weights::Last if trained.restored => {
-            model.load_state(&trained.last_state.iter().cloned().collect())?
+/// Puts the weights the test split sees into the model (see
+/// [`TestWeights`]) and writes them as `model.safetensors`; returns the
+/// epoch they come from.
+fn choose_weights(
+    plan: &Plan,
+    model: &Model,
+    trained: &Trained,
+    dir: &Path,
+) -> Result<Option<usize>> {
+    let last = Some(trained.last_epoch()).filter(|&e| e > 0);
+    let epoch = match plan.test_weights() {
+        TestWeights::Last => {
+            if trained.restored {
+                model.load_state(&trained.last_state.iter().cloned().collect())?;
+            }
+            last
         }
-        _ => {}
-    }
-    model.save(&dir.join("model.safetensors"))?;
-
-    let mut metrics = BTreeMap::new();
-    if let Some(last) = trained.history.rows.last() {
-        metrics.extend(last.values.clone());
-    }
-    let started = std::time::Instant::now();
-    let test = if data.has(Part::Test) {
-        let _span = tracing::info_span!("evaluate").entered();
-        let eval = trainer.evaluate(Part::Test)?;
-        metrics.extend(named_metrics(
-            "test_",
-            &eval,
-            &plan.evaluate.metrics,
-            plan.evaluate.top_k,
-            true,
-        ));
-        report::write_eval(dir, &data.classes, &eval.confusion)?;
-        stages.record("evaluate", started.elapsed(), data.len(Part::Test) as u64);
-        Some(eval)
-    } else {
-        None
+        TestWeights::RestoredBest if trained.restored => trained.early_stop_best,
+        TestWeights::RestoredBest => last,
+        TestWeights::CheckpointBest => {
+            let best = dir.join(checkpoint::BEST_FILE);
+            match trained.checkpoint_best {
+                Some(epoch) if best.exists() => {
+                    model.load(&best)?;
+                    Some(epoch)
+                }
+                _ => last,
+            }
+        }
     };
+    model.save(&dir.join("model.safetensors"))?;
+    Ok(epoch)
+}
 
-    // Diagnosis: train error from a clean pass, validation error from the
-    // weights that were evaluated.
+/// The test metrics (`eval.csv`, `confusion.csv`), when there is a test
+/// split.
+fn evaluate_test(
+    plan: &Plan,
+    trainer: &Trainer<'_>,
+    stages: &mut StageTimer,
+    dir: &Path,
+) -> Result<(BTreeMap<String, f64>, Option<Evaluation>)> {
+    let mut metrics = BTreeMap::new();
+    if !trainer.data.has(Part::Test) {
+        return Ok((metrics, None));
+    }
+    let started = Instant::now();
+    let _span = tracing::info_span!("evaluate").entered();
+    let eval = trainer.evaluate(Part::Test)?;
+    metrics.extend(named_metrics(
+        "test_",
+        &eval,
+        &plan.evaluate.metrics,
+        plan.evaluate.top_k,
+        true,
+    ));
+    report::write_eval(dir, &trainer.data.classes, &eval.confusion)?;
+    stages.record(
+        "evaluate",
+        started.elapsed(),
+        trainer.data.len(Part::Test) as u64,
+    );
+    Ok((metrics, Some(eval)))
+}
+
+/// The diagnosis (train error from a clean pass, validation error from the
+/// weights that were evaluated), the learning curves and the pipeline's
+/// expectations; returns the failed expectations.
+fn report(
+    plan: &Plan,
+    trainer: &mut Trainer<'_>,
+    trained: &Trained,
+    test: Option<&Evaluation>,
+    metrics: &BTreeMap<String, f64>,
+    manifest: &Manifest,
+) -> Result<Vec<String>> {
     let _span = tracing::info_span!("report").entered();
+    let dir = trainer.dir;
     let train_error = 1.0 - trainer.evaluate(Part::Train)?.confusion.accuracy();
     // Without a validation split the test split stands in, and without
     // either the variance cannot be measured (taken as 0).
-    let val_error = match trainer::validation_part(plan, &data) {
-        Some(Part::Test) | None => test
-            .as_ref()
-            .map_or(train_error, |e| 1.0 - e.confusion.accuracy()),
+    let val_error = match trainer::validation_part(plan, &trainer.data) {
+        Some(Part::Test) | None => test.map_or(train_error, |e| 1.0 - e.confusion.accuracy()),
         Some(part) => 1.0 - trainer.evaluate(part)?.confusion.accuracy(),
     };
     let diagnosis = report::Diagnosis::from_plan(
@@ -242,24 +431,11 @@ fn execute(
     // not at all with --quiet).
     trainer.progress.message(&diagnosis.to_string());
     let marks = report::Marks {
-        best_epoch: trained.best_epoch,
+        best_epoch: trained.best_epoch(),
         early_stop: manifest.stop_epoch,
     };
     report::curves::write(dir, &trained.history, &marks)?;
-    let failures = report::expect::check(&plan.expect, &metrics, &plan.path);
-    stages.write_csv(&dir.join("stages.csv"))?;
-    manifest.final_metrics = metrics.clone();
-
-    let summary = summary_line(plan, &metrics, dir);
-    trainer.progress.finish(&summary);
-    for f in &failures {
-        eprintln!("expectation failed: {f}");
-    }
-    Ok(Outcome {
-        dir: dir.to_path_buf(),
-        metrics,
-        failures,
-    })
+    Ok(report::expect::check(&plan.expect, metrics, &plan.path))
 }
 
 /// The model's output must fit the classes the data turned out to have

@@ -1,21 +1,45 @@
-//! Everything an interrupted run needs to continue exactly where it
-//! stopped: the position in the epoch, partial sums, the optimizer step,
-//! schedule and early-stopping state. Model weights and optimizer moments
-//! are stored beside it as safetensors.
+//! The resume file, `resume.safetensors`: everything a run needs to
+//! continue exactly where it stopped, in one file written atomically.
+//!
+//! It holds the model's weights (`model/…`), the optimizer's moments and
+//! step (`optim/…`), early stopping's restore-best snapshot (`restore/…`)
+//! and, as the safetensors metadata, the loop's [`TrainState`] as YAML: the
+//! position in the epoch, partial sums, the rows of finished epochs, the
+//! schedule, early stopping and the checkpoint rule. Random streams need no
+//! state of their own: shuffling and augmentation derive from the seed and
+//! the epoch, dropout masks from the seed and the step.
+//!
+//! The runner rewrites the file at the end of every epoch, every
+//! `--save-every` inside an epoch, and on Ctrl-C or SIGTERM. Because it is
+//! one file replaced by a rename, a run killed at any moment (`kill -9`,
+//! the OOM killer, a preempted machine) leaves either the previous complete
+//! state or the new one, never a mixture; training from that point on is
+//! deterministic, so redoing the lost batches gives the same bits.
 
-use super::early_stop::{Best, EarlyStopping};
+use super::checkpoint::CheckpointRule;
+use super::early_stop::EarlyStopping;
 use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::Optimizer;
+use crate::report::{History, atomic};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The loop's position and bookkeeping; serialised to `resume/state.yaml`.
+/// The resume file's name inside a run folder.
+pub const FILE: &str = "resume.safetensors";
+
+/// The metadata key holding the [`TrainState`] YAML.
+const STATE_KEY: &str = "dlp_train_state";
+/// The metadata key holding the finished epochs' rows, as `train.csv`
+/// text: exact, and much cheaper to write every epoch than YAML.
+const HISTORY_KEY: &str = "dlp_train_csv";
+
+/// The loop's position and bookkeeping.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
-    /// 0-based epoch in progress.
+    /// 0-based epoch in progress (equal to the epoch bound once done).
     pub epoch: usize,
     /// Index of the next batch within the epoch.
     pub batch: usize,
@@ -25,109 +49,168 @@ pub struct TrainState {
     pub loss_sum: f64,
     pub correct: u64,
     pub seen: u64,
-    /// Rows of train.csv that belong to finished epochs.
-    pub rows: usize,
+    /// The rows of `train.csv` for the finished epochs (stored under
+    /// their own key, as CSV).
+    #[serde(skip)]
+    pub history: History,
     pub scheduler: Vec<f64>,
     pub early_stop: Option<EarlyStopping>,
-    pub checkpoint_best: Option<Best>,
-    /// Whether a restore-best snapshot is stored in `resume/restore.safetensors`.
-    pub has_restore: bool,
+    pub checkpoint: Option<CheckpointRule>,
 }
 
-const STATE: &str = "state.yaml";
-const TENSORS: &str = "state.safetensors";
-const RESTORE: &str = "restore.safetensors";
-
-/// Writes the resume folder: model, optimizer and the loop state.
-pub fn save(
-    dir: &Path,
-    state: &TrainState,
-    model: &Model,
-    optimizer: &dyn Optimizer,
-    restore: Option<&[(String, Tensor)]>,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tensors: HashMap<String, Tensor> = HashMap::new();
-    for (name, t) in model.state()? {
-        tensors.insert(format!("model/{name}"), t);
+impl TrainState {
+    /// Whether training is over: every epoch ran, or early stopping ended it.
+    pub fn finished(&self, epochs: usize) -> bool {
+        self.epoch >= epochs
+            || self
+                .early_stop
+                .as_ref()
+                .is_some_and(|e| e.stopped_epoch.is_some())
     }
-    for (name, t) in optimizer.state()? {
-        tensors.insert(format!("optim/{name}"), t);
-    }
-    save_tensors(&dir.join(TENSORS), &tensors)?;
-    if let Some(snapshot) = restore {
-        let map = snapshot.iter().cloned().collect::<HashMap<_, _>>();
-        save_tensors(&dir.join(RESTORE), &map)?;
-    }
-    let yaml = serde_yaml_ng::to_string(state).map_err(|e| Error::Runtime(e.to_string()))?;
-    crate::report::atomic::write(&dir.join(STATE), yaml.as_bytes())
 }
 
 /// Named tensors, in a stable order (a restore-best snapshot).
 pub type Snapshot = Vec<(String, Tensor)>;
 
-/// Reads a resume folder back into a model and optimizer; returns the loop
+/// Writes `path` atomically: the model, the optimizer, the snapshot and
+/// the loop state.
+pub fn save(
+    path: &Path,
+    state: &TrainState,
+    model: &Model,
+    optimizer: &dyn Optimizer,
+    restore: Option<&[(String, Tensor)]>,
+) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    tensors.extend(
+        model
+            .state()?
+            .into_iter()
+            .map(|(n, t)| (format!("model/{n}"), t)),
+    );
+    tensors.extend(
+        optimizer
+            .state()?
+            .into_iter()
+            .map(|(n, t)| (format!("optim/{n}"), t)),
+    );
+    if let Some(snapshot) = restore {
+        tensors.extend(
+            snapshot
+                .iter()
+                .map(|(n, t)| (format!("restore/{n}"), t.clone())),
+        );
+    }
+    let yaml = serde_yaml_ng::to_string(state).map_err(|e| Error::Runtime(e.to_string()))?;
+    let csv = state.history.csv_bytes(path)?;
+    let csv = String::from_utf8(csv).map_err(|e| Error::Runtime(e.to_string()))?;
+    atomic::write_safetensors(
+        path,
+        tensors,
+        Some(HashMap::from([
+            (STATE_KEY.into(), yaml),
+            (HISTORY_KEY.into(), csv),
+        ])),
+    )
+}
+
+/// Reads only the loop state of a resume file (for `dlp status`).
+pub fn peek(path: &Path) -> Result<TrainState> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    state_of(path, &bytes)
+}
+
+/// Reads a resume file back into a model and optimizer; returns the loop
 /// state and the restore-best snapshot, if any.
 pub fn load(
-    dir: &Path,
+    path: &Path,
     model: &Model,
     optimizer: &mut dyn Optimizer,
     device: &Device,
 ) -> Result<(TrainState, Option<Snapshot>)> {
-    let path = dir.join(STATE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let state: TrainState = serde_yaml_ng::from_str(&text)
-        .map_err(|e| Error::file(&path, format!("not a dlp resume state: {e}")))?;
-    let tensors = load_tensors(&dir.join(TENSORS), device)?;
-    let mut model_part = HashMap::new();
-    let mut optim_part = HashMap::new();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let state = state_of(path, &bytes)?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+        .map_err(|e| Error::file(path, format!("not a readable resume file ({e})")))?;
+    let mut parts: HashMap<&str, HashMap<String, Tensor>> = HashMap::new();
     for (name, t) in tensors {
-        if let Some(rest) = name.strip_prefix("model/") {
-            model_part.insert(rest.to_string(), t);
-        } else if let Some(rest) = name.strip_prefix("optim/") {
-            optim_part.insert(rest.to_string(), t);
-        }
+        let Some((part, rest)) = name.split_once('/') else {
+            return Err(Error::file(path, format!("unexpected tensor `{name}`")));
+        };
+        let part = match part {
+            "model" => "model",
+            "optim" => "optim",
+            "restore" => "restore",
+            _ => return Err(Error::file(path, format!("unexpected tensor `{name}`"))),
+        };
+        parts.entry(part).or_default().insert(rest.to_string(), t);
     }
-    model.load_state(&model_part)?;
-    optimizer.load_state(&optim_part)?;
-    let restore = if state.has_restore {
-        let mut v: Vec<(String, Tensor)> = load_tensors(&dir.join(RESTORE), device)?
-            .into_iter()
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        Some(v)
-    } else {
-        None
+    let named = |e: Error| match e {
+        Error::Runtime(msg) => Error::file(path, msg),
+        other => other,
     };
+    model
+        .load_state(&parts.remove("model").unwrap_or_default())
+        .map_err(named)?;
+    optimizer
+        .load_state(&parts.remove("optim").unwrap_or_default())
+        .map_err(named)?;
+    let restore = parts.remove("restore").map(|m| {
+        let mut v: Snapshot = m.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    });
     Ok((state, restore))
 }
 
-/// safetensors through a temporary file and a rename.
-pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
-    let tmp = path.with_extension("safetensors.tmp");
-    candle_core::safetensors::save(tensors, &tmp)
-        .map_err(|e| Error::Runtime(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-/// Reads safetensors, naming the file in any error.
-pub fn load_tensors(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
-    if !path.exists() {
-        return Err(Error::file(path, "no such file"));
-    }
-    candle_core::safetensors::load(path, device)
-        .map_err(|e| Error::file(path, format!("not a readable safetensors file ({e})")))
+fn state_of(path: &Path, bytes: &[u8]) -> Result<TrainState> {
+    let bad = |why: String| Error::file(path, format!("not a dlp resume file ({why})"));
+    let (_, meta) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let entry = |key: &str| {
+        meta.metadata()
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .ok_or_else(|| bad("no training state in its metadata".into()))
+    };
+    let mut state: TrainState =
+        serde_yaml_ng::from_str(entry(STATE_KEY)?).map_err(|e| bad(e.to_string()))?;
+    state.history = History::parse_csv(path, entry(HISTORY_KEY)?.as_bytes())?;
+    Ok(state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::report::EpochRow;
+    use crate::run::early_stop::Best;
+    use std::collections::BTreeMap;
+
+    fn model_and_optimizer() -> (Model, Box<dyn Optimizer>) {
+        let text = "seed 1
+data {
+  source blobs samples=30 centers=3 features=2
+  split train=0.8 test=0.2
+}
+model { dense 3 activation=softmax }
+train {
+  loss cross_entropy
+  optimizer adam
+  epochs 1
+}
+";
+        let plan = crate::analyze::analyze_source(text, Path::new("t.dlp"), &[]).unwrap();
+        let model = Model::new(&plan.model, plan.train.loss, &Device::Cpu).unwrap();
+        let optimizer = crate::optim::build(&plan.train.optimizer, model.trainable()).unwrap();
+        (model, optimizer)
+    }
 
     #[test]
-    fn state_round_trips_through_yaml_bit_for_bit() {
-        // A plateau schedule stores ±∞ for "no best yet"; partial sums must
-        // come back exactly for a resumed run to match an uninterrupted one.
+    fn state_round_trips_through_the_file_bit_for_bit() {
+        // A plateau schedule stores ±∞ for "no best yet"; partial sums and
+        // metric rows must come back exactly for a resumed run to match an
+        // uninterrupted one.
         let state = TrainState {
             epoch: 3,
             batch: 7,
@@ -135,15 +218,63 @@ mod tests {
             loss_sum: 0.1 + 0.2,
             correct: 17,
             seen: 112,
-            rows: 3,
+            history: {
+                let mut h = History::new();
+                h.push(EpochRow {
+                    epoch: 1,
+                    lr: 1e-3,
+                    values: BTreeMap::from([
+                        ("loss".to_string(), 1.0 / 3.0),
+                        ("val_loss".to_string(), f64::NAN),
+                    ]),
+                });
+                h
+            },
             scheduler: vec![1e-3, f64::INFINITY, 2.0],
             early_stop: None,
-            checkpoint_best: Some(Best::new(Mode::Max, 0.0)),
-            has_restore: false,
+            checkpoint: Some(CheckpointRule {
+                monitor: "val_accuracy".into(),
+                best_only: true,
+                best: Best::new(Mode::Max, 0.0),
+            }),
         };
-        let yaml = serde_yaml_ng::to_string(&state).expect("serialises");
-        let back: TrainState = serde_yaml_ng::from_str(&yaml).expect("deserialises");
-        assert_eq!(back, state);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let (model, optimizer) = model_and_optimizer();
+        save(&path, &state, &model, optimizer.as_ref(), None).unwrap();
+        let back = peek(&path).unwrap();
         assert_eq!(back.loss_sum.to_bits(), (0.1f64 + 0.2).to_bits());
+        let row = &back.history.rows[0];
+        assert_eq!(row.values["loss"].to_bits(), (1.0f64 / 3.0).to_bits());
+        assert!(row.values["val_loss"].is_nan());
+        assert_eq!(back.history.columns, ["loss", "val_loss"]);
+        // NaN ≠ NaN, so compare the rest with the cell blanked.
+        let blank = |mut s: TrainState| {
+            s.history.rows[0].values.remove("val_loss");
+            s
+        };
+        assert_eq!(blank(back), blank(state));
+    }
+
+    #[test]
+    fn a_file_without_the_state_is_named_and_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE);
+        let t = Tensor::zeros(2, candle_core::DType::F32, &Device::Cpu).unwrap();
+        atomic::write_safetensors(&p, vec![("x".into(), t)], None).unwrap();
+        let err = peek(&p).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: not a dlp resume file (no training state in its metadata)",
+                p.display()
+            )
+        );
+        std::fs::write(&p, b"garbage").unwrap();
+        let err = peek(&p).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: not a dlp resume file (", p.display())),
+            "{err}"
+        );
     }
 }

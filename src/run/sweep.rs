@@ -90,7 +90,8 @@ pub fn run(plan: &Plan, overrides: &[String], opts: &RunOptions) -> Result<i32> 
         .as_ref()
         .ok_or_else(|| Error::Runtime("no sweep in the plan".into()))?;
     let trials = trials(sweep)?;
-    let base = folder::create(plan, opts.out.as_deref())?;
+    let base_folder = folder::RunFolder::claim(plan, opts.out.as_deref())?;
+    let base = base_folder.dir.clone();
     let mut rows = Vec::new();
     let mut failed = false;
     for (i, trial) in trials.iter().enumerate() {
@@ -110,7 +111,6 @@ pub fn run(plan: &Plan, overrides: &[String], opts: &RunOptions) -> Result<i32> 
         }
         let trial_opts = RunOptions {
             out: Some(dir),
-            resume: None,
             ..opts.clone()
         };
         let outcome = super::run(&trial_plan, &trial_opts)?;

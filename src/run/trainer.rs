@@ -1,25 +1,33 @@
 //! The training loop: epochs of shuffled (and augmented) batches, the
-//! schedule, validation, checkpoints, early stopping, divergence and
-//! interruption. Everything random derives from the plan's seed streams,
-//! so the same seed on the same device gives the same CSVs, and a resumed
-//! run continues bit for bit.
+//! schedule, validation, checkpoints, early stopping, divergence,
+//! interruption and the resume file. Everything random derives from the
+//! plan's seed streams, so the same seed on the same device gives the same
+//! CSVs, and a resumed run continues bit for bit.
+//!
+//! [`Trainer::train`] runs [`Trainer::train_epoch`] (the batches) and
+//! [`Trainer::end_epoch`] (metrics, `train.csv`, schedule, checkpoint and
+//! early-stopping decisions) until the state says training is over, and
+//! saves the resume file after every epoch.
 
-use super::early_stop::{Best, Decision, EarlyStopping};
+use super::checkpoint::CheckpointRule;
+use super::early_stop::{Decision, EarlyStopping};
 use super::evaluate::{Evaluation, evaluate, named_metrics, predict};
-use super::state::{self, TrainState};
+use super::state::{self, Snapshot, TrainState};
+use super::step::{Step, StepInputs, train_step};
 use crate::data::{Dataset, Part};
 use crate::error::{Error, Result};
-use crate::nn::{ForwardMode, Model, loss};
+use crate::nn::Model;
 use crate::optim::{Optimizer, Scheduler};
 use crate::plan::{BatchSize, ClassWeight, Plan};
 use crate::report::{EpochRow, History, Progress};
 use crate::rng;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Why training ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +42,58 @@ pub enum Ending {
 pub struct Trained {
     pub ending: Ending,
     pub history: History,
-    /// 1-based epoch of the best monitored value, when something monitors.
-    pub best_epoch: Option<usize>,
+    /// 1-based epoch of early stopping's best monitored value.
+    pub early_stop_best: Option<usize>,
+    /// 1-based epoch of the checkpoint's best monitored value.
+    pub checkpoint_best: Option<usize>,
     /// The weights at the end of the last epoch (before any restore).
     pub last_state: Vec<(String, Tensor)>,
     /// Whether the best weights were restored at the end (`restore_best`).
     pub restored: bool,
+}
+
+impl Trained {
+    /// 1-based epoch of the best monitored value, when something monitors
+    /// (early stopping first, as its restore decides the final weights).
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.early_stop_best.or(self.checkpoint_best)
+    }
+
+    /// The last epoch trained (1-based; 0 when none ran).
+    pub fn last_epoch(&self) -> usize {
+        self.history.last().map_or(0, |r| r.epoch)
+    }
+}
+
+/// When the resume file is written besides the end of every epoch.
+#[derive(Debug, Clone)]
+pub struct Saving {
+    /// Also inside an epoch, once this long has passed since the last save
+    /// (`--save-every`; zero saves after every batch). `None`: only at the
+    /// ends of epochs and on interruption.
+    pub every: Option<Duration>,
+    /// Test hook: behave as if interrupted after this many optimizer steps.
+    pub interrupt_after: Option<u64>,
+    last: Instant,
+    /// Time spent writing resume files, and how many were written.
+    pub spent: Duration,
+    pub count: u64,
+}
+
+impl Saving {
+    pub fn new(every: Option<Duration>, interrupt_after: Option<u64>) -> Saving {
+        Saving {
+            every,
+            interrupt_after,
+            last: Instant::now(),
+            spent: Duration::ZERO,
+            count: 0,
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.every.is_some_and(|d| self.last.elapsed() >= d)
+    }
 }
 
 /// Everything the loop works on.
@@ -52,10 +106,20 @@ pub struct Trainer<'a> {
     pub device: Device,
     pub dir: &'a Path,
     pub progress: Progress,
+    /// Set by SIGINT or SIGTERM: save and stop after the current batch.
     pub stop: Arc<AtomicBool>,
-    /// Test hook: behave as if interrupted after this many optimizer steps.
-    pub interrupt_after: Option<u64>,
+    pub saving: Saving,
+    /// The loop's position and bookkeeping (what the resume file holds).
+    pub state: TrainState,
+    /// Early stopping's best weights so far (`restore_best`).
+    pub restore: Option<Snapshot>,
+    class_weights: Option<Tensor>,
 }
+
+/// Evaluation passes take the training batch size, kept within these
+/// bounds (larger batches are faster without gradients; the upper bound
+/// caps their memory).
+pub const EVAL_BATCH: (usize, usize) = (256, 1024);
 
 /// The validation part: `Valid`, or `Test` with `validate_on=test`.
 pub fn validation_part(plan: &Plan, data: &Dataset) -> Option<Part> {
@@ -104,11 +168,49 @@ pub fn class_weights(plan: &Plan, data: &Dataset, device: &Device) -> Result<Opt
     Ok(Some(Tensor::from_vec(weights, k, device)?))
 }
 
-fn scalar(t: &Tensor) -> Result<f64> {
-    Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
+/// The state of a run that has not trained yet.
+pub fn fresh_state(plan: &Plan) -> TrainState {
+    TrainState {
+        early_stop: plan.train.early_stop.as_ref().map(EarlyStopping::new),
+        checkpoint: plan.train.checkpoint.as_ref().map(CheckpointRule::new),
+        ..TrainState::default()
+    }
 }
 
-impl Trainer<'_> {
+impl<'a> Trainer<'a> {
+    /// A trainer starting from `state` (fresh, or read from a resume file).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        plan: &'a Plan,
+        data: Arc<Dataset>,
+        model: Model,
+        optimizer: Box<dyn Optimizer>,
+        scheduler: Scheduler,
+        dir: &'a Path,
+        progress: Progress,
+        stop: Arc<AtomicBool>,
+        saving: Saving,
+        (state, restore): (TrainState, Option<Snapshot>),
+    ) -> Result<Trainer<'a>> {
+        let device = model.device().clone();
+        let class_weights = class_weights(plan, &data, &device)?;
+        Ok(Trainer {
+            plan,
+            data,
+            model,
+            optimizer,
+            scheduler,
+            device,
+            dir,
+            progress,
+            stop,
+            saving,
+            state,
+            restore,
+            class_weights,
+        })
+    }
+
     /// The shuffled sample order of a 0-based epoch.
     fn order(&self, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.data.len(Part::Train)).collect();
@@ -119,7 +221,7 @@ impl Trainer<'_> {
 
     /// A clean pass (no dropout, no augmentation) over `part`.
     pub fn evaluate(&self, part: Part) -> Result<Evaluation> {
-        let bs = batch_size(self.plan, &self.data).clamp(256, 1024);
+        let bs = batch_size(self.plan, &self.data).clamp(EVAL_BATCH.0, EVAL_BATCH.1);
         evaluate(
             &self.model,
             &self.data,
@@ -131,186 +233,215 @@ impl Trainer<'_> {
         )
     }
 
-    /// Runs epochs from `state` on. `history` holds the rows of finished
-    /// epochs (empty for a fresh run).
-    pub fn train(
-        &mut self,
-        mut state: TrainState,
-        mut history: History,
-        mut restore: Option<Vec<(String, Tensor)>>,
-    ) -> Result<Trained> {
-        let plan = self.plan;
-        let epochs = plan.train.epochs;
-        let bs = batch_size(plan, &self.data);
-        let weights = class_weights(plan, &self.data, &self.device)?;
-        let val_part = validation_part(plan, &self.data);
-        let augment = (!plan.augment.is_empty()).then(|| plan.augment.clone());
-        let mut early = match (&state.early_stop, &plan.train.early_stop) {
-            (Some(saved), _) => Some(saved.clone()),
-            (None, Some(p)) => Some(EarlyStopping::new(p)),
-            (None, None) => None,
-        };
-        let mut ckpt_best = match (&state.checkpoint_best, &plan.train.checkpoint) {
-            (Some(saved), _) => Some(saved.clone()),
-            (None, Some(c)) => Some(Best::new(c.mode, 0.0)),
-            (None, None) => None,
-        };
-        let mut ending = Ending::Completed;
-
-        while state.epoch < epochs {
-            let epoch = state.epoch;
+    /// Runs epochs from the current state until training is over.
+    pub fn train(&mut self) -> Result<Trained> {
+        let epochs = self.plan.train.epochs;
+        while !self.state.finished(epochs) {
+            let epoch = self.state.epoch;
             let _span = tracing::info_span!("epoch", epoch = epoch + 1).entered();
             let lr = self.scheduler.lr(epoch);
-            self.progress.start_epoch(epoch + 1);
-            let order = self.order(epoch);
-            let skip = (state.batch * bs).min(order.len());
-            let rest = order[skip..].to_vec();
-            let aug = augment.clone().map(|a| (a, epoch as u64));
-            for batch in self
-                .data
-                .batches(Part::Train, rest, bs, plan.train.drop_last, aug)
-            {
-                let batch = batch?;
-                let rows = batch.y.len();
-                let x = Tensor::from_vec(batch.x, batch.dims.as_slice(), &self.device)?;
-                let y = Tensor::from_vec(batch.y.clone(), rows, &self.device)?;
-                let out = self
-                    .model
-                    .forward(&x, ForwardMode::Train { step: state.step })?;
-                let mut total = loss(plan.train.loss, &out, &y, weights.as_ref())?;
-                if let Some(penalty) = self.model.l2_penalty()? {
-                    total = (total + penalty)?;
-                }
-                let value = scalar(&total)?;
-                if !value.is_finite() {
-                    return Err(Error::Diverged(format!(
-                        "training diverged: the loss became {value} at epoch {}, step {} (batch {} of the epoch), learning rate {}. \
-                         Lower the learning rate (the chapter: a loss that goes up or explodes from the start means the learning rate is too high).",
-                        epoch + 1,
-                        state.step + 1,
-                        state.batch + 1,
-                        self.optimizer.effective_lr(lr),
-                    )));
-                }
-                let grads = total.backward()?;
-                self.optimizer.step(&grads, lr)?;
-                let preds = predict(&self.model.probabilities(&out.detach())?)?;
-                let correct = preds.iter().zip(&batch.y).filter(|(p, t)| p == t).count();
-                state.step += 1;
-                state.batch += 1;
-                state.loss_sum += value * rows as f64;
-                state.correct += correct as u64;
-                state.seen += rows as u64;
-                self.progress.batch(
-                    state.batch,
-                    state.loss_sum / state.seen as f64,
-                    Some(state.correct as f64 / state.seen as f64),
-                );
-                let hook = self.interrupt_after.is_some_and(|n| state.step >= n);
-                if self.stop.load(Ordering::SeqCst) || hook {
-                    state.early_stop = early.clone();
-                    state.checkpoint_best = ckpt_best.clone();
-                    state.scheduler = self.scheduler.state();
-                    state.has_restore = restore.is_some();
-                    state::save(
-                        &self.dir.join("resume"),
-                        &state,
-                        &self.model,
-                        self.optimizer.as_ref(),
-                        restore.as_deref(),
-                    )?;
-                    return Err(Error::Interrupted(format!(
-                        "interrupted at epoch {}, step {}; continue with `dlp run --resume {}`",
-                        epoch + 1,
-                        state.step,
-                        self.dir.display()
-                    )));
-                }
-            }
+            self.train_epoch(lr)?;
+            self.end_epoch(lr)?;
+            self.save_state()?;
+        }
+        self.finish()
+    }
 
-            // End of epoch: training figures, validation, bookkeeping.
-            let mut values = BTreeMap::new();
-            if state.seen > 0 {
-                values.insert("loss".to_string(), state.loss_sum / state.seen as f64);
-                values.insert(
-                    "accuracy".to_string(),
-                    state.correct as f64 / state.seen as f64,
-                );
-            }
-            if let Some(part) = val_part {
-                let _span = tracing::info_span!("validate").entered();
-                let eval = self.evaluate(part)?;
-                values.extend(named_metrics(
-                    "val_",
-                    &eval,
-                    &plan.evaluate.metrics,
-                    None,
-                    false,
-                ));
-            }
-            let row = EpochRow {
-                epoch: epoch + 1,
+    /// The batches of the epoch in progress, from the state's batch on.
+    /// Saves and returns [`Error::Interrupted`] when a signal arrived.
+    pub fn train_epoch(&mut self, lr: f64) -> Result<()> {
+        let plan = self.plan;
+        let epoch = self.state.epoch;
+        self.progress.start_epoch(epoch + 1);
+        let bs = batch_size(plan, &self.data);
+        let order = self.order(epoch);
+        let skip = (self.state.batch * bs).min(order.len());
+        let augment = (!plan.augment.is_empty()).then(|| (plan.augment.clone(), epoch as u64));
+        for batch in self.data.batches(
+            Part::Train,
+            order[skip..].to_vec(),
+            bs,
+            plan.train.drop_last,
+            augment,
+        ) {
+            let batch = batch?;
+            let rows = batch.y.len();
+            let x = Tensor::from_vec(batch.x, batch.dims.as_slice(), &self.device)?;
+            let y = Tensor::from_vec(batch.y.clone(), rows, &self.device)?;
+            let inputs = StepInputs {
+                model: &self.model,
+                loss: plan.train.loss,
+                class_weights: self.class_weights.as_ref(),
+            };
+            let (loss, output) = match train_step(
+                &inputs,
+                self.optimizer.as_mut(),
+                &x,
+                &y,
                 lr,
-                values: values.clone(),
+                self.state.step,
+            )? {
+                Step::Taken { loss, output } => (loss, output),
+                Step::NonFinite(value) => return Err(self.diverged(value, lr)),
             };
-            history.push(row.clone());
-            history.write_csv(&self.dir.join("train.csv"))?;
-            self.progress.end_epoch(&row);
-            self.scheduler.end_epoch(epoch, &values);
-
-            if let (Some(best), Some(c)) = (ckpt_best.as_mut(), &plan.train.checkpoint) {
-                let improved = values
-                    .get(&c.monitor)
-                    .is_some_and(|&v| best.update(epoch + 1, v));
-                if c.best_only {
-                    if improved {
-                        self.model.save(&self.dir.join("best.safetensors"))?;
-                    }
-                } else {
-                    self.model.save(&self.dir.join("last.safetensors"))?;
-                }
+            let preds = predict(&self.model.probabilities(&output)?)?;
+            let correct = preds.iter().zip(&batch.y).filter(|(p, t)| p == t).count();
+            let s = &mut self.state;
+            s.step += 1;
+            s.batch += 1;
+            s.loss_sum += loss * rows as f64;
+            s.correct += correct as u64;
+            s.seen += rows as u64;
+            self.progress.batch(
+                s.batch,
+                s.loss_sum / s.seen as f64,
+                Some(s.correct as f64 / s.seen as f64),
+            );
+            let hook = self.saving.interrupt_after.is_some_and(|n| s.step >= n);
+            if self.stop.load(Ordering::SeqCst) || hook {
+                self.save_state()?;
+                return Err(Error::Interrupted(format!(
+                    "interrupted at epoch {}, step {}; continue with `dlp run --resume {}`",
+                    epoch + 1,
+                    self.state.step,
+                    self.dir.display()
+                )));
             }
-            let mut stop = false;
-            if let (Some(es), Some(p)) = (early.as_mut(), &plan.train.early_stop) {
-                let current = values.get(&es.monitor).copied().unwrap_or(f64::NAN);
-                match es.end_epoch(epoch + 1, current) {
-                    Decision::Improved if p.restore_best => restore = Some(self.model.state()?),
-                    Decision::Stop => {
-                        ending = Ending::StoppedEarly(epoch + 1);
-                        stop = true;
-                    }
-                    _ => {}
-                }
-            }
-            state = TrainState {
-                epoch: epoch + 1,
-                step: state.step,
-                rows: history.rows.len(),
-                ..TrainState::default()
-            };
-            if stop {
-                break;
+            if self.saving.due() {
+                self.save_state()?;
             }
         }
+        Ok(())
+    }
 
+    fn diverged(&self, value: f64, lr: f64) -> Error {
+        Error::Diverged(format!(
+            "training diverged: the loss became {value} at epoch {}, step {} (batch {} of the epoch), learning rate {}. \
+             Lower the learning rate (the chapter: a loss that goes up or explodes from the start means the learning rate is too high).",
+            self.state.epoch + 1,
+            self.state.step + 1,
+            self.state.batch + 1,
+            self.optimizer.effective_lr(lr),
+        ))
+    }
+
+    /// The end of an epoch: its row (training figures and validation) in
+    /// `train.csv`, the schedule, then the checkpoint rule's and early
+    /// stopping's decisions; the state moves to the next epoch.
+    pub fn end_epoch(&mut self, lr: f64) -> Result<()> {
+        let epoch = self.state.epoch + 1;
+        let row = EpochRow {
+            epoch,
+            lr,
+            values: self.epoch_metrics()?,
+        };
+        self.state.history.push(row.clone());
+        self.state
+            .history
+            .write_csv(&self.dir.join(crate::report::history::FILE))?;
+        self.progress.end_epoch(&row);
+        self.scheduler.end_epoch(epoch - 1, &row.values);
+
+        if let Some(action) = self
+            .state
+            .checkpoint
+            .as_mut()
+            .and_then(|c| c.end_epoch(epoch, &row.values))
+        {
+            self.model.save(&self.dir.join(action.file()))?;
+        }
+        let restore_best = self
+            .plan
+            .train
+            .early_stop
+            .as_ref()
+            .is_some_and(|p| p.restore_best);
+        if let Some(es) = self.state.early_stop.as_mut() {
+            let current = row.values.get(&es.monitor).copied().unwrap_or(f64::NAN);
+            if es.end_epoch(epoch, current) == Decision::Improved && restore_best {
+                self.restore = Some(self.model.state()?);
+            }
+        }
+        let s = &mut self.state;
+        s.epoch = epoch;
+        s.batch = 0;
+        s.loss_sum = 0.0;
+        s.correct = 0;
+        s.seen = 0;
+        Ok(())
+    }
+
+    /// The epoch's training loss and accuracy, and the validation metrics.
+    fn epoch_metrics(&self) -> Result<BTreeMap<String, f64>> {
+        let s = &self.state;
+        let mut values = BTreeMap::new();
+        if s.seen > 0 {
+            values.insert("loss".to_string(), s.loss_sum / s.seen as f64);
+            values.insert("accuracy".to_string(), s.correct as f64 / s.seen as f64);
+        }
+        if let Some(part) = validation_part(self.plan, &self.data) {
+            let _span = tracing::info_span!("validate").entered();
+            let eval = self.evaluate(part)?;
+            values.extend(named_metrics(
+                "val_",
+                &eval,
+                &self.plan.evaluate.metrics,
+                None,
+                false,
+            ));
+        }
+        Ok(values)
+    }
+
+    /// Writes the resume file from the current state.
+    fn save_state(&mut self) -> Result<()> {
+        let _span = tracing::info_span!("save").entered();
+        let started = Instant::now();
+        self.state.scheduler = self.scheduler.state();
+        state::save(
+            &self.dir.join(state::FILE),
+            &self.state,
+            &self.model,
+            self.optimizer.as_ref(),
+            self.restore.as_deref(),
+        )?;
+        self.saving.spent += started.elapsed();
+        self.saving.count += 1;
+        self.saving.last = Instant::now();
+        Ok(())
+    }
+
+    /// After the last epoch: restores the best weights (`restore_best`)
+    /// and says how training ended.
+    fn finish(&mut self) -> Result<Trained> {
         let last_state = self.model.state()?;
         let mut restored = false;
-        if let (Some(snapshot), Some(p)) = (&restore, &plan.train.early_stop)
-            && p.restore_best
+        if let Some(snapshot) = &self.restore
+            && self
+                .plan
+                .train
+                .early_stop
+                .as_ref()
+                .is_some_and(|p| p.restore_best)
         {
-            let map = snapshot.iter().cloned().collect();
-            self.model.load_state(&map)?;
+            self.model.load_state(&snapshot.iter().cloned().collect())?;
             restored = true;
         }
-        let best_epoch = early
-            .as_ref()
-            .map(|e| e.best.epoch)
-            .or(ckpt_best.as_ref().map(|b| b.epoch))
-            .filter(|&e| e > 0);
+        let early = self.state.early_stop.as_ref();
+        let ending = match early.and_then(|e| e.stopped_epoch) {
+            Some(e) => Ending::StoppedEarly(e),
+            None => Ending::Completed,
+        };
+        let nonzero = |e: usize| (e > 0).then_some(e);
         Ok(Trained {
             ending,
-            history,
-            best_epoch,
+            history: self.state.history.clone(),
+            early_stop_best: early.and_then(|e| nonzero(e.best.epoch)),
+            checkpoint_best: self
+                .state
+                .checkpoint
+                .as_ref()
+                .and_then(|c| nonzero(c.best.epoch)),
             last_state,
             restored,
         })
