@@ -155,6 +155,68 @@ fn csv_classes_and_bad_rows() {
     );
 }
 
+/// Labels are categories compared as text: `nan` is one class, not one
+/// per row (NaN never equals itself) nor silently class 0 (issue 13).
+#[test]
+fn csv_labels_are_text_categories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("data.csv");
+    let load = |labels: &[&str]| {
+        let mut text = String::from("x,y\n");
+        for (i, l) in labels.iter().enumerate() {
+            text.push_str(&format!("{i},{l}\n"));
+        }
+        std::fs::write(&p, text).unwrap();
+        let s = csv_source::load(&p, "y").unwrap();
+        (s.classes, s.train.labels)
+    };
+    // Not every label is a finite number: text classes in byte order.
+    assert_eq!(
+        load(&["1", "2", "nan", "2", "nan", "1", "nan"]),
+        (
+            vec!["1".into(), "2".into(), "nan".into()],
+            vec![0, 1, 2, 1, 2, 0, 2]
+        )
+    );
+    assert_eq!(
+        load(&["10", "2", "NaN", "inf", "2"]),
+        (
+            vec!["10".into(), "2".into(), "NaN".into(), "inf".into()],
+            vec![0, 1, 2, 3, 1]
+        )
+    );
+    // Every label a finite number: numeric order; one class per spelling.
+    assert_eq!(
+        load(&["1e1", "-1", "0.5", "1.0", "1", "0.5"]),
+        (
+            vec![
+                "-1".into(),
+                "0.5".into(),
+                "1".into(),
+                "1.0".into(),
+                "1e1".into()
+            ],
+            vec![4, 0, 1, 3, 2, 1]
+        )
+    );
+    // 300 rows of 1, 2, nan: three classes, 100 rows each.
+    let many: Vec<&str> = (0..300).map(|i| ["1", "2", "nan"][i % 3]).collect();
+    let (classes, labels) = load(&many);
+    assert_eq!(classes, ["1", "2", "nan"]);
+    for k in 0..3 {
+        assert_eq!(labels.iter().filter(|&&l| l == k).count(), 100, "class {k}");
+    }
+    // A missing label names its line.
+    std::fs::write(&p, "x,y\n0,1\n1, \n2,2\n").unwrap();
+    assert_eq!(
+        err(csv_source::load(&p, "y")),
+        format!(
+            "{}:3: column \"y\": the label is empty (every row needs one)",
+            p.display()
+        )
+    );
+}
+
 fn png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     image::RgbImage::from_fn(w, h, |x, y| {
