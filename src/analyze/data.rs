@@ -382,12 +382,34 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 }
             }
             "normalize" => {
+                // `normalize`, `normalize mean_std`, `normalize mean_std
+                // per_channel` (as documented), `per_channel=true|false`,
+                // and `normalize per_channel` (the method word alone).
                 let method = a.choice(cx, "method", &["mean_std", "per_channel"], Some("mean_std"));
-                let flag = a.has("per_channel") && a.bool(cx, "per_channel", false);
-                let per_channel = flag || method.as_deref() == Some("per_channel");
-                if !a.has("per_channel") && method.as_deref() != Some("per_channel") {
+                let by_method = method.as_deref() == Some("per_channel");
+                let flag = a.get("per_channel").and_then(|r| match &r.v {
+                    V::Bool(b) => Some((*b, r.span)),
+                    V::Word(w) if w == "per_channel" => Some((true, r.span)),
+                    _ => {
+                        cx.error(
+                            r.span,
+                            format!(
+                                "normalize per_channel must be true, false or the word per_channel, got {}",
+                                r.describe()
+                            ),
+                        );
+                        None
+                    }
+                });
+                if let Some((false, span)) = flag
+                    && by_method
+                {
+                    cx.error(span, "normalize per_channel contradicts per_channel=false");
+                }
+                if flag.is_none() && !by_method && !a.has("per_channel") {
                     cx.mark_default("preprocess.normalize.per_channel");
                 }
+                let per_channel = by_method || flag.is_some_and(|(b, _)| b);
                 out.push(Preprocess::Normalize { per_channel });
             }
             _ => out.push(Preprocess::OneHot),

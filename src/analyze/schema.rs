@@ -156,7 +156,9 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
         ("preprocess", "grayscale" | "one_hot") => Spec::new(&[], &[]),
         ("preprocess", "resize") => Spec::new(&["height", "width"], &[]),
         ("preprocess", "scale") => Spec::new(&["factor"], &[]),
-        ("preprocess", "normalize") => Spec::new(&["method"], &["per_channel"]),
+        // `normalize mean_std per_channel`: the second word binds to
+        // per_channel (= per_channel=true).
+        ("preprocess", "normalize") => Spec::new(&["method", "per_channel"], &[]),
         ("augment", "rotate") => Spec::new(&["degrees"], &["fill"]),
         ("augment", "shift") => Spec::new(&["width", "height"], &["fill"]),
         ("augment", "zoom") => Spec::new(&["factor"], &["fill"]),
