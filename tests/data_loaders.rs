@@ -271,6 +271,7 @@ fn image_folders() {
     let t = dlp::data::convert::LoadTransform {
         grayscale: true,
         resize: Some((5, 5)),
+        ..Default::default()
     };
     let s = images::load(&root, t).unwrap();
     assert_eq!(
@@ -284,6 +285,123 @@ fn image_folders() {
     // A corrupt file names itself.
     std::fs::write(root.join("dog/3.png"), b"not a png").unwrap();
     assert!(err(images::load(&root, t)).contains("dog/3.png: cannot decode image"));
+}
+
+fn gray_png(path: &Path, w: u32, h: u32, v: u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::GrayImage::from_pixel(w, h, image::Luma([v]))
+        .save(path)
+        .unwrap();
+}
+
+/// A folder mixing grayscale and colour files is refused, by the probe
+/// (`dlp check`) and by the loader alike, naming the first file whose
+/// channels differ, unless `grayscale` or `rgb` says what the model gets.
+#[test]
+fn mixed_grayscale_and_colour_folders() {
+    use dlp::data::convert::{LoadTransform, luma};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("imgs");
+    gray_png(&root.join("cat/1.png"), 2, 2, 100);
+    png(&root.join("cat/2.png"), 2, 2, [10, 20, 30]);
+    gray_png(&root.join("dog/1.png"), 2, 2, 7);
+    let want = format!(
+        "{}: image is colour (3 channels) but {} is grayscale (1 channel): the folder mixes 2 grayscale and 1 colour images; add `grayscale` (every image to 1 channel) or `rgb` (every image to 3) to preprocess",
+        root.join("cat/2.png").display(),
+        root.join("cat/1.png").display()
+    );
+    assert_eq!(err(images::load(&root, LoadTransform::default())), want);
+    let info = probe(&Source::Images { path: root.clone() }, tmp.path()).unwrap();
+    let survey = info.survey.unwrap();
+    let problems: Vec<String> = survey
+        .problems(LoadTransform::default())
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(problems, [want]);
+    assert_eq!((survey.grayscale, survey.colour), (2, 1));
+
+    // rgb: three channels, a grayscale file replicated.
+    let rgb = LoadTransform {
+        rgb: true,
+        ..Default::default()
+    };
+    assert!(survey.problems(rgb).is_empty());
+    let s = images::load(&root, rgb).unwrap();
+    assert_eq!(
+        s.shape,
+        Shape::Image {
+            channels: 3,
+            height: 2,
+            width: 2
+        }
+    );
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    assert_eq!(&px[..12], &[100; 12]);
+    // cat/2.png, CHW: red, green (+x), blue (+y).
+    assert_eq!(
+        &px[12..24],
+        &[10, 10, 10, 10, 20, 21, 20, 21, 30, 30, 31, 31]
+    );
+    assert_eq!(&px[24..], &[7; 12]);
+
+    // grayscale: one channel, colour through PIL's luma.
+    let grey = LoadTransform {
+        grayscale: true,
+        ..Default::default()
+    };
+    let s = images::load(&root, grey).unwrap();
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    let l = |g, b| luma(10, g, b);
+    assert_eq!(
+        px,
+        &[
+            100,
+            100,
+            100,
+            100,
+            l(20, 30),
+            l(21, 30),
+            l(20, 31),
+            l(21, 31),
+            7,
+            7,
+            7,
+            7
+        ]
+    );
+
+    // Only grayscale files: rgb still makes three channels.
+    std::fs::remove_file(root.join("cat/2.png")).unwrap();
+    let s = images::load(&root, rgb).unwrap();
+    assert_eq!(s.shape.numel(), 12);
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    assert_eq!(&px[..12], &[100; 12]);
+    // ... and the official test part counts too.
+    let split = tmp.path().join("split");
+    png(&split.join("train/a/1.png"), 2, 2, [1, 2, 3]);
+    png(&split.join("test/a/1.png"), 2, 2, [1, 2, 3]);
+    gray_png(&split.join("test/a/2.png"), 2, 2, 9);
+    let info = probe(
+        &Source::Images {
+            path: split.clone(),
+        },
+        tmp.path(),
+    )
+    .unwrap();
+    let survey = info.survey.unwrap();
+    assert_eq!(survey.other_channels, Some(split.join("test/a/2.png")));
+    assert!(err(images::load(&split, Default::default())).starts_with(&format!(
+        "{}: image is grayscale (1 channel) but {} is colour (3 channels): the folder mixes 1 grayscale and 2 colour images;",
+        split.join("test/a/2.png").display(),
+        split.join("train/a/1.png").display()
+    )));
 }
 
 #[test]

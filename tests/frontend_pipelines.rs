@@ -1007,3 +1007,72 @@ fn normalize_spellings() {
         assert_eq!(d[0].line, 2, "{stmt}");
     }
 }
+
+/// A folder mixing grayscale and colour images fails `dlp check` at its
+/// `source` line, naming the first file that differs (it used to pass and
+/// die in training with a conv2d channel error naming no file); `rgb` or
+/// `grayscale` in preprocess says what the model gets.
+#[test]
+fn mixed_image_folder_is_caught_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for (f, colour) in [("a/1.png", false), ("a/2.png", true), ("b/1.png", true)] {
+        let p = dir.path().join("imgs").join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        if colour {
+            image::RgbImage::from_pixel(4, 4, image::Rgb([9, 8, 7]))
+                .save(&p)
+                .unwrap();
+        } else {
+            image::GrayImage::from_pixel(4, 4, image::Luma([5]))
+                .save(&p)
+                .unwrap();
+        }
+    }
+    let pipeline = |pre: &str| {
+        let p = dir.path().join("p.dlp");
+        std::fs::write(
+            &p,
+            format!(
+                "data {{\n  source images \"imgs\"\n  split train=0.5 test=0.5\n}}\n{pre}model {{ conv2d 2; flatten; dense 2 activation=softmax }}\ntrain {{ loss cross_entropy; epochs 1 }}\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let p = pipeline("");
+    let out = dlp(&["check", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let imgs = dir.path().join("imgs");
+    assert!(
+        err.contains(&format!(
+            "error: {}: image is colour (3 channels) but {} is grayscale (1 channel): the folder mixes 1 grayscale and 2 colour images; add `grayscale` (every image to 1 channel) or `rgb` (every image to 3) to preprocess\n --> {}:2:3\n",
+            imgs.join("a/2.png").display(),
+            imgs.join("a/1.png").display(),
+            p.display()
+        )),
+        "{err}"
+    );
+    for (pre, channels) in [
+        ("preprocess { rgb }\n", 3),
+        ("preprocess { grayscale }\n", 1),
+    ] {
+        let plan = load(&pipeline(pre), &[]).unwrap_or_else(|e| panic!("{pre}: {e}"));
+        assert_eq!(
+            plan.model.input,
+            Shape::Image {
+                channels,
+                height: 4,
+                width: 4
+            },
+            "{pre}"
+        );
+    }
+    let err = load(&pipeline("preprocess { grayscale; rgb }\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rgb and grayscale are exclusive: images become 1 channel or 3"),
+        "{err}"
+    );
+}

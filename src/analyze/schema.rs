@@ -47,7 +47,14 @@ impl Spec {
 pub fn statements(section: &str) -> &'static [&'static str] {
     match section {
         "data" => &["source", "split"],
-        "preprocess" => &["grayscale", "resize", "scale", "normalize", "one_hot"],
+        "preprocess" => &[
+            "grayscale",
+            "rgb",
+            "resize",
+            "scale",
+            "normalize",
+            "one_hot",
+        ],
         "augment" => &[
             "rotate",
             "shift",
@@ -153,7 +160,7 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
             &["train", "valid", "test"],
             &["stratify", "shuffle", "validate_on", "seed"],
         ),
-        ("preprocess", "grayscale" | "one_hot") => Spec::new(&[], &[]),
+        ("preprocess", "grayscale" | "rgb" | "one_hot") => Spec::new(&[], &[]),
         ("preprocess", "resize") => Spec::new(&["height", "width"], &[]),
         ("preprocess", "scale") => Spec::new(&["factor"], &[]),
         // `normalize mean_std per_channel`: the second word binds to
