@@ -16,8 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The manifest's file name inside a run folder.
 pub const FILE: &str = "run.yaml";
 
-/// The candle version `dlp` is built against (pinned in Cargo.toml).
-pub const CANDLE_VERSION: &str = "0.11.1";
+/// The candle-core version `dlp` is built against, as resolved in
+/// `Cargo.lock` (read by `build.rs`).
+pub const CANDLE_VERSION: &str = env!("DLP_CANDLE_VERSION");
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
