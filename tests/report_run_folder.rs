@@ -294,13 +294,16 @@ fn diff_identical_folders_exits_0() {
     run_folder(&b, 0.819, &[0.9, 0.7, 0.8]);
     let (code, out, err) = dlp_diff(&[a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("test_accuracy  higher  0.819  0.819  +0") || out.contains("same"),
-        "{out}"
-    );
-    assert!(
-        out.ends_with("no regression beyond tolerance (6 metrics compared)\n"),
-        "{out}"
+    assert_eq!(
+        out,
+        "metric         better  old       new       delta      tol  result\n\
+         accuracy       higher  0.7       0.7       0 (0.00%)  0    same\n\
+         loss           lower   0.333333  0.333333  0 (0.00%)  0    same\n\
+         test_accuracy  higher  0.819     0.819     0 (0.00%)  0    same\n\
+         test_loss      lower   0.45      0.45      0 (0.00%)  0    same\n\
+         val_accuracy   higher  0.7       0.7       0 (0.00%)  0    same\n\
+         val_loss       lower   0.8       0.8       0 (0.00%)  0    same\n\
+         no regression beyond tolerance (6 metrics compared)\n"
     );
 }
 
