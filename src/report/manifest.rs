@@ -182,16 +182,20 @@ mod tests {
 
     #[test]
     fn status_spelling() {
-        for s in [
-            Status::Running,
-            Status::Completed,
-            Status::StoppedEarly,
-            Status::Diverged,
-            Status::Interrupted,
-            Status::Failed,
-        ] {
-            let yaml = serde_yaml_ng::to_string(&s).unwrap();
-            assert_eq!(yaml.trim(), s.as_str());
+        // The spellings the README documents for `run.yaml`'s status.
+        let table = [
+            (Status::Running, "running"),
+            (Status::Completed, "completed"),
+            (Status::StoppedEarly, "stopped_early"),
+            (Status::Diverged, "diverged"),
+            (Status::Interrupted, "interrupted"),
+            (Status::Failed, "failed"),
+        ];
+        for (s, want) in table {
+            assert_eq!(s.as_str(), want);
+            assert_eq!(serde_yaml_ng::to_string(&s).unwrap(), format!("{want}\n"));
+            let back: Status = serde_yaml_ng::from_str(want).unwrap();
+            assert_eq!(back, s);
         }
     }
 }
