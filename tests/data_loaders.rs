@@ -416,6 +416,49 @@ fn image_folders_with_official_test() {
     assert_eq!(s.test.unwrap().labels, [1]);
 }
 
+/// `rgb` on one-channel data (MNIST, IDX): the plane three times, before
+/// any resize; on colour data it changes nothing.
+#[test]
+fn rgb_replicates_a_grayscale_plane() {
+    use dlp::data::convert::{LoadTransform, sample, table};
+    use dlp::data::table::Table;
+    let rgb = LoadTransform {
+        rgb: true,
+        ..Default::default()
+    };
+    let grey = [1u8, 2, 3, 4];
+    assert_eq!(
+        sample(&grey, 1, 2, 2, rgb),
+        [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]
+    );
+    let colour: Vec<u8> = (1..=12).collect();
+    assert_eq!(sample(&colour, 3, 2, 2, rgb), colour);
+    let one = Shape::Image {
+        channels: 1,
+        height: 2,
+        width: 2,
+    };
+    assert_eq!(
+        rgb.shape(one),
+        Shape::Image {
+            channels: 3,
+            height: 2,
+            width: 2
+        }
+    );
+    let t = Table {
+        values: Values::U8(vec![1, 2, 3, 4, 9, 9, 9, 9]),
+        numel: 4,
+        labels: vec![0, 1],
+    };
+    let out = table(t, one, rgb).unwrap();
+    assert_eq!(out.numel, 12);
+    let Values::U8(px) = &out.values else {
+        panic!()
+    };
+    assert_eq!(&px[12..], &[9; 12]);
+}
+
 #[test]
 fn grayscale_uses_pil_luma() {
     // PIL: L = (R·19595 + G·38470 + B·7471 + 0x8000) >> 16.

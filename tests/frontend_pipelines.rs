@@ -1075,4 +1075,16 @@ fn mixed_image_folder_is_caught_by_check() {
         err.contains("rgb and grayscale are exclusive: images become 1 channel or 3"),
         "{err}"
     );
+    let d = match analyze::diagnose_source(
+        "data { source blobs; split train=0.5 test=0.5 }\npreprocess { rgb }\nmodel { dense 3 }\ntrain { loss cross_entropy; epochs 1 }\n",
+        Path::new("t.dlp"),
+        &[],
+    ) {
+        Ok(Err(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (d[0].line, d[0].message.as_str()),
+        (2, "rgb needs images, but the input is 2 features")
+    );
 }

@@ -1,6 +1,8 @@
 //! `source images "folder/"`: one sub-folder per class holding PNG/JPEG
 //! files; with `train/` and `test/` sub-folders, `test/` is the official
-//! test part. Classes are the sub-folder names in sorted order.
+//! test part. Classes are the sub-folder names in sorted order. Every file
+//! must match the first one's size (unless `resize`) and channels (unless
+//! `grayscale` or `rgb`); see [`Survey`].
 
 use super::convert::{self, LoadTransform};
 use super::table::{Loaded, Table, Values};
