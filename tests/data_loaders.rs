@@ -217,6 +217,43 @@ fn csv_labels_are_text_categories() {
     );
 }
 
+/// End to end: a run over labels 1, 2, nan counts three classes of ten in
+/// `data.csv` (it showed `1,2,nan,nan` with the nan rows under `1`).
+#[test]
+fn csv_nan_labels_through_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x1,x2,y\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "{}.{i},{},{}\n",
+            i % 3,
+            i * 7 % 5,
+            ["1", "2", "nan"][i % 3]
+        ));
+    }
+    std::fs::write(tmp.path().join("d.csv"), csv).unwrap();
+    std::fs::write(
+        tmp.path().join("p.dlp"),
+        "data {\n  source csv \"d.csv\" label=y\n  split train=0.5 test=0.5 stratify=true\n}\nmodel { dense 3 activation=softmax }\ntrain { loss cross_entropy; epochs 1; batch 5 }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .current_dir(tmp.path())
+        .args(["run", "p.dlp", "--quiet", "--out", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("run/data.csv")).unwrap(),
+        "split,class,count\ntrain,1,5\ntrain,2,5\ntrain,nan,5\ntest,1,5\ntest,2,5\ntest,nan,5\n"
+    );
+}
+
 fn png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     image::RgbImage::from_fn(w, h, |x, y| {
