@@ -319,9 +319,22 @@ fn image_folders() {
             width: 5
         }
     );
-    // A corrupt file names itself.
+    // A corrupt file names itself when loaded (a runtime error, exit 1);
+    // the probe, reading headers, leaves it to the loader.
     std::fs::write(root.join("dog/3.png"), b"not a png").unwrap();
     assert!(err(images::load(&root, t)).contains("dog/3.png: cannot decode image"));
+    let info = probe(&Source::Images { path: root.clone() }, tmp.path()).unwrap();
+    let survey = info.survey.unwrap();
+    assert_eq!(
+        (survey.colour, survey.other_size),
+        (4, Some((root.join("dog/2.png"), 4, 4)))
+    );
+    // ... unless it is the first file, which gives the input shape.
+    std::fs::write(root.join("cat/1.png"), b"not a png").unwrap();
+    assert!(
+        err(probe(&Source::Images { path: root.clone() }, tmp.path()))
+            .contains("cat/1.png: cannot read image header")
+    );
 }
 
 fn gray_png(path: &Path, w: u32, h: u32, v: u8) {

@@ -151,17 +151,25 @@ impl Survey {
         Some(s)
     }
 
-    /// Reads the header of every file, in parallel.
+    /// Reads the header of every file, in parallel. The first file's
+    /// header must be readable (it gives the input shape); another file
+    /// whose header cannot be read is left out here and left to the loader,
+    /// which names it when decoding fails (a corrupt data file, exit 1).
     pub fn of_headers(files: &[PathBuf]) -> Result<Option<Survey>> {
-        let dims = files
-            .par_iter()
-            .map(|f| header(f))
-            .collect::<Result<Vec<_>>>()?;
+        let Some(first) = files.first() else {
+            return Ok(None);
+        };
+        let first = (first.as_path(), header(first)?);
+        let rest: Vec<Option<(usize, usize, usize)>> =
+            files[1..].par_iter().map(|f| header(f).ok()).collect();
+        let rest = files[1..]
+            .iter()
+            .zip(rest)
+            .filter_map(|(f, d)| d.map(|d| (f.as_path(), d)));
         Ok(Survey::of(
-            files
-                .iter()
-                .zip(dims)
-                .map(|(f, (c, h, w))| (f.as_path(), c, h, w)),
+            std::iter::once(first)
+                .chain(rest)
+                .map(|(f, (c, h, w))| (f, c, h, w)),
         ))
     }
 
