@@ -102,24 +102,48 @@ fn shift_rows_moves_content_up() {
     );
 }
 
+/// Zoom reads input = z·(output − centre) + centre, centre (n − 1)/2.
+/// (Zoom 2 on a 3×3 image with `nearest` fill reads rows −1, 1, 3 →
+/// clamped 0, 1, 2: the identity, so that case could not catch a zoom
+/// being ignored; these can.)
 #[test]
-fn zoom_two_samples_the_centre() {
-    // Output (r, c) reads input 2·(r − 1) + 1: rows/cols -1, 1, 3 → clamped 0, 1, 2.
+fn zoom_reads_around_the_centre() {
+    // Zoom 2, constant fill: rows/cols −1, 1, 3; only (1, 1) is inside.
     let p = AffineParams {
         zoom_row: 2.0,
         zoom_col: 2.0,
         ..AffineParams::IDENTITY
     };
     close(
-        &run(p, FillMode::Nearest),
-        &[1., 2., 3., 4., 5., 6., 7., 8., 9.],
+        &run(p, FillMode::Constant),
+        &[0., 0., 0., 0., 5., 0., 0., 0., 0.],
     );
+    // Zoom 1.5 on rows only, nearest fill, on the 5×5 ramp 5r + c + 1:
+    // rows read 1.5·(r − 2) + 2 = −1, 0.5, 2, 3.5, 5 → clamped 0, 0.5, 2,
+    // 3.5, 4; bilinear on a ramp is exact, so out = 5·row + c + 1.
+    let ramp: Vec<f32> = (1..=25).map(|v| v as f32).collect();
+    let p = AffineParams {
+        zoom_row: 1.5,
+        ..AffineParams::IDENTITY
+    };
+    let mut out = vec![f32::NAN; 25];
+    augment::affine(&ramp, &mut out, 1, 5, 5, &p, FillMode::Nearest);
+    close(
+        &out,
+        &[
+            1., 2., 3., 4., 5., //
+            3.5, 4.5, 5.5, 6.5, 7.5, //
+            11., 12., 13., 14., 15., //
+            18.5, 19.5, 20.5, 21.5, 22.5, //
+            21., 22., 23., 24., 25.,
+        ],
+    );
+    // Zoom 0.5 (zooming in), nearest: reads 0.5·(r − 1) + 1 = 0.5, 1, 1.5.
     let p = AffineParams {
         zoom_row: 0.5,
         zoom_col: 0.5,
         ..AffineParams::IDENTITY
     };
-    // Reads 0.5·(r − 1) + 1 = 0.5, 1, 1.5.
     close(
         &run(p, FillMode::Nearest),
         &[3., 3.5, 4., 4.5, 5., 5.5, 6., 6.5, 7.],

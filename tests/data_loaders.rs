@@ -155,6 +155,105 @@ fn csv_classes_and_bad_rows() {
     );
 }
 
+/// Labels are categories compared as text: `nan` is one class, not one
+/// per row (NaN never equals itself) nor silently class 0 (issue 13).
+#[test]
+fn csv_labels_are_text_categories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("data.csv");
+    let load = |labels: &[&str]| {
+        let mut text = String::from("x,y\n");
+        for (i, l) in labels.iter().enumerate() {
+            text.push_str(&format!("{i},{l}\n"));
+        }
+        std::fs::write(&p, text).unwrap();
+        let s = csv_source::load(&p, "y").unwrap();
+        (s.classes, s.train.labels)
+    };
+    // Not every label is a finite number: text classes in byte order.
+    assert_eq!(
+        load(&["1", "2", "nan", "2", "nan", "1", "nan"]),
+        (
+            vec!["1".into(), "2".into(), "nan".into()],
+            vec![0, 1, 2, 1, 2, 0, 2]
+        )
+    );
+    assert_eq!(
+        load(&["10", "2", "NaN", "inf", "2"]),
+        (
+            vec!["10".into(), "2".into(), "NaN".into(), "inf".into()],
+            vec![0, 1, 2, 3, 1]
+        )
+    );
+    // Every label a finite number: numeric order; one class per spelling.
+    assert_eq!(
+        load(&["1e1", "-1", "0.5", "1.0", "1", "0.5"]),
+        (
+            vec![
+                "-1".into(),
+                "0.5".into(),
+                "1".into(),
+                "1.0".into(),
+                "1e1".into()
+            ],
+            vec![4, 0, 1, 3, 2, 1]
+        )
+    );
+    // 300 rows of 1, 2, nan: three classes, 100 rows each.
+    let many: Vec<&str> = (0..300).map(|i| ["1", "2", "nan"][i % 3]).collect();
+    let (classes, labels) = load(&many);
+    assert_eq!(classes, ["1", "2", "nan"]);
+    for k in 0..3 {
+        assert_eq!(labels.iter().filter(|&&l| l == k).count(), 100, "class {k}");
+    }
+    // A missing label names its line.
+    std::fs::write(&p, "x,y\n0,1\n1, \n2,2\n").unwrap();
+    assert_eq!(
+        err(csv_source::load(&p, "y")),
+        format!(
+            "{}:3: column \"y\": the label is empty (every row needs one)",
+            p.display()
+        )
+    );
+}
+
+/// End to end: a run over labels 1, 2, nan counts three classes of ten in
+/// `data.csv` (it showed `1,2,nan,nan` with the nan rows under `1`).
+#[test]
+fn csv_nan_labels_through_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x1,x2,y\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "{}.{i},{},{}\n",
+            i % 3,
+            i * 7 % 5,
+            ["1", "2", "nan"][i % 3]
+        ));
+    }
+    std::fs::write(tmp.path().join("d.csv"), csv).unwrap();
+    std::fs::write(
+        tmp.path().join("p.dlp"),
+        "data {\n  source csv \"d.csv\" label=y\n  split train=0.5 test=0.5 stratify=true\n}\nmodel { dense 3 activation=softmax }\ntrain { loss cross_entropy; epochs 1; batch 5 }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .current_dir(tmp.path())
+        .args(["run", "p.dlp", "--quiet", "--out", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("run/data.csv")).unwrap(),
+        "split,class,count\ntrain,1,5\ntrain,2,5\ntrain,nan,5\ntest,1,5\ntest,2,5\ntest,nan,5\n"
+    );
+}
+
 fn png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     image::RgbImage::from_fn(w, h, |x, y| {
@@ -209,6 +308,7 @@ fn image_folders() {
     let t = dlp::data::convert::LoadTransform {
         grayscale: true,
         resize: Some((5, 5)),
+        ..Default::default()
     };
     let s = images::load(&root, t).unwrap();
     assert_eq!(
@@ -219,9 +319,139 @@ fn image_folders() {
             width: 5
         }
     );
-    // A corrupt file names itself.
+    // A corrupt file names itself when loaded (a runtime error, exit 1);
+    // the probe, reading headers, leaves it to the loader.
     std::fs::write(root.join("dog/3.png"), b"not a png").unwrap();
     assert!(err(images::load(&root, t)).contains("dog/3.png: cannot decode image"));
+    let info = probe(&Source::Images { path: root.clone() }, tmp.path()).unwrap();
+    let survey = info.survey.unwrap();
+    assert_eq!(
+        (survey.colour, survey.other_size),
+        (4, Some((root.join("dog/2.png"), 4, 4)))
+    );
+    // ... unless it is the first file, which gives the input shape.
+    std::fs::write(root.join("cat/1.png"), b"not a png").unwrap();
+    assert!(
+        err(probe(&Source::Images { path: root.clone() }, tmp.path()))
+            .contains("cat/1.png: cannot read image header")
+    );
+}
+
+fn gray_png(path: &Path, w: u32, h: u32, v: u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::GrayImage::from_pixel(w, h, image::Luma([v]))
+        .save(path)
+        .unwrap();
+}
+
+/// A folder mixing grayscale and colour files is refused, by the probe
+/// (`dlp check`) and by the loader alike, naming the first file whose
+/// channels differ, unless `grayscale` or `rgb` says what the model gets.
+#[test]
+fn mixed_grayscale_and_colour_folders() {
+    use dlp::data::convert::{LoadTransform, luma};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("imgs");
+    gray_png(&root.join("cat/1.png"), 2, 2, 100);
+    png(&root.join("cat/2.png"), 2, 2, [10, 20, 30]);
+    gray_png(&root.join("dog/1.png"), 2, 2, 7);
+    let want = format!(
+        "{}: image is colour (3 channels) but {} is grayscale (1 channel): the folder mixes 2 grayscale and 1 colour images; add `grayscale` (every image to 1 channel) or `rgb` (every image to 3) to preprocess",
+        root.join("cat/2.png").display(),
+        root.join("cat/1.png").display()
+    );
+    assert_eq!(err(images::load(&root, LoadTransform::default())), want);
+    let info = probe(&Source::Images { path: root.clone() }, tmp.path()).unwrap();
+    let survey = info.survey.unwrap();
+    let problems: Vec<String> = survey
+        .problems(LoadTransform::default())
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(problems, [want]);
+    assert_eq!((survey.grayscale, survey.colour), (2, 1));
+
+    // rgb: three channels, a grayscale file replicated.
+    let rgb = LoadTransform {
+        rgb: true,
+        ..Default::default()
+    };
+    assert!(survey.problems(rgb).is_empty());
+    let s = images::load(&root, rgb).unwrap();
+    assert_eq!(
+        s.shape,
+        Shape::Image {
+            channels: 3,
+            height: 2,
+            width: 2
+        }
+    );
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    assert_eq!(&px[..12], &[100; 12]);
+    // cat/2.png, CHW: red, green (+x), blue (+y).
+    assert_eq!(
+        &px[12..24],
+        &[10, 10, 10, 10, 20, 21, 20, 21, 30, 30, 31, 31]
+    );
+    assert_eq!(&px[24..], &[7; 12]);
+
+    // grayscale: one channel, colour through PIL's luma.
+    let grey = LoadTransform {
+        grayscale: true,
+        ..Default::default()
+    };
+    let s = images::load(&root, grey).unwrap();
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    let l = |g, b| luma(10, g, b);
+    assert_eq!(
+        px,
+        &[
+            100,
+            100,
+            100,
+            100,
+            l(20, 30),
+            l(21, 30),
+            l(20, 31),
+            l(21, 31),
+            7,
+            7,
+            7,
+            7
+        ]
+    );
+
+    // Only grayscale files: rgb still makes three channels.
+    std::fs::remove_file(root.join("cat/2.png")).unwrap();
+    let s = images::load(&root, rgb).unwrap();
+    assert_eq!(s.shape.numel(), 12);
+    let Values::U8(px) = &s.train.values else {
+        panic!()
+    };
+    assert_eq!(&px[..12], &[100; 12]);
+    // ... and the official test part counts too.
+    let split = tmp.path().join("split");
+    png(&split.join("train/a/1.png"), 2, 2, [1, 2, 3]);
+    png(&split.join("test/a/1.png"), 2, 2, [1, 2, 3]);
+    gray_png(&split.join("test/a/2.png"), 2, 2, 9);
+    let info = probe(
+        &Source::Images {
+            path: split.clone(),
+        },
+        tmp.path(),
+    )
+    .unwrap();
+    let survey = info.survey.unwrap();
+    assert_eq!(survey.other_channels, Some(split.join("test/a/2.png")));
+    assert!(err(images::load(&split, Default::default())).starts_with(&format!(
+        "{}: image is grayscale (1 channel) but {} is colour (3 channels): the folder mixes 1 grayscale and 2 colour images;",
+        split.join("test/a/2.png").display(),
+        split.join("train/a/1.png").display()
+    )));
 }
 
 #[test]
@@ -234,6 +464,49 @@ fn image_folders_with_official_test() {
     let s = images::load(root, Default::default()).unwrap();
     assert_eq!(s.train.labels, [0, 1]);
     assert_eq!(s.test.unwrap().labels, [1]);
+}
+
+/// `rgb` on one-channel data (MNIST, IDX): the plane three times, before
+/// any resize; on colour data it changes nothing.
+#[test]
+fn rgb_replicates_a_grayscale_plane() {
+    use dlp::data::convert::{LoadTransform, sample, table};
+    use dlp::data::table::Table;
+    let rgb = LoadTransform {
+        rgb: true,
+        ..Default::default()
+    };
+    let grey = [1u8, 2, 3, 4];
+    assert_eq!(
+        sample(&grey, 1, 2, 2, rgb),
+        [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]
+    );
+    let colour: Vec<u8> = (1..=12).collect();
+    assert_eq!(sample(&colour, 3, 2, 2, rgb), colour);
+    let one = Shape::Image {
+        channels: 1,
+        height: 2,
+        width: 2,
+    };
+    assert_eq!(
+        rgb.shape(one),
+        Shape::Image {
+            channels: 3,
+            height: 2,
+            width: 2
+        }
+    );
+    let t = Table {
+        values: Values::U8(vec![1, 2, 3, 4, 9, 9, 9, 9]),
+        numel: 4,
+        labels: vec![0, 1],
+    };
+    let out = table(t, one, rgb).unwrap();
+    assert_eq!(out.numel, 12);
+    let Values::U8(px) = &out.values else {
+        panic!()
+    };
+    assert_eq!(&px[12..], &[9; 12]);
 }
 
 #[test]

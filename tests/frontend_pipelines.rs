@@ -554,3 +554,537 @@ fn check_and_plan_exit_codes() {
     let back: Plan = serde_yaml_ng::from_slice(&yaml.stdout).unwrap();
     assert_eq!(back.train.epochs, 7);
 }
+
+// --- Every example in the README is real --------------------------------
+
+/// Files every data source the README shows can be probed against:
+/// `dir/` (an image folder, classes a and b, with an official test part),
+/// `f.csv` and four IDX files.
+fn readme_fixtures(dir: &Path) {
+    for part in ["train", "test"] {
+        for class in ["a", "b"] {
+            let p = dir.join("dir").join(part).join(class);
+            std::fs::create_dir_all(&p).unwrap();
+            image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+                .save(p.join("1.png"))
+                .unwrap();
+        }
+    }
+    std::fs::write(dir.join("f.csv"), "x1,x2,label\n1,2,a\n3,4,b\n").unwrap();
+    for (name, dims) in [
+        ("i.idx", vec![2, 8, 8]),
+        ("ti.idx", vec![2, 8, 8]),
+        ("l.idx", vec![2]),
+        ("tl.idx", vec![2]),
+    ] {
+        let n: usize = dims.iter().product();
+        let data: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+        dlp::data::synth::write_idx(&dir.join(name), &dims, &data, false).unwrap();
+    }
+}
+
+/// Examples that are templates too loose to fill in mechanically, and the
+/// statements that stand for them.
+fn readme_exact(example: &str) -> Option<Vec<&'static str>> {
+    Some(match example {
+        "repeat NAME=[…] { … }" => vec!["repeat u=[4, 8] { conv2d $u }"],
+        "METRIC OP NUMBER" => vec!["test_accuracy >= 0.5"],
+        ">= > <= < ==" => vec![
+            "test_accuracy >= 0.5",
+            "test_accuracy > 0.5",
+            "test_accuracy <= 0.99",
+            "test_accuracy < 0.99",
+            "test_accuracy == 0.5",
+        ],
+        "sweep grid { PATH = [..] }" => vec!["sweep grid { train.epochs = [1, 2] }"],
+        "sweep random trials=N seed=S { PATH = [..] | uniform(a, b) | loguniform(a, b) }" => vec![
+            "sweep random trials=2 seed=1 { train.epochs = [1, 2] }",
+            "sweep random trials=2 seed=1 { train.early_stop.patience = uniform(1, 5) }",
+            "sweep random trials=2 seed=1 { train.early_stop.min_delta = loguniform(1e-4, 1e-2) }",
+        ],
+        _ => return None,
+    })
+}
+
+/// The value for a placeholder: `value` in upper case (`N`, `H`), or an
+/// empty `key=`.
+fn readme_fill(stmt: &str, key: &str, value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        let v = match key {
+            "samples" => "100",
+            "centers" | "features" => "2",
+            "std" => "1.5",
+            "seed" => "1",
+            "images" => "\"i.idx\"",
+            "labels" => "\"l.idx\"",
+            "test_images" => "\"ti.idx\"",
+            "test_labels" => "\"tl.idx\"",
+            "train" => "0.6",
+            "valid" | "test" => "0.2",
+            "every" => "2",
+            "factor" => "0.5",
+            "min" | "to" => "0.0001",
+            "monitor" => "val_loss",
+            _ => return Err(format!("no value for `{key}=`: add one to readme_fill")),
+        };
+        return Ok(v.to_string());
+    }
+    if !value.chars().all(|c| c.is_ascii_uppercase()) {
+        return Ok(value.to_string());
+    }
+    let v = match (stmt, value) {
+        ("shift", "W") => "0.1",
+        ("shift", "H") => "0.2",
+        (_, "H" | "W") => "4",
+        (_, "N") => "3",
+        (_, "DEG") => "15",
+        (_, "F") => "0.2",
+        (_, "LO") => "0.8",
+        (_, "HI") => "1.2",
+        (_, "SIZE") => "8",
+        (_, "P") => "2",
+        (_, "E") => "0.05",
+        (_, "K") => "1",
+        (_, "COL") => "label",
+        (_, "RATE") => "0.5",
+        (_, "FILTERS") => "4",
+        (_, "NAME") => "u",
+        (_, "EXPR") => "2 * 3",
+        _ => {
+            return Err(format!(
+                "no value for the placeholder {value}: add one to readme_fill"
+            ));
+        }
+    };
+    Ok(v.to_string())
+}
+
+/// The concrete statements one example stands for: `a|b` alternatives and
+/// `[optional]` words expanded, placeholders filled in.
+fn readme_expand(example: &str) -> Result<Vec<String>, String> {
+    if let Some(v) = readme_exact(example) {
+        return Ok(v.into_iter().map(String::from).collect());
+    }
+    let text = example.replace(" | ", "|");
+    let stmt = text.split_whitespace().next().unwrap_or("").to_string();
+    let is_word =
+        |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut out = vec![String::new()];
+    for token in text.split_whitespace() {
+        let alts: Vec<String> = match token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            Some(inner) if is_word(inner) => vec![inner.to_string(), String::new()],
+            _ => match token.split_once('=') {
+                Some((key, value)) if is_word(key) => value
+                    .split('|')
+                    .map(|v| Ok(format!("{key}={}", readme_fill(&stmt, key, v)?)))
+                    .collect::<Result<_, String>>()?,
+                _ => token
+                    .split('|')
+                    .map(|v| readme_fill(&stmt, "", v))
+                    .collect::<Result<_, String>>()?,
+            },
+        };
+        out = out
+            .iter()
+            .flat_map(|o| {
+                alts.iter()
+                    .map(move |a| match (o.is_empty(), a.is_empty()) {
+                        (_, true) => o.clone(),
+                        (true, false) => a.clone(),
+                        (false, false) => format!("{o} {a}"),
+                    })
+            })
+            .collect();
+    }
+    Ok(out)
+}
+
+/// A pipeline that is valid on its own, with `stmt` placed in `section`.
+fn readme_pipeline(section: &str, stmt: &str) -> String {
+    let head = stmt.split_whitespace().next().unwrap_or("");
+    let block = |name: &str, lines: &[String]| format!("{name} {{\n  {}\n}}\n", lines.join("\n  "));
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut data = own(&[
+        "source images \"dir/\"",
+        "split train=0.6 valid=0.2 test=0.2",
+    ]);
+    let mut model = own(&["flatten", "dense 2 activation=softmax"]);
+    let mut train = own(&[
+        "loss cross_entropy",
+        "epochs 1",
+        "early_stop restore_best=true",
+    ]);
+    let (mut top, mut extra) = (String::new(), String::new());
+    match section {
+        "top level" | "sweep" => top = format!("{stmt}\n"),
+        "data" => {
+            let at = usize::from(head != "source");
+            data[at] = stmt.to_string();
+            // One output per class: 10 in the built-in sets, make_blobs'
+            // default 3 centers, 2 in the fixtures.
+            let classes = match stmt.split_whitespace().nth(1) {
+                Some("cifar10" | "mnist" | "fashion_mnist") => 10,
+                Some("blobs") if !stmt.contains("centers=") => 3,
+                _ => 2,
+            };
+            model[1] = format!("dense {classes} activation=softmax");
+        }
+        "model" => {
+            model.insert(0, stmt.to_string());
+            if head == "dense" {
+                model.insert(0, "flatten".into());
+            }
+        }
+        "train" => {
+            train.retain(|t| t.split_whitespace().next() != Some(head));
+            train.push(stmt.to_string());
+        }
+        _ => extra = block(section, &[stmt.to_string()]),
+    }
+    format!(
+        "{top}{}{}{}{extra}",
+        block("data", &data),
+        block("model", &model),
+        block("train", &train)
+    )
+}
+
+/// The section a statement written in prose belongs in (optimizer and
+/// schedule kinds stand for `optimizer KIND …` and `schedule KIND …`).
+fn readme_home(example: &str) -> Option<(&'static str, String)> {
+    use dlp::analyze::schema;
+    let head = example.split_whitespace().next()?;
+    if !example.contains(' ') {
+        return None;
+    }
+    if schema::OPTIMIZERS.contains(&head) {
+        Some(("train", format!("optimizer {example}")))
+    } else if schema::SCHEDULES.contains(&head) {
+        Some(("train", format!("schedule {example}")))
+    } else if schema::TOP_LEVEL.contains(&head) || head == "sweep" {
+        Some(("top level", example.to_string()))
+    } else {
+        schema::home_section(head).map(|s| (s, example.to_string()))
+    }
+}
+
+/// The `…` spans of a text.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.replace("\\|", "|"))
+        .collect()
+}
+
+/// Every fenced `dlp` block of the README analyzes, and every statement
+/// example of "The language" — each backticked span of the statement
+/// table (checked against the row's section) and each backticked statement
+/// in its prose (templates filled in, alternatives and optional words
+/// expanded) — analyzes inside an otherwise valid pipeline. A name listed
+/// alone must be a statement of its row's section.
+#[test]
+fn every_readme_example_analyzes() {
+    use dlp::analyze::schema;
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    readme_fixtures(dir.path());
+    let file = dir.path().join("readme.dlp");
+    let mut failures = Vec::new();
+    // (README line, example, section, statement) to analyze; names checked.
+    let mut cases: Vec<(usize, String, String, String)> = Vec::new();
+    let mut names = 0;
+
+    // Fenced blocks: each has a language; the `dlp` ones are pipelines.
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut fenced = vec![false; lines.len()];
+    let mut pipelines = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(lang) = lines[i].strip_prefix("```") {
+            let end = (i + 1..lines.len())
+                .find(|&j| lines[j].starts_with("```"))
+                .unwrap_or_else(|| panic!("README.md:{}: unclosed code block", i + 1));
+            assert!(
+                !lang.trim().is_empty(),
+                "README.md:{}: a code block without a language (dlp, sh, text)",
+                i + 1
+            );
+            if lang.trim() == "dlp" {
+                pipelines += 1;
+                let body = lines[i + 1..end].join("\n");
+                if let Err(e) = analyze_source(&body, &file, &[]) {
+                    failures.push(format!("README.md:{}: the dlp block: {e}", i + 1));
+                }
+            }
+            fenced[i..=end].iter_mut().for_each(|f| *f = true);
+            i = end;
+        }
+        i += 1;
+    }
+    assert!(pipelines >= 1, "no ```dlp block in the README");
+
+    // "The language", up to the next level-2 heading.
+    let start = lines
+        .iter()
+        .position(|l| *l == "## The language")
+        .expect("README has ## The language");
+    let end = (start + 1..lines.len())
+        .find(|&j| lines[j].starts_with("## "))
+        .unwrap_or(lines.len());
+    let mut rows = 0;
+    let mut prose: Vec<(usize, &str)> = Vec::new();
+    for n in start..end {
+        let line = lines[n];
+        if fenced[n] {
+            continue;
+        }
+        if !line.starts_with('|') {
+            prose.push((n + 1, line));
+            continue;
+        }
+        // A table row: cells split at unescaped pipes.
+        let mut cells = vec![String::new()];
+        let mut prev = ' ';
+        for c in line.chars() {
+            if c == '|' && prev != '\\' {
+                cells.push(String::new());
+            } else if let Some(cell) = cells.last_mut() {
+                cell.push(c);
+            }
+            prev = c;
+        }
+        let section = cells[1].trim().trim_matches('`').to_string();
+        if cells.len() < 4 || section == "section" || section.starts_with("---") {
+            continue;
+        }
+        rows += 1;
+        let known: Vec<&str> = if section == "top level" {
+            schema::SECTIONS
+                .iter()
+                .chain(schema::TOP_LEVEL)
+                .copied()
+                .collect()
+        } else {
+            schema::statements(&section).to_vec()
+        };
+        for example in backticked(&cells[2]) {
+            let head = example.split_whitespace().next().unwrap_or("");
+            if readme_exact(&example).is_none() {
+                if !example.contains(' ') && known.contains(&head) {
+                    names += 1;
+                    continue;
+                }
+                if head.contains('=') || head.contains('/') {
+                    continue; // a parameter or path fragment
+                }
+                let is_stmt = known.contains(&head) || (section == "top level" && head == "seed");
+                if !is_stmt {
+                    failures.push(format!(
+                        "README.md:{}: `{example}`: {section} has no statement {head}",
+                        n + 1
+                    ));
+                    continue;
+                }
+            }
+            match readme_expand(&example) {
+                Ok(stmts) => stmts
+                    .into_iter()
+                    .for_each(|s| cases.push((n + 1, example.clone(), section.clone(), s))),
+                Err(e) => failures.push(format!("README.md:{}: `{example}`: {e}", n + 1)),
+            }
+        }
+    }
+    assert!(rows >= 10, "the statement table has {rows} rows");
+
+    // Prose: backticked spans that start with a statement (spans may wrap).
+    let mut text = String::new();
+    let mut starts = Vec::new();
+    for (n, l) in &prose {
+        starts.push((text.len(), *n));
+        text.push_str(l);
+        text.push(' ');
+    }
+    let mut at = 0;
+    for (k, part) in text.split('`').enumerate() {
+        let line = starts
+            .iter()
+            .rev()
+            .find(|(s, _)| *s <= at)
+            .map_or(0, |(_, n)| *n);
+        at += part.len() + 1;
+        if k % 2 == 0 {
+            continue;
+        }
+        let example = part.split_whitespace().collect::<Vec<_>>().join(" ");
+        let Some((section, example)) = readme_home(&example) else {
+            continue;
+        };
+        match readme_expand(&example) {
+            Ok(stmts) => stmts
+                .into_iter()
+                .for_each(|s| cases.push((line, example.clone(), section.into(), s))),
+            Err(e) => failures.push(format!("README.md:{line}: `{example}`: {e}")),
+        }
+    }
+    for (line, example, section, stmt) in &cases {
+        let src = readme_pipeline(section, stmt);
+        if let Err(e) = analyze_source(&src, &file, &[]) {
+            failures.push(format!(
+                "README.md:{line}: `{example}` as `{stmt}` in {section}: {e}\n{src}"
+            ));
+        }
+    }
+    assert!(
+        cases.len() >= 60 && names >= 30,
+        "only {} README statements and {names} names found",
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} README examples fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `normalize` in every spelling the README and `dlp plan` use, and the
+/// two contradictions.
+#[test]
+fn normalize_spellings() {
+    let src = |stmt: &str| {
+        format!(
+            "data {{ source cifar10; split train=0.9 test=official }}
+             preprocess {{ {stmt} }}
+             model {{ flatten; dense 10 activation=softmax }}
+             train {{ loss cross_entropy; epochs 1 }}"
+        )
+    };
+    let table: &[(&str, bool)] = &[
+        ("normalize", false),
+        ("normalize mean_std", false),
+        ("normalize mean_std per_channel", true),
+        ("normalize per_channel", true),
+        ("normalize per_channel=true", true),
+        ("normalize mean_std per_channel=false", false),
+        ("normalize method=mean_std per_channel=true", true),
+    ];
+    for &(stmt, per_channel) in table {
+        let plan = plan_of(&src(stmt));
+        assert_eq!(
+            plan.preprocess,
+            vec![Preprocess::Normalize { per_channel }],
+            "{stmt}"
+        );
+        assert_eq!(
+            plan.defaults.contains("preprocess.normalize.per_channel"),
+            !stmt.contains("per_channel"),
+            "{stmt}"
+        );
+    }
+    let set = ["preprocess.normalize.per_channel=true".to_string()];
+    let plan = analyze_source(&src("normalize mean_std"), Path::new("t.dlp"), &set).unwrap();
+    assert_eq!(
+        plan.preprocess,
+        vec![Preprocess::Normalize { per_channel: true }]
+    );
+    for (stmt, want) in [
+        (
+            "normalize mean_std mean_std",
+            "normalize per_channel must be true, false or the word per_channel, got \"mean_std\"",
+        ),
+        (
+            "normalize per_channel per_channel=false",
+            "normalize per_channel contradicts per_channel=false",
+        ),
+    ] {
+        let d = match analyze::diagnose_source(&src(stmt), Path::new("t.dlp"), &[]) {
+            Ok(Err(d)) => d,
+            other => panic!("{stmt}: {other:?}"),
+        };
+        assert_eq!(d.len(), 1, "{stmt}: {d:?}");
+        assert_eq!(d[0].message, want, "{stmt}");
+        assert_eq!(d[0].line, 2, "{stmt}");
+    }
+}
+
+/// A folder mixing grayscale and colour images fails `dlp check` at its
+/// `source` line, naming the first file that differs (it used to pass and
+/// die in training with a conv2d channel error naming no file); `rgb` or
+/// `grayscale` in preprocess says what the model gets.
+#[test]
+fn mixed_image_folder_is_caught_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for (f, colour) in [("a/1.png", false), ("a/2.png", true), ("b/1.png", true)] {
+        let p = dir.path().join("imgs").join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        if colour {
+            image::RgbImage::from_pixel(4, 4, image::Rgb([9, 8, 7]))
+                .save(&p)
+                .unwrap();
+        } else {
+            image::GrayImage::from_pixel(4, 4, image::Luma([5]))
+                .save(&p)
+                .unwrap();
+        }
+    }
+    let pipeline = |pre: &str| {
+        let p = dir.path().join("p.dlp");
+        std::fs::write(
+            &p,
+            format!(
+                "data {{\n  source images \"imgs\"\n  split train=0.5 test=0.5\n}}\n{pre}model {{ conv2d 2; flatten; dense 2 activation=softmax }}\ntrain {{ loss cross_entropy; epochs 1 }}\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let p = pipeline("");
+    let out = dlp(&["check", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let imgs = dir.path().join("imgs");
+    assert!(
+        err.contains(&format!(
+            "error: {}: image is colour (3 channels) but {} is grayscale (1 channel): the folder mixes 1 grayscale and 2 colour images; add `grayscale` (every image to 1 channel) or `rgb` (every image to 3) to preprocess\n --> {}:2:3\n",
+            imgs.join("a/2.png").display(),
+            imgs.join("a/1.png").display(),
+            p.display()
+        )),
+        "{err}"
+    );
+    for (pre, channels) in [
+        ("preprocess { rgb }\n", 3),
+        ("preprocess { grayscale }\n", 1),
+    ] {
+        let plan = load(&pipeline(pre), &[]).unwrap_or_else(|e| panic!("{pre}: {e}"));
+        assert_eq!(
+            plan.model.input,
+            Shape::Image {
+                channels,
+                height: 4,
+                width: 4
+            },
+            "{pre}"
+        );
+    }
+    let err = load(&pipeline("preprocess { grayscale; rgb }\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rgb and grayscale are exclusive: images become 1 channel or 3"),
+        "{err}"
+    );
+    let d = match analyze::diagnose_source(
+        "data { source blobs; split train=0.5 test=0.5 }\npreprocess { rgb }\nmodel { dense 3 }\ntrain { loss cross_entropy; epochs 1 }\n",
+        Path::new("t.dlp"),
+        &[],
+    ) {
+        Ok(Err(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (d[0].line, d[0].message.as_str()),
+        (2, "rgb needs images, but the input is 2 features")
+    );
+}

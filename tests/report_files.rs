@@ -67,29 +67,87 @@ fn atomic_write_in_a_missing_folder_names_the_file() {
     );
 }
 
-#[cfg(unix)]
+/// The names in a folder, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A write whose folder is a file fails for every user, root included
+/// (unlike a read-only folder, which root writes into): the error names
+/// the target, the file in the way is untouched, nothing else appears.
 #[test]
-fn atomic_write_in_a_read_only_folder_keeps_the_old_file() {
-    use std::os::unix::fs::PermissionsExt;
+fn atomic_write_under_a_file_fails_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("run.yaml");
-    atomic::write(&target, b"status: running\n").unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-    // Root ignores folder permissions: then this case cannot be produced.
-    let probe = std::fs::File::create(dir.path().join("probe")).is_ok();
-    let result = atomic::write(&target, b"status: completed\n");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    if probe {
-        eprintln!("skipped: this user can write into read-only folders (root)");
-        return;
-    }
-    let err = result.unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with(&format!("{}: ", target.display())),
-        "{err}"
+    let blocker = dir.path().join("run");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let target = blocker.join("run.yaml");
+    let err = atomic::write(&target, b"status: running\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "cannot write {}: Not a directory (os error 20)",
+            target.display()
+        )
+    );
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not a folder");
+    assert_eq!(names_in(dir.path()), ["run"]);
+}
+
+/// An earlier file survives a failed rewrite, whoever runs the test: a
+/// 250-byte name leaves no room for the temporary file's longer name
+/// (`.NAME.PID.N.tmp` > 255 bytes), so the write fails before the rename.
+#[test]
+fn failed_rewrite_keeps_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("r".repeat(250));
+    std::fs::write(&target, b"status: running\n").unwrap();
+    let err = atomic::write(&target, b"status: completed\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "cannot write {}: File name too long (os error 36)",
+            target.display()
+        )
     );
     assert_eq!(std::fs::read(&target).unwrap(), b"status: running\n");
+    assert_eq!(names_in(dir.path()), ["r".repeat(250)]);
+}
+
+/// `dlp run --out` under a path that is a file: exit 1 (an unwritable
+/// output folder), the message names the folder, nothing is written.
+#[cfg(unix)]
+#[test]
+fn run_into_a_folder_under_a_file_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("runs");
+    std::fs::write(&blocker, b"keep").unwrap();
+    let out_dir = blocker.join("blobs");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "pipelines/blobs.dlp", "--quiet", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: cannot write {}: Not a directory (os error 20)\n",
+            out_dir.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"keep");
+    assert_eq!(names_in(dir.path()), ["runs"]);
 }
 
 #[test]

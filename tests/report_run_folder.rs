@@ -175,6 +175,31 @@ fn dlp_diff(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The version Cargo.lock resolves `package` to, read now: the manifest
+/// must record what the build linked, not a string kept by hand.
+fn locked_version(package: &str) -> String {
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let versions: Vec<&str> = text
+        .split("\n[[package]]\n")
+        .filter(|p| p.starts_with(&format!("name = \"{package}\"\n")))
+        .filter_map(|p| p.lines().nth(1)?.strip_prefix("version = \""))
+        .filter_map(|v| v.strip_suffix('"'))
+        .collect();
+    assert_eq!(
+        versions.len(),
+        1,
+        "{package} in {}: {versions:?}",
+        lock.display()
+    );
+    assert!(
+        versions[0].split('.').count() == 3
+            && versions[0].split('.').all(|n| n.parse::<u32>().is_ok()),
+        "{versions:?}"
+    );
+    versions[0].to_string()
+}
+
 #[test]
 fn manifest_round_trip() {
     let dir = tempfile::tempdir().unwrap();
@@ -182,7 +207,7 @@ fn manifest_round_trip() {
     assert_eq!(m.status, Status::Running);
     assert_eq!(m.seed, 2);
     assert_eq!(m.dlp_version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(m.candle_version, "0.11.1");
+    assert_eq!(m.candle_version, locked_version("candle-core"));
     m.preprocessing.insert(
         "mean".into(),
         serde_yaml_ng::to_value(vec![0.25, -1.5]).unwrap(),
@@ -269,13 +294,16 @@ fn diff_identical_folders_exits_0() {
     run_folder(&b, 0.819, &[0.9, 0.7, 0.8]);
     let (code, out, err) = dlp_diff(&[a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("test_accuracy  higher  0.819  0.819  +0") || out.contains("same"),
-        "{out}"
-    );
-    assert!(
-        out.ends_with("no regression beyond tolerance (6 metrics compared)\n"),
-        "{out}"
+    assert_eq!(
+        out,
+        "metric         better  old       new       delta      tol  result\n\
+         accuracy       higher  0.7       0.7       0 (0.00%)  0    same\n\
+         loss           lower   0.333333  0.333333  0 (0.00%)  0    same\n\
+         test_accuracy  higher  0.819     0.819     0 (0.00%)  0    same\n\
+         test_loss      lower   0.45      0.45      0 (0.00%)  0    same\n\
+         val_accuracy   higher  0.7       0.7       0 (0.00%)  0    same\n\
+         val_loss       lower   0.8       0.8       0 (0.00%)  0    same\n\
+         no regression beyond tolerance (6 metrics compared)\n"
     );
 }
 

@@ -7,6 +7,7 @@ use super::context::Cx;
 use super::schema::{self, spec};
 use super::value::V;
 use crate::data::SourceInfo;
+use crate::data::convert::LoadTransform;
 use crate::plan::{
     AugmentPlan, Builtin, DataPlan, FillMode, Flip, Preprocess, Shape, Source, SplitPlan,
     SplitSize, TestSplit,
@@ -37,6 +38,8 @@ pub fn bind(cx: &mut Cx, section: &str, cmd: &Command) -> Args {
 pub struct DataOut {
     pub plan: DataPlan,
     pub info: SourceInfo,
+    /// The `source` statement, where problems of its files are reported.
+    pub source_span: Span,
 }
 
 pub fn data(
@@ -84,6 +87,7 @@ pub fn data(
             source_loc: cx.loc(source_cmd.span),
         },
         info,
+        source_span: source_cmd.span,
     })
 }
 
@@ -348,17 +352,30 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
             }
         };
         match name {
-            "grayscale" => {
+            "grayscale" | "rgb" => {
+                let (channels, step, other, other_name) = if name == "grayscale" {
+                    (1, Preprocess::Grayscale, Preprocess::Rgb, "rgb")
+                } else {
+                    (3, Preprocess::Rgb, Preprocess::Grayscale, "grayscale")
+                };
+                if out.contains(&other) {
+                    cx.error(
+                        cmd.name.span,
+                        format!(
+                            "{name} and {other_name} are exclusive: images become 1 channel or 3"
+                        ),
+                    );
+                }
                 if needs_image(cx, *shape)
                     && let Some((_, h, w)) = image_dims(*shape)
                 {
                     *shape = Shape::Image {
-                        channels: 1,
+                        channels,
                         height: h,
                         width: w,
                     };
                 }
-                out.push(Preprocess::Grayscale);
+                out.push(step);
             }
             "resize" => {
                 let h = a.usize(cx, "height", None, 1);
@@ -382,18 +399,53 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 }
             }
             "normalize" => {
+                // `normalize`, `normalize mean_std`, `normalize mean_std
+                // per_channel` (as documented), `per_channel=true|false`,
+                // and `normalize per_channel` (the method word alone).
                 let method = a.choice(cx, "method", &["mean_std", "per_channel"], Some("mean_std"));
-                let flag = a.has("per_channel") && a.bool(cx, "per_channel", false);
-                let per_channel = flag || method.as_deref() == Some("per_channel");
-                if !a.has("per_channel") && method.as_deref() != Some("per_channel") {
+                let by_method = method.as_deref() == Some("per_channel");
+                let flag = a.get("per_channel").and_then(|r| match &r.v {
+                    V::Bool(b) => Some((*b, r.span)),
+                    V::Word(w) if w == "per_channel" => Some((true, r.span)),
+                    _ => {
+                        cx.error(
+                            r.span,
+                            format!(
+                                "normalize per_channel must be true, false or the word per_channel, got {}",
+                                r.describe()
+                            ),
+                        );
+                        None
+                    }
+                });
+                if let Some((false, span)) = flag
+                    && by_method
+                {
+                    cx.error(span, "normalize per_channel contradicts per_channel=false");
+                }
+                if flag.is_none() && !by_method && !a.has("per_channel") {
                     cx.mark_default("preprocess.normalize.per_channel");
                 }
+                let per_channel = by_method || flag.is_some_and(|(b, _)| b);
                 out.push(Preprocess::Normalize { per_channel });
             }
             _ => out.push(Preprocess::OneHot),
         }
     }
     out
+}
+
+/// An image folder that the load-time part of `preprocess` cannot load
+/// (grayscale and colour files mixed without `grayscale` or `rgb`, sizes
+/// that differ without `resize`) is an error at its `source`, naming the
+/// first file that differs.
+pub fn check_images(cx: &mut Cx, data: &DataOut, preprocess: &[Preprocess]) {
+    let Some(survey) = &data.info.survey else {
+        return;
+    };
+    for e in survey.problems(LoadTransform::of(preprocess)) {
+        cx.error(data.source_span, e.to_string());
+    }
 }
 
 /// The augment section (its head may carry `seed=`).

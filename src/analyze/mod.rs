@@ -16,6 +16,9 @@
 //!   (dropout), `batch` (shuffle), `sweep random`.
 //! - `validate_on=test` and `valid=` are exclusive; `crop SIZE` must give
 //!   back the image size (augmentation touches training batches only).
+//! - An image folder is probed file by file (headers only): grayscale and
+//!   colour files mixed need `grayscale` or `rgb`, sizes that differ need
+//!   `resize`; otherwise the error names the first file that differs.
 //! - Monitors must name per-epoch metrics (train or `val_`); `expect` may
 //!   name any of [`metric_names`].
 //! - `--set` paths name statements (`model.conv2d.kernel`, the first
@@ -199,6 +202,9 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         (Some((_, block)), Some(s)) => data::preprocess(cx, block, s),
         _ => Vec::new(),
     };
+    if let Some(d) = &data {
+        data::check_images(cx, d, &preprocess);
+    }
     let augment = match (head(cx, "augment"), shape) {
         (Some((a, block)), Some(s)) => data::augment(cx, &a, block, s, seed),
         _ => crate::plan::AugmentPlan {

@@ -47,7 +47,14 @@ impl Spec {
 pub fn statements(section: &str) -> &'static [&'static str] {
     match section {
         "data" => &["source", "split"],
-        "preprocess" => &["grayscale", "resize", "scale", "normalize", "one_hot"],
+        "preprocess" => &[
+            "grayscale",
+            "rgb",
+            "resize",
+            "scale",
+            "normalize",
+            "one_hot",
+        ],
         "augment" => &[
             "rotate",
             "shift",
@@ -153,10 +160,12 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
             &["train", "valid", "test"],
             &["stratify", "shuffle", "validate_on", "seed"],
         ),
-        ("preprocess", "grayscale" | "one_hot") => Spec::new(&[], &[]),
+        ("preprocess", "grayscale" | "rgb" | "one_hot") => Spec::new(&[], &[]),
         ("preprocess", "resize") => Spec::new(&["height", "width"], &[]),
         ("preprocess", "scale") => Spec::new(&["factor"], &[]),
-        ("preprocess", "normalize") => Spec::new(&["method"], &["per_channel"]),
+        // `normalize mean_std per_channel`: the second word binds to
+        // per_channel (= per_channel=true).
+        ("preprocess", "normalize") => Spec::new(&["method", "per_channel"], &[]),
         ("augment", "rotate") => Spec::new(&["degrees"], &["fill"]),
         ("augment", "shift") => Spec::new(&["width", "height"], &["fill"]),
         ("augment", "zoom") => Spec::new(&["factor"], &["fill"]),

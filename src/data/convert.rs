@@ -1,4 +1,4 @@
-//! Load-time image transforms (`grayscale`, `resize`), on `u8` pixels so
+//! Load-time image transforms (`grayscale`, `rgb`, `resize`), on `u8` pixels so
 //! the stored set stays small. Resizing uses the `image` crate's bilinear
 //! (triangle) filter, which, like PIL, widens its support when shrinking.
 
@@ -13,6 +13,8 @@ use rayon::prelude::*;
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LoadTransform {
     pub grayscale: bool,
+    /// Every image to 3 channels (a grayscale one replicated).
+    pub rgb: bool,
     /// (height, width)
     pub resize: Option<(usize, usize)>,
 }
@@ -23,6 +25,7 @@ impl LoadTransform {
         for s in steps {
             match s {
                 Preprocess::Grayscale => t.grayscale = true,
+                Preprocess::Rgb => t.rgb = true,
                 Preprocess::Resize { height, width } => t.resize = Some((*height, *width)),
                 _ => {}
             }
@@ -31,7 +34,7 @@ impl LoadTransform {
     }
 
     pub fn is_identity(&self) -> bool {
-        !self.grayscale && self.resize.is_none()
+        !self.grayscale && !self.rgb && self.resize.is_none()
     }
 
     /// The shape of a sample after this transform.
@@ -44,7 +47,13 @@ impl LoadTransform {
             } => {
                 let (h, w) = self.resize.unwrap_or((height, width));
                 Shape::Image {
-                    channels: if self.grayscale { 1 } else { channels },
+                    channels: if self.grayscale {
+                        1
+                    } else if self.rgb {
+                        3
+                    } else {
+                        channels
+                    },
                     height: h,
                     width: w,
                 }
@@ -62,7 +71,7 @@ pub fn luma(r: u8, g: u8, b: u8) -> u8 {
 /// Converts one CHW sample of `channels` (1 or 3) to the transform's shape.
 pub fn sample(src: &[u8], channels: usize, h: usize, w: usize, t: LoadTransform) -> Vec<u8> {
     let plane = h * w;
-    let grey_out = t.grayscale || channels == 1;
+    let grey_out = t.grayscale || (channels == 1 && !t.rgb);
     let (oh, ow) = t.resize.unwrap_or((h, w));
     if grey_out {
         let grey: Vec<u8> = if channels == 1 {
@@ -78,14 +87,20 @@ pub fn sample(src: &[u8], channels: usize, h: usize, w: usize, t: LoadTransform)
         let img = GrayImage::from_raw(w as u32, h as u32, grey).unwrap_or_default();
         imageops::resize(&img, ow as u32, oh as u32, FilterType::Triangle).into_raw()
     } else {
+        // HWC; a grayscale plane goes to all three channels.
         let mut hwc = vec![0u8; plane * 3];
         for c in 0..3 {
+            let from = if channels == 1 { 0 } else { c * plane };
             for i in 0..plane {
-                hwc[i * 3 + c] = src[c * plane + i];
+                hwc[i * 3 + c] = src[from + i];
             }
         }
-        let img = RgbImage::from_raw(w as u32, h as u32, hwc).unwrap_or_default();
-        let out = imageops::resize(&img, ow as u32, oh as u32, FilterType::Triangle).into_raw();
+        let out = if (oh, ow) == (h, w) {
+            hwc
+        } else {
+            let img = RgbImage::from_raw(w as u32, h as u32, hwc).unwrap_or_default();
+            imageops::resize(&img, ow as u32, oh as u32, FilterType::Triangle).into_raw()
+        };
         let oplane = oh * ow;
         let mut chw = vec![0u8; oplane * 3];
         for c in 0..3 {
@@ -109,12 +124,13 @@ pub fn table(table: Table, shape: Shape, t: LoadTransform) -> Result<Table> {
     } = shape
     else {
         return Err(Error::Runtime(
-            "grayscale and resize need image data, but the source gives feature vectors".into(),
+            "grayscale, rgb and resize need image data, but the source gives feature vectors"
+                .into(),
         ));
     };
     let Values::U8(pixels) = &table.values else {
         return Err(Error::Runtime(
-            "grayscale and resize need 8-bit image data".into(),
+            "grayscale, rgb and resize need 8-bit image data".into(),
         ));
     };
     let out_numel = t.shape(shape).numel();

@@ -1,6 +1,6 @@
 //! `source csv "file.csv" label=COLUMN`: a header row, numeric feature
-//! columns, one label column. String labels become classes in sorted
-//! order; numeric labels are sorted numerically.
+//! columns, one label column. Each distinct label text is a class (see
+//! [`classes`]); an empty label is an error naming its line.
 
 use super::table::{Loaded, Table, Values};
 use crate::error::{Error, Result};
@@ -68,6 +68,12 @@ pub fn load(path: &Path, label: &str) -> Result<Loaded> {
         for (i, field) in rec.iter().enumerate() {
             let field = field.trim();
             if i == at {
+                if field.is_empty() {
+                    return Err(bad(format!(
+                        "column \"{}\": the label is empty (every row needs one)",
+                        names[i]
+                    )));
+                }
                 raw_labels.push(field.to_string());
             } else {
                 let v: f32 = field.parse().map_err(|_| {
@@ -103,39 +109,30 @@ pub fn load(path: &Path, label: &str) -> Result<Loaded> {
     })
 }
 
-/// Class names in order (numeric when every label is a number, else
-/// lexicographic) and each row's class id.
+/// Class names in order and each row's class id. Labels are categories:
+/// two rows share a class exactly when their labels are the same text
+/// (`1` and `1.0` are two classes; `nan` is one class, never one per row).
+/// Classes are ordered numerically when every label is a finite number
+/// (`2` before `10`, equal values by text), else by text (byte order).
 pub fn classes(raw: &[String]) -> (Vec<String>, Vec<u32>) {
-    let numeric: Option<Vec<f64>> = raw.iter().map(|s| s.parse::<f64>().ok()).collect();
-    let mut names: Vec<String> = raw.to_vec();
-    match &numeric {
-        Some(_) => {
-            names.sort_by(|a, b| {
-                let (x, y) = (
-                    a.parse::<f64>().unwrap_or(0.0),
-                    b.parse::<f64>().unwrap_or(0.0),
-                );
-                x.total_cmp(&y).then_with(|| a.cmp(b))
-            });
-            names.dedup_by(|a, b| a.parse::<f64>().ok() == b.parse::<f64>().ok());
+    let value = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+    let numeric = raw.iter().all(|s| value(s).is_some());
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (raw[i].as_str(), raw[j].as_str());
+        let by_value = match (numeric, value(a), value(b)) {
+            (true, Some(x), Some(y)) => x.total_cmp(&y),
+            _ => std::cmp::Ordering::Equal,
+        };
+        by_value.then_with(|| a.cmp(b))
+    });
+    let mut names: Vec<String> = Vec::new();
+    let mut ids = vec![0u32; raw.len()];
+    for i in order {
+        if names.last() != Some(&raw[i]) {
+            names.push(raw[i].clone());
         }
-        None => {
-            names.sort();
-            names.dedup();
-        }
+        ids[i] = (names.len() - 1) as u32;
     }
-    let ids = raw
-        .iter()
-        .map(|s| {
-            let pos = match &numeric {
-                Some(_) => {
-                    let v = s.parse::<f64>().ok();
-                    names.iter().position(|n| n.parse::<f64>().ok() == v)
-                }
-                None => names.binary_search(s).ok(),
-            };
-            pos.unwrap_or(0) as u32
-        })
-        .collect();
     (names, ids)
 }

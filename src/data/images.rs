@@ -1,6 +1,8 @@
 //! `source images "folder/"`: one sub-folder per class holding PNG/JPEG
 //! files; with `train/` and `test/` sub-folders, `test/` is the official
-//! test part. Classes are the sub-folder names in sorted order.
+//! test part. Classes are the sub-folder names in sorted order. Every file
+//! must match the first one's size (unless `resize`) and channels (unless
+//! `grayscale` or `rgb`); see [`Survey`].
 
 use super::convert::{self, LoadTransform};
 use super::table::{Loaded, Table, Values};
@@ -74,8 +76,9 @@ fn channels_of(img: &DynamicImage) -> usize {
     if img.color().has_color() { 3 } else { 1 }
 }
 
-/// The stored shape of one image file, reading only its header.
-pub fn probe_file(path: &Path) -> Result<Shape> {
+/// Channels (1 or 3), height and width of one image file, reading only
+/// its header.
+fn header(path: &Path) -> Result<(usize, usize, usize)> {
     use image::ImageDecoder;
     let dec = ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
@@ -84,11 +87,159 @@ pub fn probe_file(path: &Path) -> Result<Shape> {
         .into_decoder()
         .map_err(|e| Error::file(path, format!("cannot read image header: {e}")))?;
     let (w, h) = dec.dimensions();
+    let channels = if dec.color_type().has_color() { 3 } else { 1 };
+    Ok((channels, h as usize, w as usize))
+}
+
+/// The stored shape of one image file, reading only its header.
+pub fn probe_file(path: &Path) -> Result<Shape> {
+    let (channels, height, width) = header(path)?;
     Ok(Shape::Image {
-        channels: if dec.color_type().has_color() { 3 } else { 1 },
-        height: h as usize,
-        width: w as usize,
+        channels,
+        height,
+        width,
     })
+}
+
+/// What the files of an image folder say about their channels and sizes,
+/// in listing order (the training part, then the official test part).
+/// The analyzer reads it from the headers alone, the loader from the
+/// decoded images; both report its [`Survey::problems`], so a folder that
+/// cannot be loaded as the pipeline says fails `dlp check` already.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Survey {
+    /// The first file, its channels (1 or 3), height and width.
+    pub first: (PathBuf, usize, usize, usize),
+    /// Files with one channel (grayscale) and with three (colour).
+    pub grayscale: usize,
+    pub colour: usize,
+    /// The first file whose channel count differs from the first file's.
+    pub other_channels: Option<PathBuf>,
+    /// The first file whose size differs from the first file's, with its
+    /// height and width.
+    pub other_size: Option<(PathBuf, usize, usize)>,
+}
+
+impl Survey {
+    /// Surveys `(file, channels, height, width)` in order; `None` when
+    /// there is no file.
+    pub fn of<'a>(
+        files: impl IntoIterator<Item = (&'a Path, usize, usize, usize)>,
+    ) -> Option<Survey> {
+        let mut it = files.into_iter();
+        let (p0, c0, h0, w0) = it.next()?;
+        let mut s = Survey {
+            first: (p0.to_path_buf(), c0, h0, w0),
+            grayscale: usize::from(c0 == 1),
+            colour: usize::from(c0 != 1),
+            other_channels: None,
+            other_size: None,
+        };
+        for (p, c, h, w) in it {
+            if c == 1 {
+                s.grayscale += 1;
+            } else {
+                s.colour += 1;
+            }
+            if c != c0 && s.other_channels.is_none() {
+                s.other_channels = Some(p.to_path_buf());
+            }
+            if (h, w) != (h0, w0) && s.other_size.is_none() {
+                s.other_size = Some((p.to_path_buf(), h, w));
+            }
+        }
+        Some(s)
+    }
+
+    /// Reads the header of every file, in parallel. The first file's
+    /// header must be readable (it gives the input shape); another file
+    /// whose header cannot be read is left out here and left to the loader,
+    /// which names it when decoding fails (a corrupt data file, exit 1).
+    pub fn of_headers(files: &[PathBuf]) -> Result<Option<Survey>> {
+        let Some(first) = files.first() else {
+            return Ok(None);
+        };
+        let first = (first.as_path(), header(first)?);
+        let rest: Vec<Option<(usize, usize, usize)>> =
+            files[1..].par_iter().map(|f| header(f).ok()).collect();
+        let rest = files[1..]
+            .iter()
+            .zip(rest)
+            .filter_map(|(f, d)| d.map(|d| (f.as_path(), d)));
+        Ok(Survey::of(
+            std::iter::once(first)
+                .chain(rest)
+                .map(|(f, (c, h, w))| (f, c, h, w)),
+        ))
+    }
+
+    /// Channels of a sample as decoded, before `grayscale` or `rgb`: 3 when
+    /// any file has colour.
+    pub fn channels(&self) -> usize {
+        if self.colour > 0 { 3 } else { 1 }
+    }
+
+    /// Why the folder cannot be loaded with transform `t`: grayscale and
+    /// colour files mixed without `grayscale` or `rgb` to say which the
+    /// model gets, sizes that differ without `resize`.
+    pub fn problems(&self, t: LoadTransform) -> Vec<Error> {
+        let (first, c0, h0, w0) = &self.first;
+        let kind = |c: usize| {
+            if c == 1 {
+                "grayscale (1 channel)"
+            } else {
+                "colour (3 channels)"
+            }
+        };
+        let mut out = Vec::new();
+        if let Some(p) = &self.other_channels
+            && !t.grayscale
+            && !t.rgb
+        {
+            out.push(Error::file(
+                p,
+                format!(
+                    "image is {} but {} is {}: the folder mixes {} grayscale and {} colour images; add `grayscale` (every image to 1 channel) or `rgb` (every image to 3) to preprocess",
+                    kind(if *c0 == 1 { 3 } else { 1 }),
+                    first.display(),
+                    kind(*c0),
+                    self.grayscale,
+                    self.colour
+                ),
+            ));
+        }
+        if let Some((p, h, w)) = &self.other_size
+            && t.resize.is_none()
+        {
+            out.push(Error::file(
+                p,
+                format!(
+                    "image is {h}×{w} (height×width) but {} is {h0}×{w0}; add `resize H W` to preprocess",
+                    first.display()
+                ),
+            ));
+        }
+        out
+    }
+}
+
+/// Every image file of the folder, training part first, in listing order,
+/// and the training part's class count.
+pub fn files(root: &Path) -> Result<(Vec<PathBuf>, usize)> {
+    let (train, test) = parts(root);
+    let listing = listing(&train)?;
+    let classes = listing.len();
+    let mut files: Vec<PathBuf> = listing.into_iter().flat_map(|(_, f)| f).collect();
+    if files.is_empty() {
+        return Err(Error::file(
+            &train,
+            "no PNG or JPEG files in the class folders",
+        ));
+    }
+    if let Some(t) = test {
+        files.extend(self::listing(&t)?.into_iter().flat_map(|(_, f)| f));
+    }
+    Ok((files, classes))
 }
 
 /// Decoded images with their files, and their labels.
@@ -133,28 +284,24 @@ pub fn load(root: &Path, t: LoadTransform) -> Result<Loaded> {
     };
     let all = train_imgs
         .iter()
-        .chain(test.iter().flat_map(|(imgs, _)| imgs.iter()));
-    let Some((first_path, first)) = train_imgs.first() else {
+        .chain(test.iter().flat_map(|(imgs, _)| imgs.iter()))
+        .map(|(p, img)| {
+            let (w, h) = (img.width() as usize, img.height() as usize);
+            (p.as_path(), channels_of(img), h, w)
+        });
+    let Some(survey) = Survey::of(all) else {
         return Err(Error::file(
             &train_dir,
             "no PNG or JPEG files in the class folders",
         ));
     };
-    let (w0, h0) = (first.width() as usize, first.height() as usize);
-    let mut channels = 1;
-    for (p, img) in all {
-        channels = channels.max(channels_of(img));
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        if t.resize.is_none() && (w, h) != (w0, h0) {
-            return Err(Error::file(
-                p,
-                format!(
-                    "image is {h}×{w} (height×width) but {} is {h0}×{w0}; add `resize H W` to preprocess",
-                    first_path.display()
-                ),
-            ));
-        }
+    if let Some(e) = survey.problems(t).into_iter().next() {
+        return Err(e);
     }
+    let (_, _, h0, w0) = survey.first;
+    // Decoded as colour when any file has colour or `rgb` asks for it
+    // (grayscale files are then replicated, as PIL's convert("RGB")).
+    let channels = if t.rgb { 3 } else { survey.channels() };
     let (oh, ow) = t.resize.unwrap_or((h0, w0));
     let out_c = if t.grayscale { 1 } else { channels };
     let numel = out_c * oh * ow;
@@ -178,8 +325,8 @@ pub fn load(root: &Path, t: LoadTransform) -> Result<Loaded> {
                     }
                 }
                 let each = LoadTransform {
-                    grayscale: t.grayscale,
                     resize: Some((oh, ow)),
+                    ..t
                 };
                 out.copy_from_slice(&convert::sample(&chw, c, h, w, each));
             });

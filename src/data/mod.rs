@@ -39,6 +39,8 @@ pub struct SourceInfo {
     pub input: Shape,
     /// Number of classes, when it is known without reading all labels.
     pub classes: Option<usize>,
+    /// An image folder's channels and sizes, from every file's header.
+    pub survey: Option<images::Survey>,
 }
 
 /// A source path against the pipeline's folder (absolute paths as is).
@@ -65,6 +67,7 @@ pub fn probe(source: &Source, base: &Path) -> Result<SourceInfo> {
                 width: 32,
             },
             classes: Some(10),
+            survey: None,
         }),
         Source::Builtin(Builtin::Mnist | Builtin::FashionMnist) => Ok(SourceInfo {
             input: Shape::Image {
@@ -73,18 +76,21 @@ pub fn probe(source: &Source, base: &Path) -> Result<SourceInfo> {
                 width: 28,
             },
             classes: Some(10),
+            survey: None,
         }),
         Source::Blobs {
             features, centers, ..
         } => Ok(SourceInfo {
             input: Shape::Flat(*features),
             classes: Some(*centers),
+            survey: None,
         }),
         Source::Csv { path, label } => {
             let (names, _) = csv_source::header(&resolve(path, base), label)?;
             Ok(SourceInfo {
                 input: Shape::Flat(names.len() - 1),
                 classes: None,
+                survey: None,
             })
         }
         Source::Idx { images, .. } => {
@@ -93,20 +99,24 @@ pub fn probe(source: &Source, base: &Path) -> Result<SourceInfo> {
             Ok(SourceInfo {
                 input: idx::sample_shape(&path, &dims)?,
                 classes: None,
+                survey: None,
             })
         }
         Source::Images { path } => {
             let root = resolve(path, base);
-            let (train, _) = images::parts(&root);
-            let listing = images::listing(&train)?;
-            let first = listing
-                .iter()
-                .flat_map(|(_, files)| files.first())
-                .next()
-                .ok_or_else(|| Error::file(&train, "no PNG or JPEG files in the class folders"))?;
+            let (files, classes) = images::files(&root)?;
+            let Some(s) = images::Survey::of_headers(&files)? else {
+                return Err(Error::file(&root, "no PNG or JPEG files"));
+            };
+            let (_, channels, height, width) = s.first;
             Ok(SourceInfo {
-                input: images::probe_file(first)?,
-                classes: Some(listing.len()),
+                input: Shape::Image {
+                    channels,
+                    height,
+                    width,
+                },
+                classes: Some(classes),
+                survey: Some(s),
             })
         }
     }

@@ -17,6 +17,7 @@ pub const EPSILON: f64 = 1e-7;
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Grayscale,
+    Rgb,
     Resize {
         height: usize,
         width: usize,
@@ -127,6 +128,7 @@ pub fn fit(
     for s in steps {
         match s {
             Preprocess::Grayscale => out.push(Step::Grayscale),
+            Preprocess::Rgb => out.push(Step::Rgb),
             Preprocess::Resize { height, width } => out.push(Step::Resize {
                 height: *height,
                 width: *width,

@@ -110,6 +110,8 @@ pub struct SplitPlan {
 #[serde(rename_all = "snake_case")]
 pub enum Preprocess {
     Grayscale,
+    /// Every image to 3 channels (a grayscale one replicated).
+    Rgb,
     Resize {
         height: usize,
         width: usize,

@@ -267,6 +267,7 @@ pub fn describe(plan: &Plan) -> String {
         for p in &plan.preprocess {
             let text = match p {
                 Preprocess::Grayscale => "grayscale".to_string(),
+                Preprocess::Rgb => "rgb".to_string(),
                 Preprocess::Resize { height, width } => format!("resize {height} {width}"),
                 Preprocess::Scale { factor } => format!("scale {}", num(*factor)),
                 Preprocess::Normalize { per_channel } => format!(

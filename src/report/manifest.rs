@@ -16,8 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The manifest's file name inside a run folder.
 pub const FILE: &str = "run.yaml";
 
-/// The candle version `dlp` is built against (pinned in Cargo.toml).
-pub const CANDLE_VERSION: &str = "0.11.1";
+/// The candle-core version `dlp` is built against, as resolved in
+/// `Cargo.lock` (read by `build.rs`).
+pub const CANDLE_VERSION: &str = env!("DLP_CANDLE_VERSION");
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,17 +191,21 @@ mod tests {
 
     #[test]
     fn status_spelling() {
-        for s in [
-            Status::Running,
-            Status::Completed,
-            Status::StoppedEarly,
-            Status::Diverged,
-            Status::Interrupted,
-            Status::Crashed,
-            Status::Failed,
-        ] {
-            let yaml = serde_yaml_ng::to_string(&s).unwrap();
-            assert_eq!(yaml.trim(), s.as_str());
+        // The spellings the README documents for `run.yaml`'s status.
+        let table = [
+            (Status::Running, "running"),
+            (Status::Completed, "completed"),
+            (Status::StoppedEarly, "stopped_early"),
+            (Status::Diverged, "diverged"),
+            (Status::Interrupted, "interrupted"),
+            (Status::Crashed, "crashed"),
+            (Status::Failed, "failed"),
+        ];
+        for (s, want) in table {
+            assert_eq!(s.as_str(), want);
+            assert_eq!(serde_yaml_ng::to_string(&s).unwrap(), format!("{want}\n"));
+            let back: Status = serde_yaml_ng::from_str(want).unwrap();
+            assert_eq!(back, s);
         }
     }
 }
