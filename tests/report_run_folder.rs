@@ -26,6 +26,7 @@ fn blobs_plan() -> Plan {
                 features: 2,
                 std: 2.0,
                 seed: 2,
+                generator: BlobsGenerator::Numpy,
             },
             split: SplitPlan {
                 train: SplitSize::Count(800),

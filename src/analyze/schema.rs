@@ -117,6 +117,9 @@ pub const SOURCE_KINDS: &[&str] = &[
     "images",
     "idx",
 ];
+/// What draws `source blobs`: dlp's ChaCha8 stream or NumPy's legacy
+/// `RandomState` (scikit-learn's exact points).
+pub const BLOBS_GENERATORS: &[&str] = &["chacha", "numpy"];
 pub const OPTIMIZERS: &[&str] = &["sgd", "adam", "adamw", "rmsprop", "adagrad"];
 pub const SCHEDULES: &[&str] = &[
     "constant",
@@ -146,7 +149,7 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
         ("data", "source") => match kind {
             Some("blobs") => Spec::new(
                 &["kind"],
-                &["samples", "centers", "features", "std", "seed"],
+                &["samples", "centers", "features", "std", "seed", "generator"],
             ),
             Some("csv") => Spec::new(&["kind", "path"], &["label"]),
             Some("images") => Spec::new(&["kind", "path"], &[]),

@@ -16,6 +16,7 @@ pub mod csv_source;
 mod dataset;
 pub mod download;
 pub mod idx;
+pub mod numpy_random;
 pub mod images;
 pub mod preprocess;
 pub mod split;
@@ -163,7 +164,8 @@ fn read_source(
             features,
             std,
             seed,
-        } => blobs::load(*samples, *centers, *features, *std, *seed)?,
+            generator,
+        } => blobs::load(*samples, *centers, *features, *std, *seed, *generator)?,
         Source::Csv { path, label } => csv_source::load(&resolve(path, base), label)?,
         Source::Images { path } => return images::load(&resolve(path, base), t),
         Source::Idx {
