@@ -120,15 +120,34 @@ pub struct EvalArgs {
     pub out: Option<PathBuf>,
 }
 
+/// What `dlp diff` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// Aligned tables for a terminal.
+    #[default]
+    Text,
+    /// For a pull-request comment or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The baseline: a run folder or a CSV file.
+    /// The baseline: a run folder, a multi-seed folder, a baseline folder or a CSV file.
     pub old: PathBuf,
-    /// The candidate: a run folder or a CSV file.
+    /// The candidate, of the same kind.
     pub new: PathBuf,
-    /// Tolerance per metric: `METRIC=ABS` or `METRIC=REL%`; repeatable.
-    #[arg(long = "tol", value_name = "METRIC=TOL")]
+    /// Gate on a metric: `METRIC=ABS` or `METRIC=REL%`, a sign naming the bad
+    /// direction (`test_accuracy=-0.01`, `val_loss=+5%`), or `curve.COLUMN=ABS`
+    /// for a train.csv column; repeatable. Without any, every difference fails.
+    #[arg(long = "tol", value_name = "METRIC=TOL", allow_hyphen_values = true)]
     pub tol: Vec<String>,
+    /// Significance level of Welch's t-test between multi-seed folders.
+    #[arg(long, default_value_t = crate::report::diff::DEFAULT_ALPHA)]
+    pub alpha: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 #[derive(Debug, Args)]

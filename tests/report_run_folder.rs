@@ -252,7 +252,7 @@ fn manifest_errors_name_the_file() {
 }
 
 #[test]
-fn folder_rule_run_yaml_then_train_csv_last_row() {
+fn folder_rule_run_yaml_then_eval_csv_then_train_csv_last_row() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("a");
     run_folder(&run, 0.819, &[0.9, 0.7, 0.8]);
@@ -267,6 +267,7 @@ fn folder_rule_run_yaml_then_train_csv_last_row() {
         ("val_accuracy".to_string(), 0.6 + 0.05 * 2.0),
     ]);
     assert_eq!(loaded.values, want);
+    assert_eq!(loaded.curves.as_ref().map(|h| h.rows.len()), Some(3));
     // eval.csv in `metric,value` form sits between the two; run.yaml wins.
     std::fs::write(
         run.join("eval.csv"),
@@ -276,15 +277,61 @@ fn folder_rule_run_yaml_then_train_csv_last_row() {
     let loaded = diff::load(&run).unwrap();
     assert_eq!(loaded.values["test_accuracy"], 0.819);
     assert_eq!(loaded.values["test_f1"], 0.81);
-    // A per-class table is not a summary: skipped, with a note.
+    // The run's own eval.csv (the classification report) gives the test
+    // metrics under the run's names: class rows by index, macro and
+    // weighted averages, accuracy. Supports are not metrics.
     std::fs::write(
         run.join("eval.csv"),
-        "class,precision,recall\ncat,0.5,0.6\ndog,0.7,0.8\n",
+        "class,precision,recall,f1,support\n\
+         cat,0.5,0.6,0.5454545454545454,10\n\
+         dog,0.7,0.8,0.7466666666666667,10\n\
+         macro_avg,0.6,0.7,0.6460606060606061,20\n\
+         weighted_avg,0.6,0.7,0.6460606060606061,20\n\
+         accuracy,0.7,0.7,0.7,20\n",
     )
     .unwrap();
     let loaded = diff::load(&run).unwrap();
-    assert!(!loaded.values.contains_key("test_f1"));
-    assert_eq!(loaded.notes.len(), 1, "{:?}", loaded.notes);
+    let from_eval: BTreeMap<&str, f64> = loaded
+        .values
+        .iter()
+        .filter(|(k, _)| k.starts_with("test_") && k.as_str() != "test_loss")
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(
+        from_eval,
+        BTreeMap::from([
+            // run.yaml's figure wins over eval.csv's 0.7.
+            ("test_accuracy", 0.819),
+            ("test_f1", 0.6460606060606061),
+            ("test_f1_0", 0.5454545454545454),
+            ("test_f1_1", 0.7466666666666667),
+            ("test_f1_weighted", 0.6460606060606061),
+            ("test_precision", 0.6),
+            ("test_precision_0", 0.5),
+            ("test_precision_1", 0.7),
+            ("test_precision_weighted", 0.6),
+            ("test_recall", 0.7),
+            ("test_recall_0", 0.6),
+            ("test_recall_1", 0.8),
+            ("test_recall_weighted", 0.7),
+        ])
+    );
+    // Nothing is printed about it: the report is read, not skipped.
+    let (code, _, err) = dlp_diff(&[run.to_str().unwrap(), run.to_str().unwrap()]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    std::fs::write(
+        run.join("eval.csv"),
+        "class,precision,recall,f1,support\ncat,0.5,x,0.5,10\n",
+    )
+    .unwrap();
+    let err = diff::load(&run).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: line 2: recall of `cat`: `x` is not a number",
+            run.join("eval.csv").display()
+        )
+    );
 }
 
 #[test]
@@ -297,19 +344,27 @@ fn diff_identical_folders_exits_0() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out,
-        "metric         better  old       new       delta      tol  result\n\
-         accuracy       higher  0.7       0.7       0 (0.00%)  0    same\n\
-         loss           lower   0.333333  0.333333  0 (0.00%)  0    same\n\
-         test_accuracy  higher  0.819     0.819     0 (0.00%)  0    same\n\
-         test_loss      lower   0.45      0.45      0 (0.00%)  0    same\n\
-         val_accuracy   higher  0.7       0.7       0 (0.00%)  0    same\n\
-         val_loss       lower   0.8       0.8       0 (0.00%)  0    same\n\
-         no regression beyond tolerance (6 metrics compared)\n"
+        "exact comparison (no --tol given): every metric and curve must be identical\n\
+         metric         better  old       new       delta      result\n\
+         accuracy       higher  0.7       0.7       0 (0.00%)  same\n\
+         loss           lower   0.333333  0.333333  0 (0.00%)  same\n\
+         test_accuracy  higher  0.819     0.819     0 (0.00%)  same\n\
+         test_loss      lower   0.45      0.45      0 (0.00%)  same\n\
+         val_accuracy   higher  0.7       0.7       0 (0.00%)  same\n\
+         val_loss       lower   0.8       0.8       0 (0.00%)  same\n\
+         \n\
+         curve (train.csv)  epochs  max |new - old|  at epoch  result\n\
+         lr                 3       0                -         same\n\
+         loss               3       0                -         same\n\
+         accuracy           3       0                -         same\n\
+         val_loss           3       0                -         same\n\
+         val_accuracy       3       0                -         same\n\
+         no difference: 6 metrics and 5 curves identical\n"
     );
 }
 
 #[test]
-fn diff_worse_folder_exits_1_and_tolerance_rescues() {
+fn diff_worse_folder_exact_fails_gate_decides_by_named_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run_folder(&a, 0.819, &[0.9, 0.7, 0.8]);
@@ -317,13 +372,17 @@ fn diff_worse_folder_exits_1_and_tolerance_rescues() {
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     let (code, out, err) = dlp_diff(&[a, b]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("REGRESSED"), "{out}");
     assert!(
-        out.ends_with("metrics regressed beyond tolerance: test_accuracy, val_loss\n"),
+        out.ends_with(
+            "3 of 11 differ (exact comparison: no --tol given): test_accuracy, val_loss, curve.val_loss\n"
+        ),
         "{out}"
     );
+    // Exact mode fails the reverse direction too: an improvement is a difference.
+    let (code, _, _) = dlp_diff(&[b, a]);
+    assert_eq!(code, 1);
     // 0.819 → 0.80 is 0.019 down; val_loss 0.8 → 0.82 is 2.5 % up.
-    let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=0.02", "--tol", "val_loss=3%"]);
+    let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=-0.02", "--tol", "val_loss=+3%"]);
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=0.02", "--tol", "val_loss=2%"]);
     assert_eq!(code, 1, "{out}");
@@ -331,9 +390,50 @@ fn diff_worse_folder_exits_1_and_tolerance_rescues() {
         out.ends_with("1 metric regressed beyond tolerance: val_loss\n"),
         "{out}"
     );
-    // Improvements never fail: the reverse direction passes.
-    let (code, out, _) = dlp_diff(&[b, a]);
+    // Only the named metric decides: val_loss regressed but is information.
+    let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=-0.02"]);
     assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("\nval_loss       lower   0.8       0.82      +0.02 (+2.50%)   -      worse\n"),
+        "{out}"
+    );
+    // Improvements never fail a gate: the reverse direction passes.
+    let (code, out, _) = dlp_diff(&[b, a, "--tol", "test_accuracy=0", "--tol", "val_loss=0"]);
+    assert_eq!(code, 0, "{out}");
+    // The curve: epoch 3's val_loss moved by 0.02.
+    let (code, out, _) = dlp_diff(&[a, b, "--tol", "curve.val_loss=0.01"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.ends_with("1 metric regressed beyond tolerance: curve.val_loss\n"), "{out}");
+}
+
+#[test]
+fn diff_formats_markdown_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_folder(&a, 0.819, &[0.9, 0.7, 0.8]);
+    run_folder(&b, 0.80, &[0.9, 0.7, 0.8]);
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (code, md, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=-0.01", "--format", "markdown"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(lines[0], "### dlp diff: ❌ fails");
+    // The regression is the first row of the first table.
+    assert_eq!(lines[6], "| --- | --- | --- | --- | --- | --- | --- |");
+    assert_eq!(
+        lines[7],
+        "| `test_accuracy` | higher | 0.819 | 0.8 | -0.019 (-2.32%) | -0.01 | **REGRESSED** |"
+    );
+    assert!(md.contains("<details><summary>5 other metrics for information, not gated</summary>"), "{md}");
+    assert!(md.ends_with("**1 metric regressed beyond tolerance: test_accuracy**\n"), "{md}");
+    let (code, json, _) = dlp_diff(&[a, b, "--format", "json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["mode"], "exact");
+    assert_eq!(doc["passed"], false);
+    assert_eq!(doc["failures"], serde_json::json!(["test_accuracy"]));
+    assert_eq!(doc["old"], a);
+    assert_eq!(doc["metrics"].as_array().unwrap().len(), 6);
+    assert_eq!(doc["curves"].as_array().unwrap().len(), 5);
 }
 
 #[test]
@@ -343,7 +443,12 @@ fn diff_csv_files() {
     history(&[0.9, 0.7]).write_csv(&a).unwrap();
     history(&[0.9, 0.7, 0.6]).write_csv(&b).unwrap();
     // Last rows: loss 1/2 → 1/3, accuracy 0.6 → 0.7, val_loss 0.7 → 0.6, val_accuracy 0.65 → 0.7.
-    let (code, out, err) = dlp_diff(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    let tols = [
+        "--tol", "loss=0", "--tol", "accuracy=0", "--tol", "val_loss=0", "--tol", "val_accuracy=0",
+    ];
+    let mut args = vec![a.to_str().unwrap(), b.to_str().unwrap()];
+    args.extend(tols);
+    let (code, out, err) = dlp_diff(&args);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out.lines().filter(|l| l.ends_with(" better")).count(),
@@ -352,10 +457,11 @@ fn diff_csv_files() {
     );
     let m = dir.path().join("m.csv");
     std::fs::write(&m, "metric,value\nval_loss,0.65\n").unwrap();
-    let (code, out, _) = dlp_diff(&[b.to_str().unwrap(), m.to_str().unwrap()]);
-    // val_loss 0.6 → 0.65 regresses; loss, accuracy, val_accuracy are missing in new.
+    let (code, out, _) = dlp_diff(&[b.to_str().unwrap(), m.to_str().unwrap(), "--tol", "val_loss=+0.1", "--tol", "loss=0"]);
+    // val_loss 0.6 → 0.65 is within 0.1; loss is gated and missing in new.
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("MISSING in new"), "{out}");
+    assert!(out.ends_with("1 metric regressed beyond tolerance: loss\n"), "{out}");
 }
 
 #[test]
@@ -379,7 +485,9 @@ fn diff_usage_errors_exit_2() {
     let (code, _, err) = dlp_diff(&[a, empty.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("not a run folder: it has no run.yaml, eval.csv or train.csv"),
+        err.contains(
+            "not a run folder: it has no run.yaml, seeds.csv, metrics.csv, eval.csv or train.csv"
+        ),
         "{err}"
     );
     let (code, _, err) = dlp_diff(&[a, a, "--tol", "val_loss=5%%"]);
