@@ -21,6 +21,7 @@ pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
 pub mod memory;
+pub mod seeds;
 pub mod signals;
 pub mod state;
 pub mod step;
