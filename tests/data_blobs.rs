@@ -104,7 +104,11 @@ fn numpy_generator_is_scikit_learns_make_blobs_bit_for_bit() {
     assert_eq!(count(&y[800..]), [71, 63, 66]);
     let sum = x.iter().fold(0.0f64, |s, v| s + v);
     assert_eq!(sum, -5456.281100421169);
-    let weighted: usize = y.iter().enumerate().map(|(i, &l)| (i + 1) * l as usize).sum();
+    let weighted: usize = y
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (i + 1) * l as usize)
+        .sum();
     assert_eq!(weighted, 495130);
 }
 

@@ -382,7 +382,14 @@ fn diff_worse_folder_exact_fails_gate_decides_by_named_metrics() {
     let (code, _, _) = dlp_diff(&[b, a]);
     assert_eq!(code, 1);
     // 0.819 → 0.80 is 0.019 down; val_loss 0.8 → 0.82 is 2.5 % up.
-    let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=-0.02", "--tol", "val_loss=+3%"]);
+    let (code, out, _) = dlp_diff(&[
+        a,
+        b,
+        "--tol",
+        "test_accuracy=-0.02",
+        "--tol",
+        "val_loss=+3%",
+    ]);
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=0.02", "--tol", "val_loss=2%"]);
     assert_eq!(code, 1, "{out}");
@@ -394,7 +401,9 @@ fn diff_worse_folder_exact_fails_gate_decides_by_named_metrics() {
     let (code, out, _) = dlp_diff(&[a, b, "--tol", "test_accuracy=-0.02"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("\nval_loss       lower   0.8       0.82      +0.02 (+2.50%)   -      worse\n"),
+        out.contains(
+            "\nval_loss       lower   0.8       0.82      +0.02 (+2.50%)   -      worse\n"
+        ),
         "{out}"
     );
     // Improvements never fail a gate: the reverse direction passes.
@@ -403,7 +412,10 @@ fn diff_worse_folder_exact_fails_gate_decides_by_named_metrics() {
     // The curve: epoch 3's val_loss moved by 0.02.
     let (code, out, _) = dlp_diff(&[a, b, "--tol", "curve.val_loss=0.01"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.ends_with("1 metric regressed beyond tolerance: curve.val_loss\n"), "{out}");
+    assert!(
+        out.ends_with("1 metric regressed beyond tolerance: curve.val_loss\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -423,8 +435,14 @@ fn diff_formats_markdown_and_json() {
         lines[7],
         "| `test_accuracy` | higher | 0.819 | 0.8 | -0.019 (-2.32%) | -0.01 | **REGRESSED** |"
     );
-    assert!(md.contains("<details><summary>5 other metrics for information, not gated</summary>"), "{md}");
-    assert!(md.ends_with("**1 metric regressed beyond tolerance: test_accuracy**\n"), "{md}");
+    assert!(
+        md.contains("<details><summary>5 other metrics for information, not gated</summary>"),
+        "{md}"
+    );
+    assert!(
+        md.ends_with("**1 metric regressed beyond tolerance: test_accuracy**\n"),
+        "{md}"
+    );
     let (code, json, _) = dlp_diff(&[a, b, "--format", "json"]);
     assert_eq!(code, 1);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -444,7 +462,14 @@ fn diff_csv_files() {
     history(&[0.9, 0.7, 0.6]).write_csv(&b).unwrap();
     // Last rows: loss 1/2 → 1/3, accuracy 0.6 → 0.7, val_loss 0.7 → 0.6, val_accuracy 0.65 → 0.7.
     let tols = [
-        "--tol", "loss=0", "--tol", "accuracy=0", "--tol", "val_loss=0", "--tol", "val_accuracy=0",
+        "--tol",
+        "loss=0",
+        "--tol",
+        "accuracy=0",
+        "--tol",
+        "val_loss=0",
+        "--tol",
+        "val_accuracy=0",
     ];
     let mut args = vec![a.to_str().unwrap(), b.to_str().unwrap()];
     args.extend(tols);
@@ -457,11 +482,21 @@ fn diff_csv_files() {
     );
     let m = dir.path().join("m.csv");
     std::fs::write(&m, "metric,value\nval_loss,0.65\n").unwrap();
-    let (code, out, _) = dlp_diff(&[b.to_str().unwrap(), m.to_str().unwrap(), "--tol", "val_loss=+0.1", "--tol", "loss=0"]);
+    let (code, out, _) = dlp_diff(&[
+        b.to_str().unwrap(),
+        m.to_str().unwrap(),
+        "--tol",
+        "val_loss=+0.1",
+        "--tol",
+        "loss=0",
+    ]);
     // val_loss 0.6 → 0.65 is within 0.1; loss is gated and missing in new.
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("MISSING in new"), "{out}");
-    assert!(out.ends_with("1 metric regressed beyond tolerance: loss\n"), "{out}");
+    assert!(
+        out.ends_with("1 metric regressed beyond tolerance: loss\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -513,4 +548,263 @@ fn diff_usage_errors_exit_2() {
             bad.display()
         )
     );
+}
+
+fn dlp_cmd(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `dlp baseline RUN DIR` keeps the metric CSVs (no weights, no run.yaml,
+/// no timings); `dlp diff DIR RUN` accepts it; a refresh from an
+/// unchanged run changes no byte, and one from another run is what the
+/// next diff compares against.
+#[test]
+fn baseline_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, bl) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("bl"),
+    );
+    run_folder(&a, 0.819, &[0.9, 0.7, 0.8]);
+    run_folder(&b, 0.80, &[0.9, 0.7, 0.8]);
+    std::fs::write(
+        a.join("stages.csv"),
+        "stage,seconds,items,items_per_second\n",
+    )
+    .unwrap();
+    std::fs::write(a.join("model.safetensors"), b"weights").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (code, out, err) = dlp_cmd(&["baseline", &s(&a), &s(&bl)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!("baseline {}: metrics.csv, train.csv\n", bl.display())
+    );
+    assert_eq!(files_in(&bl), ["baseline.yaml", "metrics.csv", "train.csv"]);
+    assert_eq!(
+        std::fs::read_to_string(bl.join("metrics.csv")).unwrap(),
+        "metric,value\ntest_accuracy,0.819\ntest_loss,0.45\n"
+    );
+    assert_eq!(
+        std::fs::read(bl.join("train.csv")).unwrap(),
+        std::fs::read(a.join("train.csv")).unwrap()
+    );
+    let first: Vec<Vec<u8>> = files_in(&bl)
+        .iter()
+        .map(|f| std::fs::read(bl.join(f)).unwrap())
+        .collect();
+    let (code, out, _) = dlp_diff(&[&s(&bl), &s(&a)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.ends_with("no difference: 6 metrics and 5 curves identical\n"),
+        "{out}"
+    );
+    let (code, out, _) = dlp_diff(&[&s(&bl), &s(&b), "--tol", "test_accuracy=-0.01"]);
+    assert_eq!(code, 1, "{out}");
+    // Refreshing from the same run rewrites the same bytes.
+    assert_eq!(dlp_cmd(&["baseline", &s(&a), &s(&bl)]).0, 0);
+    let again: Vec<Vec<u8>> = files_in(&bl)
+        .iter()
+        .map(|f| std::fs::read(bl.join(f)).unwrap())
+        .collect();
+    assert_eq!(first, again);
+    // Refreshed from b, the baseline is b.
+    assert_eq!(dlp_cmd(&["baseline", &s(&b), &s(&bl)]).0, 0);
+    assert_eq!(dlp_diff(&[&s(&bl), &s(&b)]).0, 0);
+
+    // A multi-seed folder: seeds.csv and summary.csv; a refresh removes
+    // the single run's files.
+    let multi = dir.path().join("multi");
+    std::fs::create_dir(&multi).unwrap();
+    std::fs::write(
+        multi.join("seeds.yaml"),
+        "pipeline: /p/blobs.dlp\noverrides: []\nseeds: [2, 99]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        multi.join("seeds.csv"),
+        "run,seed,test_accuracy\nseed-01,2,0.84\nseed-02,99,0.835\n",
+    )
+    .unwrap();
+    std::fs::write(multi.join("summary.csv"), "metric,n,mean\n").unwrap();
+    let (code, _, err) = dlp_cmd(&["baseline", &s(&multi), &s(&bl)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(files_in(&bl), ["baseline.yaml", "seeds.csv", "summary.csv"]);
+    assert!(
+        std::fs::read_to_string(bl.join("baseline.yaml"))
+            .unwrap()
+            .ends_with("pipeline: blobs\nkind: seeds\nseeds: [2, 99]\n")
+    );
+    let (code, out, _) = dlp_diff(&[&s(&bl), &s(&multi)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("seeds: 2 old, 2 new;"), "{out}");
+
+    // Refusals: a folder that is not a baseline, an unfinished run.
+    let (code, _, err) = dlp_cmd(&["baseline", &s(&a), &s(&b)]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: the folder has files and no baseline.yaml, so it is not a baseline; \
+             refusing to write into it (give a new or empty folder)\n",
+            b.display()
+        )
+    );
+    let unfinished = dir.path().join("u");
+    std::fs::create_dir(&unfinished).unwrap();
+    let mut m = Manifest::start(blobs_plan(), "cpu", 2);
+    m.finish(Status::Interrupted, 130);
+    m.write(&unfinished).unwrap();
+    let (code, _, err) = dlp_cmd(&["baseline", &s(&unfinished), &s(&dir.path().join("new"))]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the run has not finished (status interrupted)"),
+        "{err}"
+    );
+    assert!(!dir.path().join("new").exists());
+}
+
+/// The CI examples are YAML of their systems' shapes, and every `dlp …`
+/// command in them parses as this build's command line.
+#[test]
+fn ci_examples_are_valid_yaml_with_real_dlp_commands() {
+    use clap::Parser;
+    use serde_yaml_ng::Value;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let load = |name: &str| -> Value {
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let mut scripts: Vec<(String, String)> = Vec::new();
+
+    // GitHub Actions: `on`, and jobs with `runs-on` and steps that each
+    // either use an action or run a script.
+    let gh = load("github-actions.yml");
+    assert!(gh.get("on").is_some(), "github-actions.yml: no `on`");
+    let jobs = gh["jobs"].as_mapping().expect("jobs");
+    assert!(!jobs.is_empty());
+    for (name, job) in jobs {
+        assert!(job["runs-on"].as_str().is_some(), "{name:?}: runs-on");
+        let steps = job["steps"].as_sequence().expect("steps");
+        for step in steps {
+            let uses = step.get("uses").and_then(Value::as_str);
+            let run = step.get("run").and_then(Value::as_str);
+            assert!(uses.is_some() != run.is_some(), "{step:?}: one of uses/run");
+            if let Some(u) = uses {
+                assert!(u.contains('@'), "{u}: pin a version");
+            }
+            if let Some(r) = run {
+                scripts.push(("github-actions.yml".into(), r.to_string()));
+            }
+        }
+    }
+
+    // GitLab: every job has a stage from `stages` and a script list.
+    let gl = load("gitlab-ci.yml");
+    let stages: Vec<&str> = gl["stages"]
+        .as_sequence()
+        .expect("stages")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let reserved = ["stages", "variables", "default", "include", "workflow"];
+    let mut gl_jobs = 0;
+    for (name, job) in gl.as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if reserved.contains(&name) || name.starts_with('.') {
+            continue;
+        }
+        gl_jobs += 1;
+        let stage = job["stage"].as_str().expect("stage");
+        assert!(stages.contains(&stage), "{name}: stage {stage}");
+        for line in job["script"].as_sequence().expect("script") {
+            scripts.push(("gitlab-ci.yml".into(), line.as_str().unwrap().to_string()));
+        }
+    }
+    assert!(gl_jobs >= 1);
+
+    // Every dlp command parses; together they run, diff and post markdown.
+    let mut used: BTreeSet<(String, String)> = BTreeSet::new();
+    for (file, script) in &scripts {
+        for line in script.replace("\\\n", " ").lines() {
+            let words = shell_words(line);
+            for cmd in words.split(|w| ["|", "||", "&&", ";"].contains(&w.as_str())) {
+                let cmd: Vec<&String> = cmd
+                    .iter()
+                    .take_while(|w| !w.starts_with('>') && !w.starts_with("2>"))
+                    .collect();
+                if cmd.first().map(|w| w.as_str()) != Some("dlp") {
+                    continue;
+                }
+                if let Err(e) = dlp::cli::Cli::try_parse_from(cmd.iter().map(|w| w.as_str())) {
+                    panic!("{file}: `{line}`: {e}");
+                }
+                used.insert((file.clone(), cmd[1].clone()));
+                if cmd.iter().any(|w| *w == "markdown") {
+                    used.insert((file.clone(), "markdown".into()));
+                }
+            }
+        }
+    }
+    for file in ["github-actions.yml", "gitlab-ci.yml"] {
+        for what in ["run", "diff", "markdown"] {
+            assert!(
+                used.contains(&(file.to_string(), what.to_string())),
+                "{file}: no `dlp {what}` ({used:?})"
+            );
+        }
+    }
+}
+
+/// Splits a shell line into words: quotes group, operators stand alone,
+/// `#` starts a comment. Enough for the CI examples' lines.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars().peekable();
+    let flush = |word: &mut String, words: &mut Vec<String>| {
+        if !word.is_empty() {
+            words.push(std::mem::take(word));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if word.is_empty() => break,
+            (None, c) if c.is_whitespace() => flush(&mut word, &mut words),
+            (None, '|' | '&' | ';') => {
+                flush(&mut word, &mut words);
+                let mut op = c.to_string();
+                if chars.peek() == Some(&c) {
+                    op.push(c);
+                    chars.next();
+                }
+                words.push(op);
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    flush(&mut word, &mut words);
+    words
 }

@@ -112,3 +112,128 @@ fn sigint_finishes_the_batch_checkpoints_and_resumes_exactly() {
         );
     }
 }
+
+/// `--seeds 3`: seed-01 is the plain run of the pipeline; `--jobs 2` (one
+/// thread per seed on two cores) and a multi-seed run interrupted in its
+/// first seed and finished with `--resume` of the folder write the bytes
+/// `--jobs 1` writes.
+#[test]
+fn seeds_jobs_and_resume_of_the_folder_write_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "s.dlp", &small_blobs(""));
+    let plain = tmp.path().join("plain");
+    let o = run_quiet(&p, &plain, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let one = tmp.path().join("one");
+    let o = run_quiet(&p, &one, &["--seeds", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(&format!("→ {}\n", one.join("summary.csv").display())),
+        "{}",
+        stdout(&o)
+    );
+    for f in METRIC_FILES {
+        assert_eq!(
+            read(plain.join(f)),
+            read(one.join("seed-01").join(f)),
+            "{f}"
+        );
+    }
+    let seeds = read(one.join("seeds.csv"));
+    let column: Vec<&str> = seeds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    let want: Vec<String> = (0..3)
+        .map(|i| dlp::run::seeds::seed_of(7, i).to_string())
+        .collect();
+    assert_eq!(column, want);
+    assert!(
+        seeds.starts_with("run,seed,loss,accuracy,val_loss,val_accuracy,"),
+        "{seeds}"
+    );
+    assert_eq!(
+        read(one.join("summary.csv")).lines().next(),
+        Some("metric,n,mean,sd,min,max,ci95_low,ci95_high")
+    );
+
+    let two = tmp.path().join("two");
+    let o = run_quiet(&p, &two, &["--seeds", "3", "--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let cut = tmp.path().join("cut");
+    let o = dlp()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--quiet",
+            "--seeds",
+            "3",
+            "--out",
+        ])
+        .arg(&cut)
+        .env("DLP_INTERRUPT_AFTER_STEPS", "20")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with(&format!(
+            "error: 0 of 3 seeds finished; continue with `dlp run --resume {}`\n",
+            cut.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(read(cut.join("seed-01/run.yaml")).contains("status: interrupted"));
+    let o = run(&[
+        "run",
+        "--resume",
+        cut.to_str().unwrap(),
+        "--quiet",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    for other in [&two, &cut] {
+        for f in ["seeds.csv", "summary.csv"] {
+            assert_eq!(read(one.join(f)), read(other.join(f)), "{f}");
+        }
+        for s in ["seed-01", "seed-02", "seed-03"] {
+            for f in METRIC_FILES.iter().chain(&["data.csv"]) {
+                assert_eq!(
+                    read(one.join(s).join(f)),
+                    read(other.join(s).join(f)),
+                    "{s}/{f}"
+                );
+            }
+        }
+    }
+    // run.yaml records the threads each seed ran on: the cores split
+    // between the two jobs (one job on one core).
+    let cores = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = (cores / 2.min(cores)).max(1);
+    assert!(
+        read(two.join("seed-02/run.yaml")).contains(&format!("\nthreads: {threads}\n")),
+        "{threads}"
+    );
+    // Usage: one seed is no spread; --jobs needs seeds.
+    let o = run_quiet(&p, &tmp.path().join("x"), &["--seeds", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: --seeds 1: a spread needs at least 2 seeds (leave --seeds out for one run)\n"
+    );
+    let o = run_quiet(&p, &tmp.path().join("y"), &["--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--jobs runs the seeds of --seeds N at once"),
+        "{}",
+        stderr(&o)
+    );
+}

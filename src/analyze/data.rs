@@ -9,8 +9,8 @@ use super::value::V;
 use crate::data::SourceInfo;
 use crate::data::convert::LoadTransform;
 use crate::plan::{
-    AugmentPlan, BlobsGenerator, Builtin, DataPlan, FillMode, Flip, Preprocess, Shape, Source, SplitPlan,
-    SplitSize, TestSplit,
+    AugmentPlan, BlobsGenerator, Builtin, DataPlan, FillMode, Flip, Preprocess, Shape, Source,
+    SplitPlan, SplitSize, TestSplit,
 };
 use crate::rng::{Stream, stream_seed};
 use crate::syntax::{Command, Span, Statement};

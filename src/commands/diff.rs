@@ -20,7 +20,10 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     let old = load(&args.old)?;
     let new = load(&args.new)?;
     let comparison = diff::compare(&old, &new, &gate)?;
-    let (a, b) = (args.old.display().to_string(), args.new.display().to_string());
+    let (a, b) = (
+        args.old.display().to_string(),
+        args.new.display().to_string(),
+    );
     let text = match args.format {
         DiffFormat::Text => comparison.text(),
         DiffFormat::Markdown => comparison.markdown(&a, &b),

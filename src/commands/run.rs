@@ -33,7 +33,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     if args.jobs == 0 {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }
-    let multi_seed = args.seeds.is_some() || args.resume.as_deref().is_some_and(seeds::is_seeds_folder);
+    let multi_seed =
+        args.seeds.is_some() || args.resume.as_deref().is_some_and(seeds::is_seeds_folder);
     if args.jobs > 1 && !multi_seed {
         return Err(Error::Usage(
             "--jobs runs the seeds of --seeds N at once: give --seeds (or --resume a multi-seed folder)".into(),

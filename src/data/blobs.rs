@@ -14,9 +14,9 @@
 //! calls it, so the points are scikit-learn's to the last bit (then
 //! rounded to float32, as every feature `dlp` trains on).
 
+use super::numpy_random::RandomState;
 use super::table::{Loaded, Table, Values};
 use crate::error::{Error, Result};
-use super::numpy_random::RandomState;
 use crate::plan::{BlobsGenerator, Shape};
 use crate::rng;
 use rand::RngExt;

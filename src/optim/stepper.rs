@@ -24,7 +24,6 @@ pub struct Stepper {
     decay: f64,
 }
 
-
 /// Keras 2's legacy decay: the rate of the step taken after `iterations`
 /// steps, `lr / (1 + decay·iterations)`.
 pub fn decayed(lr: f64, decay: f64, iterations: u64) -> f64 {

@@ -45,7 +45,10 @@ impl Summary {
         let (sd, half) = if n >= 2 {
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
             let sd = var.sqrt();
-            (sd, t_quantile(0.975, (n - 1) as f64) * sd / (n as f64).sqrt())
+            (
+                sd,
+                t_quantile(0.975, (n - 1) as f64) * sd / (n as f64).sqrt(),
+            )
         } else {
             (nan, nan)
         };
@@ -95,7 +98,11 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     if se2 == 0.0 {
         let same = diff == 0.0;
         return Some(Welch {
-            t: if same { 0.0 } else { diff.signum() * f64::INFINITY },
+            t: if same {
+                0.0
+            } else {
+                diff.signum() * f64::INFINITY
+            },
             df: na + nb - 2.0,
             p: if same { 1.0 } else { 0.0 },
         });
@@ -103,7 +110,11 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     let t = diff / se2.sqrt();
     let df = se2 * se2 / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
     let p = StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * d.sf(t.abs()));
-    Some(Welch { t, df, p: p.min(1.0) })
+    Some(Welch {
+        t,
+        df,
+        p: p.min(1.0),
+    })
 }
 
 #[cfg(test)]
@@ -137,9 +148,27 @@ mod tests {
         let b = [0.8, 0.815, 0.79, 0.805, 0.81];
         let c = [0.84, 0.82, 0.85, 0.81, 0.845, 0.83, 0.825];
         let cases: [(&[f64], &[f64], f64, f64, f64); 3] = [
-            (&a, &b, 4.93196961916069, 0.0011465920428410529, 7.999999999999999),
-            (&a, &c, 0.3714565713309646, 0.7180529421539324, 9.991893316168635),
-            (&b, &c, -3.9622034275306626, 0.0026811270686265304, 9.991893316168634),
+            (
+                &a,
+                &b,
+                4.93196961916069,
+                0.0011465920428410529,
+                7.999999999999999,
+            ),
+            (
+                &a,
+                &c,
+                0.3714565713309646,
+                0.7180529421539324,
+                9.991893316168635,
+            ),
+            (
+                &b,
+                &c,
+                -3.9622034275306626,
+                0.0026811270686265304,
+                9.991893316168634,
+            ),
         ];
         for (x, y, t, p, df) in cases {
             let w = welch(x, y).unwrap();

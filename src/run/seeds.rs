@@ -121,7 +121,8 @@ pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let base = RunFolder::lock(dir)?;
     let path = dir.join(SPEC_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let spec: Spec = serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
+    let spec: Spec =
+        serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
     if spec.seeds.is_empty() {
         return Err(Error::file(&path, "no seeds listed"));
     }
@@ -141,7 +142,10 @@ fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result
         return match m.status {
             Status::Completed | Status::StoppedEarly => Ok(Outcome {
                 failures: if m.exit_code == Some(3) {
-                    vec![format!("{}: an expectation failed (see its run)", dir.display())]
+                    vec![format!(
+                        "{}: an expectation failed (see its run)",
+                        dir.display()
+                    )]
                 } else {
                     Vec::new()
                 },
@@ -332,9 +336,18 @@ fn write_tables(
             (k.clone(), Summary::of(&xs))
         })
         .collect();
-    let header: Vec<String> = ["metric", "n", "mean", "sd", "min", "max", "ci95_low", "ci95_high"]
-        .map(String::from)
-        .to_vec();
+    let header: Vec<String> = [
+        "metric",
+        "n",
+        "mean",
+        "sd",
+        "min",
+        "max",
+        "ci95_low",
+        "ci95_high",
+    ]
+    .map(String::from)
+    .to_vec();
     let body: Vec<Vec<String>> = summaries
         .iter()
         .map(|(k, s)| {

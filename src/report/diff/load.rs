@@ -240,10 +240,14 @@ fn seed_table(
     let mut t = SeedTable::default();
     let metrics = &header[2..];
     if let Some(h) = metrics.iter().find(|h| h.is_empty()) {
-        return Err(Error::file(path, format!("line 1: empty column name `{h}`")));
+        return Err(Error::file(
+            path,
+            format!("line 1: empty column name `{h}`"),
+        ));
     }
     for m in metrics {
-        t.values.insert(m.clone(), Vec::with_capacity(records.len()));
+        t.values
+            .insert(m.clone(), Vec::with_capacity(records.len()));
     }
     for (line, r) in records {
         t.runs.push(r[0].trim().to_string());
@@ -292,8 +296,7 @@ fn report_metrics(
                     path,
                     format!(
                         "line {line}: {} of `{}`: `{s}` is not a number",
-                        REPORT_HEADER[i],
-                        &r[0]
+                        REPORT_HEADER[i], &r[0]
                     ),
                 )
             })

@@ -161,11 +161,7 @@ pub fn parse_gate(args: &[String], alpha: f64) -> Result<Gate> {
             Some(c) => (true, c),
             None => (false, metric),
         };
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(usage("the metric name must be letters, digits and `_`"));
         }
         let value = value.trim();
@@ -182,7 +178,9 @@ pub fn parse_gate(args: &[String], alpha: f64) -> Result<Gate> {
             .parse()
             .map_err(|_| usage(&format!("`{value}` is not a number")))?;
         if !x.is_finite() || x < 0.0 {
-            return Err(usage("the tolerance must be a finite amount with at most one sign"));
+            return Err(usage(
+                "the tolerance must be a finite amount with at most one sign",
+            ));
         }
         if curve {
             if sign.is_some() || rel {
@@ -442,8 +440,7 @@ pub fn compare(old: &Loaded, new: &Loaded, gate: &Gate) -> Result<Comparison> {
 /// Equal element by element, NaN equal to NaN.
 fn same_values(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
 }

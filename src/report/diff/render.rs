@@ -182,7 +182,13 @@ fn curve_table(c: &Comparison) -> Vec<Vec<String>> {
 fn aligned(table: &[Vec<String>]) -> String {
     let cols = table.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in table {
@@ -232,18 +238,18 @@ impl Comparison {
         self.rows
             .iter()
             .filter_map(|r| r.tol.map(|t| format!("{} {t}", r.metric)))
-            .chain(
-                self.curves
-                    .iter()
-                    .filter_map(|c| c.tol.map(|t| format!("{CURVE_PREFIX}{} {}", c.column, num(t)))),
-            )
+            .chain(self.curves.iter().filter_map(|c| {
+                c.tol
+                    .map(|t| format!("{CURVE_PREFIX}{} {}", c.column, num(t)))
+            }))
             .collect()
     }
 
     /// One line on how the comparison was judged.
     pub fn rule(&self) -> String {
         let mut s = if self.exact {
-            "exact comparison (no --tol given): every metric and curve must be identical".to_string()
+            "exact comparison (no --tol given): every metric and curve must be identical"
+                .to_string()
         } else {
             let info = self.rows.iter().filter(|r| r.tol.is_none()).count();
             format!(
@@ -411,7 +417,8 @@ impl Comparison {
                 })
                 .collect(),
         };
-        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(&doc)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }

@@ -36,7 +36,10 @@ fn tolerance_parsing() {
         g.metrics["test_accuracy"],
         tol(Amount::Abs(0.01), Some(Mode::Max))
     );
-    assert_eq!(g.metrics["val_loss"], tol(Amount::Rel(0.05), Some(Mode::Min)));
+    assert_eq!(
+        g.metrics["val_loss"],
+        tol(Amount::Rel(0.05), Some(Mode::Min))
+    );
     assert_eq!(g.metrics["loss"], Tol::ZERO);
     // A name dlp does not know takes the direction from the sign.
     assert_eq!(g.metrics["latency"], tol(Amount::Abs(3.0), Some(Mode::Min)));
@@ -141,8 +144,16 @@ fn exact_mode_fails_on_any_difference() {
 /// With tolerances only the named metrics decide; the others are shown.
 #[test]
 fn gate_mode_only_named_metrics_decide() {
-    let old = side(&[("test_accuracy", 0.82), ("test_loss", 0.4), ("val_loss", 0.5)]);
-    let new = side(&[("test_accuracy", 0.815), ("test_loss", 0.6), ("val_loss", 0.9)]);
+    let old = side(&[
+        ("test_accuracy", 0.82),
+        ("test_loss", 0.4),
+        ("val_loss", 0.5),
+    ]);
+    let new = side(&[
+        ("test_accuracy", 0.815),
+        ("test_loss", 0.6),
+        ("val_loss", 0.9),
+    ]);
     let c = compare(&old, &new, &gate(&["test_accuracy=-0.01"])).unwrap();
     assert_eq!(c.exit_code(), 0, "{}", c.text());
     assert_eq!(
@@ -155,11 +166,19 @@ fn gate_mode_only_named_metrics_decide() {
          no regression beyond tolerance (1 gated, 2 for information)\n"
     );
     // Gating test_loss too: it regressed, and it is listed first.
-    let c = compare(&old, &new, &gate(&["test_accuracy=-0.01", "test_loss=+10%"])).unwrap();
+    let c = compare(
+        &old,
+        &new,
+        &gate(&["test_accuracy=-0.01", "test_loss=+10%"]),
+    )
+    .unwrap();
     assert_eq!(c.exit_code(), 1);
     assert_eq!(c.rows[0].metric, "test_loss");
     assert_eq!(result(&c.rows[0], false), "REGRESSED");
-    assert_eq!(c.verdict(), "1 metric regressed beyond tolerance: test_loss");
+    assert_eq!(
+        c.verdict(),
+        "1 metric regressed beyond tolerance: test_loss"
+    );
     // A gated metric missing from the new side fails; an unnamed one does not.
     let gone = side(&[("test_loss", 0.4)]);
     let c = compare(&old, &gone, &gate(&["test_loss=0"])).unwrap();
@@ -187,12 +206,32 @@ fn signed_tolerances_set_the_direction() {
     let slower = side(&[("latency", 14.0)]);
     let faster = side(&[("latency", 4.0)]);
     // Unsigned, an unknown name is better higher: a rise is no regression.
-    assert_eq!(compare(&old, &slower, &gate(&["latency=3"])).unwrap().exit_code(), 0);
+    assert_eq!(
+        compare(&old, &slower, &gate(&["latency=3"]))
+            .unwrap()
+            .exit_code(),
+        0
+    );
     let c = compare(&old, &slower, &gate(&["latency=+3"])).unwrap();
     assert_eq!((c.exit_code(), c.rows[0].mode), (1, Mode::Min));
-    assert_eq!(compare(&old, &slower, &gate(&["latency=+40%"])).unwrap().exit_code(), 0);
-    assert_eq!(compare(&old, &faster, &gate(&["latency=+0"])).unwrap().exit_code(), 0);
-    assert_eq!(compare(&old, &faster, &gate(&["latency=-5"])).unwrap().exit_code(), 1);
+    assert_eq!(
+        compare(&old, &slower, &gate(&["latency=+40%"]))
+            .unwrap()
+            .exit_code(),
+        0
+    );
+    assert_eq!(
+        compare(&old, &faster, &gate(&["latency=+0"]))
+            .unwrap()
+            .exit_code(),
+        0
+    );
+    assert_eq!(
+        compare(&old, &faster, &gate(&["latency=-5"]))
+            .unwrap()
+            .exit_code(),
+        1
+    );
 }
 
 fn history(rows: &[(f64, f64, f64)]) -> History {
@@ -218,8 +257,16 @@ fn with_curves(h: History) -> Loaded {
 /// Curves: the largest deviation per column, `lr` included.
 #[test]
 fn curves_max_deviation_per_column() {
-    let old = with_curves(history(&[(0.1, 1.0, 1.2), (0.1, 0.5, 0.9), (0.05, 0.3, 0.8)]));
-    let new = with_curves(history(&[(0.1, 1.0, 1.25), (0.1, 0.5, 0.8), (0.05, 0.3, 0.8)]));
+    let old = with_curves(history(&[
+        (0.1, 1.0, 1.2),
+        (0.1, 0.5, 0.9),
+        (0.05, 0.3, 0.8),
+    ]));
+    let new = with_curves(history(&[
+        (0.1, 1.0, 1.25),
+        (0.1, 0.5, 0.8),
+        (0.05, 0.3, 0.8),
+    ]));
     let c = compare(&old, &new, &Gate::default()).unwrap();
     let cols: Vec<(&str, f64, Option<usize>, bool)> = c
         .curves
@@ -329,13 +376,25 @@ fn seeds_regress_only_beyond_tolerance_and_significant() {
     assert_eq!(cmp.exit_code(), 1);
     // A multi-seed side against a single run is refused.
     let err = compare(&a, &side(&[("test_accuracy", 0.8)]), &Gate::default()).unwrap_err();
-    assert!(err.to_string().starts_with("the old side has several seeds"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("the old side has several seeds"),
+        "{err}"
+    );
 }
 
 #[test]
 fn markdown_puts_failures_first_and_folds_the_rest() {
-    let old = side(&[("test_accuracy", 0.82), ("test_loss", 0.4), ("val_loss", 0.5)]);
-    let new = side(&[("test_accuracy", 0.8), ("test_loss", 0.41), ("val_loss", 0.5)]);
+    let old = side(&[
+        ("test_accuracy", 0.82),
+        ("test_loss", 0.4),
+        ("val_loss", 0.5),
+    ]);
+    let new = side(&[
+        ("test_accuracy", 0.8),
+        ("test_loss", 0.41),
+        ("val_loss", 0.5),
+    ]);
     let c = compare(&old, &new, &gate(&["test_loss=+5%", "test_accuracy=-0.01"])).unwrap();
     assert_eq!(
         c.markdown("base", "runs/x"),
