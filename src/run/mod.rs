@@ -21,6 +21,7 @@ pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
 pub mod memory;
+pub mod saver;
 pub mod signals;
 pub mod state;
 pub mod step;
@@ -323,7 +324,7 @@ fn prepare_training<'a>(
         dir,
         Progress::new(opts.quiet, plan.train.epochs, batches),
         signals::stop_flag()?,
-        Saving::new(opts.save_every, opts.interrupt_after),
+        Saving::new(&resume_file, opts.save_every, opts.interrupt_after),
         start,
     )
 }
