@@ -342,6 +342,56 @@ fn softmax_is_fused_into_cross_entropy() -> dlp::error::Result<()> {
     Ok(())
 }
 
+// Keras 3 gives the string activation and the layer different slopes:
+// keras/src/activations/activations.py `def leaky_relu(x, negative_slope=0.2)` and
+// keras/src/layers/activations/leaky_relu.py `LeakyReLU(negative_slope=0.3)`.
+// Model: dense 2 activation=leaky_relu → leaky_relu → dense 2 (linear), with
+// K₁ = [[1, 0], [0.5, −1]], b₁ = [0, 0.5], K₂ = I, b₂ = 0. By hand:
+//   x = [−1, 2]: x·K₁ + b₁ = [0, −1.5] → ×0.2 below 0 → [0, −0.3] → ×0.3 → [0, −0.09]
+//   x = [3, 1]:  x·K₁ + b₁ = [3.5, −0.5] → [3.5, −0.1] → [3.5, −0.03]
+#[test]
+fn leaky_relu_slopes_follow_keras_activation_and_layer() -> dlp::error::Result<()> {
+    let text = "data {\n  source blobs centers=2\n  split train=0.8 test=0.2\n}\n\
+        model {\n  dense 2 activation=leaky_relu\n  leaky_relu\n  dense 2\n}\n\
+        train {\n  loss mse\n  epochs 1\n}\n";
+    let plan = dlp::analyze::analyze_source(text, std::path::Path::new("l.dlp"), &[])?;
+    let kinds: Vec<&Layer> = plan.model.layers.iter().map(|l| &l.layer).collect();
+    assert_eq!(
+        kinds[..2],
+        [
+            &dense(2, Activation::LeakyRelu { alpha: 0.2 }),
+            &Layer::Activation(Activation::LeakyRelu { alpha: 0.3 }),
+        ]
+    );
+    // `dlp plan` shows each slope.
+    let shown = dlp::plan::summary::describe(&plan);
+    assert!(
+        shown.contains("dense 2 activation=leaky_relu(alpha=0.2) l2=0 (default)"),
+        "{shown}"
+    );
+    assert!(shown.contains("leaky_relu alpha=0.3 (default)"), "{shown}");
+
+    let dev = Device::Cpu;
+    let m = Model::new(&plan.model, plan.train.loss, &dev)?;
+    let state = HashMap::from([
+        (
+            "dense/kernel".to_string(),
+            Tensor::new(&[[1f32, 0.], [0.5, -1.]], &dev)?,
+        ),
+        ("dense/bias".to_string(), Tensor::new(&[0f32, 0.5], &dev)?),
+        (
+            "dense_1/kernel".to_string(),
+            Tensor::new(&[[1f32, 0.], [0., 1.]], &dev)?,
+        ),
+        ("dense_1/bias".to_string(), Tensor::new(&[0f32, 0.], &dev)?),
+    ]);
+    m.load_state(&state)?;
+    let x = Tensor::new(&[[-1f32, 2.], [3., 1.]], &dev)?;
+    let y = values(&m.forward(&x, ForwardMode::Eval)?)?;
+    assert_close(&y, &[0.0, -0.09, 3.5, -0.03], 1e-6, "leaky outputs");
+    Ok(())
+}
+
 #[test]
 fn dropout_and_batchnorm_follow_the_mode() -> dlp::error::Result<()> {
     let dev = Device::Cpu;

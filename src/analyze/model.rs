@@ -190,9 +190,17 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
     }
 }
 
+/// Keras' slope for the string activation `"leaky_relu"`
+/// (`keras.activations.leaky_relu(x, negative_slope=0.2)`).
+const LEAKY_RELU_ACTIVATION_ALPHA: f64 = 0.2;
+/// Keras' default slope of the `LeakyReLU` layer (`negative_slope=0.3`).
+const LEAKY_RELU_LAYER_ALPHA: f64 = 0.3;
+
+/// A layer's `activation=`: `leaky_relu` there is Keras' activation
+/// function, slope 0.2, not the `LeakyReLU` layer's 0.3.
 fn activation(cx: &mut Cx, a: &Args) -> Option<Activation> {
     let w = a.choice(cx, "activation", schema::ACTIVATIONS, Some("linear"))?;
-    Some(activation_of(&w, 0.3))
+    Some(activation_of(&w, LEAKY_RELU_ACTIVATION_ALPHA))
 }
 
 fn activation_of(name: &str, alpha: f64) -> Activation {
@@ -274,9 +282,9 @@ fn layer(cx: &mut Cx, cmd: &Command, keras: &str, ex: &mut Expander) -> Option<L
             }
         }
         "leaky_relu" => Layer::Activation(Activation::LeakyRelu {
-            alpha: a.f64(cx, "alpha", Some(0.3), Range::NonNegative)?,
+            alpha: a.f64(cx, "alpha", Some(LEAKY_RELU_LAYER_ALPHA), Range::NonNegative)?,
         }),
-        other => Layer::Activation(activation_of(other, 0.3)),
+        other => Layer::Activation(activation_of(other, LEAKY_RELU_LAYER_ALPHA)),
     })
 }
 
