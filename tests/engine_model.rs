@@ -392,6 +392,19 @@ fn leaky_relu_slopes_follow_keras_activation_and_layer() -> dlp::error::Result<(
     Ok(())
 }
 
+// Keras 3 `binary_accuracy`: `y_pred > threshold` (0.5), so a sigmoid output of
+// exactly 0.5 is class 0; with several units, the arg-max.
+#[test]
+fn a_sigmoid_output_of_exactly_one_half_is_class_zero() -> dlp::error::Result<()> {
+    use dlp::run::evaluate::predict;
+    let dev = Device::Cpu;
+    let p = Tensor::new(&[[0.5f32], [0.499_999], [0.500_001], [1.0], [0.0]], &dev)?;
+    assert_eq!(predict(&p)?, vec![0, 0, 1, 1, 0]);
+    let p = Tensor::new(&[[0.2f32, 0.7, 0.1], [0.6, 0.3, 0.1]], &dev)?;
+    assert_eq!(predict(&p)?, vec![1, 0]);
+    Ok(())
+}
+
 #[test]
 fn dropout_and_batchnorm_follow_the_mode() -> dlp::error::Result<()> {
     let dev = Device::Cpu;

@@ -264,3 +264,60 @@ fn bench_prints_every_figure_in_the_reference_format() {
     }
     assert!(out.lines().any(|l| l.starts_with("peak_rss_mib ")), "{out}");
 }
+
+/// `dlp eval` with weights that make every sigmoid output exactly 0.5 (zero
+/// kernel and bias): Keras' binary accuracy counts `p > 0.5` as class 1, so
+/// every test row is predicted class 0 and the accuracy is the share of
+/// class 0 (with `p >= 0.5` it was the share of class 1).
+#[test]
+fn a_sigmoid_output_of_exactly_one_half_is_predicted_class_zero() {
+    use candle_core::{DType, Device, Tensor};
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(
+        tmp.path(),
+        "b.dlp",
+        "seed 4\ndata {\n  source blobs samples=200 centers=2\n  split train=0.5 test=0.5\n}\n\
+         model { dense 1 activation=sigmoid }\n\
+         train {\n  loss binary_cross_entropy\n  epochs 1\n}\n",
+    );
+    let weights = tmp.path().join("zero.safetensors");
+    let zeros = std::collections::HashMap::from([
+        (
+            "dense/kernel".to_string(),
+            Tensor::zeros((2, 1), DType::F32, &Device::Cpu).unwrap(),
+        ),
+        (
+            "dense/bias".to_string(),
+            Tensor::zeros(1, DType::F32, &Device::Cpu).unwrap(),
+        ),
+    ]);
+    candle_core::safetensors::save(&zeros, &weights).unwrap();
+    let evald = tmp.path().join("eval");
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        evald.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let confusion = read(evald.join("confusion.csv"));
+    let rows: Vec<Vec<u64>> = confusion
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{confusion}");
+    // Nothing predicted as class 1; both classes occur in the truth.
+    assert_eq!((rows[0][1], rows[1][1]), (0, 0), "{confusion}");
+    let (zeros, ones) = (rows[0][0], rows[1][0]);
+    assert!(zeros > 0 && ones > 0 && zeros + ones == 100, "{confusion}");
+    let out = stdout(&o);
+    let acc: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("test_accuracy "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no test_accuracy in {out}"));
+    assert_eq!(acc, zeros as f64 / 100.0, "{out}");
+}

@@ -113,10 +113,10 @@ impl Confusion {
 
 /// Predicted class ids from probabilities laid out `(N, units)` row-major:
 /// the arg-max (first one on ties), or for a single sigmoid unit
-/// `p ≥ 0.5 → 1`.
+/// `p > 0.5 → 1` (Keras' binary accuracy: exactly 0.5 is class 0).
 pub fn predicted_classes(probs: &[f32], units: usize) -> Vec<u32> {
     if units == 1 {
-        return probs.iter().map(|&p| u32::from(p >= 0.5)).collect();
+        return probs.iter().map(|&p| u32::from(p > 0.5)).collect();
     }
     probs
         .chunks(units.max(1))
@@ -242,6 +242,7 @@ mod tests {
             predicted_classes(&[0.1, 0.7, 0.2, 0.5, 0.5, 0.0], 3),
             vec![1, 0]
         );
-        assert_eq!(predicted_classes(&[0.49, 0.5, 0.9], 1), vec![0, 1, 1]);
+        // Keras: `y_pred > 0.5`, so 0.5 itself is class 0.
+        assert_eq!(predicted_classes(&[0.49, 0.5, 0.51, 0.9], 1), vec![0, 0, 1, 1]);
     }
 }
