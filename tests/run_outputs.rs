@@ -321,3 +321,104 @@ fn a_sigmoid_output_of_exactly_one_half_is_predicted_class_zero() {
         .unwrap_or_else(|| panic!("no test_accuracy in {out}"));
     assert_eq!(acc, zeros as f64 / 100.0, "{out}");
 }
+
+/// The pipeline seeds of a sweep's trials, from each trial's `run.yaml`.
+fn trial_seeds(sweep: &std::path::Path, trials: usize) -> Vec<u64> {
+    (1..=trials)
+        .map(|i| {
+            let dir = sweep.join(format!("trial-{i:03}"));
+            dlp::report::Manifest::read(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .plan
+                .seed
+        })
+        .collect()
+}
+
+/// Column `name` of a CSV text, as strings.
+fn column(csv: &str, name: &str) -> Vec<String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let i = header
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {csv}"));
+    lines
+        .map(|l| l.split(',').nth(i).unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `sweep random` end to end. Each trial gets its own pipeline seed through
+/// `--set seed=…`; those seeds once reached 2⁶³ and the analyzer rejected
+/// them, stopping most sweeps part-way. Trial seeds and values follow
+/// `sweep … seed=`, not the pipeline seed, and the same seed reproduces the
+/// sweep.
+#[test]
+fn a_random_sweep_runs_for_any_seed_and_follows_its_own_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = small_blobs("").replace("epochs 12", "epochs 1");
+    let axes = "  train.optimizer.lr = loguniform(1e-3, 1e-1)\n  train.batch = [16, 32]\n}\n";
+    let seeded = write(
+        tmp.path(),
+        "s11.dlp",
+        &format!("{base}sweep random trials=3 seed=11 {{\n{axes}"),
+    );
+    let sweep = |p: &std::path::Path, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let o = run_quiet(p, &out, extra);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        out
+    };
+    let a = sweep(&seeded, "a", &[]);
+    let summary = read(a.join("sweep.csv"));
+    assert_eq!(summary.lines().count(), 4, "{summary}");
+    let seeds = trial_seeds(&a, 3);
+    assert!(
+        seeds[0] != seeds[1] && seeds[1] != seeds[2] && seeds[0] != seeds[2],
+        "{seeds:?}"
+    );
+    let lrs = column(&summary, "train.optimizer.lr");
+    for lr in &lrs {
+        let lr: f64 = lr.parse().unwrap();
+        assert!((1e-3..=1e-1).contains(&lr), "{summary}");
+    }
+    // The trial ran with the drawn values: its manifest holds them.
+    let m = dlp::report::Manifest::read(&a.join("trial-002")).unwrap();
+    assert_eq!(format!("{:?}", m.plan.train.optimizer.lr()), lrs[1]);
+
+    // Same sweep seed, another pipeline seed: same trial seeds and values,
+    // and the same sweep.csv byte for byte as a rerun.
+    let b = sweep(&seeded, "b", &["--set", "seed=8"]);
+    assert_eq!(trial_seeds(&b, 3), seeds);
+    assert_eq!(column(&read(b.join("sweep.csv")), "train.optimizer.lr"), lrs);
+    let again = sweep(&seeded, "again", &[]);
+    assert_eq!(read(again.join("sweep.csv")), summary);
+
+    // Another sweep seed: other trial seeds and other values.
+    let other = write(
+        tmp.path(),
+        "s12.dlp",
+        &format!("{base}sweep random trials=3 seed=12 {{\n{axes}"),
+    );
+    let c = sweep(&other, "c", &[]);
+    let other_seeds = trial_seeds(&c, 3);
+    assert!(other_seeds.iter().all(|s| !seeds.contains(s)), "{other_seeds:?}");
+    assert_ne!(column(&read(c.join("sweep.csv")), "train.optimizer.lr"), lrs);
+
+    // Without sweep seed= the trial seeds derive from the pipeline seed: every
+    // pipeline seed completes (with 2 trials, 4 pipeline seeds once passed
+    // together one time in 256).
+    let unseeded = write(
+        tmp.path(),
+        "u.dlp",
+        &format!("{base}sweep random trials=2 {{\n{axes}"),
+    );
+    let mut all = Vec::new();
+    for s in 0..4 {
+        let seed = format!("seed={s}");
+        let d = sweep(&unseeded, &format!("u{s}"), &["--set", &seed]);
+        all.extend(trial_seeds(&d, 2));
+    }
+    let unique: std::collections::BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "{all:?}");
+}
