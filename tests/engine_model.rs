@@ -147,7 +147,7 @@ fn cifar_plan() -> ModelPlan {
             });
         }
         layers.push(Layer::MaxPool { size: 2, stride: 2 });
-        layers.push(Layer::Dropout { rate });
+        layers.push(Layer::Dropout { rate, seed: None });
     }
     layers.push(Layer::Flatten);
     layers.push(dense(10, Activation::Softmax));
@@ -415,7 +415,10 @@ fn dropout_and_batchnorm_follow_the_mode() -> dlp::error::Result<()> {
                 momentum: 0.9,
                 epsilon: 1e-3,
             },
-            Layer::Dropout { rate: 0.5 },
+            Layer::Dropout {
+                rate: 0.5,
+                seed: None,
+            },
         ],
         1,
     );
@@ -452,6 +455,51 @@ fn dropout_and_batchnorm_follow_the_mode() -> dlp::error::Result<()> {
             .iter()
             .all(|&v| v == 0.0)
     );
+    Ok(())
+}
+
+// `dropout RATE seed=S` seeds that layer only: each layer's mask derives from its own
+// seed (or the model's dropout stream) and its position, so the output of two
+// stacked dropouts is x · mask(seed₁, step, 0) · mask(seed₂, step, 1). Before, the
+// last `seed=` written replaced the stream of every dropout layer.
+#[test]
+fn each_dropout_layer_draws_from_its_own_seed() -> dlp::error::Result<()> {
+    let text = "seed 5\ndata {\n  source blobs features=64 centers=2\n  split train=0.8 test=0.2\n}\n\
+        model {\n  dropout 0.5 seed=3\n  dropout 0.5\n  dropout 0.5 seed=9\n  dense 2 activation=softmax\n}\n\
+        train {\n  loss cross_entropy\n  epochs 1\n}\n";
+    let plan = dlp::analyze::analyze_source(text, std::path::Path::new("d.dlp"), &[])?;
+    let seeds: Vec<Option<u64>> = plan.model.layers[..3]
+        .iter()
+        .map(|l| match l.layer {
+            Layer::Dropout { seed, .. } => seed,
+            _ => panic!("not a dropout: {l:?}"),
+        })
+        .collect();
+    assert_eq!(seeds, [Some(3), None, Some(9)]);
+    use dlp::rng::{Stream, stream_seed};
+    assert_eq!(plan.model.dropout_seed, stream_seed(5, Stream::Dropout));
+
+    let dev = Device::Cpu;
+    let mut m_plan = plan.model.clone();
+    m_plan.layers.truncate(3);
+    let m = Model::new(&m_plan, Loss::Mse, &dev)?;
+    let x = Tensor::ones((2, 64), DType::F32, &dev)?;
+    let step = 7;
+    let got = values(&m.forward(&x, ForwardMode::Train { step })?)?;
+    let mask = |index: usize, seed: u64| -> dlp::error::Result<Vec<f32>> {
+        let d = dlp::nn::dropout::Dropout { rate: 0.5, index };
+        values(&d.mask(&[2, 64], seed, step)?)
+    };
+    let (a, b, c) = (mask(0, 3)?, mask(1, plan.model.dropout_seed)?, mask(2, 9)?);
+    let want: Vec<f64> = (0..128)
+        .map(|i| f64::from(a[i] * b[i] * c[i]))
+        .collect();
+    assert_close(&got, &want, 1e-6, "three masks");
+    // Not what one shared seed gives (the old behaviour: 9 for every layer).
+    let (a9, b9) = (mask(0, 9)?, mask(1, 9)?);
+    let shared: Vec<f32> = (0..128).map(|i| a9[i] * b9[i] * c[i]).collect();
+    assert_ne!(got, shared);
+    assert!(got.iter().any(|&v| v != 0.0), "everything dropped: {got:?}");
     Ok(())
 }
 

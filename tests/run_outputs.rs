@@ -422,3 +422,56 @@ fn a_random_sweep_runs_for_any_seed_and_follows_its_own_seed() {
     let unique: std::collections::BTreeSet<u64> = all.iter().copied().collect();
     assert_eq!(unique.len(), all.len(), "{all:?}");
 }
+
+/// `train seed=S` roots the training side's streams — shuffling, dropout
+/// masks, augmentation — at S instead of the pipeline seed; the split and the
+/// initial weights keep the pipeline seed, and statement seeds (`batch
+/// seed=`, `dropout seed=`, `augment seed=`) still win. It changes
+/// `train.csv`, and the same value reproduces it byte for byte.
+#[test]
+fn train_seed_drives_shuffling_dropout_and_augmentation() {
+    use dlp::rng::{Stream, stream_seed};
+    let plan = |text: &str| {
+        dlp::analyze::analyze_source(text, std::path::Path::new("t.dlp"), &[])
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+    };
+    let base = small_blobs("");
+    let seeded = base.replace("train {", "train seed=99 {");
+    let (p0, p99) = (plan(&base), plan(&seeded));
+    assert_eq!(p99.data.split.seed, p0.data.split.seed);
+    assert_eq!(p99.model.init_seed, p0.model.init_seed);
+    assert_eq!(p99.train.shuffle_seed, stream_seed(99, Stream::Shuffle));
+    assert_eq!(p99.model.dropout_seed, stream_seed(99, Stream::Dropout));
+    assert_eq!(p99.augment.seed, stream_seed(99, Stream::Augment));
+    assert_ne!(p99.train.shuffle_seed, p0.train.shuffle_seed);
+    // `train seed=` equal to the pipeline seed (7) changes nothing.
+    assert_eq!(plan(&base.replace("train {", "train seed=7 {")), p0);
+    // Statement seeds win over it.
+    let p = plan(
+        &seeded
+            .replace("batch 16", "batch 16 seed=4")
+            .replace("dropout 0.1", "dropout 0.1 seed=5"),
+    );
+    assert_eq!(p.train.shuffle_seed, 4);
+    assert!(
+        matches!(
+            p.model.layers[1].layer,
+            dlp::plan::Layer::Dropout { seed: Some(5), .. }
+        ),
+        "{:?}",
+        p.model.layers[1]
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let files = [("plain", &base), ("s99", &seeded), ("s99again", &seeded)];
+    let mut csv = Vec::new();
+    for (name, text) in files {
+        let p = write(tmp.path(), &format!("{name}.dlp"), text);
+        let out = tmp.path().join(name);
+        let o = run_quiet(&p, &out, &[]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        csv.push(read(out.join("train.csv")));
+    }
+    assert_ne!(csv[0], csv[1], "train seed=99 changed nothing");
+    assert_eq!(csv[1], csv[2], "train seed=99 does not reproduce");
+}

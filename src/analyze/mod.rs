@@ -12,8 +12,11 @@
 //!   3 centers, 2 features, std 1). `loss`, `epochs`, `source` and `split`
 //!   are required.
 //! - `seed=` overrides a stream where it is written: `source blobs` (data),
-//!   `split`, the `model` and `augment` heads (init, augment), any `dropout`
-//!   (dropout), `batch` (shuffle), `sweep random`.
+//!   `split`, the `model` and `augment` heads (init, augment), a `dropout`
+//!   layer (that layer's masks), `batch` (shuffle), `sweep random`. The
+//!   `train` head's `seed=` replaces the pipeline seed as the root of the
+//!   training side's streams — shuffle, dropout, augment — under those
+//!   statement seeds.
 //! - `validate_on=test` and `valid=` are exclusive; `crop SIZE` must give
 //!   back the image size (augmentation touches training batches only).
 //! - Monitors must name per-epoch metrics (train or `val_`); `expect` may
@@ -176,6 +179,16 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         );
     };
 
+    // `train seed=S` roots the training side's streams (shuffling, dropout,
+    // augmentation) at S instead of the pipeline seed; splits and the
+    // initial weights keep the pipeline seed. Read first: augment and model
+    // come before train.
+    let train_head = head(cx, "train");
+    let train_seed = match &train_head {
+        Some((a, _)) if a.has("seed") => a.int(cx, "seed", None, 0).map_or(seed, |s| s as u64),
+        _ => seed,
+    };
+
     let base = path.parent().unwrap_or(Path::new(""));
     let base = if base.as_os_str().is_empty() {
         Path::new(".")
@@ -200,21 +213,21 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         _ => Vec::new(),
     };
     let augment = match (head(cx, "augment"), shape) {
-        (Some((a, block)), Some(s)) => data::augment(cx, &a, block, s, seed),
+        (Some((a, block)), Some(s)) => data::augment(cx, &a, block, s, train_seed),
         _ => crate::plan::AugmentPlan {
-            seed: crate::rng::stream_seed(seed, crate::rng::Stream::Augment),
+            seed: crate::rng::stream_seed(train_seed, crate::rng::Stream::Augment),
             ..Default::default()
         },
     };
     let model = match head(cx, "model") {
-        Some((a, block)) => model::model(cx, &a, block, shape, seed),
+        Some((a, block)) => model::model(cx, &a, block, shape, seed, train_seed),
         None => {
             missing(cx, "model", "model { dense 10 activation=softmax }");
             None
         }
     };
-    let train = match head(cx, "train") {
-        Some((a, block)) => Some(train::train(cx, &a, block, seed)),
+    let train = match train_head {
+        Some((a, block)) => Some(train::train(cx, &a, block, train_seed)),
         None => {
             missing(
                 cx,
