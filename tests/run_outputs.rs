@@ -470,6 +470,8 @@ fn train_seed_drives_shuffling_dropout_and_augmentation() {
         let out = tmp.path().join(name);
         let o = run_quiet(&p, &out, &[]);
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        // --quiet hides the plan's warnings (metrics accuracy, confusion).
+        assert!(!stderr(&o).contains("warning:"), "{}", stderr(&o));
         csv.push(read(out.join("train.csv")));
     }
     assert_ne!(csv[0], csv[1], "train seed=99 changed nothing");

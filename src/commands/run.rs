@@ -29,7 +29,13 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             opts.out = Some(dir.clone());
             Manifest::read(dir)?.plan
         }
-        (None, Some(file)) => analyze::load(file, &args.overrides.set)?,
+        (None, Some(file)) => {
+            let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
+            if !args.quiet {
+                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
+            }
+            plan
+        }
         (None, None) => {
             return Err(Error::Usage(
                 "dlp run needs a pipeline file or --resume RUN_DIR".into(),
