@@ -31,36 +31,113 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    // Book: 0.819 test accuracy; scikit-learn's MLP(25) 0.84 on the same split.
-    let yaml = read(out.join("run.yaml"));
-    let acc: f64 = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("test_accuracy:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("test_accuracy in run.yaml");
-    assert!(acc >= 0.80, "test accuracy {acc}");
+    // Labels and the split (file order) involve no floating point, so these counts
+    // are exact anywhere: 800 train and 200 test samples.
+    assert_eq!(
+        read(out.join("data.csv")),
+        "split,class,count\ntrain,0,270\ntrain,1,276\ntrain,2,254\ntest,0,64\ntest,1,57\ntest,2,79\n"
+    );
+    let m = dlp::report::Manifest::read(&out).unwrap();
+    let metric = |k: &str| -> f64 {
+        *m.final_metrics
+            .get(k)
+            .unwrap_or_else(|| panic!("no {k} in run.yaml"))
+    };
+    // The book gets 0.819 on its (more overlapping) draw of make_blobs; this draw is
+    // easier (README, Semantics): 198 of 200 on this machine. Allow one more error
+    // elsewhere, not the 0.80 the pipeline's own expect asks for.
+    let acc = metric("test_accuracy");
+    assert!(acc >= 0.985, "test accuracy {acc}");
+    // Early stopping: patience 50 on val_loss stops exactly 50 epochs after the best
+    // one, train.csv has a row per epoch run, and restore_best hands the best epoch's
+    // weights to the test split, which is the validation split here
+    // (validate_on=test): the test figures are that epoch's validation figures.
+    assert_eq!(m.status, dlp::report::Status::StoppedEarly);
+    let (best, stop) = (m.best_epoch.unwrap(), m.stop_epoch.unwrap());
+    assert_eq!(stop, best + 50);
+    assert!(best > 50, "best epoch {best}");
     let train = read(out.join("train.csv"));
     assert!(
-        train.starts_with("epoch,lr,loss,accuracy,val_loss,val_accuracy"),
+        train.starts_with("epoch,lr,loss,accuracy,val_loss,val_accuracy,val_f1,val_precision,val_recall\n"),
         "{train}"
     );
-    let data = read(out.join("data.csv"));
-    assert!(data.starts_with("split,class,count\n"), "{data}");
-    // 800 train and 200 test samples, split in file order.
-    let count = |split: &str| -> usize {
-        data.lines()
-            .filter(|l| l.starts_with(&format!("{split},")))
-            .map(|l| l.rsplit(',').next().unwrap().parse::<usize>().unwrap())
-            .sum()
-    };
-    assert_eq!((count("train"), count("test")), (800, 200));
-    let eval = read(out.join("eval.csv"));
-    assert!(
-        eval.starts_with("class,precision,recall,f1,support\n"),
-        "{eval}"
-    );
+    assert_eq!(train.lines().count(), stop + 1);
+    let row: Vec<&str> = train.lines().nth(best).unwrap().split(',').collect();
+    assert_eq!(row[0], best.to_string());
+    assert_eq!(row[1], "0.001");
+    let cell = |i: usize| -> f64 { row[i].parse().unwrap() };
+    assert_eq!((cell(4), cell(5)), (metric("test_loss"), acc), "{row:?}");
+    assert_eq!(cell(6), metric("test_f1"));
+    // The best val_loss is the minimum of the column.
+    let min = train
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(min, cell(4));
+
+    // eval.csv recomputed from confusion.csv (scikit-learn's definitions), and the
+    // test metrics of run.yaml agree with both.
     let confusion = read(out.join("confusion.csv"));
-    assert_eq!(confusion.lines().count(), 4, "{confusion}");
+    let c: Vec<Vec<f64>> = confusion
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(c.len(), 3, "{confusion}");
+    let support: Vec<f64> = c.iter().map(|r| r.iter().sum()).collect();
+    assert_eq!(support, [64.0, 57.0, 79.0], "{confusion}");
+    let predicted: Vec<f64> = (0..3).map(|k| c.iter().map(|r| r[k]).sum()).collect();
+    let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
+    let eval = read(out.join("eval.csv"));
+    let rows: Vec<Vec<&str>> = eval.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["class", "precision", "recall", "f1", "support"]);
+    assert_eq!(rows.len(), 1 + 3 + 3, "{eval}");
+    let close = |got: &str, want: f64| {
+        let g: f64 = got.parse().unwrap();
+        assert!((g - want).abs() < 1e-12, "{got} vs {want}\n{eval}");
+    };
+    let mut per = Vec::new();
+    for k in 0..3 {
+        let (p, r) = (ratio(c[k][k], predicted[k]), ratio(c[k][k], support[k]));
+        let f = ratio(2.0 * c[k][k], support[k] + predicted[k]);
+        let row = &rows[1 + k];
+        assert_eq!(row[0], k.to_string());
+        close(row[1], p);
+        close(row[2], r);
+        close(row[3], f);
+        assert_eq!(row[4], support[k].to_string());
+        close(&metric(&format!("test_precision_{k}")).to_string(), p);
+        close(&metric(&format!("test_recall_{k}")).to_string(), r);
+        close(&metric(&format!("test_f1_{k}")).to_string(), f);
+        per.push((p, r, f));
+    }
+    let n = 200.0;
+    let macro_avg = |i: usize| {
+        per.iter()
+            .map(|t| [t.0, t.1, t.2][i])
+            .sum::<f64>()
+            / 3.0
+    };
+    let weighted = |i: usize| {
+        per.iter()
+            .zip(&support)
+            .map(|(t, s)| [t.0, t.1, t.2][i] * s)
+            .sum::<f64>()
+            / n
+    };
+    assert_eq!(rows[4][0], "macro_avg");
+    assert_eq!(rows[5][0], "weighted_avg");
+    for i in 0..3 {
+        close(rows[4][1 + i], macro_avg(i));
+        close(rows[5][1 + i], weighted(i));
+    }
+    close(&metric("test_f1").to_string(), macro_avg(2));
+    close(&metric("test_f1_weighted").to_string(), weighted(2));
+    let correct: f64 = (0..3).map(|k| c[k][k]).sum();
+    assert_eq!(rows[6], ["accuracy", &*rows[6][1], &*rows[6][1], &*rows[6][1], "200"]);
+    close(rows[6][1], correct / n);
+    assert_eq!(acc, correct / n);
     let stages = read(out.join("stages.csv"));
     assert!(
         stages.starts_with("stage,seconds,items,items_per_second\n"),
