@@ -491,9 +491,7 @@ fn each_dropout_layer_draws_from_its_own_seed() -> dlp::error::Result<()> {
         values(&d.mask(&[2, 64], seed, step)?)
     };
     let (a, b, c) = (mask(0, 3)?, mask(1, plan.model.dropout_seed)?, mask(2, 9)?);
-    let want: Vec<f64> = (0..128)
-        .map(|i| f64::from(a[i] * b[i] * c[i]))
-        .collect();
+    let want: Vec<f64> = (0..128).map(|i| f64::from(a[i] * b[i] * c[i])).collect();
     assert_close(&got, &want, 1e-6, "three masks");
     // Not what one shared seed gives (the old behaviour: 9 for every layer).
     let (a9, b9) = (mask(0, 9)?, mask(1, 9)?);

@@ -93,8 +93,20 @@ fn cifar10_parameter_counts_match_keras() {
         }
     );
     assert_eq!(flatten.output, Shape::Flat(2048));
-    assert_eq!(m.layers[5].layer, Layer::Dropout { rate: 0.2, seed: None });
-    assert_eq!(m.layers[17].layer, Layer::Dropout { rate: 0.4, seed: None });
+    assert_eq!(
+        m.layers[5].layer,
+        Layer::Dropout {
+            rate: 0.2,
+            seed: None
+        }
+    );
+    assert_eq!(
+        m.layers[17].layer,
+        Layer::Dropout {
+            rate: 0.4,
+            seed: None
+        }
+    );
     let text = summary(&plan);
     assert!(
         text.contains(

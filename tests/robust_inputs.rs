@@ -274,8 +274,10 @@ const CASES: &[Case] = &[
         setup: |d| {
             pipeline(
                 d,
-                &small_blobs("early_stop monitor=val_f1")
-                    .replace("metrics accuracy precision recall f1 confusion", "metrics recall"),
+                &small_blobs("early_stop monitor=val_f1").replace(
+                    "metrics accuracy precision recall f1 confusion",
+                    "metrics recall",
+                ),
             )
         },
         code: 2,
@@ -288,9 +290,10 @@ const CASES: &[Case] = &[
     Case {
         name: "an expectation on a metric evaluate does not compute",
         setup: |d| {
-            let text = small_blobs("")
-                .replace("metrics accuracy precision recall f1 confusion", "metrics f1")
-                + "expect { test_precision_1 > 0.5 }\n";
+            let text = small_blobs("").replace(
+                "metrics accuracy precision recall f1 confusion",
+                "metrics f1",
+            ) + "expect { test_precision_1 > 0.5 }\n";
             pipeline(d, &text)
         },
         code: 2,
@@ -579,9 +582,7 @@ const CASES: &[Case] = &[
             ]
         },
         code: 2,
-        contains: &[
-            "error: --tol `test_accuracy`: no `=` (expected METRIC=ABS or METRIC=REL%",
-        ],
+        contains: &["error: --tol `test_accuracy`: no `=` (expected METRIC=ABS or METRIC=REL%"],
     },
     Case {
         name: "offline with no cache says where to put the files",

@@ -58,7 +58,9 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     assert!(best > 50, "best epoch {best}");
     let train = read(out.join("train.csv"));
     assert!(
-        train.starts_with("epoch,lr,loss,accuracy,val_loss,val_accuracy,val_f1,val_precision,val_recall\n"),
+        train.starts_with(
+            "epoch,lr,loss,accuracy,val_loss,val_accuracy,val_f1,val_precision,val_recall\n"
+        ),
         "{train}"
     );
     assert_eq!(train.lines().count(), stop + 1);
@@ -113,12 +115,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
         per.push((p, r, f));
     }
     let n = 200.0;
-    let macro_avg = |i: usize| {
-        per.iter()
-            .map(|t| [t.0, t.1, t.2][i])
-            .sum::<f64>()
-            / 3.0
-    };
+    let macro_avg = |i: usize| per.iter().map(|t| [t.0, t.1, t.2][i]).sum::<f64>() / 3.0;
     let weighted = |i: usize| {
         per.iter()
             .zip(&support)
@@ -135,7 +132,10 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     close(&metric("test_f1").to_string(), macro_avg(2));
     close(&metric("test_f1_weighted").to_string(), weighted(2));
     let correct: f64 = (0..3).map(|k| c[k][k]).sum();
-    assert_eq!(rows[6], ["accuracy", &*rows[6][1], &*rows[6][1], &*rows[6][1], "200"]);
+    assert_eq!(
+        rows[6],
+        ["accuracy", &*rows[6][1], &*rows[6][1], &*rows[6][1], "200"]
+    );
     close(rows[6][1], correct / n);
     assert_eq!(acc, correct / n);
     let stages = read(out.join("stages.csv"));
@@ -467,7 +467,10 @@ fn a_random_sweep_runs_for_any_seed_and_follows_its_own_seed() {
     // and the same sweep.csv byte for byte as a rerun.
     let b = sweep(&seeded, "b", &["--set", "seed=8"]);
     assert_eq!(trial_seeds(&b, 3), seeds);
-    assert_eq!(column(&read(b.join("sweep.csv")), "train.optimizer.lr"), lrs);
+    assert_eq!(
+        column(&read(b.join("sweep.csv")), "train.optimizer.lr"),
+        lrs
+    );
     let again = sweep(&seeded, "again", &[]);
     assert_eq!(read(again.join("sweep.csv")), summary);
 
@@ -479,8 +482,14 @@ fn a_random_sweep_runs_for_any_seed_and_follows_its_own_seed() {
     );
     let c = sweep(&other, "c", &[]);
     let other_seeds = trial_seeds(&c, 3);
-    assert!(other_seeds.iter().all(|s| !seeds.contains(s)), "{other_seeds:?}");
-    assert_ne!(column(&read(c.join("sweep.csv")), "train.optimizer.lr"), lrs);
+    assert!(
+        other_seeds.iter().all(|s| !seeds.contains(s)),
+        "{other_seeds:?}"
+    );
+    assert_ne!(
+        column(&read(c.join("sweep.csv")), "train.optimizer.lr"),
+        lrs
+    );
 
     // Without sweep seed= the trial seeds derive from the pipeline seed: every
     // pipeline seed completes (with 2 trials, 4 pipeline seeds once passed
@@ -553,4 +562,244 @@ fn train_seed_drives_shuffling_dropout_and_augmentation() {
     }
     assert_ne!(csv[0], csv[1], "train seed=99 changed nothing");
     assert_eq!(csv[1], csv[2], "train seed=99 does not reproduce");
+}
+
+/// Runs `text` as `name.dlp` into `dir/name` (quiet) and returns the run
+/// folder and its manifest.
+fn run_text(
+    dir: &std::path::Path,
+    name: &str,
+    text: &str,
+) -> (std::path::PathBuf, dlp::report::Manifest) {
+    let p = write(dir, &format!("{name}.dlp"), text);
+    let out = dir.join(name);
+    let o = run_quiet(&p, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+    let m = dlp::report::Manifest::read(&out).unwrap();
+    (out, m)
+}
+
+/// A float column of a CSV text.
+fn floats(csv: &str, name: &str) -> Vec<f64> {
+    column(csv, name)
+        .iter()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}: {v}")))
+        .collect()
+}
+
+/// `class_weight [1, 1, 1e-6]` makes class 2's samples weigh nothing: nothing
+/// pulls its output up, so the model stops predicting it, while the
+/// unweighted run gets it right. `balanced` (scikit-learn's n/(k·count) from
+/// the train split) changes the loss of this nearly balanced set only a little.
+#[test]
+fn class_weight_changes_what_the_model_learns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = small_blobs("");
+    let (_, a) = run_text(tmp.path(), "plain", &plain);
+    let (_, b) = run_text(
+        tmp.path(),
+        "weighted",
+        &small_blobs("class_weight [1, 1, 1e-6]"),
+    );
+    let recall = |m: &dlp::report::Manifest| m.final_metrics["test_recall_2"];
+    assert!(
+        recall(&a) > 0.9,
+        "unweighted recall of class 2 {}",
+        recall(&a)
+    );
+    assert!(
+        recall(&b) < 0.2,
+        "weighted recall of class 2 {}",
+        recall(&b)
+    );
+    let (c, _) = run_text(
+        tmp.path(),
+        "balanced",
+        &small_blobs("class_weight balanced"),
+    );
+    let first = |dir: &std::path::Path| floats(&read(dir.join("train.csv")), "loss")[0];
+    let p = first(&tmp.path().join("plain"));
+    let q = first(&c);
+    assert!(
+        p != q && (p - q).abs() < 0.05 * p,
+        "loss {p} vs balanced {q}"
+    );
+}
+
+/// `top_k=1` is the accuracy; `top_k=2` counts a sample when its class is one
+/// of the two highest scores, so on a half-trained 3-class model it is above
+/// the accuracy (and at most 1).
+#[test]
+fn top_k_is_reported_and_counts_the_k_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let weak = small_blobs("")
+        .replace("epochs 12", "epochs 1")
+        .replace("lr=0.01", "lr=0.001");
+    let with = |k: usize| {
+        weak.replace(
+            "metrics accuracy precision recall f1 confusion",
+            &format!("metrics f1 top_k={k}"),
+        )
+    };
+    let (_, one) = run_text(tmp.path(), "k1", &with(1));
+    let (_, two) = run_text(tmp.path(), "k2", &with(2));
+    let m1 = &one.final_metrics;
+    let m2 = &two.final_metrics;
+    assert_eq!(m1["test_top_k"], m1["test_accuracy"]);
+    assert_eq!(m2["test_accuracy"], m1["test_accuracy"]);
+    assert!(m1["test_accuracy"] < 0.9, "{m1:?}");
+    assert!(
+        m2["test_top_k"] > m2["test_accuracy"] && m2["test_top_k"] <= 1.0,
+        "{m2:?}"
+    );
+    // Without top_k there is no such metric.
+    let (_, none) = run_text(tmp.path(), "none", &weak);
+    assert!(!none.final_metrics.contains_key("test_top_k"));
+}
+
+/// 180 training samples in batches of 16: with `drop_last=true` each epoch
+/// sees 11 full batches (176 samples), without it 12 (the last of 4), so
+/// every epoch's training accuracy is a multiple of 1/176, resp. 1/180.
+#[test]
+fn drop_last_drops_the_partial_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let three = small_blobs("").replace("epochs 12", "epochs 3");
+    let (full, _) = run_text(tmp.path(), "keep", &three);
+    let (dropped, _) = run_text(
+        tmp.path(),
+        "drop",
+        &three.replace("batch 16", "batch 16 drop_last=true"),
+    );
+    let whole = |x: f64| (x - x.round()).abs() < 1e-9;
+    let acc = |dir: &std::path::Path| floats(&read(dir.join("train.csv")), "accuracy");
+    let (a, b) = (acc(&full), acc(&dropped));
+    assert_eq!((a.len(), b.len()), (3, 3));
+    assert!(a.iter().all(|x| whole(x * 180.0)), "{a:?}");
+    assert!(b.iter().all(|x| whole(x * 176.0)), "{b:?}");
+    assert!(
+        b.iter().any(|x| !whole(x * 180.0)),
+        "every accuracy also fits 180 samples: {b:?}"
+    );
+}
+
+/// `weights=last` evaluates the test split with the last epoch's weights even
+/// when `restore_best` keeps the best ones (the default then). With
+/// validate_on=test and patience 0 the run stops one epoch after its best, and
+/// the test figures are that epoch's validation figures.
+#[test]
+fn weights_last_evaluates_the_last_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("early_stop monitor=val_loss min_delta=0.02 restore_best=true")
+        .replace(
+            "train=0.6 valid=0.2 test=0.2",
+            "train=0.8 test=0.2 validate_on=test",
+        )
+        .replace("epochs 12", "epochs 40");
+    let (best_dir, best) = run_text(tmp.path(), "best", &text);
+    let (last_dir, last) = run_text(
+        tmp.path(),
+        "last",
+        &text.replace("metrics accuracy", "metrics weights=last accuracy"),
+    );
+    assert_eq!(best.plan.evaluate.weights, dlp::plan::Weights::Best);
+    assert_eq!(last.plan.evaluate.weights, dlp::plan::Weights::Last);
+    // Training itself is the same run.
+    let csv = read(best_dir.join("train.csv"));
+    assert_eq!(csv, read(last_dir.join("train.csv")));
+    assert_eq!(best.status, dlp::report::Status::StoppedEarly);
+    let (b, s) = (best.best_epoch.unwrap(), best.stop_epoch.unwrap());
+    assert_eq!(s, b + 1);
+    let val = floats(&csv, "val_loss");
+    assert_eq!(best.final_metrics["test_loss"], val[b - 1]);
+    assert_eq!(last.final_metrics["test_loss"], val[s - 1]);
+    assert_ne!(val[b - 1], val[s - 1]);
+    assert_ne!(
+        std::fs::read(best_dir.join("model.safetensors")).unwrap(),
+        std::fs::read(last_dir.join("model.safetensors")).unwrap()
+    );
+}
+
+/// `one_hot` changes nothing with cross_entropy (documented; `dlp check`
+/// warns): the run's files are byte-identical with and without it.
+#[test]
+fn one_hot_with_cross_entropy_changes_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let three = small_blobs("").replace("epochs 12", "epochs 3");
+    let (a, _) = run_text(tmp.path(), "plain", &three);
+    let (b, _) = run_text(
+        tmp.path(),
+        "onehot",
+        &three.replace("model {", "preprocess { one_hot }\nmodel {"),
+    );
+    for f in ["train.csv", "eval.csv", "confusion.csv", "data.csv"] {
+        assert_eq!(read(a.join(f)), read(b.join(f)), "{f}");
+    }
+}
+
+/// Writes 200 8×8 grey images whose class is the bright half: class 0 left,
+/// class 1 right, over a little noise, as IDX files `img.idx`, `lab.idx`.
+fn halves(dir: &std::path::Path) {
+    let (n, side) = (200usize, 8usize);
+    let mut pixels = Vec::with_capacity(n * side * side);
+    let mut labels = Vec::with_capacity(n);
+    let mut state = 12345u32;
+    for i in 0..n {
+        let class = i % 2;
+        labels.push(class as u8);
+        for _ in 0..side {
+            for x in 0..side {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let noise = (state >> 16) % 60;
+                let bright = (x < side / 2) == (class == 0);
+                pixels.push((noise + if bright { 150 } else { 0 }) as u8);
+            }
+        }
+    }
+    dlp::data::synth::write_idx(&dir.join("img.idx"), &[n, side, side], &pixels, false).unwrap();
+    dlp::data::synth::write_idx(&dir.join("lab.idx"), &[n], &labels, false).unwrap();
+}
+
+/// Augmentation inside a run. The class is which half of the image is bright,
+/// so a horizontal flip (p = 0.5) turns half the training images into the
+/// other class: the training accuracy falls to about chance, while without
+/// augmentation it is near 1, and a vertical flip (which keeps the halves)
+/// leaves it high but changes the numbers. The same augment seed reproduces
+/// train.csv; another changes it.
+#[test]
+fn augmentation_applies_to_training_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    halves(tmp.path());
+    let pipeline = |augment: &str| {
+        format!(
+            "seed 3\ndata {{\n  source idx images=\"img.idx\" labels=\"lab.idx\"\n  split train=0.8 test=0.2\n}}\n\
+             preprocess {{ scale 1/255 }}\n{augment}\n\
+             model {{\n  flatten\n  dense 2 activation=softmax\n}}\n\
+             train {{\n  loss cross_entropy\n  optimizer adam lr=0.05\n  batch 16\n  epochs 6\n}}\n"
+        )
+    };
+    let last_acc = |dir: &std::path::Path| {
+        *floats(&read(dir.join("train.csv")), "accuracy")
+            .last()
+            .unwrap()
+    };
+    let (plain, _) = run_text(tmp.path(), "plain", &pipeline(""));
+    let (hflip, _) = run_text(
+        tmp.path(),
+        "hflip",
+        &pipeline("augment { flip horizontal }"),
+    );
+    let (vflip, _) = run_text(tmp.path(), "vflip", &pipeline("augment { flip vertical }"));
+    assert!(last_acc(&plain) > 0.95, "{}", last_acc(&plain));
+    assert!(last_acc(&hflip) < 0.7, "{}", last_acc(&hflip));
+    assert!(last_acc(&vflip) > 0.95, "{}", last_acc(&vflip));
+    let csv = |dir: &std::path::Path| read(dir.join("train.csv"));
+    assert_ne!(csv(&plain), csv(&vflip));
+    let (again, _) = run_text(tmp.path(), "again", &pipeline("augment { flip vertical }"));
+    assert_eq!(csv(&again), csv(&vflip));
+    let (other, _) = run_text(
+        tmp.path(),
+        "other",
+        &pipeline("augment seed=5 { flip vertical }"),
+    );
+    assert_ne!(csv(&other), csv(&vflip));
 }

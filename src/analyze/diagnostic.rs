@@ -141,7 +141,10 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
 
 /// Renders warnings one after the other, each followed by a blank line.
 pub fn render_warnings(warnings: &[Diagnostic]) -> String {
-    warnings.iter().map(|w| format!("{}\n", w.rendered)).collect()
+    warnings
+        .iter()
+        .map(|w| format!("{}\n", w.rendered))
+        .collect()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

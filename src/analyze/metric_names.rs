@@ -99,7 +99,10 @@ pub fn metric_names(plan: &Plan) -> Vec<String> {
             out.push("test_top_k".into());
         }
         for c in 0..num_classes(plan) {
-            for m in ["precision", "recall", "f1"].into_iter().filter(|m| requested(m)) {
+            for m in ["precision", "recall", "f1"]
+                .into_iter()
+                .filter(|m| requested(m))
+            {
                 out.push(format!("test_{m}_{c}"));
             }
         }

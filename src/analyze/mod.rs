@@ -453,7 +453,10 @@ fn check_monitors(
             let w = metric_names::word(f);
             cx.error_hint(
                 m.span,
-                format!("{} monitors {}, but evaluate does not compute {w}", m.what, m.name),
+                format!(
+                    "{} monitors {}, but evaluate does not compute {w}",
+                    m.what, m.name
+                ),
                 Some(format!("add {w} to evaluate {{ metrics … }}")),
             );
         } else if m.name.starts_with("val_") && metric_names::VAL_METRICS.contains(&&m.name[4..]) {

@@ -282,7 +282,12 @@ fn layer(cx: &mut Cx, cmd: &Command, keras: &str) -> Option<Layer> {
             }
         }
         "leaky_relu" => Layer::Activation(Activation::LeakyRelu {
-            alpha: a.f64(cx, "alpha", Some(LEAKY_RELU_LAYER_ALPHA), Range::NonNegative)?,
+            alpha: a.f64(
+                cx,
+                "alpha",
+                Some(LEAKY_RELU_LAYER_ALPHA),
+                Range::NonNegative,
+            )?,
         }),
         other => Layer::Activation(activation_of(other, LEAKY_RELU_LAYER_ALPHA)),
     })

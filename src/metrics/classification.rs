@@ -272,6 +272,9 @@ mod tests {
             vec![1, 0]
         );
         // Keras: `y_pred > 0.5`, so 0.5 itself is class 0.
-        assert_eq!(predicted_classes(&[0.49, 0.5, 0.51, 0.9], 1), vec![0, 0, 1, 1]);
+        assert_eq!(
+            predicted_classes(&[0.49, 0.5, 0.51, 0.9], 1),
+            vec![0, 0, 1, 1]
+        );
     }
 }
