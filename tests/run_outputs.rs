@@ -134,7 +134,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     let correct: f64 = (0..3).map(|k| c[k][k]).sum();
     assert_eq!(
         rows[6],
-        ["accuracy", &*rows[6][1], &*rows[6][1], &*rows[6][1], "200"]
+        ["accuracy", rows[6][1], rows[6][1], rows[6][1], "200"]
     );
     close(rows[6][1], correct / n);
     assert_eq!(acc, correct / n);

@@ -34,6 +34,8 @@ mod metric_names;
 mod model;
 mod overrides;
 pub mod schema;
+#[cfg(test)]
+mod schema_walk;
 mod train;
 mod value;
 
@@ -61,7 +63,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
 
 /// Like [`load`], with the warnings of a valid pipeline (statements that
 /// change nothing, said at their line), for the commands to show.
-pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<(Plan, Vec<Diagnostic>)> {
+pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Checked> {
     let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     analyze_source_with_warnings(&source, path, overrides)
 }
@@ -77,7 +79,7 @@ pub fn analyze_source_with_warnings(
     source: &str,
     path: &Path,
     overrides: &[String],
-) -> Result<(Plan, Vec<Diagnostic>)> {
+) -> Result<Checked> {
     match diagnose_with_warnings(source, path, overrides)? {
         Ok(checked) => Ok(checked),
         Err(diags) => Err(Error::Invalid(diagnostic::render_all(&diags))),
@@ -94,12 +96,15 @@ pub fn diagnose_source(
     Ok(diagnose_with_warnings(source, path, overrides)?.map(|(plan, _)| plan))
 }
 
+/// A valid plan and the warnings its analysis raised.
+type Checked = (Plan, Vec<Diagnostic>);
+
 /// The plan and its warnings, or every error.
 fn diagnose_with_warnings(
     source: &str,
     path: &Path,
     overrides: &[String],
-) -> Result<std::result::Result<(Plan, Vec<Diagnostic>), Vec<Diagnostic>>> {
+) -> Result<std::result::Result<Checked, Vec<Diagnostic>>> {
     let _span = tracing::info_span!("analyze", path = %path.display()).entered();
     let shown = path.display().to_string();
     let mut file = match syntax::parse(source) {
