@@ -33,7 +33,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let outcome = match (&args.resume, &args.file) {
         (Some(dir), _) => run::resume(dir, &opts)?,
         (None, Some(file)) => {
-            let plan = analyze::load(file, &args.overrides.set)?;
+            let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
+            if !args.quiet {
+                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
+            }
             if plan.sweep.is_some() {
                 return sweep::run(&plan, &args.overrides.set, &opts);
             }
