@@ -470,7 +470,10 @@ fn byte_order_mark_and_crlf_are_plain_pipelines() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("{}: ok (3 layers, 99 parameters, 2 warnings)\n", p.display())
+        format!(
+            "{}: ok (3 layers, 99 parameters, 2 warnings)\n",
+            p.display()
+        )
     );
     let bad = write(
         tmp.path(),
