@@ -803,3 +803,62 @@ fn augmentation_applies_to_training_batches() {
     );
     assert_ne!(csv(&other), csv(&vflip));
 }
+
+/// `weights=best` with both `restore_best` and a best-only checkpoint on
+/// different monitors: early stopping's restored epoch is what the test
+/// split sees (Keras: `fit` returns the restored model), `best.safetensors`
+/// keeps the checkpoint's own best, `dlp plan` says so and `run.yaml`
+/// records the epoch. With validate_on=test the test figures equal the
+/// chosen epoch's validation figures, which tells the two apart.
+#[test]
+fn restore_best_wins_over_a_best_only_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs(
+        "early_stop monitor=val_loss patience=5 restore_best=true\n  checkpoint monitor=val_accuracy best_only=true",
+    )
+    .replace("std=1.5", "std=3")
+    .replace(
+        "train=0.6 valid=0.2 test=0.2",
+        "train=0.8 test=0.2 validate_on=test",
+    )
+    .replace("epochs 12", "epochs 40");
+    let p = write(tmp.path(), "both.dlp", &text);
+    let o = run(&["plan", p.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains(
+            "\n  the test split sees early stopping's best epoch by val_loss (restore_best=true); \
+             it wins over checkpoint best_only, whose best epoch by val_accuracy is in best.safetensors\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let (dir, m) = run_text(tmp.path(), "both", &text);
+    let csv = read(dir.join("train.csv"));
+    let (val_loss, val_acc) = (floats(&csv, "val_loss"), floats(&csv, "val_accuracy"));
+    // The earliest minimum of val_loss and the earliest maximum of
+    // val_accuracy (strict improvements, as both rules count them).
+    let argbest = |v: &[f64], better: fn(f64, f64) -> bool| {
+        (0..v.len()).fold(0, |b, i| if better(v[i], v[b]) { i } else { b }) + 1
+    };
+    let early = argbest(&val_loss, |a, b| a < b);
+    let ckpt = argbest(&val_acc, |a, b| a > b);
+    assert_ne!(early, ckpt, "the case needs two different best epochs");
+    assert_eq!(m.best_epoch, Some(early));
+    assert_eq!(m.test_epoch, Some(early));
+    assert_eq!(m.final_metrics["test_loss"], val_loss[early - 1]);
+    assert_eq!(m.final_metrics["test_accuracy"], val_acc[early - 1]);
+    // best.safetensors holds the checkpoint's epoch: evaluated, it gives
+    // that epoch's validation accuracy.
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--weights",
+        dir.join("best.safetensors").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let accuracy = stdout(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("test_accuracy "))
+        .map(|v| v.parse::<f64>().unwrap());
+    assert_eq!(accuracy, Some(val_acc[ckpt - 1]));
+}
