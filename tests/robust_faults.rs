@@ -416,6 +416,62 @@ fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
     assert_same_as(&whole, &cut, "file-size limit");
 }
 
+/// A full disk, for real: a 128 KiB tmpfs holds everything but the
+/// learning-curve picture. Exit 1 naming the file and "No space left on
+/// device", nothing half-written; with room again, `--resume` finishes the
+/// run. Mounting needs root (CI runs as root); elsewhere the case is
+/// skipped, and `a_write_failure_fails_the_run_cleanly_and_it_resumes`
+/// covers the same path with a file-size limit.
+#[test]
+fn a_full_disk_fails_the_run_cleanly_and_it_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = pipeline(tmp.path());
+    let whole = tmp.path().join("whole");
+    let o = run_quiet(&p, &whole, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let disk = tmp.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mount = |opts: &str| {
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs", &s(&disk)])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !mount("size=128k") {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.clone());
+    let cut = disk.join("cut");
+    let o = run_quiet(&p, &cut, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: cannot write {}: No space left on device (os error 28)\n",
+            cut.join("curves.png").display()
+        )
+    );
+    let manifest = read(cut.join("run.yaml"));
+    assert!(manifest.contains("status: failed"), "{manifest}");
+    assert_eq!(leftovers(&cut), ["resume.safetensors"]);
+    for f in METRIC_FILES {
+        assert_eq!(read(whole.join(f)), read(cut.join(f)), "{f} written before");
+    }
+
+    assert!(mount("remount,size=4m"), "remount bigger");
+    let o = run(&["run", "--resume", &s(&cut), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_same_as(&whole, &cut, "full disk");
+}
+
 /// Output files get 0666 and folders 0777, less the umask, as any other
 /// program's would.
 #[test]
