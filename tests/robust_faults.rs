@@ -24,6 +24,23 @@ fn pipeline(tmp: &Path) -> PathBuf {
     write(tmp, "r.dlp", &text)
 }
 
+/// 1,800 training samples at batch 16 for `epochs` epochs: seconds, so a
+/// signal sent after the first epoch lands mid-run.
+fn long_pipeline(tmp: &Path, name: &str, epochs: usize) -> PathBuf {
+    let text = small_blobs("")
+        .replace("epochs 12", &format!("epochs {epochs}"))
+        .replace("samples=300", "samples=3000");
+    write(tmp, &format!("{name}.dlp"), &text)
+}
+
+/// Runs `p` uninterrupted into `tmp/whole`: what every cut run must match.
+fn reference_run(tmp: &Path, p: &Path) -> PathBuf {
+    let whole = tmp.join("whole");
+    let o = run_quiet(p, &whole, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    whole
+}
+
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -67,9 +84,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 fn resume_after_an_interrupt_mid_epoch_is_exact() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
 
     // 180 training samples at batch 16: 12 steps an epoch; 41 stops mid-epoch 4.
     let cut = tmp.path().join("cut");
@@ -109,15 +124,8 @@ fn resume_after_an_interrupt_mid_epoch_is_exact() {
 #[test]
 fn sigint_finishes_the_batch_checkpoints_and_resumes_exactly() {
     let tmp = tempfile::tempdir().unwrap();
-    // 1,800 training samples at batch 16, 60 epochs: a few seconds, so the
-    // signal lands mid-run.
-    let text = small_blobs("")
-        .replace("epochs 12", "epochs 60")
-        .replace("samples=300", "samples=3000");
-    let p = write(tmp.path(), "s.dlp", &text);
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = long_pipeline(tmp.path(), "s", 60);
+    let whole = reference_run(tmp.path(), &p);
 
     let cut = tmp.path().join("cut");
     let child = spawn_run(&p, &cut, &[]);
@@ -176,9 +184,7 @@ fn wait_for_rows(dir: &Path, rows: usize) {
 fn kill_9_during_any_write_resumes_to_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
     let epochs = read(whole.join("train.csv")).lines().count() - 1;
     assert!(epochs >= 6, "the run stops early at epoch {epochs}");
 
@@ -227,13 +233,8 @@ fn kill_9_during_any_write_resumes_to_the_same_bytes() {
 #[test]
 fn kill_9_at_arbitrary_moments_resumes_to_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = small_blobs("")
-        .replace("epochs 12", "epochs 40")
-        .replace("samples=300", "samples=3000");
-    let p = write(tmp.path(), "k.dlp", &text);
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = long_pipeline(tmp.path(), "k", 40);
+    let whole = reference_run(tmp.path(), &p);
 
     let cut = tmp.path().join("cut");
     // Killed twice: once early, once again after the first resume.
@@ -336,10 +337,7 @@ fn two_runs_started_together_never_share_a_folder() {
 #[test]
 fn a_live_run_refuses_a_second_process() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = small_blobs("")
-        .replace("epochs 12", "epochs 40")
-        .replace("samples=300", "samples=3000");
-    let p = write(tmp.path(), "live.dlp", &text);
+    let p = long_pipeline(tmp.path(), "live", 40);
     let out = tmp.path().join("out");
     let first = spawn_run(&p, &out, &[]);
     wait_for_rows(&out, 1);
@@ -379,9 +377,7 @@ fn a_live_run_refuses_a_second_process() {
 fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
     let png = std::fs::metadata(whole.join("curves.png")).unwrap().len();
     assert!(png > 40 * 1024, "curves.png is {png} bytes");
 
@@ -426,9 +422,7 @@ fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
 fn a_full_disk_fails_the_run_cleanly_and_it_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
 
     let disk = tmp.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
