@@ -643,6 +643,33 @@ const CASES: &[Case] = &[
         25,
         "sweep no variable \"widht\" — did you mean \"width\"?",
     ),
+    // --- sizes that cannot fit: checked arithmetic, not a wrapped count ---
+    (
+        BLOBS,
+        "dense $width activation=relu",
+        "dense 4611686018427387904 activation=relu",
+        8,
+        3,
+        "dense has too many parameters to fit in memory (more than 2,305,843,009,213,693,951 float32 values)",
+    ),
+    (
+        // 28·F parameters fit, but the 32×32×F output does not.
+        IMAGES,
+        "conv2d 8 kernel=3",
+        "conv2d 4000000000000000 kernel=3",
+        7,
+        3,
+        "conv2d has too many output values per sample to fit in memory (more than 2,305,843,009,213,693,951 float32 values)",
+    ),
+    (
+        // 72 + 1.8e18 + 6e17 parameters: each layer fits, the sum does not.
+        BLOBS,
+        "dense 3 activation=softmax",
+        "dense 200000000000000000\n  dense 3 activation=softmax",
+        10,
+        3,
+        "with dense_2 the model has too many parameters to fit in memory (more than 2,305,843,009,213,693,951 float32 values)",
+    ),
 ];
 
 #[test]

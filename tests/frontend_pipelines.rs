@@ -93,8 +93,20 @@ fn cifar10_parameter_counts_match_keras() {
         }
     );
     assert_eq!(flatten.output, Shape::Flat(2048));
-    assert_eq!(m.layers[5].layer, Layer::Dropout { rate: 0.2 });
-    assert_eq!(m.layers[17].layer, Layer::Dropout { rate: 0.4 });
+    assert_eq!(
+        m.layers[5].layer,
+        Layer::Dropout {
+            rate: 0.2,
+            seed: None
+        }
+    );
+    assert_eq!(
+        m.layers[17].layer,
+        Layer::Dropout {
+            rate: 0.4,
+            seed: None
+        }
+    );
     let text = summary(&plan);
     assert!(
         text.contains(
@@ -628,6 +640,7 @@ fn readme_fill(stmt: &str, key: &str, value: &str) -> Result<String, String> {
             "factor" => "0.5",
             "min" | "to" => "0.0001",
             "monitor" => "val_loss",
+            "drop_last" => "true",
             _ => return Err(format!("no value for `{key}=`: add one to readme_fill")),
         };
         return Ok(v.to_string());
@@ -650,6 +663,8 @@ fn readme_fill(stmt: &str, key: &str, value: &str) -> Result<String, String> {
         (_, "K") => "1",
         (_, "COL") => "label",
         (_, "RATE") => "0.5",
+        (_, "ALPHA") => "0.1",
+        (_, "S") => "3",
         (_, "FILTERS") => "4",
         (_, "NAME") => "u",
         (_, "EXPR") => "2 * 3",

@@ -119,7 +119,7 @@ const CASES: &[Case] = &[
         name: "negative learning rate",
         setup: |d| pipeline(d, &small_blobs("").replace("lr=0.01", "lr=-0.01")),
         code: 2,
-        contains: &["p.dlp:13:", "lr"],
+        contains: &["p.dlp:13:21", "error: optimizer lr must be > 0, got -0.01"],
     },
     Case {
         name: "val_ monitor without a validation split",
@@ -131,13 +131,20 @@ const CASES: &[Case] = &[
             )
         },
         code: 2,
-        contains: &["p.dlp:", "val_loss"],
+        contains: &[
+            "p.dlp:16:22",
+            "error: early_stop monitors val_loss, but the split has no valid part",
+            "help: add valid=… to split, or validate_on=test",
+        ],
     },
     Case {
         name: "test=official on a source without one",
         setup: |d| pipeline(d, &small_blobs("").replace("test=0.2", "test=official")),
         code: 2,
-        contains: &["p.dlp:4:", "official"],
+        contains: &[
+            "p.dlp:4:34",
+            "error: test=official needs a source with an official test part; blobs has none",
+        ],
     },
     Case {
         name: "dense on a feature map",
@@ -148,7 +155,11 @@ const CASES: &[Case] = &[
             )
         },
         code: 2,
-        contains: &["p.dlp:7:3", "flatten"],
+        contains: &[
+            "p.dlp:7:3",
+            "error: dense after a 30×30×8 feature map: add flatten",
+            "help: or global_avgpool",
+        ],
     },
     Case {
         name: "two errors reported at once",
@@ -167,7 +178,7 @@ const CASES: &[Case] = &[
         name: "missing pipeline file",
         setup: |d| vec!["check".into(), s(d.join("nope.dlp"))],
         code: 2,
-        contains: &["nope.dlp"],
+        contains: &["nope.dlp: No such file or directory"],
     },
     Case {
         name: "unknown --set name lists the valid ones",
@@ -181,7 +192,11 @@ const CASES: &[Case] = &[
             ]
         },
         code: 2,
-        contains: &["train.optimiser.lr", "train.optimizer.lr"],
+        contains: &[
+            "error: --set train.optimiser.lr: train has no statement \"optimiser\" — did you mean \"optimizer\"?",
+            "valid names: seed, ",
+            ", train.optimizer.lr, ",
+        ],
     },
     Case {
         name: "--set without a value",
@@ -190,7 +205,116 @@ const CASES: &[Case] = &[
             vec!["check".into(), s(p), "--set".into(), "train.epochs".into()]
         },
         code: 2,
-        contains: &["train.epochs"],
+        contains: &["error: --set train.epochs: expected NAME=VALUE"],
+    },
+    // --- statements that would change nothing: a warning at their line
+    // (exit 0), or an error where they cannot mean anything ---
+    Case {
+        name: "metrics accuracy and confusion are warnings at the words",
+        setup: |d| pipeline(d, &small_blobs("")),
+        code: 0,
+        contains: &[
+            "warning: metrics accuracy changes nothing: loss and accuracy are always reported (train.csv, eval.csv, test_accuracy), as the diagnosis reads the error rate\n  --> ",
+            "p.dlp:18:20",
+            "warning: metrics confusion changes nothing: confusion.csv is written with eval.csv whenever there is a test split\n  --> ",
+            "p.dlp:18:49",
+        ],
+    },
+    Case {
+        name: "one_hot with cross_entropy is a warning",
+        setup: |d| {
+            pipeline(
+                d,
+                &small_blobs("").replace("model {", "preprocess { one_hot }\nmodel {"),
+            )
+        },
+        code: 0,
+        contains: &[
+            "warning: one_hot changes nothing: cross_entropy compares the model's outputs (one per class) with one-hot targets whether or not it is written",
+            "p.dlp:6:14",
+            "help: remove it",
+        ],
+    },
+    Case {
+        name: "one_hot with binary_cross_entropy is an error",
+        setup: |d| {
+            pipeline(
+                d,
+                "data {\n  source blobs centers=2\n  split train=0.8 test=0.2\n}\npreprocess { one_hot }\nmodel { dense 1 activation=sigmoid }\ntrain {\n  loss binary_cross_entropy\n  epochs 1\n}\n",
+            )
+        },
+        code: 2,
+        contains: &[
+            "p.dlp:5:14",
+            "error: one_hot does not fit binary_cross_entropy: its one sigmoid unit is compared with the 0/1 label itself",
+            "help: for one output per class, end with dense 2 activation=softmax and use loss cross_entropy",
+        ],
+    },
+    Case {
+        name: "dlp plan shows the warnings",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["plan".into(), s(p)]
+        },
+        code: 0,
+        contains: &["warning: metrics accuracy changes nothing", "p.dlp:18:20"],
+    },
+    Case {
+        name: "dlp run shows the warnings unless --quiet",
+        setup: |d| {
+            let text = small_blobs("").replace("epochs 12", "epochs 1");
+            let p = write(d, "p.dlp", &text);
+            vec!["run".into(), s(p), "--out".into(), s(d.join("run"))]
+        },
+        code: 0,
+        contains: &["warning: metrics confusion changes nothing", "p.dlp:18:49"],
+    },
+    Case {
+        name: "a monitor of a metric evaluate does not compute",
+        setup: |d| {
+            pipeline(
+                d,
+                &small_blobs("early_stop monitor=val_f1").replace(
+                    "metrics accuracy precision recall f1 confusion",
+                    "metrics recall",
+                ),
+            )
+        },
+        code: 2,
+        contains: &[
+            "p.dlp:16:22",
+            "error: early_stop monitors val_f1, but evaluate does not compute f1",
+            "help: add f1 to evaluate { metrics … }",
+        ],
+    },
+    Case {
+        name: "an expectation on a metric evaluate does not compute",
+        setup: |d| {
+            let text = small_blobs("").replace(
+                "metrics accuracy precision recall f1 confusion",
+                "metrics f1",
+            ) + "expect { test_precision_1 > 0.5 }\n";
+            pipeline(d, &text)
+        },
+        code: 2,
+        contains: &[
+            "p.dlp:19:10",
+            "error: test_precision_1 needs precision in evaluate { metrics … }",
+        ],
+    },
+    Case {
+        name: "mse with one output unit for two classes",
+        setup: |d| {
+            pipeline(
+                d,
+                "data {\n  source blobs centers=2\n  split train=0.8 test=0.2\n}\nmodel { dense 1 activation=sigmoid }\ntrain {\n  loss mse\n  epochs 1\n}\n",
+            )
+        },
+        code: 2,
+        contains: &[
+            "p.dlp:5:9",
+            "error: the model outputs 1 value but the data has 2 classes",
+        ],
     },
     // --- data files (exit 1, or 2 at the split line) ---
     Case {
@@ -255,7 +379,7 @@ const CASES: &[Case] = &[
         name: "IDX images and labels disagree in count",
         setup: |d| idx_pipeline(d, &idx_images(4, 2, 2, 16), &idx_labels(&[0, 1, 0])),
         code: 1,
-        contains: &["lab.idx", "3"],
+        contains: &["lab.idx: 3 labels but ", "img.idx has 4 samples"],
     },
     Case {
         name: "corrupt PNG in an image folder",
@@ -288,7 +412,10 @@ const CASES: &[Case] = &[
             run_args(d, p)
         },
         code: 2,
-        contains: &["p.dlp:4:3", "300"],
+        contains: &[
+            "p.dlp:4:3",
+            "error: split counts sum to 310, more than the 300 samples",
+        ],
     },
     Case {
         name: "truncated CIFAR-10 batch in the cache",
@@ -440,7 +567,7 @@ const CASES: &[Case] = &[
         name: "diff of a missing run",
         setup: |d| vec!["diff".into(), s(d.join("a")), s(d.join("b"))],
         code: 2,
-        contains: &["a"],
+        contains: &["/a: no such run folder or CSV file"],
     },
     Case {
         name: "diff with a malformed tolerance",
@@ -455,7 +582,7 @@ const CASES: &[Case] = &[
             ]
         },
         code: 2,
-        contains: &["test_accuracy"],
+        contains: &["error: --tol `test_accuracy`: no `=` (expected METRIC=ABS or METRIC=REL%"],
     },
     Case {
         name: "offline with no cache says where to put the files",

@@ -31,39 +31,127 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    // Book: 0.819 test accuracy; scikit-learn's MLP(25) 0.84 on the same split.
-    let yaml = read(out.join("run.yaml"));
-    let acc: f64 = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("test_accuracy:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("test_accuracy in run.yaml");
-    assert!(acc >= 0.80, "test accuracy {acc}");
+    // Labels and the split (file order) involve no floating point, so these counts
+    // are exact anywhere: 800 train and 200 test samples. generator=numpy draws the
+    // book's points, so they are scikit-learn's: np.bincount(y[:800]) = [263, 270,
+    // 267], np.bincount(y[800:]) = [71, 63, 66] (script in tests/data_blobs.rs).
+    assert_eq!(
+        read(out.join("data.csv")),
+        "split,class,count\ntrain,0,263\ntrain,1,270\ntrain,2,267\ntest,0,71\ntest,1,63\ntest,2,66\n"
+    );
+    let m = dlp::report::Manifest::read(&out).unwrap();
+    let metric = |k: &str| -> f64 {
+        *m.final_metrics
+            .get(k)
+            .unwrap_or_else(|| panic!("no {k} in run.yaml"))
+    };
+    // On the book's points the book gets 0.819 and scikit-learn's MLP(25) 0.845;
+    // here 168 of 200 (0.84) on this machine, 0.84-0.85 over five seeds (README).
+    // Allow one test point either way, not the 0.80 the pipeline's expect asks for.
+    let acc = metric("test_accuracy");
+    assert!((0.835..=0.845).contains(&acc), "test accuracy {acc}");
+    // The clusters overlap: against their Bayes error (diagnose human_error
+    // 0.17) the near-equal train and test errors read as a good fit.
+    let diagnosis = read(out.join("diagnosis.txt"));
+    assert!(diagnosis.contains("\nverdict: good fit: "), "{diagnosis}");
+    // Early stopping: patience 50 on val_loss stops exactly 50 epochs after the best
+    // one, train.csv has a row per epoch run, and restore_best hands the best epoch's
+    // weights to the test split, which is the validation split here
+    // (validate_on=test): the test figures are that epoch's validation figures.
+    assert_eq!(m.status, dlp::report::Status::StoppedEarly);
+    let (best, stop) = (m.best_epoch.unwrap(), m.stop_epoch.unwrap());
+    assert_eq!(stop, best + 50);
+    assert!(best > 50, "best epoch {best}");
     let train = read(out.join("train.csv"));
     assert!(
-        train.starts_with("epoch,lr,loss,accuracy,val_loss,val_accuracy"),
+        train.starts_with(
+            "epoch,lr,loss,accuracy,val_loss,val_accuracy,val_f1,val_precision,val_recall\n"
+        ),
         "{train}"
     );
-    let data = read(out.join("data.csv"));
-    assert!(data.starts_with("split,class,count\n"), "{data}");
-    // 800 train and 200 test samples, split in file order.
-    let count = |split: &str| -> usize {
-        data.lines()
-            .filter(|l| l.starts_with(&format!("{split},")))
-            .map(|l| l.rsplit(',').next().unwrap().parse::<usize>().unwrap())
-            .sum()
-    };
-    assert_eq!((count("train"), count("test")), (800, 200));
-    let eval = read(out.join("eval.csv"));
-    assert!(
-        eval.starts_with("class,precision,recall,f1,support\n"),
-        "{eval}"
-    );
+    assert_eq!(train.lines().count(), stop + 1);
+    let row: Vec<&str> = train.lines().nth(best).unwrap().split(',').collect();
+    assert_eq!(row[0], best.to_string());
+    assert_eq!(row[1], "0.001");
+    let cell = |i: usize| -> f64 { row[i].parse().unwrap() };
+    assert_eq!((cell(4), cell(5)), (metric("test_loss"), acc), "{row:?}");
+    assert_eq!(cell(6), metric("test_f1"));
+    // The best val_loss is the minimum of the column.
+    let min = train
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(min, cell(4));
+
+    // eval.csv recomputed from confusion.csv (scikit-learn's definitions), and the
+    // test metrics of run.yaml agree with both.
     let confusion = read(out.join("confusion.csv"));
-    assert_eq!(confusion.lines().count(), 4, "{confusion}");
+    let c: Vec<Vec<f64>> = confusion
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(c.len(), 3, "{confusion}");
+    let support: Vec<f64> = c.iter().map(|r| r.iter().sum()).collect();
+    assert_eq!(support, [71.0, 63.0, 66.0], "{confusion}");
+    let predicted: Vec<f64> = (0..3).map(|k| c.iter().map(|r| r[k]).sum()).collect();
+    let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
+    let eval = read(out.join("eval.csv"));
+    let rows: Vec<Vec<&str>> = eval.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["class", "precision", "recall", "f1", "support"]);
+    assert_eq!(rows.len(), 1 + 3 + 3, "{eval}");
+    let close = |got: &str, want: f64| {
+        let g: f64 = got.parse().unwrap();
+        assert!((g - want).abs() < 1e-12, "{got} vs {want}\n{eval}");
+    };
+    let mut per = Vec::new();
+    for k in 0..3 {
+        let (p, r) = (ratio(c[k][k], predicted[k]), ratio(c[k][k], support[k]));
+        let f = ratio(2.0 * c[k][k], support[k] + predicted[k]);
+        let row = &rows[1 + k];
+        assert_eq!(row[0], k.to_string());
+        close(row[1], p);
+        close(row[2], r);
+        close(row[3], f);
+        assert_eq!(row[4], support[k].to_string());
+        close(&metric(&format!("test_precision_{k}")).to_string(), p);
+        close(&metric(&format!("test_recall_{k}")).to_string(), r);
+        close(&metric(&format!("test_f1_{k}")).to_string(), f);
+        per.push((p, r, f));
+    }
+    let n = 200.0;
+    let macro_avg = |i: usize| per.iter().map(|t| [t.0, t.1, t.2][i]).sum::<f64>() / 3.0;
+    let weighted = |i: usize| {
+        per.iter()
+            .zip(&support)
+            .map(|(t, s)| [t.0, t.1, t.2][i] * s)
+            .sum::<f64>()
+            / n
+    };
+    assert_eq!(rows[4][0], "macro_avg");
+    assert_eq!(rows[5][0], "weighted_avg");
+    for i in 0..3 {
+        close(rows[4][1 + i], macro_avg(i));
+        close(rows[5][1 + i], weighted(i));
+    }
+    close(&metric("test_f1").to_string(), macro_avg(2));
+    close(&metric("test_f1_weighted").to_string(), weighted(2));
+    let correct: f64 = (0..3).map(|k| c[k][k]).sum();
+    assert_eq!(
+        rows[6],
+        ["accuracy", rows[6][1], rows[6][1], rows[6][1], "200"]
+    );
+    close(rows[6][1], correct / n);
+    assert_eq!(acc, correct / n);
     let stages = read(out.join("stages.csv"));
-    assert!(
-        stages.starts_with("stage,seconds,items,items_per_second\n"),
+    let names: Vec<&str> = stages
+        .lines()
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        ["stage", "load", "train", "save", "evaluate", "diagnose"],
         "{stages}"
     );
     let png = image::open(out.join("curves.png")).expect("curves.png decodes");
@@ -263,4 +351,525 @@ fn bench_prints_every_figure_in_the_reference_format() {
         );
     }
     assert!(out.lines().any(|l| l.starts_with("peak_rss_mib ")), "{out}");
+}
+
+/// `dlp eval` with weights that make every sigmoid output exactly 0.5 (zero
+/// kernel and bias): Keras' binary accuracy counts `p > 0.5` as class 1, so
+/// every test row is predicted class 0 and the accuracy is the share of
+/// class 0 (with `p >= 0.5` it was the share of class 1).
+#[test]
+fn a_sigmoid_output_of_exactly_one_half_is_predicted_class_zero() {
+    use candle_core::{DType, Device, Tensor};
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(
+        tmp.path(),
+        "b.dlp",
+        "seed 4\ndata {\n  source blobs samples=200 centers=2\n  split train=0.5 test=0.5\n}\n\
+         model { dense 1 activation=sigmoid }\n\
+         train {\n  loss binary_cross_entropy\n  epochs 1\n}\n",
+    );
+    let weights = tmp.path().join("zero.safetensors");
+    let zeros = std::collections::HashMap::from([
+        (
+            "dense/kernel".to_string(),
+            Tensor::zeros((2, 1), DType::F32, &Device::Cpu).unwrap(),
+        ),
+        (
+            "dense/bias".to_string(),
+            Tensor::zeros(1, DType::F32, &Device::Cpu).unwrap(),
+        ),
+    ]);
+    candle_core::safetensors::save(&zeros, &weights).unwrap();
+    let evald = tmp.path().join("eval");
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        evald.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let confusion = read(evald.join("confusion.csv"));
+    let rows: Vec<Vec<u64>> = confusion
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{confusion}");
+    // Nothing predicted as class 1; both classes occur in the truth.
+    assert_eq!((rows[0][1], rows[1][1]), (0, 0), "{confusion}");
+    let (zeros, ones) = (rows[0][0], rows[1][0]);
+    assert!(zeros > 0 && ones > 0 && zeros + ones == 100, "{confusion}");
+    let out = stdout(&o);
+    let acc: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("test_accuracy "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no test_accuracy in {out}"));
+    assert_eq!(acc, zeros as f64 / 100.0, "{out}");
+}
+
+/// The pipeline seeds of a sweep's trials, from each trial's `run.yaml`.
+fn trial_seeds(sweep: &std::path::Path, trials: usize) -> Vec<u64> {
+    (1..=trials)
+        .map(|i| {
+            let dir = sweep.join(format!("trial-{i:03}"));
+            dlp::report::Manifest::read(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .plan
+                .seed
+        })
+        .collect()
+}
+
+/// Column `name` of a CSV text, as strings.
+fn column(csv: &str, name: &str) -> Vec<String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let i = header
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {csv}"));
+    lines
+        .map(|l| l.split(',').nth(i).unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `sweep random` end to end. Each trial gets its own pipeline seed through
+/// `--set seed=…`; those seeds once reached 2⁶³ and the analyzer rejected
+/// them, stopping most sweeps part-way. Trial seeds and values follow
+/// `sweep … seed=`, not the pipeline seed, and the same seed reproduces the
+/// sweep.
+#[test]
+fn a_random_sweep_runs_for_any_seed_and_follows_its_own_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = small_blobs("").replace("epochs 12", "epochs 1");
+    let axes = "  train.optimizer.lr = loguniform(1e-3, 1e-1)\n  train.batch = [16, 32]\n}\n";
+    let seeded = write(
+        tmp.path(),
+        "s11.dlp",
+        &format!("{base}sweep random trials=3 seed=11 {{\n{axes}"),
+    );
+    let sweep = |p: &std::path::Path, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let o = run_quiet(p, &out, extra);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        out
+    };
+    let a = sweep(&seeded, "a", &[]);
+    let summary = read(a.join("sweep.csv"));
+    assert_eq!(summary.lines().count(), 4, "{summary}");
+    let seeds = trial_seeds(&a, 3);
+    assert!(
+        seeds[0] != seeds[1] && seeds[1] != seeds[2] && seeds[0] != seeds[2],
+        "{seeds:?}"
+    );
+    let lrs = column(&summary, "train.optimizer.lr");
+    for lr in &lrs {
+        let lr: f64 = lr.parse().unwrap();
+        assert!((1e-3..=1e-1).contains(&lr), "{summary}");
+    }
+    // The trial ran with the drawn values: its manifest holds them.
+    let m = dlp::report::Manifest::read(&a.join("trial-002")).unwrap();
+    assert_eq!(format!("{:?}", m.plan.train.optimizer.lr()), lrs[1]);
+
+    // Same sweep seed, another pipeline seed: same trial seeds and values,
+    // and the same sweep.csv byte for byte as a rerun.
+    let b = sweep(&seeded, "b", &["--set", "seed=8"]);
+    assert_eq!(trial_seeds(&b, 3), seeds);
+    assert_eq!(
+        column(&read(b.join("sweep.csv")), "train.optimizer.lr"),
+        lrs
+    );
+    let again = sweep(&seeded, "again", &[]);
+    assert_eq!(read(again.join("sweep.csv")), summary);
+
+    // Another sweep seed: other trial seeds and other values.
+    let other = write(
+        tmp.path(),
+        "s12.dlp",
+        &format!("{base}sweep random trials=3 seed=12 {{\n{axes}"),
+    );
+    let c = sweep(&other, "c", &[]);
+    let other_seeds = trial_seeds(&c, 3);
+    assert!(
+        other_seeds.iter().all(|s| !seeds.contains(s)),
+        "{other_seeds:?}"
+    );
+    assert_ne!(
+        column(&read(c.join("sweep.csv")), "train.optimizer.lr"),
+        lrs
+    );
+
+    // Without sweep seed= the trial seeds derive from the pipeline seed: every
+    // pipeline seed completes (with 2 trials, 4 pipeline seeds once passed
+    // together one time in 256).
+    let unseeded = write(
+        tmp.path(),
+        "u.dlp",
+        &format!("{base}sweep random trials=2 {{\n{axes}"),
+    );
+    let mut all = Vec::new();
+    for s in 0..4 {
+        let seed = format!("seed={s}");
+        let d = sweep(&unseeded, &format!("u{s}"), &["--set", &seed]);
+        all.extend(trial_seeds(&d, 2));
+    }
+    let unique: std::collections::BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "{all:?}");
+}
+
+/// `train seed=S` roots the training side's streams — shuffling, dropout
+/// masks, augmentation — at S instead of the pipeline seed; the split and the
+/// initial weights keep the pipeline seed, and statement seeds (`batch
+/// seed=`, `dropout seed=`, `augment seed=`) still win. It changes
+/// `train.csv`, and the same value reproduces it byte for byte.
+#[test]
+fn train_seed_drives_shuffling_dropout_and_augmentation() {
+    use dlp::rng::{Stream, stream_seed};
+    let plan = |text: &str| {
+        dlp::analyze::analyze_source(text, std::path::Path::new("t.dlp"), &[])
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+    };
+    let base = small_blobs("");
+    let seeded = base.replace("train {", "train seed=99 {");
+    let (p0, p99) = (plan(&base), plan(&seeded));
+    assert_eq!(p99.data.split.seed, p0.data.split.seed);
+    assert_eq!(p99.model.init_seed, p0.model.init_seed);
+    assert_eq!(p99.train.shuffle_seed, stream_seed(99, Stream::Shuffle));
+    assert_eq!(p99.model.dropout_seed, stream_seed(99, Stream::Dropout));
+    assert_eq!(p99.augment.seed, stream_seed(99, Stream::Augment));
+    assert_ne!(p99.train.shuffle_seed, p0.train.shuffle_seed);
+    // `train seed=` equal to the pipeline seed (7) changes nothing.
+    assert_eq!(plan(&base.replace("train {", "train seed=7 {")), p0);
+    // Statement seeds win over it.
+    let p = plan(
+        &seeded
+            .replace("batch 16", "batch 16 seed=4")
+            .replace("dropout 0.1", "dropout 0.1 seed=5"),
+    );
+    assert_eq!(p.train.shuffle_seed, 4);
+    assert!(
+        matches!(
+            p.model.layers[1].layer,
+            dlp::plan::Layer::Dropout { seed: Some(5), .. }
+        ),
+        "{:?}",
+        p.model.layers[1]
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let files = [("plain", &base), ("s99", &seeded), ("s99again", &seeded)];
+    let mut csv = Vec::new();
+    for (name, text) in files {
+        let p = write(tmp.path(), &format!("{name}.dlp"), text);
+        let out = tmp.path().join(name);
+        let o = run_quiet(&p, &out, &[]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        // --quiet hides the plan's warnings (metrics accuracy, confusion).
+        assert!(!stderr(&o).contains("warning:"), "{}", stderr(&o));
+        csv.push(read(out.join("train.csv")));
+    }
+    assert_ne!(csv[0], csv[1], "train seed=99 changed nothing");
+    assert_eq!(csv[1], csv[2], "train seed=99 does not reproduce");
+}
+
+/// Runs `text` as `name.dlp` into `dir/name` (quiet) and returns the run
+/// folder and its manifest.
+fn run_text(
+    dir: &std::path::Path,
+    name: &str,
+    text: &str,
+) -> (std::path::PathBuf, dlp::report::Manifest) {
+    let p = write(dir, &format!("{name}.dlp"), text);
+    let out = dir.join(name);
+    let o = run_quiet(&p, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+    let m = dlp::report::Manifest::read(&out).unwrap();
+    (out, m)
+}
+
+/// A float column of a CSV text.
+fn floats(csv: &str, name: &str) -> Vec<f64> {
+    column(csv, name)
+        .iter()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}: {v}")))
+        .collect()
+}
+
+/// `class_weight [1, 1, 1e-6]` makes class 2's samples weigh nothing: nothing
+/// pulls its output up, so the model stops predicting it, while the
+/// unweighted run gets it right. `balanced` (scikit-learn's n/(k·count) from
+/// the train split) changes the loss of this nearly balanced set only a little.
+#[test]
+fn class_weight_changes_what_the_model_learns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = small_blobs("");
+    let (_, a) = run_text(tmp.path(), "plain", &plain);
+    let (_, b) = run_text(
+        tmp.path(),
+        "weighted",
+        &small_blobs("class_weight [1, 1, 1e-6]"),
+    );
+    let recall = |m: &dlp::report::Manifest| m.final_metrics["test_recall_2"];
+    assert!(
+        recall(&a) > 0.9,
+        "unweighted recall of class 2 {}",
+        recall(&a)
+    );
+    assert!(
+        recall(&b) < 0.2,
+        "weighted recall of class 2 {}",
+        recall(&b)
+    );
+    let (c, _) = run_text(
+        tmp.path(),
+        "balanced",
+        &small_blobs("class_weight balanced"),
+    );
+    let first = |dir: &std::path::Path| floats(&read(dir.join("train.csv")), "loss")[0];
+    let p = first(&tmp.path().join("plain"));
+    let q = first(&c);
+    assert!(
+        p != q && (p - q).abs() < 0.05 * p,
+        "loss {p} vs balanced {q}"
+    );
+}
+
+/// `top_k=1` is the accuracy; `top_k=2` counts a sample when its class is one
+/// of the two highest scores, so on a half-trained 3-class model it is above
+/// the accuracy (and at most 1).
+#[test]
+fn top_k_is_reported_and_counts_the_k_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let weak = small_blobs("")
+        .replace("epochs 12", "epochs 1")
+        .replace("lr=0.01", "lr=0.001");
+    let with = |k: usize| {
+        weak.replace(
+            "metrics accuracy precision recall f1 confusion",
+            &format!("metrics f1 top_k={k}"),
+        )
+    };
+    let (_, one) = run_text(tmp.path(), "k1", &with(1));
+    let (_, two) = run_text(tmp.path(), "k2", &with(2));
+    let m1 = &one.final_metrics;
+    let m2 = &two.final_metrics;
+    assert_eq!(m1["test_top_k"], m1["test_accuracy"]);
+    assert_eq!(m2["test_accuracy"], m1["test_accuracy"]);
+    assert!(m1["test_accuracy"] < 0.9, "{m1:?}");
+    assert!(
+        m2["test_top_k"] > m2["test_accuracy"] && m2["test_top_k"] <= 1.0,
+        "{m2:?}"
+    );
+    // Without top_k there is no such metric.
+    let (_, none) = run_text(tmp.path(), "none", &weak);
+    assert!(!none.final_metrics.contains_key("test_top_k"));
+}
+
+/// 180 training samples in batches of 16: with `drop_last=true` each epoch
+/// sees 11 full batches (176 samples), without it 12 (the last of 4), so
+/// every epoch's training accuracy is a multiple of 1/176, resp. 1/180.
+#[test]
+fn drop_last_drops_the_partial_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let three = small_blobs("").replace("epochs 12", "epochs 3");
+    let (full, _) = run_text(tmp.path(), "keep", &three);
+    let (dropped, _) = run_text(
+        tmp.path(),
+        "drop",
+        &three.replace("batch 16", "batch 16 drop_last=true"),
+    );
+    let whole = |x: f64| (x - x.round()).abs() < 1e-9;
+    let acc = |dir: &std::path::Path| floats(&read(dir.join("train.csv")), "accuracy");
+    let (a, b) = (acc(&full), acc(&dropped));
+    assert_eq!((a.len(), b.len()), (3, 3));
+    assert!(a.iter().all(|x| whole(x * 180.0)), "{a:?}");
+    assert!(b.iter().all(|x| whole(x * 176.0)), "{b:?}");
+    assert!(
+        b.iter().any(|x| !whole(x * 180.0)),
+        "every accuracy also fits 180 samples: {b:?}"
+    );
+}
+
+/// `weights=last` evaluates the test split with the last epoch's weights even
+/// when `restore_best` keeps the best ones (the default then). With
+/// validate_on=test and patience 0 the run stops one epoch after its best, and
+/// the test figures are that epoch's validation figures.
+#[test]
+fn weights_last_evaluates_the_last_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("early_stop monitor=val_loss min_delta=0.02 restore_best=true")
+        .replace(
+            "train=0.6 valid=0.2 test=0.2",
+            "train=0.8 test=0.2 validate_on=test",
+        )
+        .replace("epochs 12", "epochs 40");
+    let (best_dir, best) = run_text(tmp.path(), "best", &text);
+    let (last_dir, last) = run_text(
+        tmp.path(),
+        "last",
+        &text.replace("metrics accuracy", "metrics weights=last accuracy"),
+    );
+    assert_eq!(best.plan.evaluate.weights, dlp::plan::Weights::Best);
+    assert_eq!(last.plan.evaluate.weights, dlp::plan::Weights::Last);
+    // Training itself is the same run.
+    let csv = read(best_dir.join("train.csv"));
+    assert_eq!(csv, read(last_dir.join("train.csv")));
+    assert_eq!(best.status, dlp::report::Status::StoppedEarly);
+    let (b, s) = (best.best_epoch.unwrap(), best.stop_epoch.unwrap());
+    assert_eq!(s, b + 1);
+    let val = floats(&csv, "val_loss");
+    assert_eq!(best.final_metrics["test_loss"], val[b - 1]);
+    assert_eq!(last.final_metrics["test_loss"], val[s - 1]);
+    assert_ne!(val[b - 1], val[s - 1]);
+    assert_ne!(
+        std::fs::read(best_dir.join("model.safetensors")).unwrap(),
+        std::fs::read(last_dir.join("model.safetensors")).unwrap()
+    );
+}
+
+/// `one_hot` changes nothing with cross_entropy (documented; `dlp check`
+/// warns): the run's files are byte-identical with and without it.
+#[test]
+fn one_hot_with_cross_entropy_changes_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let three = small_blobs("").replace("epochs 12", "epochs 3");
+    let (a, _) = run_text(tmp.path(), "plain", &three);
+    let (b, _) = run_text(
+        tmp.path(),
+        "onehot",
+        &three.replace("model {", "preprocess { one_hot }\nmodel {"),
+    );
+    for f in ["train.csv", "eval.csv", "confusion.csv", "data.csv"] {
+        assert_eq!(read(a.join(f)), read(b.join(f)), "{f}");
+    }
+}
+
+/// Writes 200 8×8 grey images whose class is the bright half: class 0 left,
+/// class 1 right, over a little noise, as IDX files `img.idx`, `lab.idx`.
+fn halves(dir: &std::path::Path) {
+    let (n, side) = (200usize, 8usize);
+    let mut pixels = Vec::with_capacity(n * side * side);
+    let mut labels = Vec::with_capacity(n);
+    let mut state = 12345u32;
+    for i in 0..n {
+        let class = i % 2;
+        labels.push(class as u8);
+        for _ in 0..side {
+            for x in 0..side {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let noise = (state >> 16) % 60;
+                let bright = (x < side / 2) == (class == 0);
+                pixels.push((noise + if bright { 150 } else { 0 }) as u8);
+            }
+        }
+    }
+    dlp::data::synth::write_idx(&dir.join("img.idx"), &[n, side, side], &pixels, false).unwrap();
+    dlp::data::synth::write_idx(&dir.join("lab.idx"), &[n], &labels, false).unwrap();
+}
+
+/// Augmentation inside a run. The class is which half of the image is bright,
+/// so a horizontal flip (p = 0.5) turns half the training images into the
+/// other class: the training accuracy falls to about chance, while without
+/// augmentation it is near 1, and a vertical flip (which keeps the halves)
+/// leaves it high but changes the numbers. The same augment seed reproduces
+/// train.csv; another changes it.
+#[test]
+fn augmentation_applies_to_training_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    halves(tmp.path());
+    let pipeline = |augment: &str| {
+        format!(
+            "seed 3\ndata {{\n  source idx images=\"img.idx\" labels=\"lab.idx\"\n  split train=0.8 test=0.2\n}}\n\
+             preprocess {{ scale 1/255 }}\n{augment}\n\
+             model {{\n  flatten\n  dense 2 activation=softmax\n}}\n\
+             train {{\n  loss cross_entropy\n  optimizer adam lr=0.05\n  batch 16\n  epochs 6\n}}\n"
+        )
+    };
+    let last_acc = |dir: &std::path::Path| {
+        *floats(&read(dir.join("train.csv")), "accuracy")
+            .last()
+            .unwrap()
+    };
+    let (plain, _) = run_text(tmp.path(), "plain", &pipeline(""));
+    let (hflip, _) = run_text(
+        tmp.path(),
+        "hflip",
+        &pipeline("augment { flip horizontal }"),
+    );
+    let (vflip, _) = run_text(tmp.path(), "vflip", &pipeline("augment { flip vertical }"));
+    assert!(last_acc(&plain) > 0.95, "{}", last_acc(&plain));
+    assert!(last_acc(&hflip) < 0.7, "{}", last_acc(&hflip));
+    assert!(last_acc(&vflip) > 0.95, "{}", last_acc(&vflip));
+    let csv = |dir: &std::path::Path| read(dir.join("train.csv"));
+    assert_ne!(csv(&plain), csv(&vflip));
+    let (again, _) = run_text(tmp.path(), "again", &pipeline("augment { flip vertical }"));
+    assert_eq!(csv(&again), csv(&vflip));
+    let (other, _) = run_text(
+        tmp.path(),
+        "other",
+        &pipeline("augment seed=5 { flip vertical }"),
+    );
+    assert_ne!(csv(&other), csv(&vflip));
+}
+
+/// `weights=best` with both `restore_best` and a best-only checkpoint on
+/// different monitors: early stopping's restored epoch is what the test
+/// split sees (Keras: `fit` returns the restored model), `best.safetensors`
+/// keeps the checkpoint's own best, `dlp plan` says so and `run.yaml`
+/// records the epoch. With validate_on=test the test figures equal the
+/// chosen epoch's validation figures, which tells the two apart.
+#[test]
+fn restore_best_wins_over_a_best_only_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs(
+        "early_stop monitor=val_loss patience=5 restore_best=true\n  checkpoint monitor=val_accuracy best_only=true",
+    )
+    .replace("std=1.5", "std=3")
+    .replace(
+        "train=0.6 valid=0.2 test=0.2",
+        "train=0.8 test=0.2 validate_on=test",
+    )
+    .replace("epochs 12", "epochs 40");
+    let p = write(tmp.path(), "both.dlp", &text);
+    let o = run(&["plan", p.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains(
+            "\n  the test split sees early stopping's best epoch by val_loss (restore_best=true); \
+             it wins over checkpoint best_only, whose best epoch by val_accuracy is in best.safetensors\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let (dir, m) = run_text(tmp.path(), "both", &text);
+    let csv = read(dir.join("train.csv"));
+    let (val_loss, val_acc) = (floats(&csv, "val_loss"), floats(&csv, "val_accuracy"));
+    // The earliest minimum of val_loss and the earliest maximum of
+    // val_accuracy (strict improvements, as both rules count them).
+    let argbest = |v: &[f64], better: fn(f64, f64) -> bool| {
+        (0..v.len()).fold(0, |b, i| if better(v[i], v[b]) { i } else { b }) + 1
+    };
+    let early = argbest(&val_loss, |a, b| a < b);
+    let ckpt = argbest(&val_acc, |a, b| a > b);
+    assert_ne!(early, ckpt, "the case needs two different best epochs");
+    assert_eq!(m.best_epoch, Some(early));
+    assert_eq!(m.test_epoch, Some(early));
+    assert_eq!(m.final_metrics["test_loss"], val_loss[early - 1]);
+    assert_eq!(m.final_metrics["test_accuracy"], val_acc[early - 1]);
+    // best.safetensors holds the checkpoint's epoch: evaluated, it gives
+    // that epoch's validation accuracy.
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--weights",
+        dir.join("best.safetensors").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let accuracy = stdout(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("test_accuracy "))
+        .map(|v| v.parse::<f64>().unwrap());
+    assert_eq!(accuracy, Some(val_acc[ckpt - 1]));
 }

@@ -11,6 +11,9 @@ pub struct Cx<'s> {
     pub source: &'s str,
     pub path: String,
     pub diags: Vec<Diagnostic>,
+    /// Things that are valid but do not do what they seem to (see
+    /// [`Cx::warn`]).
+    pub warnings: Vec<Diagnostic>,
     pub defaults: BTreeSet<String>,
     /// Innermost last: `let`s at the bottom, `repeat` bindings above.
     scopes: Vec<BTreeMap<String, R>>,
@@ -22,6 +25,7 @@ impl<'s> Cx<'s> {
             source,
             path,
             diags: Vec::new(),
+            warnings: Vec::new(),
             defaults: BTreeSet::new(),
             scopes: vec![BTreeMap::new()],
         }
@@ -49,6 +53,22 @@ impl<'s> Cx<'s> {
         );
         if !self.diags.iter().any(|x| x.rendered == d.rendered) {
             self.diags.push(d);
+        }
+    }
+
+    /// Records a warning at `span` (kept once, as errors are): a statement
+    /// that is valid but changes nothing, said at its line rather than
+    /// accepted in silence.
+    pub fn warn(&mut self, span: Span, message: impl Into<String>, hint: Option<&str>) {
+        let d = Diagnostic::warning(
+            self.source,
+            &self.path,
+            span,
+            message.into(),
+            hint.map(str::to_string).into_iter().collect(),
+        );
+        if !self.warnings.iter().any(|x| x.rendered == d.rendered) {
+            self.warnings.push(d);
         }
     }
 

@@ -67,6 +67,22 @@ impl Diagnostic {
         }
     }
 
+    /// A warning at `span`: the pipeline is valid, but something in it does
+    /// not do what a reader would expect. Rendered like an error.
+    pub fn warning(
+        source: &str,
+        path: &str,
+        span: Span,
+        message: String,
+        hints: Vec<String>,
+    ) -> Self {
+        let mut d = Diagnostic::new(source, path, span, message, hints);
+        if let Some(rest) = d.rendered.strip_prefix("error: ") {
+            d.rendered = format!("warning: {rest}");
+        }
+        d
+    }
+
     /// A syntax error from pest (rules already renamed), rendered by pest.
     pub fn syntax(err: SyntaxError, source: &str, path: &str) -> Self {
         let (line, column) = match err.line_col {
@@ -121,6 +137,14 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
     let n = diags.len();
     out.push_str(&format!("{n} error{}\n", if n == 1 { "" } else { "s" }));
     out
+}
+
+/// Renders warnings one after the other, each followed by a blank line.
+pub fn render_warnings(warnings: &[Diagnostic]) -> String {
+    warnings
+        .iter()
+        .map(|w| format!("{}\n", w.rendered))
+        .collect()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

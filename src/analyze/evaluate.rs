@@ -50,11 +50,29 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
                 continue;
             };
             let m = match r.as_text() {
-                Some("accuracy") => Metric::Accuracy,
+                // Always reported: said at the word rather than accepted in
+                // silence.
+                Some("accuracy") => {
+                    cx.warn(
+                        r.span,
+                        "metrics accuracy changes nothing: loss and accuracy are always reported \
+                         (train.csv, eval.csv, test_accuracy), as the diagnosis reads the error rate",
+                        Some("remove it; the metrics to choose are precision, recall, f1 and top_k=K"),
+                    );
+                    Metric::Accuracy
+                }
                 Some("precision") => Metric::Precision,
                 Some("recall") => Metric::Recall,
                 Some("f1") => Metric::F1,
-                Some("confusion") => Metric::Confusion,
+                Some("confusion") => {
+                    cx.warn(
+                        r.span,
+                        "metrics confusion changes nothing: confusion.csv is written with eval.csv \
+                         whenever there is a test split",
+                        Some("remove it"),
+                    );
+                    Metric::Confusion
+                }
                 Some(w) => {
                     let hint = did_you_mean(w, schema::METRICS.iter().copied());
                     let list = if hint.is_empty() {

@@ -12,8 +12,11 @@
 //!   3 centers, 2 features, std 1). `loss`, `epochs`, `source` and `split`
 //!   are required.
 //! - `seed=` overrides a stream where it is written: `source blobs` (data),
-//!   `split`, the `model` and `augment` heads (init, augment), any `dropout`
-//!   (dropout), `batch` (shuffle), `sweep random`.
+//!   `split`, the `model` and `augment` heads (init, augment), a `dropout`
+//!   layer (that layer's masks), `batch` (shuffle), `sweep random`. The
+//!   `train` head's `seed=` replaces the pipeline seed as the root of the
+//!   training side's streams — shuffle, dropout, augment — under those
+//!   statement seeds.
 //! - `validate_on=test` and `valid=` are exclusive; `crop SIZE` must give
 //!   back the image size (augmentation touches training batches only).
 //! - An image folder is probed file by file (headers only): grayscale and
@@ -34,6 +37,8 @@ mod metric_names;
 mod model;
 mod overrides;
 pub mod schema;
+#[cfg(test)]
+mod schema_walk;
 mod train;
 mod value;
 
@@ -46,7 +51,7 @@ pub use overrides::{apply_overrides, set as set_target, valid_targets};
 pub use train::parse_device;
 
 use crate::error::{Error, Result};
-use crate::plan::{EvaluatePlan, Loss, Plan, Shape, Weights};
+use crate::plan::{EvaluatePlan, Loss, Metric, Plan, Shape, Weights};
 use crate::syntax::{self, Command, File, Span, Statement};
 use args::Args;
 use context::Cx;
@@ -56,15 +61,30 @@ use std::path::Path;
 
 /// Reads `path` and analyzes it, with `--set` overrides applied first.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
+    load_with_warnings(path, overrides).map(|(plan, _)| plan)
+}
+
+/// Like [`load`], with the warnings of a valid pipeline (statements that
+/// change nothing, said at their line), for the commands to show.
+pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Checked> {
     let source = syntax::read_source(path)?;
-    analyze_source(&source, path, overrides)
+    analyze_source_with_warnings(&source, path, overrides)
 }
 
 /// Analyzes pipeline text read from `path` (used for messages, the plan's
 /// name and to resolve relative data paths).
 pub fn analyze_source(source: &str, path: &Path, overrides: &[String]) -> Result<Plan> {
-    match diagnose_source(source, path, overrides)? {
-        Ok(plan) => Ok(plan),
+    analyze_source_with_warnings(source, path, overrides).map(|(plan, _)| plan)
+}
+
+/// Like [`analyze_source`], with the warnings.
+pub fn analyze_source_with_warnings(
+    source: &str,
+    path: &Path,
+    overrides: &[String],
+) -> Result<Checked> {
+    match diagnose_with_warnings(source, path, overrides)? {
+        Ok(checked) => Ok(checked),
         Err(diags) => Err(Error::Invalid(diagnostic::render_all(&diags))),
     }
 }
@@ -76,6 +96,18 @@ pub fn diagnose_source(
     path: &Path,
     overrides: &[String],
 ) -> Result<std::result::Result<Plan, Vec<Diagnostic>>> {
+    Ok(diagnose_with_warnings(source, path, overrides)?.map(|(plan, _)| plan))
+}
+
+/// A valid plan and the warnings its analysis raised.
+type Checked = (Plan, Vec<Diagnostic>);
+
+/// The plan and its warnings, or every error.
+fn diagnose_with_warnings(
+    source: &str,
+    path: &Path,
+    overrides: &[String],
+) -> Result<std::result::Result<Checked, Vec<Diagnostic>>> {
     let _span = tracing::info_span!("analyze", path = %path.display()).entered();
     let shown = path.display().to_string();
     let mut file = match syntax::parse(source) {
@@ -86,7 +118,11 @@ pub fn diagnose_source(
     let mut cx = Cx::new(source, shown);
     let plan = analyze(&mut cx, &file, path);
     Ok(match plan {
-        Some(p) if cx.diags.is_empty() => Ok(p),
+        Some(p) if cx.diags.is_empty() => {
+            let mut warnings = cx.warnings;
+            warnings.sort_by_key(|d| (d.line, d.column));
+            Ok((p, warnings))
+        }
         _ => {
             let mut diags = cx.diags;
             diags.sort_by_key(|d| (d.line, d.column));
@@ -179,6 +215,16 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         );
     };
 
+    // `train seed=S` roots the training side's streams (shuffling, dropout,
+    // augmentation) at S instead of the pipeline seed; splits and the
+    // initial weights keep the pipeline seed. Read first: augment and model
+    // come before train.
+    let train_head = head(cx, "train");
+    let train_seed = match &train_head {
+        Some((a, _)) if a.has("seed") => a.int(cx, "seed", None, 0).map_or(seed, |s| s as u64),
+        _ => seed,
+    };
+
     let base = path.parent().unwrap_or(Path::new(""));
     let base = if base.as_os_str().is_empty() {
         Path::new(".")
@@ -206,21 +252,21 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         data::check_images(cx, d, &preprocess);
     }
     let augment = match (head(cx, "augment"), shape) {
-        (Some((a, block)), Some(s)) => data::augment(cx, &a, block, s, seed),
+        (Some((a, block)), Some(s)) => data::augment(cx, &a, block, s, train_seed),
         _ => crate::plan::AugmentPlan {
-            seed: crate::rng::stream_seed(seed, crate::rng::Stream::Augment),
+            seed: crate::rng::stream_seed(train_seed, crate::rng::Stream::Augment),
             ..Default::default()
         },
     };
     let model = match head(cx, "model") {
-        Some((a, block)) => model::model(cx, &a, block, shape, seed),
+        Some((a, block)) => model::model(cx, &a, block, shape, seed, train_seed),
         None => {
             missing(cx, "model", "model { dense 10 activation=softmax }");
             None
         }
     };
-    let train = match head(cx, "train") {
-        Some((a, block)) => Some(train::train(cx, &a, block, seed)),
+    let train = match train_head {
+        Some((a, block)) => Some(train::train(cx, &a, block, train_seed)),
         None => {
             missing(
                 cx,
@@ -245,7 +291,13 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     }
 
     if let (Some(d), Some(t)) = (&data, &train) {
-        check_monitors(cx, &d.plan.split, &t.monitors);
+        check_monitors(cx, &d.plan.split, &eval.metrics, &t.monitors);
+    }
+    if let (Some(p), Some(loss)) = (
+        sections.get("preprocess"),
+        train.as_ref().and_then(|t| t.plan.as_ref()).map(|t| t.loss),
+    ) {
+        check_one_hot(cx, p.block.as_deref().unwrap_or(&[]), loss);
     }
     let (data, (model, layer_spans), train) = (data?, model?, train?);
     let train_plan = train.plan?;
@@ -355,15 +407,70 @@ fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
     }
 }
 
+/// `one_hot` states a target encoding the loss already fixes: the losses
+/// with one output per class (`cross_entropy`, `mse`) compare the outputs
+/// with one-hot targets whether it is written or not (a warning at it), and
+/// `binary_cross_entropy` compares its one unit with the 0/1 label, which a
+/// one-hot target cannot be (an error).
+fn check_one_hot(cx: &mut Cx, preprocess: &[Statement], loss: Loss) {
+    let Some(span) = preprocess.iter().find_map(|s| match s {
+        Statement::Command(c) if c.name.name == "one_hot" => Some(c.name.span),
+        _ => None,
+    }) else {
+        return;
+    };
+    let name = match loss {
+        Loss::CrossEntropy => "cross_entropy",
+        Loss::Mse => "mse",
+        Loss::BinaryCrossEntropy => {
+            cx.error_hint(
+                span,
+                "one_hot does not fit binary_cross_entropy: its one sigmoid unit is compared \
+                 with the 0/1 label itself",
+                Some("for one output per class, end with dense 2 activation=softmax and use loss cross_entropy"),
+            );
+            return;
+        }
+    };
+    cx.warn(
+        span,
+        format!(
+            "one_hot changes nothing: {name} compares the model's outputs (one per class) \
+             with one-hot targets whether or not it is written"
+        ),
+        Some("remove it"),
+    );
+}
+
 /// Monitors (early_stop, checkpoint, plateau) name per-epoch metrics,
-/// which depend only on the split: checked even when the model is broken.
-fn check_monitors(cx: &mut Cx, split: &crate::plan::SplitPlan, monitors: &[train::Monitor]) {
-    let epoch = metric_names::epoch_names(split);
+/// which depend only on the split and the requested metrics: checked even
+/// when the model is broken. A monitor of a metric nobody computes would
+/// read NaN every epoch.
+fn check_monitors(
+    cx: &mut Cx,
+    split: &crate::plan::SplitPlan,
+    metrics: &[crate::plan::Metric],
+    monitors: &[train::Monitor],
+) {
+    let epoch = metric_names::epoch_names(split, metrics);
+    let all = metric_names::epoch_names(split, &[Metric::Precision, Metric::Recall, Metric::F1]);
     for m in monitors {
         if epoch.contains(&m.name) {
             continue;
         }
-        if m.name.starts_with("val_") && metric_names::VAL_METRICS.contains(&&m.name[4..]) {
+        if all.contains(&m.name)
+            && let Some(f) = metric_names::family(&m.name)
+        {
+            let w = metric_names::word(f);
+            cx.error_hint(
+                m.span,
+                format!(
+                    "{} monitors {}, but evaluate does not compute {w}",
+                    m.what, m.name
+                ),
+                Some(format!("add {w} to evaluate {{ metrics … }}")),
+            );
+        } else if m.name.starts_with("val_") && metric_names::VAL_METRICS.contains(&&m.name[4..]) {
             cx.error_hint(
                 m.span,
                 format!(
@@ -431,13 +538,14 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
                 format!("binary_cross_entropy needs one output unit, the model has {n}"),
                 Some("end with dense 1 activation=sigmoid, or use cross_entropy"),
             ),
-            (Shape::Flat(n), Loss::CrossEntropy) => {
+            (Shape::Flat(n), Loss::CrossEntropy | Loss::Mse) => {
                 if let Some(c) = classes
                     && c != n
                 {
+                    let values = if n == 1 { "value" } else { "values" };
                     cx.error(
                         last_span,
-                        format!("the model outputs {n} values but the data has {c} classes"),
+                        format!("the model outputs {n} {values} but the data has {c} classes"),
                     );
                 }
             }

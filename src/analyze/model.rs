@@ -37,16 +37,18 @@ struct Expander {
     /// Each layer with its Keras name and statement span.
     layers: Vec<(Layer, String, Span)>,
     counts: BTreeMap<&'static str, usize>,
-    dropout_seed: Option<u64>,
 }
 
-/// The model and each layer's statement span (for later checks).
+/// The model and each layer's statement span (for later checks). `seed`
+/// is the pipeline's (initialisation), `train_seed` the training side's
+/// (dropout masks): `train seed=`, else the pipeline's.
 pub fn model(
     cx: &mut Cx,
     head: &Args,
     block: &[Statement],
     input: Option<Shape>,
     seed: u64,
+    train_seed: u64,
 ) -> Option<(ModelPlan, Vec<Span>)> {
     let init_seed = if head.has("seed") {
         head.int(cx, "seed", None, 0).map_or(0, |s| s as u64)
@@ -56,7 +58,6 @@ pub fn model(
     let mut ex = Expander {
         layers: Vec::new(),
         counts: BTreeMap::new(),
-        dropout_seed: None,
     };
     let errors_before = cx.diags.len();
     expand(cx, block, &mut ex, 0);
@@ -80,9 +81,7 @@ pub fn model(
             input,
             layers,
             init_seed,
-            dropout_seed: ex
-                .dropout_seed
-                .unwrap_or_else(|| stream_seed(seed, Stream::Dropout)),
+            dropout_seed: stream_seed(train_seed, Stream::Dropout),
         },
         spans,
     ))
@@ -101,7 +100,7 @@ fn expand(cx: &mut Cx, block: &[Statement], ex: &mut Expander, depth: usize) {
                 format!("{stem}_{n}")
             };
             *n += 1;
-            if let Some(layer) = layer(cx, cmd, &name, ex) {
+            if let Some(layer) = layer(cx, cmd, &name) {
                 ex.layers.push((layer, name, cmd.span));
             }
         }
@@ -191,9 +190,17 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
     }
 }
 
+/// Keras' slope for the string activation `"leaky_relu"`
+/// (`keras.activations.leaky_relu(x, negative_slope=0.2)`).
+const LEAKY_RELU_ACTIVATION_ALPHA: f64 = 0.2;
+/// Keras' default slope of the `LeakyReLU` layer (`negative_slope=0.3`).
+const LEAKY_RELU_LAYER_ALPHA: f64 = 0.3;
+
+/// A layer's `activation=`: `leaky_relu` there is Keras' activation
+/// function, slope 0.2, not the `LeakyReLU` layer's 0.3.
 fn activation(cx: &mut Cx, a: &Args) -> Option<Activation> {
     let w = a.choice(cx, "activation", schema::ACTIVATIONS, Some("linear"))?;
-    Some(activation_of(&w, 0.3))
+    Some(activation_of(&w, LEAKY_RELU_ACTIVATION_ALPHA))
 }
 
 fn activation_of(name: &str, alpha: f64) -> Activation {
@@ -207,7 +214,7 @@ fn activation_of(name: &str, alpha: f64) -> Activation {
     }
 }
 
-fn layer(cx: &mut Cx, cmd: &Command, keras: &str, ex: &mut Expander) -> Option<Layer> {
+fn layer(cx: &mut Cx, cmd: &Command, keras: &str) -> Option<Layer> {
     let name = cmd.name.name.as_str();
     let sp = spec("model", name, None)?;
     let a = Args::bind(cx, cmd, sp, name, format!("model.{keras}"));
@@ -259,12 +266,13 @@ fn layer(cx: &mut Cx, cmd: &Command, keras: &str, ex: &mut Expander) -> Option<L
         "global_avgpool" => Layer::GlobalAvgPool,
         "flatten" => Layer::Flatten,
         "dropout" => {
-            if a.has("seed") {
-                ex.dropout_seed = a.int(cx, "seed", None, 0).map(|s| s as u64);
-            }
-            Layer::Dropout {
-                rate: a.f64(cx, "rate", None, Range::UnitHalfOpen)?,
-            }
+            // A seed seeds this layer only; the others keep the model's stream.
+            let rate = a.f64(cx, "rate", None, Range::UnitHalfOpen);
+            let seed = match a.has("seed") {
+                true => Some(a.int(cx, "seed", None, 0)? as u64),
+                false => None,
+            };
+            Layer::Dropout { rate: rate?, seed }
         }
         "batchnorm" => {
             let momentum = a.f64(cx, "momentum", Some(0.99), Range::UnitHalfOpen);
@@ -275,9 +283,14 @@ fn layer(cx: &mut Cx, cmd: &Command, keras: &str, ex: &mut Expander) -> Option<L
             }
         }
         "leaky_relu" => Layer::Activation(Activation::LeakyRelu {
-            alpha: a.f64(cx, "alpha", Some(0.3), Range::NonNegative)?,
+            alpha: a.f64(
+                cx,
+                "alpha",
+                Some(LEAKY_RELU_LAYER_ALPHA),
+                Range::NonNegative,
+            )?,
         }),
-        other => Layer::Activation(activation_of(other, 0.3)),
+        other => Layer::Activation(activation_of(other, LEAKY_RELU_LAYER_ALPHA)),
     })
 }
 

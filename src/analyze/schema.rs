@@ -133,6 +133,20 @@ pub const ACTIVATIONS: &[&str] = &["linear", "relu", "leaky_relu", "sigmoid", "t
 pub const LOSSES: &[&str] = &["cross_entropy", "binary_cross_entropy", "mse"];
 pub const METRICS: &[&str] = &["accuracy", "precision", "recall", "f1", "confusion"];
 
+/// The words that select a variant of `statement` (its first positional
+/// value), for the statements whose parameters depend on it; empty for the
+/// others. [`spec`] takes one of these as `kind`; the schema walk test
+/// covers every parameter of every variant listed here.
+pub fn kinds(section: &str, statement: &str) -> &'static [&'static str] {
+    match (section, statement) {
+        ("", "sweep") => &["grid", "random"],
+        ("data", "source") => SOURCE_KINDS,
+        ("train", "optimizer") => OPTIMIZERS,
+        ("train", "schedule") => SCHEDULES,
+        _ => &[],
+    }
+}
+
 /// The parameters of `statement` in `section`. `kind` is the statement's
 /// first positional word where it selects a variant (`optimizer adam`,
 /// `source blobs`, `schedule step`, `sweep random`); `None` when unknown.

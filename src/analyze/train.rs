@@ -92,6 +92,8 @@ fn monitor(cx: &mut Cx, a: &Args, what: &'static str, monitors: &mut Vec<Monitor
     name
 }
 
+/// `seed` is the root of the training streams: `train seed=`, else the
+/// pipeline seed.
 pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainOut {
     let cmds = commands(cx, "train", block, true);
     let find = |n: &str| cmds.iter().copied().find(|c| c.name.name == n);

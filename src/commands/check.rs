@@ -1,5 +1,6 @@
 //! `dlp check`: analyze each pipeline (shapes included) and report every
-//! error; exit 0 when all are valid, 2 otherwise.
+//! error, and the warnings of valid ones (statements that change nothing);
+//! exit 0 when all are valid, 2 otherwise.
 
 use crate::analyze;
 use crate::cli::CheckArgs;
@@ -8,11 +9,17 @@ use crate::error::{Error, Result};
 pub fn run(args: &CheckArgs) -> Result<i32> {
     let mut failed = 0;
     for file in &args.files {
-        match analyze::load(file, &args.overrides.set) {
-            Ok(plan) => {
+        match analyze::load_with_warnings(file, &args.overrides.set) {
+            Ok((plan, warnings)) => {
                 let params = plan.model.total_params();
+                let noted = match warnings.len() {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_string(),
+                    n => format!(", {n} warnings"),
+                };
+                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
                 super::out(&format!(
-                    "{}: ok ({} layers, {params} parameters)\n",
+                    "{}: ok ({} layers, {params} parameters{noted})\n",
                     file.display(),
                     plan.model.layers.len()
                 ))?;

@@ -46,7 +46,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         }
         (Some(dir), _) => run::resume(dir, &opts)?,
         (None, Some(file)) => {
-            let plan = analyze::load(file, &args.overrides.set)?;
+            let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
+            if !args.quiet {
+                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
+            }
             if let Some(n) = args.seeds {
                 return seeds::run(&plan, &args.overrides.set, n, args.jobs, &opts);
             }

@@ -113,10 +113,10 @@ impl Confusion {
 
 /// Predicted class ids from probabilities laid out `(N, units)` row-major:
 /// the arg-max (first one on ties), or for a single sigmoid unit
-/// `p ≥ 0.5 → 1`.
+/// `p > 0.5 → 1` (Keras' binary accuracy: exactly 0.5 is class 0).
 pub fn predicted_classes(probs: &[f32], units: usize) -> Vec<u32> {
     if units == 1 {
-        return probs.iter().map(|&p| u32::from(p >= 0.5)).collect();
+        return probs.iter().map(|&p| u32::from(p > 0.5)).collect();
     }
     probs
         .chunks(units.max(1))
@@ -217,23 +217,52 @@ mod tests {
         close(c.macro_f1(), 0.655_556, 1e-6);
     }
 
-    // The book's F-score table: A p=.95 r=.90 → .924; B p=.98 r=.85 → .910.
+    // The book's F-score table: classifier A p = .95, r = .90 → F = .924; B p = .98,
+    // r = .85 → F = .910. Each is built as counts (TP, FP, FN, TN) with those
+    // precisions and recalls, and the code is checked against scikit-learn 1.9.1:
+    //
+    //   from sklearn.metrics import precision_recall_fscore_support, f1_score
+    //   def make(tp, fp, fn, tn):
+    //       return ([1]*tp + [0]*fp + [1]*fn + [0]*tn, [1]*tp + [1]*fp + [0]*fn + [0]*tn)
+    //   for tp, fp, fn, tn in [(171, 9, 19, 801), (833, 17, 147, 1003)]:
+    //       t, p = make(tp, fp, fn, tn)
+    //       print(precision_recall_fscore_support(t, p, average="binary")[:3],
+    //             f1_score(t, p, average="macro"), f1_score(t, p, average="weighted"))
+    //
+    //   A: 0.95 0.9 0.9243243243243243   macro 0.9535732051069474 weighted 0.9717075111921738
+    //   B: 0.98 0.85 0.9103825136612022  macro 0.9174032383974213 weighted 0.9175436528921457
     #[test]
     fn f_score_table() {
-        let f = |p: f64, r: f64| 2.0 * p * r / (p + r);
-        close(f(0.95, 0.90), 0.924, 5e-4);
-        close(f(0.98, 0.85), 0.910, 5e-4);
-        // Classifier A through counts: p = 19/20, r = 9/10 with TP 171, FP 9, FN 19:
-        // F1 = 342/370 = 0.924.
-        let mut c = Confusion::new(2);
-        for (t, p, n) in [(1, 1, 171), (0, 1, 9), (1, 0, 19)] {
-            for _ in 0..n {
-                c.add(t, p);
+        let table = [
+            (
+                (171, 9, 19, 801),
+                [0.95, 0.9, 0.924_324_324_324_324_3],
+                0.924,
+                [0.953_573_205_106_947_4, 0.971_707_511_192_173_8],
+            ),
+            (
+                (833, 17, 147, 1003),
+                [0.98, 0.85, 0.910_382_513_661_202_2],
+                0.910,
+                [0.917_403_238_397_421_3, 0.917_543_652_892_145_7],
+            ),
+        ];
+        for ((tp, fp, false_neg, tn), [p, r, f], book, [macro_f1, weighted_f1]) in table {
+            let mut c = Confusion::new(2);
+            for (t, pred, n) in [(1, 1, tp), (0, 1, fp), (1, 0, false_neg), (0, 0, tn)] {
+                for _ in 0..n {
+                    c.add(t, pred);
+                }
             }
+            close(c.precision(1), p, 1e-12);
+            close(c.recall(1), r, 1e-12);
+            close(c.f1(1), f, 1e-12);
+            close(c.f1(1), book, 5e-4);
+            close(c.macro_f1(), macro_f1, 1e-12);
+            close(c.weighted_f1(), weighted_f1, 1e-12);
+            let pos = c.binary_positive().map(|b| (b.precision, b.recall, b.f1));
+            assert_eq!(pos, Some((c.precision(1), c.recall(1), c.f1(1))));
         }
-        close(c.precision(1), 0.95, 1e-12);
-        close(c.recall(1), 0.90, 1e-12);
-        close(c.f1(1), 0.924, 5e-4);
     }
 
     #[test]
@@ -242,6 +271,10 @@ mod tests {
             predicted_classes(&[0.1, 0.7, 0.2, 0.5, 0.5, 0.0], 3),
             vec![1, 0]
         );
-        assert_eq!(predicted_classes(&[0.49, 0.5, 0.9], 1), vec![0, 1, 1]);
+        // Keras: `y_pred > 0.5`, so 0.5 itself is class 0.
+        assert_eq!(
+            predicted_classes(&[0.49, 0.5, 0.51, 0.9], 1),
+            vec![0, 0, 1, 1]
+        );
     }
 }

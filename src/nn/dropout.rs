@@ -2,7 +2,8 @@
 //! 1 − rate and scaled by 1/(1 − rate), so inference needs no rescaling.
 //!
 //! Masks come from [`crate::rng`] — streams derived from
-//! `derive(dropout_seed, &[step, layer_index])`, one per block of units —
+//! `derive(seed, &[step, layer_index])`, one per block of units, where
+//! `seed` is the layer's own `seed=` or else the model's dropout stream —
 //! drawn on the CPU and moved to the device, never from candle's generator
 //! (unseedable on CPU). The same step of the same layer therefore always
 //! drops the same units.
@@ -19,7 +20,8 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// `seed` is the model's dropout stream seed; `step` the training step.
+    /// `seed` is the layer's dropout seed (its own `seed=`, else the model's
+    /// dropout stream); `step` the training step.
     pub fn forward(&self, x: &Tensor, seed: u64, step: u64) -> Result<Tensor> {
         if self.rate <= 0.0 {
             return Ok(x.clone());

@@ -37,7 +37,8 @@ enum Node {
     Conv(Conv2d),
     Pool(Pool),
     Flatten,
-    Dropout(Dropout),
+    /// The layer and the seed its masks derive from.
+    Dropout(Dropout, u64),
     BatchNorm(BatchNorm),
     Activation(Activation),
 }
@@ -56,7 +57,6 @@ pub struct Model {
     /// The activation left out of the last layer's forward pass, if any.
     fused: Option<Fused>,
     loss: Loss,
-    dropout_seed: u64,
     device: Device,
 }
 
@@ -118,7 +118,10 @@ impl Model {
                 }),
                 Layer::GlobalAvgPool => Node::Pool(Pool::GlobalAvg),
                 Layer::Flatten => Node::Flatten,
-                Layer::Dropout { rate } => Node::Dropout(Dropout { rate: *rate, index }),
+                Layer::Dropout { rate, seed } => Node::Dropout(
+                    Dropout { rate: *rate, index },
+                    seed.unwrap_or(plan.dropout_seed),
+                ),
                 Layer::BatchNorm { momentum, epsilon } => {
                     let features = match lp.input {
                         Shape::Flat(n) => n,
@@ -147,7 +150,6 @@ impl Model {
             nodes,
             fused,
             loss,
-            dropout_seed: plan.dropout_seed,
             device: device.clone(),
         })
     }
@@ -171,8 +173,8 @@ impl Model {
                 Node::Conv(c) => c.forward(&h, train, activate)?,
                 Node::Pool(p) => p.forward(&h)?,
                 Node::Flatten => flatten::forward(&h)?,
-                Node::Dropout(d) => match mode {
-                    ForwardMode::Train { step } => d.forward(&h, self.dropout_seed, step)?,
+                Node::Dropout(d, seed) => match mode {
+                    ForwardMode::Train { step } => d.forward(&h, *seed, step)?,
                     ForwardMode::Eval => h,
                 },
                 Node::BatchNorm(bn) => bn.forward(&h, train)?,

@@ -9,7 +9,8 @@ pub struct ModelPlan {
     pub layers: Vec<LayerPlan>,
     /// Seed of the weight-initialisation stream.
     pub init_seed: u64,
-    /// Seed of the dropout stream.
+    /// Seed of the dropout stream of the dropout layers without a `seed=`
+    /// of their own.
     pub dropout_seed: u64,
 }
 
@@ -132,6 +133,10 @@ pub enum Layer {
     Flatten,
     Dropout {
         rate: f64,
+        /// `dropout RATE seed=S`: this layer's masks draw from `S` instead
+        /// of the model's dropout stream ([`ModelPlan::dropout_seed`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
     },
     BatchNorm {
         momentum: f64,

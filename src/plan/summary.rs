@@ -354,7 +354,13 @@ pub fn describe(plan: &Plan) -> String {
                 .text(format!("{} {size}", l.layer.kind()))
                 .kv(&p("stride"), "stride", stride)
                 .text("padding=valid"),
-            Layer::Dropout { rate } => line.text(format!("dropout {}", num(*rate))),
+            Layer::Dropout { rate, seed } => {
+                let line = line.text(format!("dropout {}", num(*rate)));
+                match seed {
+                    Some(s) => line.text(format!("seed={s}")),
+                    None => line.text(format!("seed={} (model dropout stream)", m.dropout_seed)),
+                }
+            }
             Layer::BatchNorm { momentum, epsilon } => line
                 .text("batchnorm")
                 .kv(&p("momentum"), "momentum", num(*momentum))

@@ -99,9 +99,17 @@ pub fn write_safetensors(
     tensors: Vec<(String, candle_core::Tensor)>,
     metadata: Option<HashMap<String, String>>,
 ) -> Result<()> {
-    let bytes = safetensors::serialize(tensors, metadata)
-        .map_err(|e| Error::file(path, format!("cannot encode tensors as safetensors: {e}")))?;
-    write(path, &bytes)
+    write(path, &safetensors_bytes(path, tensors, metadata)?)
+}
+
+/// The bytes of a safetensors file; `path` only names it in errors.
+pub fn safetensors_bytes(
+    path: &Path,
+    tensors: Vec<(String, candle_core::Tensor)>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    safetensors::serialize(tensors, metadata)
+        .map_err(|e| Error::file(path, format!("cannot encode tensors as safetensors: {e}")))
 }
 
 /// Writes a CSV file (header, then rows) atomically. Every row must have

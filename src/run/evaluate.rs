@@ -23,13 +23,14 @@ pub struct Evaluation {
     pub outputs: usize,
 }
 
-/// Predicted classes from a batch of probabilities: argmax, or p ≥ 0.5 for
-/// a single sigmoid unit.
+/// Predicted classes from a batch of probabilities: argmax, or for a single
+/// sigmoid unit class 1 when p > 0.5 — strictly, as Keras' binary accuracy
+/// (`y_pred > threshold`), so an output of exactly 0.5 is class 0.
 pub fn predict(probs: &Tensor) -> Result<Vec<u32>> {
     let (_, outputs) = probs.dims2()?;
     if outputs == 1 {
         let p = probs.flatten_all()?.to_vec1::<f32>()?;
-        Ok(p.into_iter().map(|p| u32::from(p >= 0.5)).collect())
+        Ok(p.into_iter().map(|p| u32::from(p > 0.5)).collect())
     } else {
         Ok(probs.argmax(1)?.to_vec1::<u32>()?)
     }

@@ -21,6 +21,7 @@ pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
 pub mod memory;
+pub mod saver;
 pub mod seeds;
 pub mod signals;
 pub mod state;
@@ -69,8 +70,9 @@ pub struct Outcome {
 
 /// Runs a plan end to end in a new run folder.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
-    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
+    // The device first: a missing GPU must not leave an empty run folder.
     let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
     let manifest = Manifest::start(
         plan.clone(),
         &device::name(&device),
@@ -94,6 +96,13 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     };
     let manifest = inspected.manifest;
     let status = manifest.status;
+    if matches!(
+        status,
+        Status::Completed | Status::StoppedEarly | Status::Diverged
+    ) {
+        // Left behind if the process died between its last two steps.
+        remove_if_present(&dir.join(state::FILE))?;
+    }
     match status {
         Status::Completed | Status::StoppedEarly => {
             return Err(Error::Usage(format!(
@@ -152,7 +161,7 @@ fn supervise(
         Status::Completed | Status::StoppedEarly | Status::Diverged
     );
     match manifest.write(dir) {
-        Ok(()) if finished_for_good => remove_resume_file(dir)?,
+        Ok(()) if finished_for_good => remove_if_present(&dir.join(state::FILE))?,
         Ok(()) => {}
         // The run's own error says more than the manifest's.
         Err(w) => match &result {
@@ -161,14 +170,6 @@ fn supervise(
         },
     }
     result
-}
-
-fn remove_resume_file(dir: &Path) -> Result<()> {
-    let path = dir.join(state::FILE);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::write(&path, e)),
-        _ => Ok(()),
-    }
 }
 
 /// The phases, in order (see the module documentation).
@@ -216,6 +217,7 @@ fn execute(
         test.as_ref(),
         &metrics,
         manifest,
+        &mut stages,
     )?;
     stages.write_csv(&dir.join("stages.csv"))?;
     manifest.final_metrics = metrics.clone();
@@ -324,7 +326,7 @@ fn prepare_training<'a>(
         dir,
         Progress::new(opts.quiet, plan.train.epochs, batches),
         signals::stop_flag()?,
-        Saving::new(opts.save_every, opts.interrupt_after),
+        Saving::new(&resume_file, opts.save_every, opts.interrupt_after),
         start,
     )
 }
@@ -411,16 +413,25 @@ fn report(
     test: Option<&Evaluation>,
     metrics: &BTreeMap<String, f64>,
     manifest: &Manifest,
+    stages: &mut StageTimer,
 ) -> Result<Vec<String>> {
     let _span = tracing::info_span!("report").entered();
     let dir = trainer.dir;
+    let started = Instant::now();
     let train_error = 1.0 - trainer.evaluate(Part::Train)?.confusion.accuracy();
+    let mut passed = trainer.data.len(Part::Train);
     // Without a validation split the test split stands in, and without
     // either the variance cannot be measured (taken as 0).
     let val_error = match trainer::validation_part(plan, &trainer.data) {
         Some(Part::Test) | None => test.map_or(train_error, |e| 1.0 - e.confusion.accuracy()),
-        Some(part) => 1.0 - trainer.evaluate(part)?.confusion.accuracy(),
+        Some(part) => {
+            passed += trainer.data.len(part);
+            1.0 - trainer.evaluate(part)?.confusion.accuracy()
+        }
     };
+    // The clean passes are a stage of their own: over a large train split
+    // they take as long as a test evaluation several times over.
+    stages.record("diagnose", started.elapsed(), passed as u64);
     let diagnosis = report::Diagnosis::from_plan(
         train_error,
         val_error,

@@ -10,8 +10,9 @@
 //! the epoch, dropout masks from the seed and the step.
 //!
 //! The runner rewrites the file at the end of every epoch, every
-//! `--save-every` inside an epoch, and on Ctrl-C or SIGTERM. Because it is
-//! one file replaced by a rename, a run killed at any moment (`kill -9`,
+//! `--save-every` inside an epoch, and on Ctrl-C or SIGTERM, through a
+//! writer thread ([`super::saver::Saver`]). Because it is one file replaced
+//! by a rename, a run killed at any moment (`kill -9`,
 //! the OOM killer, a preempted machine) leaves either the previous complete
 //! state or the new one, never a mixture; training from that point on is
 //! deterministic, so redoing the lost batches gives the same bits.
@@ -81,6 +82,18 @@ pub fn save(
     optimizer: &dyn Optimizer,
     restore: Option<&[(String, Tensor)]>,
 ) -> Result<()> {
+    atomic::write(path, &encode(path, state, model, optimizer, restore)?)
+}
+
+/// The bytes of a resume file (`path` only names it in errors): copies of
+/// the tensors, so training may go on while another thread writes them.
+pub fn encode(
+    path: &Path,
+    state: &TrainState,
+    model: &Model,
+    optimizer: &dyn Optimizer,
+    restore: Option<&[(String, Tensor)]>,
+) -> Result<Vec<u8>> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     tensors.extend(
         model
@@ -104,7 +117,7 @@ pub fn save(
     let yaml = serde_yaml_ng::to_string(state).map_err(|e| Error::Runtime(e.to_string()))?;
     let csv = state.history.csv_bytes(path)?;
     let csv = String::from_utf8(csv).map_err(|e| Error::Runtime(e.to_string()))?;
-    atomic::write_safetensors(
+    atomic::safetensors_bytes(
         path,
         tensors,
         Some(HashMap::from([

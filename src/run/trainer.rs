@@ -12,6 +12,7 @@
 use super::checkpoint::CheckpointRule;
 use super::early_stop::{Decision, EarlyStopping};
 use super::evaluate::{Evaluation, evaluate, named_metrics, predict};
+use super::saver::Saver;
 use super::state::{self, Snapshot, TrainState};
 use super::step::{Step, StepInputs, train_step};
 use crate::data::{Dataset, Part};
@@ -65,9 +66,10 @@ impl Trained {
     }
 }
 
-/// When the resume file is written besides the end of every epoch.
-#[derive(Debug, Clone)]
+/// When and by whom the resume file is written.
 pub struct Saving {
+    /// The writer thread.
+    writer: Saver,
     /// Also inside an epoch, once this long has passed since the last save
     /// (`--save-every`; zero saves after every batch). `None`: only at the
     /// ends of epochs and on interruption.
@@ -75,14 +77,17 @@ pub struct Saving {
     /// Test hook: behave as if interrupted after this many optimizer steps.
     pub interrupt_after: Option<u64>,
     last: Instant,
-    /// Time spent writing resume files, and how many were written.
+    /// Training time spent on resume files (encoding them, waiting for the
+    /// writer), and how many states were handed over.
     pub spent: Duration,
     pub count: u64,
 }
 
 impl Saving {
-    pub fn new(every: Option<Duration>, interrupt_after: Option<u64>) -> Saving {
+    /// Saving into `path` (the resume file).
+    pub fn new(path: &Path, every: Option<Duration>, interrupt_after: Option<u64>) -> Saving {
         Saving {
+            writer: Saver::new(path),
             every,
             interrupt_after,
             last: Instant::now(),
@@ -244,6 +249,7 @@ impl<'a> Trainer<'a> {
             self.end_epoch(lr)?;
             self.save_state()?;
         }
+        self.flush_state()?;
         self.finish()
     }
 
@@ -300,6 +306,7 @@ impl<'a> Trainer<'a> {
             let hook = self.saving.interrupt_after.is_some_and(|n| s.step >= n);
             if self.stop.load(Ordering::SeqCst) || hook {
                 self.save_state()?;
+                self.flush_state()?;
                 return Err(Error::Interrupted(format!(
                     "interrupted at epoch {}, step {}; continue with `dlp run --resume {}`",
                     epoch + 1,
@@ -396,22 +403,32 @@ impl<'a> Trainer<'a> {
         Ok(values)
     }
 
-    /// Writes the resume file from the current state.
+    /// Hands the current state to the resume file's writer thread.
     fn save_state(&mut self) -> Result<()> {
         let _span = tracing::info_span!("save").entered();
         let started = Instant::now();
         self.state.scheduler = self.scheduler.state();
-        state::save(
+        let bytes = state::encode(
             &self.dir.join(state::FILE),
             &self.state,
             &self.model,
             self.optimizer.as_ref(),
             self.restore.as_deref(),
         )?;
+        self.saving.writer.submit(bytes)?;
         self.saving.spent += started.elapsed();
         self.saving.count += 1;
         self.saving.last = Instant::now();
         Ok(())
+    }
+
+    /// Waits until the latest state is on disk (before the process may
+    /// end, and before the runner removes the file).
+    pub fn flush_state(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let flushed = self.saving.writer.flush();
+        self.saving.spent += started.elapsed();
+        flushed
     }
 
     /// After the last epoch: restores the best weights (`restore_best`)

@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 pub fn dlp() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dlp"));
     c.env_remove("RUST_LOG")
-        .env_remove("DLP_INTERRUPT_AFTER_STEPS");
+        .env_remove("DLP_INTERRUPT_AFTER_STEPS")
+        .env_remove("DLP_FAULT");
     c
 }
 
