@@ -26,6 +26,9 @@ use rand_distr::{Distribution, Normal};
 /// Generated blobs: features row-major, labels, and the centers drawn.
 pub type Blobs = (Vec<f32>, Vec<u32>, Vec<Vec<f64>>);
 
+/// NumPy-generated blobs: features row-major as float64, labels, centers.
+pub type NumpyBlobs = (Vec<f64>, Vec<u32>, Vec<Vec<f64>>);
+
 /// Generates the blobs.
 pub fn make_blobs(
     samples: usize,
@@ -76,7 +79,7 @@ pub fn make_blobs_numpy(
     features: usize,
     std: f64,
     seed: u32,
-) -> Result<(Vec<f64>, Vec<u32>, Vec<Vec<f64>>)> {
+) -> Result<NumpyBlobs> {
     if centers == 0 || features == 0 {
         return Err(Error::Runtime(
             "blobs needs at least one center and one feature".into(),
