@@ -8,7 +8,8 @@ use super::overrides;
 use super::schema::{self, did_you_mean};
 use super::value::V;
 use crate::plan::{
-    CmpOp, DiagnosePlan, Expectation, Metric, SweepAxis, SweepKind, SweepPlan, SweepValues, Weights,
+    CmpOp, DiagnosePlan, Expectation, Metric, Mode, Prune, SweepAxis, SweepKind, SweepPlan,
+    SweepValues, Weights,
 };
 use crate::rng::{Stream, stream_seed};
 use crate::syntax::{CompareOp, File, Span, Statement};
@@ -171,13 +172,22 @@ pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
     out
 }
 
+/// What the sweep head says about ranking; the defaults come from the
+/// train section ([`resolve_sweep_monitor`]).
+pub struct SweepHead {
+    /// `monitor=` as written, and where.
+    pub monitor: Option<(String, Span)>,
+    /// `goal=` as written.
+    pub goal: Option<Mode>,
+}
+
 pub fn sweep(
     cx: &mut Cx,
     head: &Args,
     block: &[Statement],
     seed: u64,
     file: &File,
-) -> Option<SweepPlan> {
+) -> Option<(SweepPlan, SweepHead)> {
     let kind = head.choice(cx, "kind", &["grid", "random"], None)?;
     let kind = if kind == "grid" {
         SweepKind::Grid
@@ -281,9 +291,105 @@ pub fn sweep(
             loc: cx.loc(asg.span),
         });
     }
+    let ranking = sweep_head(cx, head);
     if axes.is_empty() {
         cx.error(head.name_span, "sweep has nothing to vary");
         return None;
     }
-    Some(SweepPlan { kind, axes })
+    let (prune, ranking) = ranking?;
+    Some((
+        SweepPlan {
+            kind,
+            axes,
+            // Resolved once the train section is known.
+            monitor: String::new(),
+            goal: Mode::Min,
+            prune,
+        },
+        ranking,
+    ))
+}
+
+/// `monitor=`, `goal=`, `prune=`, `warmup=` and `startup=` of the head.
+fn sweep_head(cx: &mut Cx, head: &Args) -> Option<(Option<Prune>, SweepHead)> {
+    let monitor = match head.get("monitor") {
+        None => None,
+        Some(r) => match r.as_text() {
+            Some(t) => Some((t.to_string(), r.span)),
+            None => {
+                cx.error(
+                    r.span,
+                    format!("sweep monitor must be a metric name, got {}", r.describe()),
+                );
+                return None;
+            }
+        },
+    };
+    let goal = if head.has("goal") {
+        match head.choice(cx, "goal", &["min", "max"], None)?.as_str() {
+            "max" => Some(Mode::Max),
+            _ => Some(Mode::Min),
+        }
+    } else {
+        None
+    };
+    let rule = head.choice(cx, "prune", &["none", "median"], Some("none"))?;
+    // Optuna's MedianPruner defaults: n_startup_trials=5, n_warmup_steps=0.
+    let warmup = head.usize(cx, "warmup", Some(0), 0)?;
+    let startup = head.usize(cx, "startup", Some(5), 0)?;
+    let prune = match rule.as_str() {
+        "median" => Some(Prune::Median { warmup, startup }),
+        _ => {
+            for key in ["warmup", "startup"] {
+                if head.has(key) {
+                    cx.warn(
+                        head.span(key),
+                        format!("sweep {key}= changes nothing without prune=median"),
+                        Some("add prune=median, or remove it"),
+                    );
+                }
+            }
+            None
+        }
+    };
+    Some((prune, SweepHead { monitor, goal }))
+}
+
+/// Fills in the sweep's monitor and goal: as written, else early
+/// stopping's monitor and mode, else the checkpoint's, else `val_loss`
+/// (`loss` without validation data) in its own direction.
+pub fn resolve_sweep_monitor(
+    cx: &mut Cx,
+    sweep: &mut SweepPlan,
+    head: &SweepHead,
+    train: &crate::plan::TrainPlan,
+    has_validation: bool,
+) {
+    let inherited = train
+        .early_stop
+        .as_ref()
+        .map(|e| (e.monitor.clone(), e.mode))
+        .or_else(|| {
+            train
+                .checkpoint
+                .as_ref()
+                .map(|c| (c.monitor.clone(), c.mode))
+        });
+    let (monitor, mode) = match (&head.monitor, inherited) {
+        (Some((m, _)), _) => (m.clone(), Mode::for_metric(m)),
+        (None, Some((m, mode))) => {
+            cx.mark_default("sweep.monitor");
+            (m, mode)
+        }
+        (None, None) => {
+            cx.mark_default("sweep.monitor");
+            let m = if has_validation { "val_loss" } else { "loss" };
+            (m.to_string(), Mode::Min)
+        }
+    };
+    sweep.goal = head.goal.unwrap_or_else(|| {
+        cx.mark_default("sweep.goal");
+        mode
+    });
+    sweep.monitor = monitor;
 }

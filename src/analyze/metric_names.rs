@@ -20,7 +20,7 @@ pub fn has_validation(plan: &Plan) -> bool {
     split_has_validation(&plan.data.split)
 }
 
-fn split_has_validation(split: &SplitPlan) -> bool {
+pub fn split_has_validation(split: &SplitPlan) -> bool {
     split.valid.is_some() || (split.validate_on_test && split.test != TestSplit::None)
 }
 

@@ -285,14 +285,31 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     let expect = head(cx, "expect")
         .map(|(_, block)| evaluate::expect(cx, block))
         .unwrap_or_default();
-    let sweep = head(cx, "sweep").and_then(|(a, block)| evaluate::sweep(cx, &a, block, seed, file));
+    let mut sweep =
+        head(cx, "sweep").and_then(|(a, block)| evaluate::sweep(cx, &a, block, seed, file));
     if sweep.is_some() {
         check_sweep_values(cx, file, path);
     }
 
     if let (Some(d), Some(t)) = (&data, &train) {
-        check_monitors(cx, &d.plan.split, &eval.metrics, &t.monitors);
+        let mut monitors: Vec<&train::Monitor> = t.monitors.iter().collect();
+        let sweep_monitor =
+            sweep
+                .as_ref()
+                .and_then(|(_, h)| h.monitor.as_ref())
+                .map(|(name, span)| train::Monitor {
+                    name: name.clone(),
+                    span: *span,
+                    what: "sweep",
+                });
+        monitors.extend(sweep_monitor.as_ref());
+        check_monitors(cx, &d.plan.split, &eval.metrics, &monitors);
+        if let (Some((s, h)), Some(tp)) = (sweep.as_mut(), t.plan.as_ref()) {
+            let has_validation = metric_names::split_has_validation(&d.plan.split);
+            evaluate::resolve_sweep_monitor(cx, s, h, tp, has_validation);
+        }
     }
+    let sweep = sweep.map(|(s, _)| s);
     if let (Some(p), Some(loss)) = (
         sections.get("preprocess"),
         train.as_ref().and_then(|t| t.plan.as_ref()).map(|t| t.loss),
@@ -450,7 +467,7 @@ fn check_monitors(
     cx: &mut Cx,
     split: &crate::plan::SplitPlan,
     metrics: &[crate::plan::Metric],
-    monitors: &[train::Monitor],
+    monitors: &[&train::Monitor],
 ) {
     let epoch = metric_names::epoch_names(split, metrics);
     let all = metric_names::epoch_names(split, &[Metric::Precision, Metric::Recall, Metric::F1]);

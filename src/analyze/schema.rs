@@ -157,8 +157,16 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
         ("", "data" | "preprocess" | "evaluate" | "diagnose" | "expect") => Spec::new(&[], &[]),
         ("", "augment" | "model" | "train") => Spec::new(&[], &["seed"]),
         ("", "sweep") => match kind {
-            Some("random") => Spec::new(&["kind"], &["trials", "seed"]),
-            _ => Spec::new(&["kind"], &[]),
+            Some("random") => Spec::new(
+                &["kind"],
+                &[
+                    "trials", "seed", "monitor", "goal", "prune", "warmup", "startup",
+                ],
+            ),
+            _ => Spec::new(
+                &["kind"],
+                &["monitor", "goal", "prune", "warmup", "startup"],
+            ),
         },
         ("data", "source") => match kind {
             Some("blobs") => Spec::new(

@@ -360,6 +360,16 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("head:sweep[random]", B, &[("#X", "sweep grid { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 { train.epochs = [2, 3] }")], P),
     ("head:sweep[random].trials", B, &[("#X", "sweep random trials=2 { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=3 { train.epochs = [2, 3] }")], P),
     ("head:sweep[random].seed", B, &[("#X", "sweep random trials=2 { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 seed=5 { train.epochs = [2, 3] }")], P),
+    ("head:sweep[grid].monitor", B, &[("#X", "sweep grid { train.epochs = [2, 3] }")], &[("#X", "sweep grid monitor=val_accuracy { train.epochs = [2, 3] }")], P),
+    ("head:sweep[grid].goal", B, &[("#X", "sweep grid { train.epochs = [2, 3] }")], &[("#X", "sweep grid goal=max { train.epochs = [2, 3] }")], P),
+    ("head:sweep[grid].prune", B, &[("#X", "sweep grid { train.epochs = [2, 3] }")], &[("#X", "sweep grid prune=median { train.epochs = [2, 3] }")], P),
+    ("head:sweep[grid].warmup", B, &[("#X", "sweep grid prune=median { train.epochs = [2, 3] }")], &[("#X", "sweep grid prune=median warmup=3 { train.epochs = [2, 3] }")], P),
+    ("head:sweep[grid].startup", B, &[("#X", "sweep grid prune=median { train.epochs = [2, 3] }")], &[("#X", "sweep grid prune=median startup=2 { train.epochs = [2, 3] }")], P),
+    ("head:sweep[random].monitor", B, &[("#X", "sweep random trials=2 { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 monitor=val_accuracy { train.epochs = [2, 3] }")], P),
+    ("head:sweep[random].goal", B, &[("#X", "sweep random trials=2 { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 goal=max { train.epochs = [2, 3] }")], P),
+    ("head:sweep[random].prune", B, &[("#X", "sweep random trials=2 { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 prune=median { train.epochs = [2, 3] }")], P),
+    ("head:sweep[random].warmup", B, &[("#X", "sweep random trials=2 prune=median { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 prune=median warmup=3 { train.epochs = [2, 3] }")], P),
+    ("head:sweep[random].startup", B, &[("#X", "sweep random trials=2 prune=median { train.epochs = [2, 3] }")], &[("#X", "sweep random trials=2 prune=median startup=2 { train.epochs = [2, 3] }")], P),
 ];
 
 /// The data files `F` pipelines read: CSVs, two image folders, IDX files.

@@ -129,12 +129,44 @@ impl CmpOp {
     }
 }
 
-/// `sweep grid { … }` or `sweep random trials=N seed=S { … }`.
+/// `sweep grid { … }` or `sweep random trials=N seed=S { … }`, with
+/// `monitor=`, `goal=` and `prune=` on the head.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPlan {
     pub kind: SweepKind,
     /// In source order: a `let` variable name or a dotted path.
     pub axes: Vec<SweepAxis>,
+    /// The per-epoch metric trials are ranked (and pruned) by: `monitor=`,
+    /// else early stopping's monitor, else the checkpoint's, else
+    /// `val_loss` (`loss` without validation data).
+    #[serde(default = "default_sweep_monitor")]
+    pub monitor: String,
+    /// Whether lower or higher `monitor` values are better: `goal=`, else
+    /// the mode of the monitor it took, else the metric's own direction.
+    #[serde(default = "default_sweep_goal")]
+    pub goal: Mode,
+    /// Stopping unpromising trials early (`prune=median`).
+    #[serde(default)]
+    pub prune: Option<Prune>,
+}
+
+fn default_sweep_monitor() -> String {
+    "val_loss".into()
+}
+
+fn default_sweep_goal() -> Mode {
+    Mode::Min
+}
+
+/// How a sweep prunes trials.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prune {
+    /// Optuna's median rule: after epoch `warmup`, a trial stops when its
+    /// best monitored value so far is worse than the median of the earlier
+    /// trials' values at the same epoch; the first `startup` trials are
+    /// never pruned.
+    Median { warmup: usize, startup: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
