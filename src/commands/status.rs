@@ -46,7 +46,7 @@ fn describe(dir: &Path) -> Result<String> {
                 progress(saved.as_ref(), epochs)
             )
         }
-        (Status::Completed | Status::StoppedEarly | Status::Diverged, _) => {
+        (Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged, _) => {
             let shown: Vec<String> = ["test_accuracy", "test_loss", "val_accuracy", "val_loss"]
                 .iter()
                 .filter_map(|k| m.final_metrics.get(*k).map(|v| format!("{k} {v:.4}")))

@@ -30,6 +30,9 @@ pub enum Status {
     Completed,
     /// Early stopping ended training before the epoch bound.
     StoppedEarly,
+    /// A sweep's pruning rule stopped the trial: its monitored value fell
+    /// behind the earlier trials' (`sweep … prune=median`).
+    Pruned,
     /// The loss became NaN or infinite.
     Diverged,
     /// Ctrl-C or SIGTERM; resumable with `dlp run --resume`.
@@ -48,6 +51,7 @@ impl Status {
             Status::Running => "running",
             Status::Completed => "completed",
             Status::StoppedEarly => "stopped_early",
+            Status::Pruned => "pruned",
             Status::Diverged => "diverged",
             Status::Interrupted => "interrupted",
             Status::Crashed => "crashed",

@@ -129,18 +129,23 @@ pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
     execute(&base, &spec, jobs, opts)
 }
 
-/// One seed: kept when finished, resumed when interrupted or crashed,
-/// started when absent.
-fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result<Outcome> {
-    let dir = base.join(folder_name(index, spec.seeds.len()));
+/// One run of a batch (a seed, a sweep's trial): kept when finished,
+/// resumed when interrupted or crashed, started when absent. `set` are
+/// the `--set` overrides that make it from the pipeline.
+pub fn member_run(
+    pipeline: &Path,
+    set: &[String],
+    dir: &Path,
+    opts: &RunOptions,
+) -> Result<Outcome> {
     let opts = RunOptions {
-        out: Some(dir.clone()),
+        out: Some(dir.to_path_buf()),
         ..opts.clone()
     };
     if dir.join(manifest::FILE).is_file() {
-        let m = Manifest::read(&dir)?;
+        let m = Manifest::read(dir)?;
         return match m.status {
-            Status::Completed | Status::StoppedEarly => Ok(Outcome {
+            Status::Completed | Status::StoppedEarly | Status::Pruned => Ok(Outcome {
                 failures: if m.exit_code == Some(3) {
                     vec![format!(
                         "{}: an expectation failed (see its run)",
@@ -150,22 +155,34 @@ fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result
                     Vec::new()
                 },
                 metrics: m.final_metrics,
-                dir,
+                dir: dir.to_path_buf(),
             }),
-            _ => super::resume(&dir, &opts),
+            _ => super::resume(dir, &opts),
         };
     }
+    let plan = analyze::load(pipeline, set)?;
+    super::run(&plan, &opts)
+}
+
+fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result<Outcome> {
     let mut set = spec.overrides.clone();
     set.push(format!("seed={}", spec.seeds[index]));
-    let plan = analyze::load(&spec.pipeline, &set)?;
-    super::run(&plan, &opts)
+    let dir = base.join(folder_name(index, spec.seeds.len()));
+    member_run(&spec.pipeline, &set, &dir, opts)
+}
+
+/// How many runs of a batch of `count` go at once, and on how many threads
+/// each: `jobs` capped at the runs and at the cores, the cores split
+/// evenly.
+pub fn parallelism(count: usize, jobs: usize) -> (usize, usize) {
+    let cores = rayon::current_num_threads().max(1);
+    let jobs = jobs.clamp(1, count.max(1)).min(cores);
+    (jobs, (cores / jobs).max(1))
 }
 
 fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let n = spec.seeds.len();
-    let cores = rayon::current_num_threads().max(1);
-    let jobs = jobs.clamp(1, n).min(cores);
-    let threads = (cores / jobs).max(1);
+    let (jobs, threads) = parallelism(n, jobs);
     // Concurrent progress bars would overwrite each other.
     let opts = RunOptions {
         quiet: opts.quiet || jobs > 1,
@@ -178,20 +195,10 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
             if threads == 1 { "" } else { "s" }
         );
     }
-    let results: Vec<Result<Outcome>> = if jobs == 1 {
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let r = seed_run(&base.dir, spec, i, &opts);
-            let stop = matches!(r, Err(Error::Interrupted(_)));
-            out.push(r);
-            if stop {
-                break;
-            }
-        }
-        out
-    } else {
-        concurrent(&base.dir, spec, jobs, threads, &opts)?
-    };
+    let label = |i: usize| folder_name(i, n);
+    let results = run_batch(n, jobs, &opts, &label, &|i, opts| {
+        seed_run(&base.dir, spec, i, opts)
+    })?;
     let mut failed = false;
     let mut rows = Vec::with_capacity(n);
     let mut first_error = None;
@@ -242,20 +249,37 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
     Ok(if failed { 3 } else { 0 })
 }
 
-/// Runs the seeds `jobs` at a time, each worker in its own pool of
-/// `threads`; stops handing out seeds once one is interrupted.
-fn concurrent(
-    base: &Path,
-    spec: &Spec,
+/// Runs the `count` runs of a batch (the seeds of a multi-seed run, the
+/// trials of a sweep), `jobs` at a time (see [`parallelism`]): with one
+/// job in the process's pool, else each worker in its own pool of
+/// ⌊cores / jobs⌋ threads. `run(i, opts)` runs or finishes run `i`;
+/// `label(i)` names it in messages. The results come in order; once a run
+/// is interrupted no further run starts, and those never started are left
+/// out.
+pub fn run_batch<T: Send>(
+    count: usize,
     jobs: usize,
-    threads: usize,
     opts: &RunOptions,
-) -> Result<Vec<Result<Outcome>>> {
-    let n = spec.seeds.len();
+    label: &(dyn Fn(usize) -> String + Sync),
+    run: &(dyn Fn(usize, &RunOptions) -> Result<T> + Sync),
+) -> Result<Vec<Result<T>>> {
+    let (jobs, threads) = parallelism(count, jobs);
+    if jobs == 1 {
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let r = run(i, opts);
+            let stop = matches!(r, Err(Error::Interrupted(_)));
+            out.push(r);
+            if stop {
+                break;
+            }
+        }
+        return Ok(out);
+    }
     let next = AtomicUsize::new(0);
     let stop = super::signals::stop_flag()?;
-    let results: Arc<Mutex<Vec<Option<Result<Outcome>>>>> =
-        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
+    let results: Arc<Mutex<Vec<Option<Result<T>>>>> =
+        Arc::new(Mutex::new((0..count).map(|_| None).collect()));
     let pools: Vec<rayon::ThreadPool> = (0..jobs)
         .map(|_| {
             rayon::ThreadPoolBuilder::new()
@@ -273,12 +297,16 @@ fn concurrent(
                         break;
                     }
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= n {
+                    if i >= count {
                         break;
                     }
-                    let r = pool.install(|| seed_run(base, spec, i, opts));
-                    if let Ok(o) = &r {
-                        eprintln!("{}: finished ({})", folder_name(i, n), o.dir.display());
+                    let r = pool.install(|| run(i, opts));
+                    match &r {
+                        Ok(_) => eprintln!("{}: finished", label(i)),
+                        // The others stop too (a test hook interrupts one
+                        // run without a signal), and none starts.
+                        Err(Error::Interrupted(_)) => stop.store(true, Ordering::SeqCst),
+                        Err(_) => {}
                     }
                     let mut guard = results.lock().unwrap_or_else(|p| p.into_inner());
                     guard[i] = Some(r);
@@ -287,9 +315,9 @@ fn concurrent(
         }
     });
     let mut guard = results.lock().unwrap_or_else(|p| p.into_inner());
-    // Seeds never started (after an interrupt) are left out: the caller
+    // Runs never started (after an interrupt) are left out: the caller
     // counts them as unfinished.
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(count);
     for r in guard.iter_mut() {
         match r.take() {
             Some(r) => out.push(r),

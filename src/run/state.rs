@@ -57,12 +57,17 @@ pub struct TrainState {
     pub scheduler: Vec<f64>,
     pub early_stop: Option<EarlyStopping>,
     pub checkpoint: Option<CheckpointRule>,
+    /// The 1-based epoch after which a sweep's pruning rule stopped the
+    /// run, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<usize>,
 }
 
 impl TrainState {
     /// Whether training is over: every epoch ran, or early stopping ended it.
     pub fn finished(&self, epochs: usize) -> bool {
         self.epoch >= epochs
+            || self.pruned.is_some()
             || self
                 .early_stop
                 .as_ref()
@@ -250,6 +255,7 @@ train {
                 best_only: true,
                 best: Best::new(Mode::Max, 0.0),
             }),
+            pruned: Some(3),
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);

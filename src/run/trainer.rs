@@ -37,6 +37,17 @@ pub enum Ending {
     Completed,
     /// Early stopping ended it at this 1-based epoch.
     StoppedEarly(usize),
+    /// A sweep's pruning rule ended it at this 1-based epoch.
+    Pruned(usize),
+}
+
+/// A decision taken from outside the run at the end of each epoch: a
+/// sweep's pruning rule ([`crate::run::sweep::prune`]).
+pub trait Pruner: Send + Sync + std::fmt::Debug {
+    /// Whether to stop after 1-based `epoch`, given the run's rows so far.
+    /// It may wait for other runs to reach `epoch`; once `stop` is set
+    /// (Ctrl-C, SIGTERM) it returns [`Error::Interrupted`].
+    fn prune(&self, epoch: usize, history: &History, stop: &AtomicBool) -> Result<bool>;
 }
 
 /// What the loop hands back to the runner.
@@ -118,6 +129,8 @@ pub struct Trainer<'a> {
     pub state: TrainState,
     /// Early stopping's best weights so far (`restore_best`).
     pub restore: Option<Snapshot>,
+    /// A sweep's pruning rule, asked at the end of every epoch.
+    pub pruner: Option<Arc<dyn Pruner>>,
     class_weights: Option<Tensor>,
 }
 
@@ -212,6 +225,7 @@ impl<'a> Trainer<'a> {
             saving,
             state,
             restore,
+            pruner: None,
             class_weights,
         })
     }
@@ -372,6 +386,22 @@ impl<'a> Trainer<'a> {
                 self.restore = Some(self.model.state()?);
             }
         }
+        let stopping =
+            self.state.finished(self.plan.train.epochs) || epoch >= self.plan.train.epochs;
+        if let Some(pruner) = self.pruner.clone()
+            && !stopping
+        {
+            match pruner.prune(epoch, &self.state.history, &self.stop) {
+                Ok(true) => self.state.pruned = Some(epoch),
+                Ok(false) => {}
+                Err(e) => {
+                    // The last save is from before this epoch ended: a
+                    // resume redoes its remaining batches and asks again.
+                    self.flush_state()?;
+                    return Err(e);
+                }
+            }
+        }
         let s = &mut self.state;
         s.epoch = epoch;
         s.batch = 0;
@@ -448,9 +478,10 @@ impl<'a> Trainer<'a> {
             restored = true;
         }
         let early = self.state.early_stop.as_ref();
-        let ending = match early.and_then(|e| e.stopped_epoch) {
-            Some(e) => Ending::StoppedEarly(e),
-            None => Ending::Completed,
+        let ending = match (early.and_then(|e| e.stopped_epoch), self.state.pruned) {
+            (Some(e), _) => Ending::StoppedEarly(e),
+            (None, Some(e)) => Ending::Pruned(e),
+            (None, None) => Ending::Completed,
         };
         let nonzero = |e: usize| (e > 0).then_some(e);
         Ok(Trained {
