@@ -35,6 +35,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show how runs stand: running, finished, interrupted or crashed.
     Status(StatusArgs),
+    /// A sweep folder: each trial's state, resubmit failed trials, or write the summary.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
 }
 
 /// `--set NAME=VALUE`, shared by every command that reads a pipeline.
@@ -106,6 +109,110 @@ pub struct RunArgs {
     /// `0` saves after every batch.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub save_every: Option<String>,
+    /// With --resume of a sweep folder: run or resume this trial (1-based)
+    /// only, without the summary (what a Slurm array task runs).
+    #[arg(long, value_name = "I", requires = "resume")]
+    pub trial: Option<usize>,
+    /// Where a sweep's trials run: here (`--jobs` at a time), or as a Slurm
+    /// job array.
+    #[arg(long, value_enum, default_value_t = Executor::Local, conflicts_with = "resume")]
+    pub executor: Executor,
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+/// Where a sweep's trials run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Executor {
+    /// In this process.
+    #[default]
+    Local,
+    /// As one Slurm job array (one task per trial) and a summary job after it.
+    Slurm,
+}
+
+/// How `--executor slurm` asks Slurm for each trial.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SlurmArgs {
+    /// The Slurm partition (sbatch --partition).
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// GPUs per trial (sbatch --gres=gpu:G); trials then run on --device cuda.
+    #[arg(long, value_name = "G")]
+    pub gpus_per_trial: Option<u32>,
+    /// CPUs per trial (sbatch --cpus-per-task); each trial trains on that many threads.
+    #[arg(long, value_name = "C")]
+    pub cpus_per_trial: Option<u32>,
+    /// Each trial's time limit (sbatch --time: 90, 2:00:00, 1-00:00:00).
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// At most K trials at once (sbatch --array=…%K).
+    #[arg(long, value_name = "K")]
+    pub max_parallel: Option<usize>,
+    /// A further sbatch option for both batch scripts (--sbatch-arg=--account=ml); repeatable.
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// Print the batch scripts instead of submitting them; nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SlurmArgs {
+    /// The first Slurm option given, to name in an error when the executor
+    /// is not Slurm.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.partition.is_some(), "--partition"),
+            (self.gpus_per_trial.is_some(), "--gpus-per-trial"),
+            (self.cpus_per_trial.is_some(), "--cpus-per-trial"),
+            (self.time.is_some(), "--time"),
+            (self.max_parallel.is_some(), "--max-parallel"),
+            (!self.sbatch_args.is_empty(), "--sbatch-arg"),
+            (self.dry_run, "--dry-run"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Each trial's state (pending, running, done, pruned, diverged, failed) from
+    /// its folder and, for a Slurm sweep, from squeue/sacct.
+    Status(SweepDirArgs),
+    /// Finish a sweep: on Slurm, submit the failed, timed-out or preempted trials
+    /// again (each continues from its resume file); else run them here.
+    Resume(SweepResumeArgs),
+    /// Write sweep.csv and sweep.png from the trial folders and print the ranked
+    /// table (the Slurm summary job runs this); exit 1 while a trial has not ended.
+    Summary(SweepDirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepDirArgs {
+    /// The sweep folder.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepResumeArgs {
+    /// The sweep folder.
+    pub dir: PathBuf,
+    /// Where the trials run (default: where the sweep ran so far).
+    #[arg(long, value_enum)]
+    pub executor: Option<Executor>,
+    /// Run this many trials at once here (local executor).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Device for the trials: auto, cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Print only errors and the final table (local executor).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Options for a Slurm resubmission; those not given are the last submission's.
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +308,7 @@ pub fn main() -> i32 {
         Command::Baseline(a) => commands::baseline::run(&a),
         Command::Bench(a) => commands::bench::run(&a),
         Command::Status(a) => commands::status::run(&a),
+        Command::Sweep(c) => commands::sweep::run(&c),
     };
     match result {
         Ok(code) => code,

@@ -696,3 +696,115 @@ fn seeds_jobs_and_resume_of_the_folder_write_the_same_bytes() {
         stderr(&o)
     );
 }
+
+/// Pruned sweeps (`prune=median warmup=2`, four trials over learning rate
+/// and batch size). `--jobs 2`: trial 2 (batch 90, two steps an epoch)
+/// runs six times faster than trial 1 (batch 16) beside it, and is judged
+/// against trial 1 at epoch 3 only because it waits for trial 1 to train
+/// epoch 3; it writes the bytes of `--jobs 1`. A sweep interrupted in its
+/// third trial and finished with `--resume` of the folder (the first two
+/// kept as they were, the third resumed from its resume file, the fourth
+/// started) writes them too.
+#[test]
+fn sweep_jobs_and_resume_of_the_folder_write_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = |startup: usize, axes: &str| {
+        small_blobs("").replace("epochs 12", "epochs 8")
+            + &format!("sweep grid prune=median warmup=2 startup={startup} {{\n{axes}}}\n")
+    };
+    let status = |dir: &Path| -> Vec<String> {
+        read(dir.join("sweep.csv"))
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect()
+    };
+    let same = |a: &Path, b: &Path| {
+        assert_eq!(read(a.join("sweep.csv")), read(b.join("sweep.csv")));
+        for t in ["trial-001", "trial-002", "trial-003", "trial-004"] {
+            for f in METRIC_FILES.iter().chain(&["data.csv"]) {
+                assert_eq!(read(a.join(t).join(f)), read(b.join(t).join(f)), "{t}/{f}");
+            }
+            assert_eq!(leftovers(&b.join(t)), Vec::<String>::new(), "{t}");
+        }
+        assert_eq!(
+            std::fs::read(a.join("sweep.png")).unwrap(),
+            std::fs::read(b.join("sweep.png")).unwrap()
+        );
+    };
+
+    let fast = write(
+        tmp.path(),
+        "fast.dlp",
+        &sweep(
+            1,
+            "  train.optimizer.lr = [0.05, 1e-5]\n  train.batch = [16, 90]\n",
+        ),
+    );
+    let one = tmp.path().join("one");
+    let o = run_quiet(&fast, &one, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Batch 90 learns less per epoch than batch 16, and 1e-5 nothing.
+    assert_eq!(status(&one), ["completed", "pruned", "pruned", "pruned"]);
+    let rows = read(one.join("trial-002/train.csv")).lines().count() - 1;
+    assert_eq!(rows, 3, "pruned after epoch 3 (warm-up 2)");
+    let two = tmp.path().join("two");
+    let o = run_quiet(&fast, &two, &["--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    same(&one, &two);
+
+    let p = write(
+        tmp.path(),
+        "sw.dlp",
+        &sweep(
+            2,
+            "  train.batch = [32, 16]\n  train.optimizer.lr = [0.05, 1e-5]\n",
+        ),
+    );
+    let whole = tmp.path().join("whole");
+    let o = run_quiet(&p, &whole, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Trials 1 and 2 are the start-up, never pruned.
+    assert_eq!(
+        status(&whole),
+        ["completed", "completed", "completed", "pruned"]
+    );
+    // Trials 1 and 2 (batch 32: 6 steps an epoch, 48 in all) finish
+    // before the hook's 62nd step; trial 3 (batch 16, 12 steps an epoch)
+    // stops at its 62nd, in epoch 6.
+    let cut = tmp.path().join("cut");
+    let o = dlp()
+        .args(["run", p.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&cut)
+        .env("DLP_INTERRUPT_AFTER_STEPS", "62")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with(&format!(
+            "error: 2 of 4 trials finished; continue with `dlp run --resume {}`\n",
+            cut.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(read(cut.join("trial-003/run.yaml")).contains("status: interrupted"));
+    assert!(cut.join("trial-003/resume.safetensors").exists());
+    assert!(!cut.join("trial-004").exists());
+    let kept = read(cut.join("trial-001/run.yaml"));
+    let o = run(&[
+        "run",
+        "--resume",
+        cut.to_str().unwrap(),
+        "--quiet",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        read(cut.join("trial-001/run.yaml")),
+        kept,
+        "a finished trial ran again"
+    );
+    same(&whole, &cut);
+}

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod plan;
 pub mod run;
 pub mod status;
+pub mod sweep;
 
 use crate::error::{Error, Result};
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! continue an interrupted or crashed run with `--resume`.
 
 use crate::analyze;
-use crate::cli::RunArgs;
+use crate::cli::{Executor, RunArgs, SlurmArgs};
 use crate::error::{Error, Result};
 use crate::report::trace;
 use crate::run::{self, RunOptions, device, seeds, sweep};
@@ -29,32 +29,75 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         quiet: args.quiet,
         save_every,
         interrupt_after,
+        pruner: None,
     };
     if args.jobs == 0 {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }
-    let multi_seed =
-        args.seeds.is_some() || args.resume.as_deref().is_some_and(seeds::is_seeds_folder);
-    if args.jobs > 1 && !multi_seed {
-        return Err(Error::Usage(
-            "--jobs runs the seeds of --seeds N at once: give --seeds (or --resume a multi-seed folder)".into(),
-        ));
+    let slurm = args.executor == Executor::Slurm;
+    if !slurm && let Some(flag) = args.slurm.first_given() {
+        return Err(Error::Usage(format!(
+            "{flag} is an option of --executor slurm"
+        )));
     }
+    let jobs_misplaced = || {
+        Error::Usage(
+            "--jobs runs the seeds of --seeds N at once, or the trials of a sweep: give --seeds, a pipeline with a sweep, or --resume a multi-seed or sweep folder".into(),
+        )
+    };
     let outcome = match (&args.resume, &args.file) {
+        (Some(dir), _) if sweep::is_sweep_folder(dir) => {
+            return match args.trial {
+                Some(t) => sweep::resume_trial(dir, t, &opts),
+                None => sweep::resume(dir, args.jobs, &opts),
+            };
+        }
+        (Some(dir), _) if args.trial.is_some() => {
+            return Err(Error::Usage(format!(
+                "--trial: {} is not a sweep folder (no {})",
+                dir.display(),
+                sweep::SPEC_FILE
+            )));
+        }
         (Some(dir), _) if seeds::is_seeds_folder(dir) => {
             return seeds::resume(dir, args.jobs, &opts);
         }
+        (Some(_), _) if args.jobs > 1 => return Err(jobs_misplaced()),
         (Some(dir), _) => run::resume(dir, &opts)?,
         (None, Some(file)) => {
             let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
             if !args.quiet {
                 eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
             }
+            if slurm && plan.sweep.is_none() {
+                return Err(Error::Usage(format!(
+                    "--executor slurm runs the trials of a sweep, and {} has none",
+                    file.display()
+                )));
+            }
             if let Some(n) = args.seeds {
                 return seeds::run(&plan, &args.overrides.set, n, args.jobs, &opts);
             }
             if plan.sweep.is_some() {
-                return sweep::run(&plan, &args.overrides.set, &opts);
+                if slurm {
+                    if args.jobs > 1 {
+                        return Err(Error::Usage(
+                            "--jobs runs trials in this process; on Slurm, --max-parallel K limits how many run at once".into(),
+                        ));
+                    }
+                    let options = slurm_options(&args.slurm, args.device.clone());
+                    return sweep::slurm::submit(
+                        &plan,
+                        &args.overrides.set,
+                        args.out.as_deref(),
+                        &options,
+                        args.slurm.dry_run,
+                    );
+                }
+                return sweep::run(&plan, &args.overrides.set, args.jobs, &opts);
+            }
+            if args.jobs > 1 {
+                return Err(jobs_misplaced());
             }
             run::run(&plan, &opts)?
         }
@@ -71,5 +114,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             "{} expectation(s) failed",
             outcome.failures.len()
         )))
+    }
+}
+
+/// The Slurm options of a command line.
+pub fn slurm_options(a: &SlurmArgs, device: Option<String>) -> sweep::slurm::Options {
+    sweep::slurm::Options {
+        partition: a.partition.clone(),
+        gpus_per_trial: a.gpus_per_trial,
+        cpus_per_trial: a.cpus_per_trial,
+        time: a.time.clone(),
+        max_parallel: a.max_parallel,
+        sbatch_args: a.sbatch_args.clone(),
+        device,
     }
 }

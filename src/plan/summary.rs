@@ -579,6 +579,17 @@ pub fn describe(plan: &Plan) -> String {
             }
         };
         let _ = writeln!(s, "\n{head}");
+        let mut l = Line::new(plan, "ranked by")
+            .kv("sweep.monitor", "monitor", &sw.monitor)
+            .kv("sweep.goal", "goal", mode(sw.goal));
+        l = match sw.prune {
+            None => l.text("prune=none (default)"),
+            Some(Prune::Median { warmup, startup }) => l
+                .text("prune=median")
+                .kv("sweep.warmup", "warmup", warmup)
+                .kv("sweep.startup", "startup", startup),
+        };
+        l.done(&mut s, 2);
         for ax in &sw.axes {
             let vals = match &ax.values {
                 SweepValues::List(vs) => {
@@ -593,6 +604,37 @@ pub fn describe(plan: &Plan) -> String {
             };
             let _ = writeln!(s, "  {} = {vals}", ax.target);
         }
+        trial_list(&mut s, sw);
     }
     s
+}
+
+/// The trials a sweep will run, with their values (and seeds), as `dlp
+/// run` will number them.
+fn trial_list(s: &mut String, sw: &SweepPlan) {
+    let trials = match crate::run::sweep::trials(sw) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(s, "  no trials: {e}");
+            return;
+        }
+    };
+    let n = trials.len();
+    let _ = writeln!(
+        s,
+        "  {n} trial{}, each a run into its folder:",
+        if n == 1 { "" } else { "s" }
+    );
+    for (i, t) in trials.iter().enumerate() {
+        let mut words: Vec<String> = t.iter().map(|(k, v)| format!("{k}={}", value(v))).collect();
+        if let SweepKind::Random { seed, .. } = sw.kind {
+            words.push(format!("seed={}", crate::run::sweep::trial_seed(seed, i)));
+        }
+        let _ = writeln!(
+            s,
+            "    {}  {}",
+            crate::run::sweep::trial_name(i, n),
+            words.join(" ")
+        );
+    }
 }

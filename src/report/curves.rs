@@ -25,7 +25,7 @@ pub const PNG: &str = "curves.png";
 pub const SVG: &str = "curves.svg";
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Train in matplotlib's blue, validation in its orange, as the book's
 /// Keras plots.
@@ -43,7 +43,7 @@ pub struct Marks {
     pub early_stop: Option<usize>,
 }
 
-fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static LOADED: OnceLock<bool> = OnceLock::new();
     if *LOADED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok())

@@ -9,6 +9,7 @@
 //! | `stages.csv` | [`stages::StageTimer`] — the only file with wall-clock times |
 //! | `curves.png`, `curves.svg` | [`curves::write`] — loss and accuracy per epoch |
 //! | `diagnosis.txt` | [`diagnosis::Diagnosis`] — over/underfitting verdict and advice |
+//! | `sweep.png`, `sweep.svg` | [`sweep_plot::write_picture`] — a sweep's trials, in a sweep folder |
 //!
 //! Every file is written atomically ([`atomic`]). [`expect`] checks the
 //! pipeline's assertions, [`diff`] compares two runs (`dlp diff`),
@@ -27,6 +28,7 @@ pub mod manifest;
 pub mod progress;
 pub mod stages;
 pub mod stats;
+pub mod sweep_plot;
 pub mod trace;
 
 pub use atomic::num;

@@ -56,6 +56,8 @@ pub struct RunOptions {
     /// Test hook: stop as if interrupted after this many optimizer steps
     /// (`DLP_INTERRUPT_AFTER_STEPS`), so tests can prove exact resume.
     pub interrupt_after: Option<u64>,
+    /// A sweep's pruning rule, asked at the end of every epoch.
+    pub pruner: Option<Arc<dyn trainer::Pruner>>,
 }
 
 /// A finished run.
@@ -98,13 +100,13 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     let status = manifest.status;
     if matches!(
         status,
-        Status::Completed | Status::StoppedEarly | Status::Diverged
+        Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged
     ) {
         // Left behind if the process died between its last two steps.
         remove_if_present(&dir.join(state::FILE))?;
     }
     match status {
-        Status::Completed | Status::StoppedEarly => {
+        Status::Completed | Status::StoppedEarly | Status::Pruned => {
             return Err(Error::Usage(format!(
                 "{}: nothing to resume: the run finished ({})",
                 dir.display(),
@@ -158,7 +160,7 @@ fn supervise(
     manifest.finish(status, code);
     let finished_for_good = matches!(
         status,
-        Status::Completed | Status::StoppedEarly | Status::Diverged
+        Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged
     );
     match manifest.write(dir) {
         Ok(()) if finished_for_good => remove_if_present(&dir.join(state::FILE))?,
@@ -195,10 +197,11 @@ fn execute(
     manifest.status = match trained.ending {
         Ending::Completed => Status::Completed,
         Ending::StoppedEarly(_) => Status::StoppedEarly,
+        Ending::Pruned(_) => Status::Pruned,
     };
     manifest.best_epoch = trained.best_epoch();
     manifest.stop_epoch = match trained.ending {
-        Ending::StoppedEarly(e) => Some(e),
+        Ending::StoppedEarly(e) | Ending::Pruned(e) => Some(e),
         Ending::Completed => None,
     };
 
@@ -317,7 +320,7 @@ fn prepare_training<'a>(
     } else {
         n_train.div_ceil(bs)
     };
-    Trainer::new(
+    let mut trainer = Trainer::new(
         plan,
         data,
         model,
@@ -328,7 +331,9 @@ fn prepare_training<'a>(
         signals::stop_flag()?,
         Saving::new(&resume_file, opts.save_every, opts.interrupt_after),
         start,
-    )
+    )?;
+    trainer.pruner = opts.pruner.clone();
+    Ok(trainer)
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -444,7 +449,10 @@ fn report(
     trainer.progress.message(&diagnosis.to_string());
     let marks = report::Marks {
         best_epoch: trained.best_epoch(),
-        early_stop: manifest.stop_epoch,
+        // A pruned trial's stop is drawn in the sweep's picture.
+        early_stop: manifest
+            .stop_epoch
+            .filter(|_| manifest.status == Status::StoppedEarly),
     };
     report::curves::write(dir, &trained.history, &marks)?;
     Ok(report::expect::check(&plan.expect, metrics, &plan.path))

@@ -1,15 +1,9 @@
-//! Hyperparameter sweeps: each trial is the pipeline re-analysed with the
-//! trial's values as `--set` overrides, run into its own sub-folder
-//! (`trial-001/`, …), and summarised in `sweep.csv`.
+//! The trials of a sweep: which values each one runs with, and its seed.
 
-use super::{RunOptions, folder};
-use crate::analyze;
 use crate::error::{Error, Result};
-use crate::plan::{Plan, SweepKind, SweepPlan, SweepValues, Value};
-use crate::report::atomic;
+use crate::plan::{SweepKind, SweepPlan, SweepValues, Value};
 use crate::rng::{self, Stream};
 use rand::RngExt;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// One trial: the value of every axis, in the sweep's order.
 pub type Trial = Vec<(String, Value)>;
@@ -94,86 +88,22 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// Runs every trial; returns the exit code (0, or 3 if any trial failed an
-/// expectation).
-pub fn run(plan: &Plan, overrides: &[String], opts: &RunOptions) -> Result<i32> {
-    let sweep = plan
-        .sweep
-        .as_ref()
-        .ok_or_else(|| Error::Runtime("no sweep in the plan".into()))?;
-    let trials = trials(sweep)?;
-    let base_folder = folder::RunFolder::claim(plan, opts.out.as_deref())?;
-    let base = base_folder.dir.clone();
-    let mut rows = Vec::new();
-    let mut failed = false;
-    for (i, trial) in trials.iter().enumerate() {
-        let mut set: Vec<String> = overrides.to_vec();
-        set.extend(trial.iter().map(|(k, v)| format!("{k}={}", value_text(v))));
-        if let SweepKind::Random { seed, .. } = sweep.kind {
-            set.push(format!("seed={}", trial_seed(seed, i)));
-        }
-        let trial_plan = analyze::load(&plan.path, &set)?;
-        let dir = base.join(format!("trial-{:03}", i + 1));
-        if !opts.quiet {
-            let desc: Vec<String> = trial
-                .iter()
-                .map(|(k, v)| format!("{k}={}", value_text(v)))
-                .collect();
-            eprintln!("trial {}/{}: {}", i + 1, trials.len(), desc.join(" "));
-        }
-        let trial_opts = RunOptions {
-            out: Some(dir),
-            ..opts.clone()
-        };
-        let outcome = super::run(&trial_plan, &trial_opts)?;
-        failed |= !outcome.failures.is_empty();
-        rows.push((trial.clone(), outcome.metrics));
-    }
-    write_summary(&base.join("sweep.csv"), &trials, &rows)?;
-    if !opts.quiet {
-        eprintln!(
-            "sweep: {} trials → {}",
-            trials.len(),
-            base.join("sweep.csv").display()
-        );
-    }
-    Ok(if failed { 3 } else { 0 })
-}
-
-fn write_summary(
-    path: &std::path::Path,
-    trials: &[Trial],
-    rows: &[(Trial, BTreeMap<String, f64>)],
-) -> Result<()> {
-    let targets: Vec<String> = trials
-        .first()
-        .map(|t| t.iter().map(|(k, _)| k.clone()).collect())
-        .unwrap_or_default();
-    let metrics: BTreeSet<String> = rows.iter().flat_map(|(_, m)| m.keys().cloned()).collect();
-    let mut header = vec!["trial".to_string()];
-    header.extend(targets.iter().cloned());
-    header.extend(metrics.iter().cloned());
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (trial, m))| {
-            let mut row = vec![format!("{}", i + 1)];
-            row.extend(trial.iter().map(|(_, v)| value_text(v)));
-            row.extend(
-                metrics
-                    .iter()
-                    .map(|k| m.get(k).map(|v| atomic::num(*v)).unwrap_or_default()),
-            );
-            row
-        })
-        .collect();
-    atomic::write_csv(path, &header, &body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Loc, SweepAxis};
+    use crate::analyze;
+    use crate::plan::{Loc, Mode, SweepAxis};
+    use std::collections::BTreeSet;
+
+    fn sweep(kind: SweepKind, axes: Vec<SweepAxis>) -> SweepPlan {
+        SweepPlan {
+            kind,
+            axes,
+            monitor: "val_loss".into(),
+            goal: Mode::Min,
+            prune: None,
+        }
+    }
 
     fn axis(target: &str, values: SweepValues) -> SweepAxis {
         SweepAxis {
@@ -185,9 +115,9 @@ mod tests {
 
     #[test]
     fn grid_is_the_cartesian_product_last_axis_fastest() -> Result<()> {
-        let sweep = SweepPlan {
-            kind: SweepKind::Grid,
-            axes: vec![
+        let sweep = sweep(
+            SweepKind::Grid,
+            vec![
                 axis(
                     "train.optimizer.lr",
                     SweepValues::List(vec![Value::Float(0.1), Value::Float(0.01)]),
@@ -197,7 +127,7 @@ mod tests {
                     SweepValues::List(vec![Value::Int(64), Value::Int(128)]),
                 ),
             ],
-        };
+        );
         let t = trials(&sweep)?;
         let flat: Vec<String> = t
             .iter()
@@ -242,19 +172,19 @@ mod tests {
 
     #[test]
     fn random_draws_are_seeded_and_in_range() -> Result<()> {
-        let sweep = SweepPlan {
-            kind: SweepKind::Random {
+        let sweep = sweep(
+            SweepKind::Random {
                 trials: 20,
                 seed: 7,
             },
-            axes: vec![axis(
+            vec![axis(
                 "train.optimizer.lr",
                 SweepValues::LogUniform {
                     low: 1e-4,
                     high: 1e-1,
                 },
             )],
-        };
+        );
         let a = trials(&sweep)?;
         assert_eq!(a, trials(&sweep)?);
         for t in &a {
