@@ -597,6 +597,141 @@ const CASES: &[Case] = &[
         code: 1,
         contains: &["train-images-idx3-ubyte.gz"],
     },
+    // --- sweeps and the Slurm executor ---
+    Case {
+        name: "sweep warmup= without prune=median is a warning",
+        setup: |d| {
+            pipeline(
+                d,
+                &(small_blobs("") + "sweep grid warmup=3 { train.epochs = [1, 2] }\n"),
+            )
+        },
+        code: 0,
+        contains: &[
+            "warning: sweep warmup= changes nothing without prune=median",
+            "p.dlp:19:19",
+            "help: add prune=median, or remove it",
+        ],
+    },
+    Case {
+        name: "a Slurm option without --executor slurm",
+        setup: |d| {
+            let p = write(
+                d,
+                "p.dlp",
+                &(small_blobs("") + "sweep grid { train.epochs = [1, 2] }\n"),
+            );
+            let mut args = run_args(d, p);
+            args.extend(["--partition".into(), "gpu".into()]);
+            args
+        },
+        code: 2,
+        contains: &["error: --partition is an option of --executor slurm"],
+    },
+    Case {
+        name: "--executor slurm on a pipeline without a sweep",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            let mut args = run_args(d, p);
+            args.extend(["--executor".into(), "slurm".into()]);
+            args
+        },
+        code: 2,
+        contains: &[
+            "error: --executor slurm runs the trials of a sweep, and ",
+            "p.dlp has none",
+        ],
+    },
+    Case {
+        name: "--sbatch-arg that is not an option",
+        setup: |d| {
+            let p = write(
+                d,
+                "p.dlp",
+                &(small_blobs("") + "sweep grid { train.epochs = [1, 2] }\n"),
+            );
+            let mut args = run_args(d, p);
+            args.extend(
+                [
+                    "--executor",
+                    "slurm",
+                    "--dry-run",
+                    "--sbatch-arg",
+                    "account=ml",
+                ]
+                .map(String::from),
+            );
+            args
+        },
+        code: 2,
+        contains: &[
+            "error: --sbatch-arg \"account=ml\": pass an sbatch option, such as --sbatch-arg=--account=ml",
+        ],
+    },
+    Case {
+        name: "--jobs with --executor slurm",
+        setup: |d| {
+            let p = write(
+                d,
+                "p.dlp",
+                &(small_blobs("") + "sweep grid { train.epochs = [1, 2] }\n"),
+            );
+            let mut args = run_args(d, p);
+            args.extend(["--executor", "slurm", "--jobs", "2"].map(String::from));
+            args
+        },
+        code: 2,
+        contains: &[
+            "error: --jobs runs trials in this process; on Slurm, --max-parallel K limits how many run at once",
+        ],
+    },
+    Case {
+        name: "--trial beyond the sweep's trials",
+        setup: |d| {
+            let text = small_blobs("").replace("epochs 12", "epochs 1")
+                + "sweep grid { train.batch = [16, 32] }\n";
+            let p = write(d, "p.dlp", &text);
+            let o = run(&["run", &s(&p), "--quiet", "--out", &s(d.join("sw"))]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            ["run", "--resume", &s(d.join("sw")), "--trial", "3"]
+                .map(String::from)
+                .to_vec()
+        },
+        code: 2,
+        contains: &["error: --trial 3: the sweep in ", "sw has trials 1 to 2"],
+    },
+    Case {
+        name: "--trial of a run folder that is not a sweep",
+        setup: |d| {
+            trained(d);
+            ["run", "--resume", &s(d.join("run")), "--trial", "1"]
+                .map(String::from)
+                .to_vec()
+        },
+        code: 2,
+        contains: &[
+            "error: --trial: ",
+            "run is not a sweep folder (no sweep.yaml)",
+        ],
+    },
+    Case {
+        name: "dlp sweep status of a folder that is not a sweep",
+        setup: |d| ["sweep", "status", &s(d)].map(String::from).to_vec(),
+        code: 2,
+        contains: &[": not a sweep folder (no sweep.yaml)"],
+    },
+    Case {
+        name: "a corrupt sweep.yaml",
+        setup: |d| {
+            std::fs::create_dir_all(d.join("sw")).unwrap();
+            write(&d.join("sw"), "sweep.yaml", "pipeline: [\n");
+            ["sweep", "status", &s(d.join("sw"))]
+                .map(String::from)
+                .to_vec()
+        },
+        code: 1,
+        contains: &["sw/sweep.yaml: "],
+    },
 ];
 
 #[test]

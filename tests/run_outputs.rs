@@ -277,6 +277,128 @@ fn a_grid_sweep_runs_every_trial_into_its_folder_and_summarises() {
     // The trial's manifest holds the overridden values.
     let yaml = read(out.join("trial-004/run.yaml"));
     assert!(yaml.contains("lr: 0.05"), "{yaml}");
+
+    // Each trial's score is its lowest val_loss (the monitor by default)
+    // over the epochs of its train.csv; the best trial has the lowest.
+    assert!(
+        lines[0].starts_with(
+            "trial,train.optimizer.lr,train.batch,status,epochs,best_epoch,best_val_loss,rank,best,loss,accuracy,val_loss,val_accuracy,"
+        ),
+        "{summary}"
+    );
+    let scores: Vec<(usize, f64)> = (1..=4)
+        .map(|i| {
+            let csv = read(out.join(format!("trial-{i:03}/train.csv")));
+            let v = floats(&csv, "val_loss");
+            let best = (0..v.len()).fold(0, |b, e| if v[e] < v[b] { e } else { b });
+            (best + 1, v[best])
+        })
+        .collect();
+    let mut ranked: Vec<usize> = (0..4).collect();
+    ranked.sort_by(|&a, &b| scores[a].1.total_cmp(&scores[b].1));
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let rank = ranked.iter().position(|&r| r == i).unwrap() + 1;
+        assert_eq!(
+            cells[3..9],
+            [
+                "completed".to_string(),
+                "2".to_string(),
+                scores[i].0.to_string(),
+                scores[i].1.to_string(),
+                rank.to_string(),
+                (rank == 1).to_string()
+            ],
+            "{line}"
+        );
+    }
+    // The console ends with the ranked table.
+    // After each trial's own summary line.
+    let table = stdout(&o);
+    let rows: Vec<&str> = table.lines().skip(4).collect();
+    assert!(
+        table
+            .lines()
+            .take(4)
+            .all(|l| l.starts_with("sweep: test_accuracy ")),
+        "{table}"
+    );
+    assert_eq!(
+        rows[0],
+        "rank  trial  train.optimizer.lr  train.batch  status     epochs  best val_loss (epoch)"
+    );
+    let first = ranked[0];
+    assert!(
+        rows[1].starts_with(&format!("1     {}  ", first + 1)),
+        "{table}"
+    );
+    assert!(
+        rows[1].ends_with(&format!("({})  ← best", scores[first].0)),
+        "{table}"
+    );
+    assert!(
+        rows[5].starts_with(
+            "sweep: 4 of 4 trials ended, ranked by their best val_loss (lowest first) → "
+        ),
+        "{table}"
+    );
+    for f in ["sweep.png", "sweep.svg", "sweep.yaml"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let png = image::open(out.join("sweep.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (1500, 650));
+    let svg = read(out.join("sweep.svg"));
+    for text in [
+        "val_loss per epoch, one line per trial",
+        "best val_loss by train.optimizer.lr",
+        "1: lr=0.01, batch=16",
+        "best: trial",
+    ] {
+        assert!(svg.contains(text), "{text} is not in the picture");
+    }
+}
+
+/// `dlp plan` lists the trials a sweep will run, with their values (and,
+/// for random sweeps, their seeds), before any compute.
+#[test]
+fn plan_lists_the_trials_of_a_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&["plan", "pipelines/lr_sweep.dlp"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(
+            "\nsweep grid\n  ranked by monitor=val_loss (default) goal=min (default) prune=none (default)\n  \
+             train.optimizer.lr = [1, 0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6]\n  \
+             7 trials, each a run into its folder:\n    \
+             trial-001  train.optimizer.lr=1\n    trial-002  train.optimizer.lr=0.1\n    \
+             trial-003  train.optimizer.lr=0.01\n    trial-004  train.optimizer.lr=0.001\n    \
+             trial-005  train.optimizer.lr=1e-4\n    trial-006  train.optimizer.lr=1e-5\n    \
+             trial-007  train.optimizer.lr=1e-6\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let text = small_blobs("early_stop monitor=val_accuracy")
+        + "sweep random trials=2 seed=3 prune=median warmup=2 {\n  train.batch = [16, 32]\n}\n";
+    let p = write(tmp.path(), "r.dlp", &text);
+    let o = run(&["plan", p.to_str().unwrap()]);
+    let seeds: Vec<u64> = (0..2).map(|i| dlp::run::sweep::trial_seed(3, i)).collect();
+    let plan = dlp::analyze::load(&p, &[]).unwrap();
+    let trials = dlp::run::sweep::trials(plan.sweep.as_ref().unwrap()).unwrap();
+    let batch = |i: usize| dlp::run::sweep::value_text(&trials[i][0].1);
+    assert!(
+        stdout(&o).ends_with(&format!(
+            "\nsweep random trials=2 seed=3\n  ranked by monitor=val_accuracy (default) goal=max (default) prune=median warmup=2 startup=5 (default)\n  \
+             train.batch = [16, 32]\n  2 trials, each a run into its folder:\n    \
+             trial-001  train.batch={} seed={}\n    trial-002  train.batch={} seed={}\n",
+            batch(0),
+            seeds[0],
+            batch(1),
+            seeds[1]
+        )),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -872,4 +994,240 @@ fn restore_best_wins_over_a_best_only_checkpoint() {
         .find_map(|l| l.strip_prefix("test_accuracy "))
         .map(|v| v.parse::<f64>().unwrap());
     assert_eq!(accuracy, Some(val_acc[ckpt - 1]));
+}
+
+/// `--executor slurm --dry-run` prints the two batch scripts, each after
+/// the `sbatch` that would submit it, and writes nothing.
+#[test]
+fn slurm_dry_run_prints_the_batch_scripts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("") + "sweep grid { train.optimizer.lr = [0.1, 0.01, 0.001] }\n";
+    let p = write(tmp.path(), "lr.dlp", &text);
+    let out = tmp.path().join("sweep");
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--executor",
+        "slurm",
+        "--partition",
+        "gpu",
+        "--gpus-per-trial",
+        "1",
+        "--cpus-per-trial",
+        "4",
+        "--time",
+        "2:00:00",
+        "--max-parallel",
+        "2",
+        "--sbatch-arg=--account=ml",
+        "--sbatch-arg",
+        "--qos=low",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!out.exists(), "a dry run wrote {}", out.display());
+    let (d, dlp_bin) = (out.display(), env!("CARGO_BIN_EXE_dlp"));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "# sbatch --parsable --array=1-3%2 {d}/slurm/trials.sbatch
+#!/bin/bash
+# The trials of the dlp sweep in {d}: array task I runs trial I
+# into trial-NNN/, or resumes it from its resume file.
+#SBATCH --job-name=dlp-lr
+#SBATCH --array=1-3%2
+#SBATCH --output={d}/slurm/trial-%a.out
+#SBATCH --open-mode=append
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=4
+#SBATCH --gres=gpu:1
+#SBATCH --partition=gpu
+#SBATCH --time=2:00:00
+#SBATCH --account=ml
+#SBATCH --qos=low
+# One thread per CPU Slurm gave the task.
+export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-1}}\"
+exec '{dlp_bin}' run --resume '{d}' --trial \"$SLURM_ARRAY_TASK_ID\" --device cuda
+
+# sbatch --parsable --dependency=afterany:<the array's job id> {d}/slurm/summary.sbatch
+#!/bin/bash
+# Writes sweep.csv and sweep.png of the dlp sweep in {d} once its
+# trials have ended.
+#SBATCH --job-name=dlp-lr-summary
+#SBATCH --output={d}/slurm/summary.out
+#SBATCH --open-mode=append
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=1
+#SBATCH --partition=gpu
+#SBATCH --time=2:00:00
+#SBATCH --account=ml
+#SBATCH --qos=low
+exec '{dlp_bin}' sweep summary '{d}'
+"
+        )
+    );
+}
+
+/// Whether a Slurm cluster answers here, starting the single-node one of
+/// `scripts/slurm-local.sh` when this process is root and Slurm is
+/// installed (as in CI). With `DLP_REQUIRE_SLURM=1` (CI sets it) a cluster
+/// that cannot be had fails the test instead of skipping it.
+fn slurm_cluster() -> bool {
+    let answers = || {
+        std::process::Command::new("sinfo")
+            .arg("-h")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let required = std::env::var("DLP_REQUIRE_SLURM").is_ok_and(|v| v == "1");
+    if answers() {
+        return true;
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let why = if !root {
+        "not root, so scripts/slurm-local.sh cannot start a cluster".to_string()
+    } else {
+        match std::process::Command::new("scripts/slurm-local.sh").output() {
+            Ok(o) if o.status.success() && answers() => return true,
+            Ok(o) => format!("scripts/slurm-local.sh failed: {}", stderr(&o)),
+            Err(e) => format!("scripts/slurm-local.sh: {e}"),
+        }
+    };
+    assert!(!required, "DLP_REQUIRE_SLURM=1 but no Slurm cluster: {why}");
+    eprintln!("skipped: no Slurm cluster ({why})");
+    false
+}
+
+/// The summary job's id in what `dlp run --executor slurm` or `dlp sweep
+/// resume` printed.
+fn summary_job(out: &str) -> String {
+    out.split("and the summary as job ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no summary job in {out:?}"))
+        .to_string()
+}
+
+/// Waits until Slurm says job `id` has ended.
+fn wait_for_job(id: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let o = std::process::Command::new("squeue")
+            .args(["-h", "-t", "all", "-j", id, "-o", "%T"])
+            .output()
+            .unwrap();
+        let state = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if !matches!(
+            state.as_str(),
+            "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | ""
+        ) {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(180),
+            "job {id} still {state:?} after 3 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// A pruned grid sweep submitted to a real Slurm as a job array: its tasks
+/// interrupted part-way (a test hook every task inherits), `dlp sweep
+/// status` says so, `dlp sweep summary` refuses to call it finished, and
+/// `dlp sweep resume` resubmits them; each continues from its resume file,
+/// and the summary job writes the `sweep.csv` (and trial files) that
+/// `--jobs 1` writes here.
+#[test]
+fn a_sweep_on_slurm_writes_what_jobs_1_writes() {
+    if !slurm_cluster() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("").replace("epochs 12", "epochs 8")
+        + "sweep grid prune=median warmup=2 startup=1 {\n  train.optimizer.lr = [0.05, 1e-5]\n  train.batch = [16, 90]\n}\n";
+    let p = write(tmp.path(), "sl.dlp", &text);
+    let here = tmp.path().join("here");
+    let o = run_quiet(&p, &here, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let out = tmp.path().join("slurm");
+    let o = dlp()
+        .args(["run", p.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&out)
+        .args([
+            "--executor",
+            "slurm",
+            "--max-parallel",
+            "2",
+            "--cpus-per-trial",
+            "1",
+        ])
+        .env("DLP_INTERRUPT_AFTER_STEPS", "20")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let first = stdout(&o);
+    assert!(
+        first.starts_with(&format!(
+            "submitted 4 trials of {} as Slurm job array ",
+            out.display()
+        )),
+        "{first}"
+    );
+    wait_for_job(&summary_job(&first));
+    // Trials 1 and 3 (batch 16) stop at step 20, in epoch 2; trials 2 and
+    // 4 reach epoch 3, where pruning needs the trials before them, and
+    // stop too, to be resumed with them.
+    let o = run(&["sweep", "status", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let status = stdout(&o);
+    assert!(
+        status.starts_with(&format!("{}: 4 trials: 4 failed\n", out.display())),
+        "{status}"
+    );
+    assert!(
+        status.ends_with(&format!(
+            "continue the failed trials with `dlp sweep resume {}`\n",
+            out.display()
+        )),
+        "{status}"
+    );
+    let o = run(&["sweep", "summary", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).ends_with(&format!(
+            "error: 4 trials have not ended (1, 2, 3, 4): continue with `dlp sweep resume {}`\n",
+            out.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["sweep", "resume", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    wait_for_job(&summary_job(&stdout(&o)));
+    assert_eq!(read(out.join("sweep.csv")), read(here.join("sweep.csv")));
+    for t in ["trial-001", "trial-002", "trial-003", "trial-004"] {
+        for f in ["train.csv", "eval.csv", "confusion.csv"] {
+            assert_eq!(
+                read(out.join(t).join(f)),
+                read(here.join(t).join(f)),
+                "{t}/{f}"
+            );
+        }
+    }
+    let o = run(&["sweep", "status", out.to_str().unwrap()]);
+    assert!(
+        stdout(&o).starts_with(&format!("{}: 4 trials: 1 done, 3 pruned\n", out.display())),
+        "{}",
+        stdout(&o)
+    );
+    let summary_log = read(out.join("slurm/summary.out"));
+    assert!(summary_log.contains("← best"), "{summary_log}");
 }

@@ -203,8 +203,14 @@ pub fn resume_trial(dir: &Path, number: usize, opts: &RunOptions) -> Result<i32>
     if !opts.quiet {
         eprintln!("trial {number}/{n}: {}", spec.describe(number - 1));
     }
-    let failed = trial_run(dir, &spec, number - 1, opts)?;
-    Ok(if failed { 3 } else { 0 })
+    match trial_run(dir, &spec, number - 1, opts) {
+        Ok(failed) => Ok(if failed { 3 } else { 0 }),
+        Err(Error::Interrupted(why)) => Err(Error::Interrupted(format!(
+            "{why}; continue with `dlp run --resume {} --trial {number}` (or `dlp sweep resume {0}`)",
+            dir.display()
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Trial `i`'s pruner, when the sweep prunes.

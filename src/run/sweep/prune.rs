@@ -14,7 +14,13 @@
 //! `--jobs N`, or array tasks on a cluster, a trial waits at the end of
 //! epoch e until every earlier trial has trained epoch e or ended, so
 //! every decision, and every file, is the one `--jobs 1` gives. The
-//! earliest unfinished trial never waits, so the sweep always moves.
+//! earliest unfinished trial never waits, so the sweep always moves. When
+//! an earlier trial stopped without ending (interrupted, crashed, failed),
+//! the waiting trial stops too, as interrupted: resuming the sweep runs
+//! both again, in order. An earlier trial killed without a word (`kill
+//! -9`, a lost node) still says `running`: the waiting trial waits until
+//! it is resumed, or until its own time limit stops it (SIGTERM: it saves
+//! and stops as interrupted).
 //!
 //! The earlier trials are read from their folders (`run.yaml`, then
 //! `train.csv`, both replaced atomically), so the same code serves
@@ -101,9 +107,11 @@ enum Look {
     Value(f64),
     /// It ended before the epoch.
     Ended,
-    /// Not yet: it has not started, is training, or was interrupted and
-    /// will be resumed.
+    /// Not yet: it has not started, or is training.
     Wait,
+    /// It stopped before the epoch without ending (interrupted, crashed,
+    /// failed): it will continue when resumed, and only then say.
+    Stalled(Status),
 }
 
 /// A run folder's status from its `run.yaml` (`None` before it has one).
@@ -128,11 +136,7 @@ pub fn status_of(dir: &Path) -> Result<Option<Status>> {
 pub fn ended(status: Status) -> bool {
     matches!(
         status,
-        Status::Completed
-            | Status::StoppedEarly
-            | Status::Pruned
-            | Status::Diverged
-            | Status::Failed
+        Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged
     )
 }
 
@@ -162,6 +166,7 @@ impl MedianPruner {
         }
         Ok(match status {
             Some(s) if ended(s) => Look::Ended,
+            Some(s @ (Status::Interrupted | Status::Crashed | Status::Failed)) => Look::Stalled(s),
             _ => Look::Wait,
         })
     }
@@ -181,6 +186,17 @@ impl MedianPruner {
                         break;
                     }
                     Look::Ended => break,
+                    Look::Stalled(s) => {
+                        // Waiting would hold this trial's CPUs (a cluster
+                        // allocation) for nothing, and deciding without
+                        // it would change the sweep: stop, to be resumed
+                        // with it.
+                        return Err(Error::Interrupted(format!(
+                            "stopped at the end of epoch {epoch}: {} before it is {} and has not reached epoch {epoch}, which pruning compares at",
+                            dir.display(),
+                            s.as_str()
+                        )));
+                    }
                     Look::Wait => {}
                 }
                 if stop.load(Ordering::SeqCst) {
@@ -368,9 +384,24 @@ mod tests {
         write_trial(&t(3), "running", &[1.1, 1.0, 1.5, 0.8]);
         // Epoch 4: median(0.5, 0.8) = 0.65 < 0.9.
         assert!(pruner.prune(4, &own, &stop).unwrap());
+        // An earlier trial that stopped without ending stops this one too.
+        write_trial(&t(3), "interrupted", &[1.1, 1.0, 1.5, 0.8]);
+        let err = pruner.earlier_values(5, &stop).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "stopped at the end of epoch 5: {} before it is interrupted and has not reached epoch 5, which pruning compares at",
+                t(3).display()
+            )
+        );
         // Waiting ends with an interrupt.
+        write_trial(&t(3), "running", &[1.1, 1.0, 1.5, 0.8]);
         stop.store(true, Ordering::SeqCst);
         let err = pruner.earlier_values(5, &stop).unwrap_err();
-        assert!(matches!(err, Error::Interrupted(_)), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("interrupted at the end of epoch 5"),
+            "{err}"
+        );
     }
 }

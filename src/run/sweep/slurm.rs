@@ -509,7 +509,13 @@ pub fn trial_states(
                 (_, Some("RUNNING" | "CONFIGURING" | "COMPLETING" | "RESIZING")) => {
                     ("running", String::new())
                 }
-                (_, Some(word)) => ("failed", format!("the task ended {word}")),
+                (_, Some(word)) => (
+                    "failed",
+                    match status {
+                        Some(s) => format!("{}; the task ended {word}", s.as_str()),
+                        None => format!("the task ended {word}"),
+                    },
+                ),
                 (Some(Status::Running), None) if task.is_none() => {
                     // A local sweep: alive when its process is (same host).
                     let pid = std::fs::read_to_string(dir.join(crate::run::folder::LOCK))
