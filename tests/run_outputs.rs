@@ -248,6 +248,31 @@ fn divergence_stops_with_advice_and_keeps_the_rows() {
     );
     let yaml = read(out.join("run.yaml"));
     assert!(yaml.contains("status: diverged"), "{yaml}");
+
+    // In a sweep a diverged trial has ended: the others run, it ranks
+    // last, and a resume keeps it.
+    let text = text.replace("epochs 12", "epochs 2")
+        + "sweep grid { train.optimizer.lr = [1e30, 0.01] }\n";
+    let p = write(tmp.path(), "dsweep.dlp", &text);
+    let out = tmp.path().join("sweep");
+    let o = run_quiet(&p, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = read(out.join("sweep.csv"));
+    let rows: Vec<Vec<&str>> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows[0][..8],
+        ["1", "1e30", "diverged", "0", "", "", "2", "false"],
+        "{summary}"
+    );
+    assert_eq!(rows[1][..4], ["2", "0.01", "completed", "2"], "{summary}");
+    assert_eq!(rows[1][6..8], ["1", "true"], "{summary}");
+    let o = run(&["run", "--resume", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(read(out.join("sweep.csv")), summary);
 }
 
 #[test]
@@ -1004,32 +1029,37 @@ fn slurm_dry_run_prints_the_batch_scripts() {
     let text = small_blobs("") + "sweep grid { train.optimizer.lr = [0.1, 0.01, 0.001] }\n";
     let p = write(tmp.path(), "lr.dlp", &text);
     let out = tmp.path().join("sweep");
-    let o = run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-        "--executor",
-        "slurm",
-        "--partition",
-        "gpu",
-        "--gpus-per-trial",
-        "1",
-        "--cpus-per-trial",
-        "4",
-        "--time",
-        "2:00:00",
-        "--max-parallel",
-        "2",
-        "--sbatch-arg=--account=ml",
-        "--sbatch-arg",
-        "--qos=low",
-        "--dry-run",
-    ]);
+    let cache = tmp.path().join("cache");
+    let o = dlp()
+        .env("DLP_DATA", &cache)
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--executor",
+            "slurm",
+            "--partition",
+            "gpu",
+            "--gpus-per-trial",
+            "1",
+            "--cpus-per-trial",
+            "4",
+            "--time",
+            "2:00:00",
+            "--max-parallel",
+            "2",
+            "--sbatch-arg=--account=ml",
+            "--sbatch-arg",
+            "--qos=low",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!out.exists(), "a dry run wrote {}", out.display());
-    let (d, dlp_bin) = (out.display(), env!("CARGO_BIN_EXE_dlp"));
+    let (d, dlp_bin, data) = (out.display(), env!("CARGO_BIN_EXE_dlp"), cache.display());
     assert_eq!(
         stdout(&o),
         format!(
@@ -1048,8 +1078,9 @@ fn slurm_dry_run_prints_the_batch_scripts() {
 #SBATCH --time=2:00:00
 #SBATCH --account=ml
 #SBATCH --qos=low
-# One thread per CPU Slurm gave the task.
+# One thread per CPU Slurm gave the task; the dataset cache filled at submission.
 export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-1}}\"
+export DLP_DATA='{data}'
 exec '{dlp_bin}' run --resume '{d}' --trial \"$SLURM_ARRAY_TASK_ID\" --device cuda
 
 # sbatch --parsable --dependency=afterany:<the array's job id> {d}/slurm/summary.sbatch

@@ -16,8 +16,9 @@
 //! each continues from its resume file.
 
 use super::{Spec, summary, trial_name, value_text};
+use crate::data::download;
 use crate::error::{Error, Result};
-use crate::plan::Plan;
+use crate::plan::{Plan, Source};
 use crate::report::{Status, atomic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -205,10 +206,12 @@ fn common_lines(o: &Options, out: &mut String) {
     }
 }
 
-/// The array's batch script: task I runs or resumes trial I.
+/// The array's batch script: task I runs or resumes trial I. `data` is
+/// the dataset cache the tasks read (`DLP_DATA`).
 pub fn trials_script(
     dlp: &Path,
     base: &Path,
+    data: &Path,
     name: &str,
     trials: &[usize],
     o: &Options,
@@ -238,9 +241,11 @@ pub fn trials_script(
         _ => String::new(),
     };
     s.push_str(&format!(
-        "# One thread per CPU Slurm gave the task.\n\
+        "# One thread per CPU Slurm gave the task; the dataset cache filled at submission.\n\
          export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-1}}\"\n\
+         export DLP_DATA={}\n\
          exec {} run --resume {} --trial \"$SLURM_ARRAY_TASK_ID\"{device}\n",
+        quote(&data.to_string_lossy()),
         quote(&dlp.to_string_lossy()),
         quote(&folder),
     ));
@@ -311,6 +316,8 @@ struct Batch {
 fn batch(base: &Path, name: &str, trials: &[usize], o: &Options) -> Result<Batch> {
     let dlp = std::env::current_exe()
         .map_err(|e| Error::Runtime(format!("cannot find the dlp binary: {e}")))?;
+    let data = std::path::absolute(download::cache_root()?)
+        .map_err(|e| Error::Runtime(format!("cannot resolve the dataset cache: {e}")))?;
     if o.gpus_per_trial.is_some_and(|g| g > 0)
         && o.device.as_deref().is_none_or(|d| d.starts_with("cuda"))
         && !candle_core::utils::cuda_is_available()
@@ -320,7 +327,7 @@ fn batch(base: &Path, name: &str, trials: &[usize], o: &Options) -> Result<Batch
         );
     }
     Ok(Batch {
-        trials: trials_script(&dlp, base, name, trials, o)?,
+        trials: trials_script(&dlp, base, &data, name, trials, o)?,
         summary: summary_script(&dlp, base, name, o)?,
         trials_path: base.join(DIR).join(TRIALS_SCRIPT),
         summary_path: base.join(DIR).join(SUMMARY_SCRIPT),
@@ -409,6 +416,17 @@ pub fn submit(
         let b = batch(&dir, &plan.name, &trials, o)?;
         print_dry_run(&b, &trials, o)?;
         return Ok(0);
+    }
+    // Compute nodes often have no internet access, and many tasks must
+    // not download one dataset into the cache at once: fetch it here.
+    if let Source::Builtin(b) = plan.data.source {
+        let mirror = std::env::var("DLP_MIRROR").ok();
+        download::ensure(
+            &download::Spec::builtin(b),
+            &download::cache_root()?,
+            mirror.as_deref(),
+            true,
+        )?;
     }
     let base = super::claim(plan, out)?;
     let dir = std::fs::canonicalize(&base.dir).map_err(|e| Error::io(&base.dir, e))?;
