@@ -203,7 +203,11 @@ pub fn resume_trial(dir: &Path, number: usize, opts: &RunOptions) -> Result<i32>
     if !opts.quiet {
         eprintln!("trial {number}/{n}: {}", spec.describe(number - 1));
     }
-    match trial_run(dir, &spec, number - 1, opts) {
+    let peers: Arc<dyn prune::Peers> = match std::env::var("SLURM_ARRAY_JOB_ID") {
+        Ok(_) => Arc::new(slurm::Tasks::of(dir, n)?),
+        Err(_) => Arc::new(prune::Alone),
+    };
+    match trial_run(dir, &spec, number - 1, opts, peers) {
         Ok(failed) => Ok(if failed { 3 } else { 0 }),
         Err(Error::Interrupted(why)) => Err(Error::Interrupted(format!(
             "{why}; continue with `dlp run --resume {} --trial {number}` (or `dlp sweep resume {0}`)",
@@ -219,6 +223,7 @@ fn pruner(
     spec: &Spec,
     i: usize,
     quiet: bool,
+    peers: Arc<dyn prune::Peers>,
 ) -> Option<Arc<dyn super::trainer::Pruner>> {
     let n = spec.trials.len();
     match spec.sweep.prune? {
@@ -231,6 +236,7 @@ fn pruner(
             monitor: spec.sweep.monitor.clone(),
             trial: i,
             earlier: (0..i).map(|j| base.join(trial_name(j, n))).collect(),
+            peers,
             quiet,
         })),
     }
@@ -238,13 +244,19 @@ fn pruner(
 
 /// Runs, resumes or keeps trial `i` (0-based); returns whether it failed
 /// an expectation. A diverged trial has ended: its folder says so.
-fn trial_run(base: &Path, spec: &Spec, i: usize, opts: &RunOptions) -> Result<bool> {
+fn trial_run(
+    base: &Path,
+    spec: &Spec,
+    i: usize,
+    opts: &RunOptions,
+    peers: Arc<dyn prune::Peers>,
+) -> Result<bool> {
     let dir = base.join(trial_name(i, spec.trials.len()));
     if prune::status_of(&dir)? == Some(Status::Diverged) {
         return Ok(false);
     }
     let opts = RunOptions {
-        pruner: pruner(base, spec, i, opts.quiet),
+        pruner: pruner(base, spec, i, opts.quiet, peers),
         ..opts.clone()
     };
     match seeds::member_run(&spec.pipeline, &spec.set(i), &dir, &opts) {
@@ -275,11 +287,14 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
         );
     }
     let label = |i: usize| trial_name(i, n);
+    let batch = Arc::new(prune::Batch::new(n));
     let results = seeds::run_batch(n, jobs, &opts, &label, &|i, opts| {
         if !opts.quiet {
             eprintln!("trial {}/{n}: {}", i + 1, spec.describe(i));
         }
-        trial_run(&base.dir, spec, i, opts)
+        let r = trial_run(&base.dir, spec, i, opts, batch.clone());
+        batch.done(i);
+        r
     })?;
     let mut failed = false;
     let mut finished = 0;

@@ -17,7 +17,8 @@
 //! earliest unfinished trial never waits, so the sweep always moves. When
 //! an earlier trial stopped without ending (interrupted, crashed, failed),
 //! the waiting trial stops too, as interrupted: resuming the sweep runs
-//! both again, in order. An earlier trial killed without a word (`kill
+//! both again, in order ([`Peers`] tells when the stopped trial is itself
+//! about to be resumed, by this process or its Slurm array: then it waits). An earlier trial killed without a word (`kill
 //! -9`, a lost node) still says `running`: the waiting trial waits until
 //! it is resumed, or until its own time limit stops it (SIGTERM: it saves
 //! and stops as interrupted).
@@ -140,6 +141,56 @@ pub fn ended(status: Status) -> bool {
     )
 }
 
+/// Whether an earlier trial whose folder says interrupted, crashed or
+/// failed is still to be run or resumed by what runs the sweep now (this
+/// process's batch, the Slurm array it was resubmitted in): worth waiting
+/// for, rather than stopping.
+pub trait Peers: Send + Sync + std::fmt::Debug {
+    /// `trial` is 0-based.
+    fn may_continue(&self, trial: usize) -> bool;
+}
+
+/// No other trial runs now (a lone `--trial` outside Slurm).
+#[derive(Debug)]
+pub struct Alone;
+
+impl Peers for Alone {
+    fn may_continue(&self, _: usize) -> bool {
+        false
+    }
+}
+
+/// The trials of one process's batch: each may continue until its run
+/// has returned.
+#[derive(Debug)]
+pub struct Batch {
+    running: Vec<AtomicBool>,
+}
+
+impl Batch {
+    /// A batch that will run (or keep) every one of `n` trials.
+    pub fn new(n: usize) -> Batch {
+        Batch {
+            running: (0..n).map(|_| AtomicBool::new(true)).collect(),
+        }
+    }
+
+    /// Trial `i`'s run has returned.
+    pub fn done(&self, i: usize) {
+        if let Some(r) = self.running.get(i) {
+            r.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Peers for Batch {
+    fn may_continue(&self, trial: usize) -> bool {
+        self.running
+            .get(trial)
+            .is_some_and(|r| r.load(Ordering::SeqCst))
+    }
+}
+
 /// The pruner of one trial of a sweep.
 #[derive(Debug)]
 pub struct MedianPruner {
@@ -149,6 +200,8 @@ pub struct MedianPruner {
     pub trial: usize,
     /// The folders of the earlier trials, in sweep order.
     pub earlier: Vec<PathBuf>,
+    /// Which stopped earlier trials will still run.
+    pub peers: std::sync::Arc<dyn Peers>,
     /// Say on stderr when waiting long for an earlier trial.
     pub quiet: bool,
 }
@@ -175,7 +228,7 @@ impl MedianPruner {
     /// yet.
     fn earlier_values(&self, epoch: usize, stop: &AtomicBool) -> Result<Vec<f64>> {
         let mut out = Vec::new();
-        for dir in &self.earlier {
+        for (j, dir) in self.earlier.iter().enumerate() {
             let started = Instant::now();
             let mut pause = Duration::from_millis(2);
             let mut said = false;
@@ -186,6 +239,9 @@ impl MedianPruner {
                         break;
                     }
                     Look::Ended => break,
+                    // About to be resumed (its run or task has not yet
+                    // marked it running): wait.
+                    Look::Stalled(_) if self.peers.may_continue(j) => {}
                     Look::Stalled(s) => {
                         // Waiting would hold this trial's CPUs (a cluster
                         // allocation) for nothing, and deciding without
@@ -357,6 +413,7 @@ mod tests {
             monitor: "val_loss".into(),
             trial: 3,
             earlier: vec![t(1), t(2), t(3)],
+            peers: std::sync::Arc::new(Alone),
             quiet: true,
         };
         let stop = AtomicBool::new(false);
@@ -394,6 +451,25 @@ mod tests {
                 t(3).display()
             )
         );
+        // Unless it is about to be resumed: then its value is awaited.
+        let batch = std::sync::Arc::new(Batch::new(4));
+        let waiting = MedianPruner {
+            peers: batch.clone(),
+            earlier: pruner.earlier.clone(),
+            monitor: pruner.monitor.clone(),
+            ..pruner
+        };
+        let dir = t(3);
+        let resumed = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            write_trial(&dir, "interrupted", &[1.1, 1.0, 1.5, 0.8, 0.7]);
+            batch.done(2);
+        });
+        assert_eq!(waiting.earlier_values(5, &stop).unwrap(), [0.7]);
+        resumed.join().unwrap();
+        // Once its run has returned, a stopped trial stops this one.
+        assert!(waiting.earlier_values(6, &stop).is_err());
+        let pruner = waiting;
         // Waiting ends with an interrupt.
         write_trial(&t(3), "running", &[1.1, 1.0, 1.5, 0.8]);
         stop.store(true, Ordering::SeqCst);

@@ -494,6 +494,47 @@ pub fn job_states(ids: &[String]) -> BTreeMap<String, String> {
     states
 }
 
+/// The earlier trials' latest array tasks, for a trial that runs as one:
+/// a stopped trial whose task is still queued or running will be resumed
+/// by it, so a later trial waits for it rather than stopping.
+#[derive(Debug)]
+pub struct Tasks {
+    /// `ARRAY_TASK` of each trial's latest submission.
+    ids: Vec<Option<String>>,
+}
+
+impl Tasks {
+    /// The tasks of the `n` trials of the sweep in `base`.
+    pub fn of(base: &Path, n: usize) -> Result<Tasks> {
+        let jobs = Jobs::read(base)?;
+        Ok(Tasks {
+            ids: (1..=n)
+                .map(|t| {
+                    jobs.as_ref()
+                        .and_then(|j| j.latest(t))
+                        .map(|s| format!("{}_{t}", s.array))
+                })
+                .collect(),
+        })
+    }
+}
+
+impl super::prune::Peers for Tasks {
+    fn may_continue(&self, trial: usize) -> bool {
+        let Some(Some(id)) = self.ids.get(trial) else {
+            return false;
+        };
+        job_states(std::slice::from_ref(id))
+            .get(id)
+            .is_some_and(|s| {
+                matches!(
+                    s.as_str(),
+                    "PENDING" | "REQUEUED" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "RESIZING"
+                )
+            })
+    }
+}
+
 /// Each trial's state: its folder's word first (a trial that ended has
 /// ended, whatever Slurm says), then Slurm's, then the folder's again.
 pub fn trial_states(
