@@ -25,14 +25,14 @@ pub const PNG: &str = "curves.png";
 pub const SVG: &str = "curves.svg";
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Train in matplotlib's blue, validation in its orange, as the book's
 /// Keras plots.
-const TRAIN: RGBColor = RGBColor(31, 119, 180);
-const VALID: RGBColor = RGBColor(255, 127, 14);
-const BEST: RGBColor = RGBColor(44, 160, 44);
-const STOP: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const TRAIN: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const VALID: RGBColor = RGBColor(255, 127, 14);
+pub(crate) const BEST: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const STOP: RGBColor = RGBColor(214, 39, 40);
 
 /// Epochs to mark on the curves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct Marks {
     pub early_stop: Option<usize>,
 }
 
-fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static LOADED: OnceLock<bool> = OnceLock::new();
     if *LOADED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok())

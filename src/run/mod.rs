@@ -11,7 +11,8 @@
 //!    checkpoints and the resume file as it goes;
 //! 4. [`choose_weights`]: which weights the test split sees;
 //! 5. [`evaluate_test`]: `eval.csv`, `confusion.csv`;
-//! 6. [`report`]: diagnosis, curves, expectations, `stages.csv`.
+//! 6. [`report`]: diagnosis, curves, the confusion heatmap, the
+//!    misclassified test images, expectations, `report.html`, `stages.csv`.
 //!
 //! `run.yaml` says `running` while a run goes and how it ended afterwards.
 
@@ -395,8 +396,9 @@ fn evaluate_test(
 }
 
 /// The diagnosis (train error from a clean pass, validation error from the
-/// weights that were evaluated), the learning curves and the pipeline's
-/// expectations; returns the failed expectations.
+/// weights that were evaluated), the learning curves, the confusion
+/// heatmap and the misclassified test images, the pipeline's expectations
+/// and `report.html`; returns the failed expectations.
 fn report(
     plan: &Plan,
     trainer: &mut Trainer<'_>,
@@ -438,7 +440,18 @@ fn report(
         early_stop: manifest.stop_epoch,
     };
     report::curves::write(dir, &trained.history, &marks)?;
-    Ok(report::expect::check(&plan.expect, metrics, &plan.path))
+    if let Some(t) = test {
+        report::confusion_plot::write(dir, &trainer.data.classes, &t.confusion.rows())?;
+        report::misclassified::write(dir, &trainer.data, &t.probs, t.outputs, &t.truth)?;
+    }
+    let failures = report::expect::check(&plan.expect, metrics, &plan.path);
+    // The page shows run.yaml as the run leaves it, which is written once
+    // the phases are over: with these metrics and this exit code.
+    let mut last = manifest.clone();
+    last.final_metrics = metrics.clone();
+    last.exit_code = Some(if failures.is_empty() { 0 } else { 3 });
+    report::page::write_run_page(dir, &last)?;
+    Ok(failures)
 }
 
 /// The model's output must fit the classes the data turned out to have
