@@ -33,6 +33,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show how runs stand: running, finished, interrupted or crashed.
     Status(StatusArgs),
+    /// Write a run's report.html, or one page comparing runs, a sweep or a folder of runs.
+    Report(ReportArgs),
+    /// Classify new inputs with a run's model and exactly its preprocessing.
+    Predict(PredictArgs),
 }
 
 /// `--set NAME=VALUE`, shared by every command that reads a pipeline.
@@ -106,6 +110,43 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder (its own page), or several, a sweep folder or a folder of runs (one comparison page).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The page to write (default: report.html in the one folder given, else in the current folder).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Which weights of a run `dlp predict` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightsChoice {
+    Best,
+    Last,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The run folder: its model, weights and preprocessing statistics.
+    pub run: PathBuf,
+    /// Image files or folders (image pipelines), CSV files (tabular ones), IDX files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The best or the last epoch's weights (default: model.safetensors, the weights the test split saw).
+    #[arg(long, value_enum)]
+    pub weights: Option<WeightsChoice>,
+    /// Write predictions.csv here (default: print it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How many classes each row lists (default: the run's top_k, else 3).
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<usize>,
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct EvalArgs {
     pub file: PathBuf,
     /// Weights to evaluate (a `.safetensors` checkpoint written by `dlp run`).
@@ -163,6 +204,8 @@ pub fn main() -> i32 {
         Command::Diff(a) => commands::diff::run(&a),
         Command::Bench(a) => commands::bench::run(&a),
         Command::Status(a) => commands::status::run(&a),
+        Command::Report(a) => commands::report::run(&a),
+        Command::Predict(a) => commands::predict::run(&a),
     };
     match result {
         Ok(code) => code,

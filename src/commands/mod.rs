@@ -5,6 +5,8 @@ pub mod check;
 pub mod diff;
 pub mod eval;
 pub mod plan;
+pub mod predict;
+pub mod report;
 pub mod run;
 pub mod status;
 

@@ -22,6 +22,7 @@ pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
 pub mod memory;
+pub mod predict;
 pub mod saver;
 pub mod signals;
 pub mod state;

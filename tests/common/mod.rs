@@ -70,3 +70,37 @@ evaluate {{ metrics accuracy precision recall f1 confusion }}
 "
     )
 }
+
+/// A deterministic byte per (seed, index): noise for test images.
+pub fn noise(seed: u64, i: u64) -> u8 {
+    let mut x = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(i.wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    (x >> 56) as u8
+}
+
+/// `root/{train,test}/{red,green,blue}/NNN.png`: 8×8 noisy colour images
+/// whose class channel is brighter on average, except every tenth, which
+/// looks like the next class: any model makes mistakes.
+pub fn colour_folder(root: &std::path::Path, train: usize, test: usize) {
+    for (part, n) in [("train", train), ("test", test)] {
+        for (k, class) in ["blue", "green", "red"].iter().enumerate() {
+            let dir = root.join(part).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                let seed = (k * 100_000 + i) as u64 + if part == "test" { 50_000 } else { 0 };
+                let img = image::RgbImage::from_fn(8, 8, |x, y| {
+                    let at = u64::from(y * 8 + x) * 3;
+                    image::Rgb(std::array::from_fn(|c| {
+                        let looks = if i % 10 == 9 { (k + 1) % 3 } else { k };
+                        let base: u8 = if c == 2 - looks { 110 } else { 70 };
+                        base.saturating_add(noise(seed, at + c as u64) / 2)
+                    }))
+                });
+                img.save(dir.join(format!("{i:03}.png"))).unwrap();
+            }
+        }
+    }
+}

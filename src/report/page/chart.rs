@@ -358,8 +358,8 @@ fn frame<DB: DrawingBackend>(
         .x_desc(chart.x_label.as_str())
         .axis_desc_style((family, 17))
         .label_style((family, 17))
-        .x_labels(5)
-        .y_labels(5)
+        .x_labels(6)
+        .y_labels(6)
         .x_label_formatter(&|x| {
             if whole && x.fract() != 0.0 {
                 String::new()

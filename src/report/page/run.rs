@@ -315,7 +315,14 @@ fn misclassified(f: &RunFiles) -> String {
     for (k, r) in m.rows.iter().enumerate() {
         let _ = write!(
             s,
-            "<figure><span class=\"px\" role=\"img\" aria-label=\"test image {}\" style=\"background-position:-{}px 0\"></span>#{} {}<br><b>{}</b> {}</figure>",
+            "<figure title=\"{}\"><span class=\"px\" role=\"img\" aria-label=\"test image {}\" style=\"background-position:-{}px 0\"></span>#{} true {}<br>→ <b>{}</b> {}</figure>",
+            escape(&format!(
+                "test sample {}: true class {}, predicted {} with probability {}",
+                r.index,
+                r.truth,
+                r.predicted,
+                pct(r.probability)
+            )),
             r.index,
             k as u32 * w,
             r.index,
