@@ -12,6 +12,7 @@ use crate::report::atomic;
 use crate::run::device;
 use crate::run::predict::{Prediction, Predictor, Weights};
 use std::path::Path;
+use std::time::Instant;
 
 pub fn run(args: &PredictArgs) -> Result<i32> {
     let weights = match args.weights {
@@ -26,17 +27,23 @@ pub fn run(args: &PredictArgs) -> Result<i32> {
         .or(predictor.plan.evaluate.top_k)
         .unwrap_or(3)
         .clamp(1, predictor.classes.len());
+    let started = Instant::now();
     let (samples, bad) = predictor.read(&args.inputs);
+    let read = started.elapsed();
     let predictions = predictor.predict(&samples)?;
+    let model = started.elapsed() - read;
     let text = csv_text(&predictions, &predictor.classes, k, args.out.as_deref())?;
     match &args.out {
         Some(path) => {
             atomic::write(path, &text)?;
             eprintln!(
-                "{} predicted with {} → {}",
+                "{} predicted with {} → {} (reading {:.2} s, the model {:.2} s: {:.0} inputs/s)",
                 count(predictions.len(), "input"),
                 predictor.weights.display(),
-                path.display()
+                path.display(),
+                read.as_secs_f64(),
+                model.as_secs_f64(),
+                predictions.len() as f64 / model.as_secs_f64().max(1e-9)
             );
         }
         None => super::out(&String::from_utf8_lossy(&text))?,
