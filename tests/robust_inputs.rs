@@ -620,6 +620,27 @@ const CASES: &[Case] = &[
         contains: &["/run/train.csv: line 2: column `loss`: `x` is not a number"],
     },
     Case {
+        name: "report into a missing folder",
+        setup: |d| {
+            trained(d);
+            std::fs::create_dir(d.join("more")).unwrap();
+            std::fs::rename(d.join("run"), d.join("more/run")).unwrap();
+            trained(d);
+            vec![
+                "report".into(),
+                s(d.join("run")),
+                s(d.join("more/run")),
+                "--out".into(),
+                s(d.join("nowhere/r.html")),
+            ]
+        },
+        code: 1,
+        contains: &[
+            "error: cannot write ",
+            "/nowhere/r.html: No such file or directory",
+        ],
+    },
+    Case {
         name: "predict with a folder that is not a run",
         setup: |d| {
             write(d, "x.csv", "a,b\n1,2\n");

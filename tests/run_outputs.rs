@@ -252,6 +252,19 @@ fn divergence_stops_with_advice_and_keeps_the_rows() {
     );
     let yaml = read(out.join("run.yaml"));
     assert!(yaml.contains("status: diverged"), "{yaml}");
+    // The run ended (in its first epoch) before its report; `dlp report`
+    // writes its page from what is there: the diverged status, no epoch,
+    // no test results.
+    assert!(!out.join("report.html").exists());
+    let o = run(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = read(out.join("report.html"));
+    assert!(page.contains("<span class=\"badge bad\">diverged</span>"));
+    assert!(page.contains(
+        "No test results: the run has no test split, or it ended before evaluating one."
+    ));
+    assert!(page.contains("No diagnosis.txt: the run ended before its report."));
+    assert!(page.contains("No epoch finished: train.csv has no rows."));
 }
 
 #[test]

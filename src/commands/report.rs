@@ -49,12 +49,14 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         (None, _) => PathBuf::from(page::FILE),
     };
     let labels = labels(&dirs)?;
+    // Links to the runs' own pages are relative to the page's folder (none
+    // when that folder does not exist: writing the page then fails).
     let out_dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .canonicalize()
-        .map_err(|e| Error::io(out.parent().unwrap_or(Path::new(".")), e))?;
+        .ok();
     let mut runs = Vec::new();
     for (d, label) in dirs.iter().zip(labels) {
         let files = RunFiles::read(d)?;
@@ -62,7 +64,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
             .join(page::FILE)
             .canonicalize()
             .ok()
-            .and_then(|p| p.strip_prefix(&out_dir).ok().map(Path::to_path_buf))
+            .and_then(|p| Some(p.strip_prefix(out_dir.as_ref()?).ok()?.to_path_buf()))
             .map(|p| p.to_string_lossy().replace('\\', "/"));
         runs.push(Compared { label, href, files });
     }
