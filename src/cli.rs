@@ -175,7 +175,7 @@ pub fn main() -> i32 {
 fn report(e: &Error) -> i32 {
     match e {
         // Diagnostics are already rendered with their own `error:` lines.
-        Error::Invalid(text) => eprint!("{text}"),
+        Error::Invalid(report) => eprint!("{report}"),
         _ => eprintln!("error: {e}"),
     }
     e.exit_code()

@@ -464,15 +464,16 @@ pub fn check_outputs(plan: &Plan, classes: &[String]) -> Result<()> {
         .map_or(plan.data.source_loc, |l| l.loc);
     let shown: Vec<&str> = classes.iter().take(10).map(String::as_str).collect();
     let more = if k > 10 { ", …" } else { "" };
-    Err(data::split::at_loc(
+    Err(Error::Invalid(Box::new(crate::analyze::Report::at_loc(
         &plan.path,
         loc,
-        &format!(
+        crate::analyze::Kind::Mismatch,
+        format!(
             "the model ends in {units} units but the data has {k} classes ({}{more}): {} needs {needs}",
             shown.join(", "),
             loss_name(plan.train.loss),
         ),
-    ))
+    ))))
 }
 
 fn loss_name(loss: Loss) -> &'static str {
