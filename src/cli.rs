@@ -33,6 +33,28 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show how runs stand: running, finished, interrupted or crashed.
     Status(StatusArgs),
+    /// Format pipelines in place (exit 0), or with --check list what would change (exit 1).
+    Fmt(FmtArgs),
+    /// Serve the Language Server Protocol over stdio, for editors.
+    Lsp,
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Pipeline files; `-` reads standard input and writes standard output.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write nothing: print a diff of what would change and exit 1 if anything would.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 /// `--set NAME=VALUE`, shared by every command that reads a pipeline.
@@ -163,6 +185,9 @@ pub fn main() -> i32 {
         Command::Diff(a) => commands::diff::run(&a),
         Command::Bench(a) => commands::bench::run(&a),
         Command::Status(a) => commands::status::run(&a),
+        Command::Fmt(a) => commands::fmt::run(&a),
+        Command::Lsp => commands::lsp::run(),
+        Command::Completions(a) => commands::completions::run(&a),
     };
     match result {
         Ok(code) => code,

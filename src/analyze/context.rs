@@ -14,6 +14,8 @@ pub struct Cx<'s> {
     /// [`Cx::warn`]).
     pub warnings: Vec<Diagnostic>,
     pub defaults: BTreeSet<String>,
+    /// Partial results for tools (see [`super::Found`]).
+    pub found: super::Found,
     /// Innermost last: `let`s at the bottom, `repeat` bindings above.
     scopes: Vec<BTreeMap<String, R>>,
 }
@@ -25,6 +27,7 @@ impl<'s> Cx<'s> {
             diags: Vec::new(),
             warnings: Vec::new(),
             defaults: BTreeSet::new(),
+            found: super::Found::default(),
             scopes: vec![BTreeMap::new()],
         }
     }

@@ -266,7 +266,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
             false
         }
         Some(_) => {
-            a.choice(cx, "validate_on", &["test", "valid"], None)
+            a.choice(cx, "validate_on", schema::VALIDATE_ON, None)
                 .as_deref()
                 == Some("test")
         }
@@ -427,7 +427,7 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 // `normalize`, `normalize mean_std`, `normalize mean_std
                 // per_channel` (as documented), `per_channel=true|false`,
                 // and `normalize per_channel` (the method word alone).
-                let method = a.choice(cx, "method", &["mean_std", "per_channel"], Some("mean_std"));
+                let method = a.choice(cx, "method", schema::NORMALIZE_METHODS, Some("mean_std"));
                 let by_method = method.as_deref() == Some("per_channel");
                 let flag = a.get("per_channel").and_then(|r| match &r.v {
                     V::Bool(b) => Some((*b, r.span)),
@@ -494,7 +494,7 @@ pub fn augment(
         ..AugmentPlan::default()
     };
     let mut fill: Option<FillMode> = None;
-    const FILLS: &[&str] = &["nearest", "constant", "reflect", "wrap"];
+    use schema::FILLS;
     let fill_of = |w: &str| match w {
         "constant" => FillMode::Constant,
         "reflect" => FillMode::Reflect,
@@ -531,7 +531,7 @@ pub fn augment(
             "zoom" => plan.zoom = a.f64(cx, "factor", None, Range::UnitHalfOpen),
             "flip" => {
                 plan.flip = a
-                    .choice(cx, "mode", &["horizontal", "vertical", "both"], None)
+                    .choice(cx, "mode", schema::FLIPS, None)
                     .map(|m| match m.as_str() {
                         "vertical" => Flip::Vertical,
                         "both" => Flip::Both,

@@ -28,7 +28,7 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
         weights: None,
     };
     let weights = |cx: &mut Cx, a: &Args, key: &str, out: &mut EvaluateOut| {
-        if let Some(w) = a.choice(cx, key, &["best", "last"], None) {
+        if let Some(w) = a.choice(cx, key, schema::WEIGHTS, None) {
             let w = if w == "best" {
                 Weights::Best
             } else {
@@ -194,7 +194,7 @@ pub fn sweep(
     seed: u64,
     file: &File,
 ) -> Option<SweepPlan> {
-    let kind = head.choice(cx, "kind", &["grid", "random"], None)?;
+    let kind = head.choice(cx, "kind", schema::SWEEP_KINDS, None)?;
     let kind = if kind == "grid" {
         SweepKind::Grid
     } else {

@@ -43,6 +43,7 @@ mod train;
 mod value;
 
 pub use diagnostic::{Diagnostic, Kind, Report, Severity};
+pub(crate) use metric_names::{TEST_METRICS, TRAIN_METRICS, VAL_METRICS};
 pub use metric_names::{
     epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
     validate_metric,
@@ -112,11 +113,22 @@ type Checked = (Plan, Report);
 
 /// Everything one analysis found: the plan when there is no error, the
 /// errors and the warnings, each in source order.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Analysis {
     pub plan: Option<Plan>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// What was resolved even if the pipeline as a whole is invalid.
+    pub found: Found,
+}
+
+/// The parts of a plan resolved on their own: the model (layers, shapes,
+/// parameters) when its section and the data are valid, the data's sample
+/// shape (as stored) and class count when known.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub model: Option<crate::plan::ModelPlan>,
+    pub data: Option<(Shape, Option<usize>)>,
 }
 
 /// Analyzes `source`: every error and warning at once (the language
@@ -127,9 +139,8 @@ pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analy
         Ok(f) => f,
         Err(e) => {
             return Ok(Analysis {
-                plan: None,
                 errors: vec![Diagnostic::syntax(&e, source)],
-                warnings: Vec::new(),
+                ..Analysis::default()
             });
         }
     };
@@ -143,6 +154,7 @@ pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analy
         plan: plan.filter(|_| cx.diags.is_empty()),
         errors: cx.diags,
         warnings: cx.warnings,
+        found: cx.found,
     })
 }
 
@@ -315,6 +327,10 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
             None
         }
     };
+    // Kept for tools even when another section fails: the language
+    // server shows shapes while the train section is still being written.
+    cx.found.model = model.as_ref().map(|(m, _)| m.clone());
+    cx.found.data = data.as_ref().map(|d| (d.info.input, d.info.classes));
     let train = match train_head {
         Some((a, block)) => Some(train::train(cx, &a, block, train_seed)),
         None => {

@@ -253,7 +253,7 @@ fn layer(cx: &mut Cx, cmd: &Command, keras: &str) -> Option<Layer> {
             let filters = a.usize(cx, "filters", None, 1);
             let kernel = a.usize(cx, "kernel", Some(3), 1);
             let stride = a.usize(cx, "stride", Some(1), 1);
-            let padding = a.choice(cx, "padding", &["same", "valid"], Some("valid"));
+            let padding = a.choice(cx, "padding", schema::PADDINGS, Some("valid"));
             let act = activation(cx, &a);
             let l2 = a.f64(cx, "l2", Some(0.0), Range::NonNegative);
             Layer::Conv2d {

@@ -53,7 +53,7 @@ fn synthetic(name: &str, kind: &str, at: Span) -> Command {
 
 fn mode(cx: &mut Cx, a: &Args, monitor: &str) -> Mode {
     if a.has("mode") {
-        match a.choice(cx, "mode", &["min", "max"], None).as_deref() {
+        match a.choice(cx, "mode", schema::MODES, None).as_deref() {
             Some("max") => Mode::Max,
             Some(_) => Mode::Min,
             None => Mode::for_metric(monitor),

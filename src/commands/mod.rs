@@ -2,8 +2,11 @@
 
 pub mod bench;
 pub mod check;
+pub mod completions;
 pub mod diff;
 pub mod eval;
+pub mod fmt;
+pub mod lsp;
 pub mod plan;
 pub mod run;
 pub mod status;
