@@ -11,7 +11,7 @@
 //! 6. [`report`] writes the run folder: CSVs, manifest, curves, diagnosis.
 //!
 //! [`cli`] and [`commands`] are the `dlp` binary's front door; [`fmt`] and
-//! [`lsp`] serve people writing pipelines in an editor.
+//! `lsp` (the language server) serve people writing pipelines in an editor.
 
 pub mod alloc;
 pub mod analyze;
@@ -21,7 +21,7 @@ pub mod data;
 pub mod error;
 mod fault;
 pub mod fmt;
-pub mod lsp;
+pub(crate) mod lsp;
 pub mod metrics;
 pub mod nn;
 pub mod ops;

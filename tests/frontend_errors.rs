@@ -845,7 +845,15 @@ proptest::proptest! {
 #[test]
 fn kinds_and_spans() {
     // (base, replace this, with this, kind, primary text, related texts)
-    let cases: &[(&str, &str, &str, Kind, &str, &[&str])] = &[
+    type KindCase = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Kind,
+        &'static str,
+        &'static [&'static str],
+    );
+    let cases: &[KindCase] = &[
         (BLOBS, "lr=0.01", "lr=.01", Kind::Syntax, "", &[]),
         (
             BLOBS,
