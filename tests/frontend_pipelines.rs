@@ -136,7 +136,8 @@ fn blobs_plan_is_the_books_exercise() {
             centers: 3,
             features: 2,
             std: 2.0,
-            seed: 2
+            seed: 2,
+            generator: BlobsGenerator::Numpy,
         }
     );
     let s = &plan.data.split;
@@ -177,10 +178,12 @@ fn blobs_plan_is_the_books_exercise() {
     assert_eq!(
         plan.expect[0].loc,
         Loc {
-            line: 23,
+            line: 29,
             column: 12
         }
     );
+    // The Bayes error of the book's points stands in for human error.
+    assert_eq!(plan.diagnose.as_ref().map(|d| d.human_error), Some(0.17));
     for d in [
         "train.optimizer.epsilon",
         "train.optimizer.beta1",

@@ -5,13 +5,13 @@ use super::args::{Args, Range};
 use super::block::{commands, kind_of};
 use super::context::Cx;
 use super::diagnostic::Kind;
-use super::schema::{self, spec};
+use super::schema::{self, BLOBS_GENERATORS, spec};
 use super::value::V;
 use crate::data::SourceInfo;
 use crate::data::convert::LoadTransform;
 use crate::plan::{
-    AugmentPlan, Builtin, DataPlan, FillMode, Flip, Preprocess, Shape, Source, SplitPlan,
-    SplitSize, TestSplit,
+    AugmentPlan, BlobsGenerator, Builtin, DataPlan, FillMode, Flip, Preprocess, Shape, Source,
+    SplitPlan, SplitSize, TestSplit,
 };
 use crate::rng::{Stream, stream_seed};
 use crate::syntax::{Command, Span, Statement};
@@ -121,10 +121,35 @@ fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> 
             let centers = a.usize(cx, "centers", Some(3), 1);
             let features = a.usize(cx, "features", Some(2), 1);
             let std = a.f64(cx, "std", Some(1.0), Range::Positive);
+            let generator = match a.choice(cx, "generator", BLOBS_GENERATORS, Some("chacha")) {
+                Some(g) if g == "numpy" => Some(BlobsGenerator::Numpy),
+                Some(_) => Some(BlobsGenerator::Chacha),
+                None => None,
+            };
             let s = if a.has("seed") {
                 a.int(cx, "seed", None, 0).map(|s| s as u64)
             } else {
                 Some(stream_seed(seed, Stream::Data))
+            };
+            // NumPy's RandomState takes seeds below 2^32: a written seed
+            // beyond is refused; the derived stream seed keeps its low
+            // 32 bits.
+            let s = match (generator, s) {
+                (Some(BlobsGenerator::Numpy), Some(v)) if v > u64::from(u32::MAX) => {
+                    if a.has("seed") {
+                        cx.error(
+                            Kind::Range,
+                            a.span("seed"),
+                            format!(
+                                "blobs generator=numpy takes a seed below 2^32 (NumPy's RandomState), got {v}"
+                            ),
+                        );
+                        None
+                    } else {
+                        Some(v & u64::from(u32::MAX))
+                    }
+                }
+                (_, s) => s,
             };
             if let (Some(n), Some(c)) = (samples, centers)
                 && n < c
@@ -141,6 +166,7 @@ fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> 
                 features: features?,
                 std: std?,
                 seed: s?,
+                generator: generator?,
             }
         }
         "csv" => {

@@ -117,6 +117,9 @@ pub const SOURCE_KINDS: &[&str] = &[
     "images",
     "idx",
 ];
+/// What draws `source blobs`: dlp's ChaCha8 stream or NumPy's legacy
+/// `RandomState` (scikit-learn's exact points).
+pub const BLOBS_GENERATORS: &[&str] = &["chacha", "numpy"];
 pub const OPTIMIZERS: &[&str] = &["sgd", "adam", "adamw", "rmsprop", "adagrad"];
 pub const SCHEDULES: &[&str] = &[
     "constant",
@@ -160,7 +163,7 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
         ("data", "source") => match kind {
             Some("blobs") => Spec::new(
                 &["kind"],
-                &["samples", "centers", "features", "std", "seed"],
+                &["samples", "centers", "features", "std", "seed", "generator"],
             ),
             Some("csv") => Spec::new(&["kind", "path"], &["label"]),
             Some("images") => Spec::new(&["kind", "path"], &[]),
@@ -299,6 +302,7 @@ pub fn choices(section: &str, statement: &str, key: &str) -> &'static [&'static 
     match (section, statement, key) {
         ("", "sweep", "kind") => SWEEP_KINDS,
         ("data", "source", "kind") => SOURCE_KINDS,
+        ("data", "source", "generator") => BLOBS_GENERATORS,
         ("data", "split", "validate_on") => VALIDATE_ON,
         ("data", "split", "test") => &["official"],
         ("preprocess", "normalize", "method") => NORMALIZE_METHODS,
@@ -419,6 +423,10 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
         ("source", "centers") => ("number of clusters (classes)", "3"),
         ("source", "features") => ("features per sample", "2"),
         ("source", "std") => ("standard deviation of each cluster", "1"),
+        ("source", "generator") => (
+            "chacha (dlp's own stream) or numpy (NumPy's RandomState, make_blobs sample for sample)",
+            "chacha",
+        ),
         ("source", "path") => ("file or folder, relative to the pipeline", ""),
         ("source", "label") => ("the CSV column holding the labels", ""),
         ("source", "images") => ("IDX file of training images", ""),

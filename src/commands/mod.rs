@@ -1,5 +1,6 @@
 //! One file per subcommand; each returns the process exit code.
 
+pub mod baseline;
 pub mod bench;
 pub mod check;
 pub mod completions;

@@ -26,6 +26,7 @@ pub mod history;
 pub mod manifest;
 pub mod progress;
 pub mod stages;
+pub mod stats;
 pub mod trace;
 
 pub use atomic::num;

@@ -22,6 +22,7 @@ pub mod evaluate;
 pub mod folder;
 pub mod memory;
 pub mod saver;
+pub mod seeds;
 pub mod signals;
 pub mod state;
 pub mod step;
@@ -69,8 +70,9 @@ pub struct Outcome {
 
 /// Runs a plan end to end in a new run folder.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
-    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
+    // The device first: a missing GPU must not leave an empty run folder.
     let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
     let manifest = Manifest::start(
         plan.clone(),
         &device::name(&device),
@@ -94,6 +96,13 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     };
     let manifest = inspected.manifest;
     let status = manifest.status;
+    if matches!(
+        status,
+        Status::Completed | Status::StoppedEarly | Status::Diverged
+    ) {
+        // Left behind if the process died between its last two steps.
+        remove_if_present(&dir.join(state::FILE))?;
+    }
     match status {
         Status::Completed | Status::StoppedEarly => {
             return Err(Error::Usage(format!(
