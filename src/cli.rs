@@ -27,8 +27,10 @@ pub enum Command {
     Run(RunArgs),
     /// Evaluate saved weights on the test split.
     Eval(EvalArgs),
-    /// Compare the metrics of two runs (exit 1 on a regression beyond tolerance).
+    /// Compare the metrics of two runs (exit 1 when the comparison fails).
     Diff(DiffArgs),
+    /// Store a run's metric CSVs as a baseline folder to commit (or refresh one).
+    Baseline(BaselineArgs),
     /// Measure training, inference, augmentation and loading speed.
     Bench(BenchArgs),
     /// Show how runs stand: running, finished, interrupted or crashed.
@@ -37,6 +39,28 @@ pub enum Command {
     Report(ReportArgs),
     /// Classify new inputs with a run's model and exactly its preprocessing.
     Predict(PredictArgs),
+    /// Format pipelines in place (exit 0), or with --check list what would change (exit 1).
+    Fmt(FmtArgs),
+    /// Serve the Language Server Protocol over stdio, for editors.
+    Lsp,
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Pipeline files; `-` reads standard input and writes standard output.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write nothing: print a diff of what would change and exit 1 if anything would.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 /// `--set NAME=VALUE`, shared by every command that reads a pipeline.
@@ -95,6 +119,14 @@ pub struct RunArgs {
     /// Continue an interrupted or crashed run from its folder.
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "file")]
     pub resume: Option<PathBuf>,
+    /// Run the pipeline with N seeds (the pipeline's, then N−1 derived from
+    /// it) into seed-01/ … seed-NN/, and write seeds.csv and summary.csv.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub seeds: Option<usize>,
+    /// With --seeds (or --resume of a multi-seed folder): run this many
+    /// seeds at once, each on cores/N threads.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
     /// Also write the resume file inside an epoch once this long has passed
     /// since the last save (it is always written at the end of an epoch);
     /// `0` saves after every batch.
@@ -161,15 +193,42 @@ pub struct EvalArgs {
     pub out: Option<PathBuf>,
 }
 
+/// What `dlp diff` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// Aligned tables for a terminal.
+    #[default]
+    Text,
+    /// For a pull-request comment or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The baseline: a run folder or a CSV file.
+    /// The baseline: a run folder, a multi-seed folder, a baseline folder or a CSV file.
     pub old: PathBuf,
-    /// The candidate: a run folder or a CSV file.
+    /// The candidate, of the same kind.
     pub new: PathBuf,
-    /// Tolerance per metric: `METRIC=ABS` or `METRIC=REL%`; repeatable.
-    #[arg(long = "tol", value_name = "METRIC=TOL")]
+    /// Gate on a metric: `METRIC=ABS` or `METRIC=REL%`, a sign naming the bad
+    /// direction (`test_accuracy=-0.01`, `val_loss=+5%`), or `curve.COLUMN=ABS`
+    /// for a train.csv column; repeatable. Without any, every difference fails.
+    #[arg(long = "tol", value_name = "METRIC=TOL", allow_hyphen_values = true)]
     pub tol: Vec<String>,
+    /// Significance level of Welch's t-test between multi-seed folders.
+    #[arg(long, default_value_t = crate::report::diff::DEFAULT_ALPHA)]
+    pub alpha: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// A finished run folder, or a multi-seed folder (`dlp run --seeds N`).
+    pub run: PathBuf,
+    /// The baseline folder: new, empty, or a baseline to refresh.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -202,10 +261,14 @@ pub fn main() -> i32 {
         Command::Run(a) => commands::run::run(&a),
         Command::Eval(a) => commands::eval::run(&a),
         Command::Diff(a) => commands::diff::run(&a),
+        Command::Baseline(a) => commands::baseline::run(&a),
         Command::Bench(a) => commands::bench::run(&a),
         Command::Status(a) => commands::status::run(&a),
         Command::Report(a) => commands::report::run(&a),
         Command::Predict(a) => commands::predict::run(&a),
+        Command::Fmt(a) => commands::fmt::run(&a),
+        Command::Lsp => commands::lsp::run(),
+        Command::Completions(a) => commands::completions::run(&a),
     };
     match result {
         Ok(code) => code,
@@ -218,7 +281,7 @@ pub fn main() -> i32 {
 fn report(e: &Error) -> i32 {
     match e {
         // Diagnostics are already rendered with their own `error:` lines.
-        Error::Invalid(text) => eprint!("{text}"),
+        Error::Invalid(report) => eprint!("{report}"),
         _ => eprintln!("error: {e}"),
     }
     e.exit_code()

@@ -371,6 +371,58 @@ fn curves_are_deterministic() {
     );
 }
 
+/// train.csv's `lr` is the rate of each epoch's first step, the legacy
+/// `decay` included: 80 training samples in batches of 16 are 5 steps an
+/// epoch, the step schedule halves the rate at epoch 3, and Keras 2's
+/// decay divides by 1 + 0.01·(steps before). By hand: epoch 1 at step 0,
+/// 0.1; epoch 2 at step 5, 0.1/1.05; epoch 3 at step 10, 0.05/1.1. (The
+/// column used to read 0.1, 0.1, 0.05.)
+#[test]
+fn lr_column_is_the_decayed_rate_of_the_epochs_first_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("decay.dlp");
+    std::fs::write(
+        &pipeline,
+        "seed 3
+data {
+  source blobs samples=100 centers=3 features=2
+  split train=80 test=20
+}
+model { dense 3 activation=softmax }
+train {
+  loss cross_entropy
+  optimizer sgd lr=0.1 decay=0.01
+  schedule step every=2 factor=0.5
+  batch 16
+  epochs 3
+}
+",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("run");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = History::read_csv(&out_dir.join("train.csv")).unwrap();
+    let lr: Vec<f64> = h.rows.iter().map(|r| r.lr).collect();
+    let want = [0.1, 0.1 / 1.05, 0.05 / 1.1];
+    assert_eq!(lr.len(), 3, "{lr:?}");
+    for (got, want) in lr.iter().zip(want) {
+        assert!((got - want).abs() <= 1e-15, "{lr:?}");
+    }
+}
+
 /// The report pages in a real browser (headless Chromium): a run's page
 /// and a sweep's comparison page load without a console message, an
 /// exception or a blocked resource; after the scripts ran the charts hold

@@ -24,6 +24,23 @@ fn pipeline(tmp: &Path) -> PathBuf {
     write(tmp, "r.dlp", &text)
 }
 
+/// 1,800 training samples at batch 16 for `epochs` epochs: seconds, so a
+/// signal sent after the first epoch lands mid-run.
+fn long_pipeline(tmp: &Path, name: &str, epochs: usize) -> PathBuf {
+    let text = small_blobs("")
+        .replace("epochs 12", &format!("epochs {epochs}"))
+        .replace("samples=300", "samples=3000");
+    write(tmp, &format!("{name}.dlp"), &text)
+}
+
+/// Runs `p` uninterrupted into `tmp/whole`: what every cut run must match.
+fn reference_run(tmp: &Path, p: &Path) -> PathBuf {
+    let whole = tmp.join("whole");
+    let o = run_quiet(p, &whole, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    whole
+}
+
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -68,9 +85,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 fn resume_after_an_interrupt_mid_epoch_is_exact() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
 
     // 180 training samples at batch 16: 12 steps an epoch; 41 stops mid-epoch 4.
     let cut = tmp.path().join("cut");
@@ -110,15 +125,8 @@ fn resume_after_an_interrupt_mid_epoch_is_exact() {
 #[test]
 fn sigint_finishes_the_batch_checkpoints_and_resumes_exactly() {
     let tmp = tempfile::tempdir().unwrap();
-    // 1,800 training samples at batch 16, 60 epochs: a few seconds, so the
-    // signal lands mid-run.
-    let text = small_blobs("")
-        .replace("epochs 12", "epochs 60")
-        .replace("samples=300", "samples=3000");
-    let p = write(tmp.path(), "s.dlp", &text);
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = long_pipeline(tmp.path(), "s", 60);
+    let whole = reference_run(tmp.path(), &p);
 
     let cut = tmp.path().join("cut");
     let child = spawn_run(&p, &cut, &[]);
@@ -177,9 +185,7 @@ fn wait_for_rows(dir: &Path, rows: usize) {
 fn kill_9_during_any_write_resumes_to_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
     let epochs = read(whole.join("train.csv")).lines().count() - 1;
     assert!(epochs >= 6, "the run stops early at epoch {epochs}");
 
@@ -229,13 +235,8 @@ fn kill_9_during_any_write_resumes_to_the_same_bytes() {
 #[test]
 fn kill_9_at_arbitrary_moments_resumes_to_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = small_blobs("")
-        .replace("epochs 12", "epochs 40")
-        .replace("samples=300", "samples=3000");
-    let p = write(tmp.path(), "k.dlp", &text);
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = long_pipeline(tmp.path(), "k", 40);
+    let whole = reference_run(tmp.path(), &p);
 
     let cut = tmp.path().join("cut");
     // Killed twice: once early, once again after the first resume.
@@ -338,10 +339,7 @@ fn two_runs_started_together_never_share_a_folder() {
 #[test]
 fn a_live_run_refuses_a_second_process() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = small_blobs("")
-        .replace("epochs 12", "epochs 40")
-        .replace("samples=300", "samples=3000");
-    let p = write(tmp.path(), "live.dlp", &text);
+    let p = long_pipeline(tmp.path(), "live", 40);
     let out = tmp.path().join("out");
     let first = spawn_run(&p, &out, &[]);
     wait_for_rows(&out, 1);
@@ -381,9 +379,7 @@ fn a_live_run_refuses_a_second_process() {
 fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
     let png = std::fs::metadata(whole.join("curves.png")).unwrap().len();
     assert!(png > 40 * 1024, "curves.png is {png} bytes");
 
@@ -428,9 +424,7 @@ fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
 fn a_full_disk_fails_the_run_cleanly_and_it_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = pipeline(tmp.path());
-    let whole = tmp.path().join("whole");
-    let o = run_quiet(&p, &whole, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = reference_run(tmp.path(), &p);
 
     let disk = tmp.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
@@ -578,4 +572,129 @@ fn a_model_too_big_for_the_machine_is_refused_before_allocation() {
         "{err}"
     );
     assert!(read(out.join("run.yaml")).contains("status: failed"));
+}
+
+/// `--seeds 3`: seed-01 is the plain run of the pipeline; `--jobs 2` (one
+/// thread per seed on two cores) and a multi-seed run interrupted in its
+/// first seed and finished with `--resume` of the folder write the bytes
+/// `--jobs 1` writes.
+#[test]
+fn seeds_jobs_and_resume_of_the_folder_write_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "s.dlp", &small_blobs(""));
+    let plain = tmp.path().join("plain");
+    let o = run_quiet(&p, &plain, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let one = tmp.path().join("one");
+    let o = run_quiet(&p, &one, &["--seeds", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(&format!("→ {}\n", one.join("summary.csv").display())),
+        "{}",
+        stdout(&o)
+    );
+    for f in METRIC_FILES {
+        assert_eq!(
+            read(plain.join(f)),
+            read(one.join("seed-01").join(f)),
+            "{f}"
+        );
+    }
+    let seeds = read(one.join("seeds.csv"));
+    let column: Vec<&str> = seeds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    let want: Vec<String> = (0..3)
+        .map(|i| dlp::run::seeds::seed_of(7, i).to_string())
+        .collect();
+    assert_eq!(column, want);
+    assert!(
+        seeds.starts_with("run,seed,loss,accuracy,val_loss,val_accuracy,"),
+        "{seeds}"
+    );
+    assert_eq!(
+        read(one.join("summary.csv")).lines().next(),
+        Some("metric,n,mean,sd,min,max,ci95_low,ci95_high")
+    );
+
+    let two = tmp.path().join("two");
+    let o = run_quiet(&p, &two, &["--seeds", "3", "--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let cut = tmp.path().join("cut");
+    let o = dlp()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--quiet",
+            "--seeds",
+            "3",
+            "--out",
+        ])
+        .arg(&cut)
+        .env("DLP_INTERRUPT_AFTER_STEPS", "20")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with(&format!(
+            "error: 0 of 3 seeds finished; continue with `dlp run --resume {}`\n",
+            cut.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(read(cut.join("seed-01/run.yaml")).contains("status: interrupted"));
+    let o = run(&[
+        "run",
+        "--resume",
+        cut.to_str().unwrap(),
+        "--quiet",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    for other in [&two, &cut] {
+        for f in ["seeds.csv", "summary.csv"] {
+            assert_eq!(read(one.join(f)), read(other.join(f)), "{f}");
+        }
+        for s in ["seed-01", "seed-02", "seed-03"] {
+            for f in METRIC_FILES.iter().chain(&["data.csv"]) {
+                assert_eq!(
+                    read(one.join(s).join(f)),
+                    read(other.join(s).join(f)),
+                    "{s}/{f}"
+                );
+            }
+        }
+    }
+    // run.yaml records the threads each seed ran on: the cores split
+    // between the two jobs (one job on one core).
+    let cores = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = (cores / 2.min(cores)).max(1);
+    assert!(
+        read(two.join("seed-02/run.yaml")).contains(&format!("\nthreads: {threads}\n")),
+        "{threads}"
+    );
+    // Usage: one seed is no spread; --jobs needs seeds.
+    let o = run_quiet(&p, &tmp.path().join("x"), &["--seeds", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: --seeds 1: a spread needs at least 2 seeds (leave --seeds out for one run)\n"
+    );
+    let o = run_quiet(&p, &tmp.path().join("y"), &["--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--jobs runs the seeds of --seeds N at once"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -35,10 +35,12 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
         assert!(out.join(f).exists(), "{f} missing");
     }
     // Labels and the split (file order) involve no floating point, so these counts
-    // are exact anywhere: 800 train and 200 test samples.
+    // are exact anywhere: 800 train and 200 test samples. generator=numpy draws the
+    // book's points, so they are scikit-learn's: np.bincount(y[:800]) = [263, 270,
+    // 267], np.bincount(y[800:]) = [71, 63, 66] (script in tests/data_blobs.rs).
     assert_eq!(
         read(out.join("data.csv")),
-        "split,class,count\ntrain,0,270\ntrain,1,276\ntrain,2,254\ntest,0,64\ntest,1,57\ntest,2,79\n"
+        "split,class,count\ntrain,0,263\ntrain,1,270\ntrain,2,267\ntest,0,71\ntest,1,63\ntest,2,66\n"
     );
     let m = dlp::report::Manifest::read(&out).unwrap();
     let metric = |k: &str| -> f64 {
@@ -46,11 +48,15 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
             .get(k)
             .unwrap_or_else(|| panic!("no {k} in run.yaml"))
     };
-    // The book gets 0.819 on its (more overlapping) draw of make_blobs; this draw is
-    // easier (README, Semantics): 198 of 200 on this machine. Allow one more error
-    // elsewhere, not the 0.80 the pipeline's own expect asks for.
+    // On the book's points the book gets 0.819 and scikit-learn's MLP(25) 0.845;
+    // here 168 of 200 (0.84) on this machine, 0.84-0.85 over five seeds (README).
+    // Allow one test point either way, not the 0.80 the pipeline's expect asks for.
     let acc = metric("test_accuracy");
-    assert!(acc >= 0.985, "test accuracy {acc}");
+    assert!((0.835..=0.845).contains(&acc), "test accuracy {acc}");
+    // The clusters overlap: against their Bayes error (diagnose human_error
+    // 0.17) the near-equal train and test errors read as a good fit.
+    let diagnosis = read(out.join("diagnosis.txt"));
+    assert!(diagnosis.contains("\nverdict: good fit: "), "{diagnosis}");
     // Early stopping: patience 50 on val_loss stops exactly 50 epochs after the best
     // one, train.csv has a row per epoch run, and restore_best hands the best epoch's
     // weights to the test split, which is the validation split here
@@ -91,7 +97,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
         .collect();
     assert_eq!(c.len(), 3, "{confusion}");
     let support: Vec<f64> = c.iter().map(|r| r.iter().sum()).collect();
-    assert_eq!(support, [64.0, 57.0, 79.0], "{confusion}");
+    assert_eq!(support, [71.0, 63.0, 66.0], "{confusion}");
     let predicted: Vec<f64> = (0..3).map(|k| c.iter().map(|r| r[k]).sum()).collect();
     let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
     let eval = read(out.join("eval.csv"));

@@ -4,6 +4,7 @@ use super::args::{Args, Range};
 use super::block::commands;
 use super::context::Cx;
 use super::data::bind;
+use super::diagnostic::Kind;
 use super::overrides;
 use super::schema::{self, did_you_mean};
 use super::value::V;
@@ -27,7 +28,7 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
         weights: None,
     };
     let weights = |cx: &mut Cx, a: &Args, key: &str, out: &mut EvaluateOut| {
-        if let Some(w) = a.choice(cx, key, &["best", "last"], None) {
+        if let Some(w) = a.choice(cx, key, schema::WEIGHTS, None) {
             let w = if w == "best" {
                 Weights::Best
             } else {
@@ -80,16 +81,28 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
                     } else {
                         String::new()
                     };
-                    cx.error(r.span, format!("unknown metric \"{w}\"{hint}{list}"));
+                    cx.error(
+                        Kind::UnknownMetric,
+                        r.span,
+                        format!("unknown metric \"{w}\"{hint}{list}"),
+                    );
                     continue;
                 }
                 None => {
-                    cx.error(r.span, format!("metrics are words, got {}", r.describe()));
+                    cx.error(
+                        Kind::Type,
+                        r.span,
+                        format!("metrics are words, got {}", r.describe()),
+                    );
                     continue;
                 }
             };
             if out.metrics.contains(&m) {
-                cx.error(r.span, format!("metric {} is listed twice", r));
+                cx.error(
+                    Kind::Duplicate,
+                    r.span,
+                    format!("metric {} is listed twice", r),
+                );
             } else {
                 out.metrics.push(m);
             }
@@ -115,6 +128,7 @@ pub fn diagnose(cx: &mut Cx, block: &[Statement], head: Span) -> Option<Diagnose
     let cmds = commands(cx, "diagnose", block, true);
     let Some(cmd) = cmds.first() else {
         cx.error_hint(
+            Kind::Missing,
             head,
             "diagnose needs human_error",
             Some("e.g. diagnose { human_error 0.05 }"),
@@ -137,6 +151,7 @@ pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
     for s in block {
         let Statement::Compare(c) = s else {
             cx.error_hint(
+                Kind::Misplaced,
                 s.span(),
                 "expect holds comparisons only",
                 Some("write METRIC OP NUMBER, e.g. test_accuracy >= 0.8"),
@@ -146,6 +161,7 @@ pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
         let Some(r) = cx.eval(&c.value) else { continue };
         let Some(value) = r.as_f64() else {
             cx.error(
+                Kind::Type,
                 r.span,
                 format!("expect compares with a number, got {}", r.describe()),
             );
@@ -178,7 +194,7 @@ pub fn sweep(
     seed: u64,
     file: &File,
 ) -> Option<SweepPlan> {
-    let kind = head.choice(cx, "kind", &["grid", "random"], None)?;
+    let kind = head.choice(cx, "kind", schema::SWEEP_KINDS, None)?;
     let kind = if kind == "grid" {
         SweepKind::Grid
     } else {
@@ -197,6 +213,7 @@ pub fn sweep(
     for s in block {
         let Statement::Assign(asg) = s else {
             cx.error_hint(
+                Kind::Misplaced,
                 s.span(),
                 "sweep holds assignments only",
                 Some("write PATH = [values], e.g. train.optimizer.lr = [1e-2, 1e-3]"),
@@ -207,11 +224,19 @@ pub fn sweep(
         // The same check `--set` makes, on a scratch copy of the file.
         let mut scratch = file.clone();
         if let Err(why) = overrides::set(&mut scratch, &target, asg.value.clone()) {
-            cx.error(asg.target.span, format!("sweep {why}"));
+            cx.error(
+                Kind::UnknownParameter,
+                asg.target.span,
+                format!("sweep {why}"),
+            );
             continue;
         }
         if axes.iter().any(|a| a.target == target) {
-            cx.error(asg.target.span, format!("sweep sets {target} twice"));
+            cx.error(
+                Kind::Duplicate,
+                asg.target.span,
+                format!("sweep sets {target} twice"),
+            );
             continue;
         }
         let Some(r) = cx.eval(&asg.value) else {
@@ -222,12 +247,17 @@ pub fn sweep(
                 SweepValues::List(items.iter().map(|i| i.to_plan()).collect())
             }
             V::List(_) => {
-                cx.error(r.span, "a sweep list needs at least one value");
+                cx.error(
+                    Kind::Missing,
+                    r.span,
+                    "a sweep list needs at least one value",
+                );
                 continue;
             }
             V::Call(ref name, ref args) if name == "uniform" || name == "loguniform" => {
                 if matches!(kind, SweepKind::Grid) {
                     cx.error_hint(
+                        Kind::Conflict,
                         r.span,
                         format!("{name}(…) needs sweep random"),
                         Some("a grid takes lists: [a, b, c]"),
@@ -237,6 +267,7 @@ pub fn sweep(
                 let nums: Vec<f64> = args.iter().filter_map(|a| a.as_f64()).collect();
                 let [low, high] = nums[..] else {
                     cx.error(
+                        Kind::Type,
                         r.span,
                         format!("{name} takes two numbers: {name}(low, high)"),
                     );
@@ -248,7 +279,11 @@ pub fn sweep(
                     } else {
                         "low < high"
                     };
-                    cx.error(r.span, format!("{name}({low}, {high}) needs {need}"));
+                    cx.error(
+                        Kind::Range,
+                        r.span,
+                        format!("{name}({low}, {high}) needs {need}"),
+                    );
                     continue;
                 }
                 if name == "uniform" {
@@ -259,6 +294,7 @@ pub fn sweep(
             }
             V::Call(ref name, _) => {
                 cx.error(
+                    Kind::UnknownValue,
                     r.span,
                     format!(
                         "unknown distribution \"{name}\"{}",
@@ -269,6 +305,7 @@ pub fn sweep(
             }
             _ => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!("sweep values must be a list […], got {}", r.describe()),
                 );
@@ -282,7 +319,7 @@ pub fn sweep(
         });
     }
     if axes.is_empty() {
-        cx.error(head.name_span, "sweep has nothing to vary");
+        cx.error(Kind::Missing, head.name_span, "sweep has nothing to vary");
         return None;
     }
     Some(SweepPlan { kind, axes })

@@ -171,6 +171,7 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("data.source[blobs].features", B, &[], &[("features=2", "features=3")], P),
     ("data.source[blobs].std", B, &[], &[("std=1.5", "std=2")], P),
     ("data.source[blobs].seed", B, &[], &[("std=1.5", "std=1.5 seed=3")], P),
+    ("data.source[blobs].generator", B, &[], &[("std=1.5", "std=1.5 generator=numpy")], P),
     ("data.source[csv]", F, &[(CSV, IDX)], &[], P),
     ("data.source[csv].path", F, &[], &[("\"a.csv\"", "\"b.csv\"")], P),
     ("data.source[csv].label", F, &[], &[("label=y", "label=z")], P),
@@ -418,7 +419,14 @@ type Analysis = Result<(Plan, Vec<String>), String>;
 
 fn analyse(text: &str, path: &Path) -> Analysis {
     match super::analyze_source_with_warnings(text, path, &[]) {
-        Ok((plan, warnings)) => Ok((plan, warnings.into_iter().map(|w| w.rendered).collect())),
+        Ok((plan, warnings)) => Ok((
+            plan,
+            warnings
+                .diagnostics
+                .into_iter()
+                .map(|w| w.message)
+                .collect(),
+        )),
         Err(e) => Err(e.to_string()),
     }
 }

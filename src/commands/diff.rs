@@ -1,47 +1,34 @@
-//! `dlp diff OLD NEW [--tol METRIC=TOL]…`: compares the metrics of two runs
-//! (run folders or CSV files; the reading rule is in
-//! [`crate::report::diff`]) and prints a table, one row per metric.
+//! `dlp diff OLD NEW [--tol METRIC=TOL]… [--alpha A] [--format F]`:
+//! compares the metrics of two runs (run folders, multi-seed folders,
+//! baselines or CSV files; the rules are in [`crate::report::diff`]) and
+//! prints a table, one row per metric, then one per `train.csv` column.
 //!
-//! Exit codes: 0 when no metric regressed beyond its tolerance, 1 when one
-//! did, 2 on bad usage or a missing or unreadable input. (DVC's `dvc
-//! metrics diff` exits 0 whatever changed; a CI gate needs the difference.)
+//! Exit codes: 0 when the comparison passes (exact mode: nothing differs;
+//! with tolerances: no gated metric regressed), 1 when it fails, 2 on bad
+//! usage or a missing or unreadable input. (DVC's `dvc metrics diff` exits
+//! 0 whatever changed; a CI gate needs the difference.)
 
-use crate::cli::DiffArgs;
+use crate::cli::{DiffArgs, DiffFormat};
 use crate::error::{Error, Result};
 use crate::report::diff;
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
-    let tols = diff::parse_tols(&args.tol)?;
+    let gate = diff::parse_gate(&args.tol, args.alpha)?;
     // An input that cannot be read is a usage problem of this command
     // (exit 2), not a failed comparison (exit 1).
     let load = |p: &std::path::Path| diff::load(p).map_err(|e| Error::Usage(e.to_string()));
     let old = load(&args.old)?;
     let new = load(&args.new)?;
-    for note in old.notes.iter().chain(&new.notes) {
-        eprintln!("note: {note}");
-    }
-    let comparison = diff::compare(&old.values, &new.values, &tols)?;
-    super::out(&comparison.to_string())?;
-    let regressed: Vec<&str> = comparison
-        .regressions()
-        .iter()
-        .map(|r| r.metric.as_str())
-        .collect();
-    if regressed.is_empty() {
-        super::out(&format!(
-            "no regression beyond tolerance ({} metrics compared)\n",
-            comparison.rows.len()
-        ))?;
-    } else {
-        super::out(&format!(
-            "{} regressed beyond tolerance: {}\n",
-            if regressed.len() == 1 {
-                "1 metric"
-            } else {
-                "metrics"
-            },
-            regressed.join(", ")
-        ))?;
-    }
+    let comparison = diff::compare(&old, &new, &gate)?;
+    let (a, b) = (
+        args.old.display().to_string(),
+        args.new.display().to_string(),
+    );
+    let text = match args.format {
+        DiffFormat::Text => comparison.text(),
+        DiffFormat::Markdown => comparison.markdown(&a, &b),
+        DiffFormat::Json => comparison.json(&a, &b),
+    };
+    super::out(&text)?;
     Ok(comparison.exit_code())
 }

@@ -1,9 +1,13 @@
 //! One file per subcommand; each returns the process exit code.
 
+pub mod baseline;
 pub mod bench;
 pub mod check;
+pub mod completions;
 pub mod diff;
 pub mod eval;
+pub mod fmt;
+pub mod lsp;
 pub mod plan;
 pub mod predict;
 pub mod report;

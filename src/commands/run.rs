@@ -5,7 +5,7 @@ use crate::analyze;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::report::trace;
-use crate::run::{self, RunOptions, device, sweep};
+use crate::run::{self, RunOptions, device, seeds, sweep};
 
 pub fn run(args: &RunArgs) -> Result<i32> {
     let _guard = trace::init(args.trace.as_deref())?;
@@ -30,12 +30,28 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         save_every,
         interrupt_after,
     };
+    if args.jobs == 0 {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    let multi_seed =
+        args.seeds.is_some() || args.resume.as_deref().is_some_and(seeds::is_seeds_folder);
+    if args.jobs > 1 && !multi_seed {
+        return Err(Error::Usage(
+            "--jobs runs the seeds of --seeds N at once: give --seeds (or --resume a multi-seed folder)".into(),
+        ));
+    }
     let outcome = match (&args.resume, &args.file) {
+        (Some(dir), _) if seeds::is_seeds_folder(dir) => {
+            return seeds::resume(dir, args.jobs, &opts);
+        }
         (Some(dir), _) => run::resume(dir, &opts)?,
         (None, Some(file)) => {
             let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
             if !args.quiet {
-                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
+                eprint!("{warnings}");
+            }
+            if let Some(n) = args.seeds {
+                return seeds::run(&plan, &args.overrides.set, n, args.jobs, &opts);
             }
             if plan.sweep.is_some() {
                 return sweep::run(&plan, &args.overrides.set, &opts);

@@ -17,6 +17,7 @@ mod dataset;
 pub mod download;
 pub mod idx;
 pub mod images;
+pub mod numpy_random;
 pub mod preprocess;
 pub mod split;
 pub mod synth;
@@ -163,7 +164,8 @@ fn read_source(
             features,
             std,
             seed,
-        } => blobs::load(*samples, *centers, *features, *std, *seed)?,
+            generator,
+        } => blobs::load(*samples, *centers, *features, *std, *seed, *generator)?,
         Source::Csv { path, label } => csv_source::load(&resolve(path, base), label)?,
         Source::Images { path } => return images::load(&resolve(path, base), t),
         Source::Idx {

@@ -24,6 +24,12 @@ pub struct Stepper {
     decay: f64,
 }
 
+/// Keras 2's legacy decay: the rate of the step taken after `iterations`
+/// steps, `lr / (1 + decay·iterations)`.
+pub fn decayed(lr: f64, decay: f64, iterations: u64) -> f64 {
+    lr / (1.0 + decay * iterations as f64)
+}
+
 impl Stepper {
     pub fn new(
         rule: Box<dyn Rule>,
@@ -95,7 +101,7 @@ impl Optimizer for Stepper {
     }
 
     fn effective_lr(&self, lr: f64) -> f64 {
-        lr / (1.0 + self.decay * self.iterations as f64)
+        decayed(lr, self.decay, self.iterations)
     }
 
     fn state(&self) -> Result<Vec<(String, Tensor)>> {

@@ -36,13 +36,17 @@ impl Builtin {
 pub enum Source {
     Builtin(Builtin),
     /// scikit-learn's `make_blobs`. `seed` is the statement's `seed=` or,
-    /// when absent, the pipeline seed's data stream.
+    /// when absent, the pipeline seed's data stream (its low 32 bits for
+    /// `generator=numpy`).
     Blobs {
         samples: usize,
         centers: usize,
         features: usize,
         std: f64,
         seed: u64,
+        /// Absent from the `run.yaml` of runs before `generator=` existed.
+        #[serde(default)]
+        generator: BlobsGenerator,
     },
     /// Paths are resolved against the pipeline file's folder.
     Csv {
@@ -58,6 +62,26 @@ pub enum Source {
         test_images: Option<PathBuf>,
         test_labels: Option<PathBuf>,
     },
+}
+
+/// What draws `source blobs` (see [`crate::data::blobs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobsGenerator {
+    /// The seeded ChaCha8 data stream: scikit-learn's distribution.
+    #[default]
+    Chacha,
+    /// NumPy's legacy `RandomState`: scikit-learn's exact points.
+    Numpy,
+}
+
+impl BlobsGenerator {
+    pub fn name(self) -> &'static str {
+        match self {
+            BlobsGenerator::Chacha => "chacha",
+            BlobsGenerator::Numpy => "numpy",
+        }
+    }
 }
 
 impl Source {

@@ -211,12 +211,14 @@ pub fn describe(plan: &Plan) -> String {
             features,
             std,
             seed,
+            generator,
         } => Line::new(plan, "source blobs")
             .kv("data.source.samples", "samples", samples)
             .kv("data.source.centers", "centers", centers)
             .kv("data.source.features", "features", features)
             .kv("data.source.std", "std", num(*std))
-            .kv("data.source.seed", "seed", seed),
+            .kv("data.source.seed", "seed", seed)
+            .kv("data.source.generator", "generator", generator.name()),
         Source::Csv { path, label } => Line::new(
             plan,
             format!("source csv \"{}\"", path.display()),

@@ -25,7 +25,10 @@ const LEADING: [&str; 4] = ["loss", "accuracy", "val_loss", "val_accuracy"];
 pub struct EpochRow {
     /// The epoch number as the training loop counts it (1-based in `dlp run`).
     pub epoch: usize,
-    /// The learning rate in effect during the epoch.
+    /// The learning rate of the epoch's first step: the schedule's rate
+    /// times the optimizer's legacy `decay` factor 1/(1 + decay·steps
+    /// before it); with `decay` the later steps of the epoch run slightly
+    /// lower.
     pub lr: f64,
     /// Metric values by name (`loss`, `val_accuracy`, …).
     pub values: BTreeMap<String, f64>,

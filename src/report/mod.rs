@@ -33,6 +33,7 @@ pub mod misclassified;
 pub mod page;
 pub mod progress;
 pub mod stages;
+pub mod stats;
 pub mod trace;
 
 pub use atomic::num;

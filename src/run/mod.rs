@@ -24,6 +24,7 @@ pub mod folder;
 pub mod memory;
 pub mod predict;
 pub mod saver;
+pub mod seeds;
 pub mod signals;
 pub mod state;
 pub mod step;
@@ -71,8 +72,9 @@ pub struct Outcome {
 
 /// Runs a plan end to end in a new run folder.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
-    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
+    // The device first: a missing GPU must not leave an empty run folder.
     let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    let folder = RunFolder::claim(plan, opts.out.as_deref())?;
     let manifest = Manifest::start(
         plan.clone(),
         &device::name(&device),
@@ -96,6 +98,13 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     };
     let manifest = inspected.manifest;
     let status = manifest.status;
+    if matches!(
+        status,
+        Status::Completed | Status::StoppedEarly | Status::Diverged
+    ) {
+        // Left behind if the process died between its last two steps.
+        remove_if_present(&dir.join(state::FILE))?;
+    }
     match status {
         Status::Completed | Status::StoppedEarly => {
             return Err(Error::Usage(format!(
@@ -478,15 +487,16 @@ pub fn check_outputs(plan: &Plan, classes: &[String]) -> Result<()> {
         .map_or(plan.data.source_loc, |l| l.loc);
     let shown: Vec<&str> = classes.iter().take(10).map(String::as_str).collect();
     let more = if k > 10 { ", …" } else { "" };
-    Err(data::split::at_loc(
+    Err(Error::Invalid(Box::new(crate::analyze::Report::at_loc(
         &plan.path,
         loc,
-        &format!(
+        crate::analyze::Kind::Mismatch,
+        format!(
             "the model ends in {units} units but the data has {k} classes ({}{more}): {} needs {needs}",
             shown.join(", "),
             loss_name(plan.train.loss),
         ),
-    ))
+    ))))
 }
 
 fn loss_name(loss: Loss) -> &'static str {

@@ -337,9 +337,12 @@ impl<'a> Trainer<'a> {
     /// stopping's decisions; the state moves to the next epoch.
     pub fn end_epoch(&mut self, lr: f64) -> Result<()> {
         let epoch = self.state.epoch + 1;
+        // train.csv's `lr` is the rate the epoch's first step used: the
+        // schedule's, times the optimizer's legacy `decay` factor.
+        let first_step = self.state.step - self.state.batch as u64;
         let row = EpochRow {
             epoch,
-            lr,
+            lr: crate::optim::stepper::decayed(lr, self.plan.train.optimizer.decay, first_step),
             values: self.epoch_metrics()?,
         };
         self.state.history.push(row.clone());

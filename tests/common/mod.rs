@@ -104,3 +104,52 @@ pub fn colour_folder(root: &std::path::Path, train: usize, test: usize) {
         }
     }
 }
+
+/// The resolved plan with source positions left out: what formatting must
+/// not change (it moves lines and columns, nothing else).
+pub fn plan_without_positions(plan: &dlp::plan::Plan) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| k != "loc" && k != "source_loc");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(plan).unwrap();
+    strip(&mut v);
+    v
+}
+
+/// `dlp fmt`'s two properties on one text: formatting is idempotent, and
+/// the formatted pipeline resolves to the same plan (or, when the original
+/// is invalid but parses, to the same errors, positions aside).
+pub fn fmt_keeps_meaning(src: &str, path: &Path) -> Result<(), String> {
+    let once = dlp::fmt::format(src).map_err(|d| format!("refused: {}", d.message))?;
+    let twice =
+        dlp::fmt::format(&once).map_err(|d| format!("refused its own output: {}", d.message))?;
+    if twice != once {
+        return Err(format!("not idempotent:\n{once}\n---\n{twice}"));
+    }
+    let before = dlp::analyze::analysis(src, path, &[]).map_err(|e| e.to_string())?;
+    let after = dlp::analyze::analysis(&once, path, &[]).map_err(|e| e.to_string())?;
+    let plans = (
+        before.plan.as_ref().map(plan_without_positions),
+        after.plan.as_ref().map(plan_without_positions),
+    );
+    // Kinds, not messages: a message may name a line ("the first is on
+    // line 3") that formatting moved.
+    let kinds = |a: &dlp::analyze::Analysis| -> Vec<dlp::analyze::Kind> {
+        a.errors.iter().map(|d| d.kind).collect()
+    };
+    if plans.0 != plans.1 || kinds(&before) != kinds(&after) {
+        return Err(format!(
+            "the meaning changed:\n{src}\n--- formatted ---\n{once}\n{:?}\n{:?}",
+            kinds(&before),
+            kinds(&after)
+        ));
+    }
+    Ok(())
+}

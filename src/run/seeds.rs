@@ -1,0 +1,382 @@
+//! Multi-seed runs: `dlp run FILE --seeds N [--jobs J]`.
+//!
+//! The pipeline runs N times into `seed-01/ … seed-NN/` of one folder, each
+//! a normal run (its own lock, resume file and `run.yaml`) of the pipeline
+//! re-analysed with `--set seed=S`: seed 1 is the pipeline's own seed, so
+//! `seed-01` is the run `dlp run FILE` makes, and seeds 2… are derived
+//! from it. Each seed moves everything the pipeline seed drives (initial
+//! weights, shuffling, dropout, augmentation, and the split and `source
+//! blobs` unless their statements fix a `seed=`). When all have finished,
+//! `seeds.csv` has one row per seed (its final metrics) and `summary.csv`
+//! one row per metric: mean, sample sd, min, max and the 95 % t interval
+//! of the mean ([`crate::report::stats`]).
+//!
+//! With `--jobs J`, J seeds run at once, each in its own rayon pool of
+//! ⌊cores / J⌋ threads (J is capped at the cores and at N). The kernels
+//! give the same bits whatever the thread count (README, *Determinism*),
+//! so every CSV is the one `--jobs 1` writes; each seed's `run.yaml`
+//! records the threads it ran on.
+//!
+//! `seeds.yaml` records the pipeline, overrides and seeds, so `dlp run
+//! --resume FOLDER` finishes a multi-seed run: finished seeds are kept,
+//! interrupted or crashed ones resume, missing ones start.
+
+use super::{Outcome, RunOptions, folder::RunFolder};
+use crate::analyze;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::report::diff::load::SEEDS_FILE;
+use crate::report::stats::Summary;
+use crate::report::{Manifest, Status, atomic, history, manifest};
+use crate::rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The spec of a multi-seed folder.
+pub const SPEC_FILE: &str = "seeds.yaml";
+/// One row per metric: mean, sd, min, max, 95 % interval.
+pub const SUMMARY_FILE: &str = "summary.csv";
+
+/// What `seeds.yaml` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// The pipeline file, absolute, so a resume works from any folder.
+    pub pipeline: PathBuf,
+    /// The `--set` overrides of the command line, without the seed.
+    pub overrides: Vec<String>,
+    /// The pipeline seed of each run, `seed-01` first.
+    pub seeds: Vec<u64>,
+}
+
+/// The path element that separates these seeds from every other
+/// derivation of the pipeline seed (the streams of [`rng::Stream`] are
+/// 1–7).
+const SEEDS_PATH: u64 = 101;
+
+/// The pipeline seed of run `index` (0-based): the pipeline's own seed,
+/// then seeds derived from it, below 2⁶³ like every seed the language
+/// reads (they reach the runs as `--set seed=…`).
+pub fn seed_of(pipeline_seed: u64, index: usize) -> u64 {
+    if index == 0 {
+        pipeline_seed
+    } else {
+        rng::derive(pipeline_seed, &[SEEDS_PATH, index as u64]) >> 1
+    }
+}
+
+/// The folder name of run `index` (0-based): `seed-01`, … (three digits
+/// from 100 seeds on).
+pub fn folder_name(index: usize, count: usize) -> String {
+    let width = count.to_string().len().max(2);
+    format!("seed-{:0width$}", index + 1)
+}
+
+/// Whether `dir` holds a multi-seed run.
+pub fn is_seeds_folder(dir: &Path) -> bool {
+    dir.join(SPEC_FILE).is_file()
+}
+
+/// Runs `plan` with `count` seeds; returns the exit code (0, or 3 when a
+/// seed failed an expectation).
+pub fn run(
+    plan: &Plan,
+    overrides: &[String],
+    count: usize,
+    jobs: usize,
+    opts: &RunOptions,
+) -> Result<i32> {
+    if count < 2 {
+        return Err(Error::Usage(format!(
+            "--seeds {count}: a spread needs at least 2 seeds (leave --seeds out for one run)"
+        )));
+    }
+    if plan.sweep.is_some() {
+        return Err(Error::Usage(
+            "--seeds runs one pipeline several times; this pipeline has a sweep: remove --seeds, or the sweep".into(),
+        ));
+    }
+    let base = RunFolder::claim(plan, opts.out.as_deref())?;
+    if is_seeds_folder(&base.dir) {
+        return Err(Error::Usage(format!(
+            "{} already holds a multi-seed run: choose another --out, or continue it with --resume",
+            base.dir.display()
+        )));
+    }
+    let pipeline = std::fs::canonicalize(&plan.path).map_err(|e| Error::io(&plan.path, e))?;
+    let spec = Spec {
+        pipeline,
+        overrides: overrides.to_vec(),
+        seeds: (0..count).map(|i| seed_of(plan.seed, i)).collect(),
+    };
+    let text = serde_yaml_ng::to_string(&spec).map_err(|e| Error::Runtime(e.to_string()))?;
+    atomic::write(&base.dir.join(SPEC_FILE), text.as_bytes())?;
+    execute(&base, &spec, jobs, opts)
+}
+
+/// Finishes the multi-seed run in `dir` (see the module documentation).
+pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
+    let base = RunFolder::lock(dir)?;
+    let path = dir.join(SPEC_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let spec: Spec =
+        serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
+    if spec.seeds.is_empty() {
+        return Err(Error::file(&path, "no seeds listed"));
+    }
+    execute(&base, &spec, jobs, opts)
+}
+
+/// One seed: kept when finished, resumed when interrupted or crashed,
+/// started when absent.
+fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result<Outcome> {
+    let dir = base.join(folder_name(index, spec.seeds.len()));
+    let opts = RunOptions {
+        out: Some(dir.clone()),
+        ..opts.clone()
+    };
+    if dir.join(manifest::FILE).is_file() {
+        let m = Manifest::read(&dir)?;
+        return match m.status {
+            Status::Completed | Status::StoppedEarly => Ok(Outcome {
+                failures: if m.exit_code == Some(3) {
+                    vec![format!(
+                        "{}: an expectation failed (see its run)",
+                        dir.display()
+                    )]
+                } else {
+                    Vec::new()
+                },
+                metrics: m.final_metrics,
+                dir,
+            }),
+            _ => super::resume(&dir, &opts),
+        };
+    }
+    let mut set = spec.overrides.clone();
+    set.push(format!("seed={}", spec.seeds[index]));
+    let plan = analyze::load(&spec.pipeline, &set)?;
+    super::run(&plan, &opts)
+}
+
+fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
+    let n = spec.seeds.len();
+    let cores = rayon::current_num_threads().max(1);
+    let jobs = jobs.clamp(1, n).min(cores);
+    let threads = (cores / jobs).max(1);
+    // Concurrent progress bars would overwrite each other.
+    let opts = RunOptions {
+        quiet: opts.quiet || jobs > 1,
+        ..opts.clone()
+    };
+    if !opts.quiet || jobs > 1 {
+        eprintln!(
+            "{n} seeds into {}: {jobs} at a time, {threads} thread{} each",
+            base.dir.display(),
+            if threads == 1 { "" } else { "s" }
+        );
+    }
+    let results: Vec<Result<Outcome>> = if jobs == 1 {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let r = seed_run(&base.dir, spec, i, &opts);
+            let stop = matches!(r, Err(Error::Interrupted(_)));
+            out.push(r);
+            if stop {
+                break;
+            }
+        }
+        out
+    } else {
+        concurrent(&base.dir, spec, jobs, threads, &opts)?
+    };
+    let mut failed = false;
+    let mut rows = Vec::with_capacity(n);
+    let mut first_error = None;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(o) => {
+                failed |= !o.failures.is_empty();
+                rows.push((i, o.metrics));
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", folder_name(i, n));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        let hint = format!(
+            "{} of {n} seeds finished; continue with `dlp run --resume {}`",
+            rows.len(),
+            base.dir.display()
+        );
+        return Err(match e {
+            Error::Interrupted(_) => Error::Interrupted(hint),
+            other => {
+                eprintln!("{hint}");
+                other
+            }
+        });
+    }
+    if rows.len() < n {
+        return Err(Error::Interrupted(format!(
+            "{} of {n} seeds finished; continue with `dlp run --resume {}`",
+            rows.len(),
+            base.dir.display()
+        )));
+    }
+    let metrics = write_tables(&base.dir, spec, &rows)?;
+    let shown: Vec<String> = ["test_accuracy", "test_loss", "val_accuracy", "val_loss"]
+        .iter()
+        .filter_map(|k| metrics.iter().find(|(m, _)| m == k))
+        .map(|(k, s)| format!("{k} {:.4} ± {:.4}", s.mean, s.sd))
+        .collect();
+    crate::commands::out(&format!(
+        "{n} seeds: {} → {}\n",
+        shown.join(", "),
+        base.dir.join(SUMMARY_FILE).display()
+    ))?;
+    Ok(if failed { 3 } else { 0 })
+}
+
+/// Runs the seeds `jobs` at a time, each worker in its own pool of
+/// `threads`; stops handing out seeds once one is interrupted.
+fn concurrent(
+    base: &Path,
+    spec: &Spec,
+    jobs: usize,
+    threads: usize,
+    opts: &RunOptions,
+) -> Result<Vec<Result<Outcome>>> {
+    let n = spec.seeds.len();
+    let next = AtomicUsize::new(0);
+    let stop = super::signals::stop_flag()?;
+    let results: Arc<Mutex<Vec<Option<Result<Outcome>>>>> =
+        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
+    let pools: Vec<rayon::ThreadPool> = (0..jobs)
+        .map(|_| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Runtime(format!("cannot start a thread pool: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    std::thread::scope(|s| {
+        for pool in &pools {
+            let (next, results, stop) = (&next, Arc::clone(&results), Arc::clone(&stop));
+            s.spawn(move || {
+                loop {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    let r = pool.install(|| seed_run(base, spec, i, opts));
+                    if let Ok(o) = &r {
+                        eprintln!("{}: finished ({})", folder_name(i, n), o.dir.display());
+                    }
+                    let mut guard = results.lock().unwrap_or_else(|p| p.into_inner());
+                    guard[i] = Some(r);
+                }
+            });
+        }
+    });
+    let mut guard = results.lock().unwrap_or_else(|p| p.into_inner());
+    // Seeds never started (after an interrupt) are left out: the caller
+    // counts them as unfinished.
+    let mut out = Vec::with_capacity(n);
+    for r in guard.iter_mut() {
+        match r.take() {
+            Some(r) => out.push(r),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `seeds.csv` and `summary.csv`; returns each metric's summary.
+fn write_tables(
+    base: &Path,
+    spec: &Spec,
+    rows: &[(usize, std::collections::BTreeMap<String, f64>)],
+) -> Result<Vec<(String, Summary)>> {
+    let n = spec.seeds.len();
+    let names: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|(_, m)| m.keys().map(String::as_str))
+        .collect();
+    let metrics = history::column_order(names);
+    let mut header = vec!["run".to_string(), "seed".to_string()];
+    header.extend(metrics.iter().cloned());
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(i, m)| {
+            let mut row = vec![folder_name(*i, n), spec.seeds[*i].to_string()];
+            row.extend(
+                metrics
+                    .iter()
+                    .map(|k| m.get(k).map(|v| atomic::num(*v)).unwrap_or_default()),
+            );
+            row
+        })
+        .collect();
+    atomic::write_csv(&base.join(SEEDS_FILE), &header, &body)?;
+    let summaries: Vec<(String, Summary)> = metrics
+        .iter()
+        .map(|k| {
+            let xs: Vec<f64> = rows
+                .iter()
+                .map(|(_, m)| m.get(k).copied().unwrap_or(f64::NAN))
+                .collect();
+            (k.clone(), Summary::of(&xs))
+        })
+        .collect();
+    let header: Vec<String> = [
+        "metric",
+        "n",
+        "mean",
+        "sd",
+        "min",
+        "max",
+        "ci95_low",
+        "ci95_high",
+    ]
+    .map(String::from)
+    .to_vec();
+    let body: Vec<Vec<String>> = summaries
+        .iter()
+        .map(|(k, s)| {
+            let mut row = vec![k.clone(), s.n.to_string()];
+            row.extend(
+                [s.mean, s.sd, s.min, s.max, s.ci_low, s.ci_high]
+                    .iter()
+                    .map(|v| atomic::num(*v)),
+            );
+            row
+        })
+        .collect();
+    atomic::write_csv(&base.join(SUMMARY_FILE), &header, &body)?;
+    Ok(summaries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_start_at_the_pipelines_and_fit_the_language() {
+        assert_eq!(seed_of(2, 0), 2);
+        let seeds: BTreeSet<u64> = (0..50).map(|i| seed_of(2, i)).collect();
+        assert_eq!(seeds.len(), 50);
+        assert!(seeds.iter().all(|&s| s < 1 << 63));
+        assert_ne!(seed_of(2, 1), seed_of(3, 1));
+        assert_eq!(folder_name(0, 5), "seed-01");
+        assert_eq!(folder_name(11, 12), "seed-12");
+        assert_eq!(folder_name(6, 100), "seed-007");
+    }
+}
