@@ -589,6 +589,19 @@ fn report_pages_render_in_a_headless_browser() {
     let tip = b.eval(&format!("({})('cmp-sweep-0')", TIP_OF));
     assert_eq!(tip["head"], "trial-001", "{tip}");
     assert_eq!(tip["rows"][0], "train.optimizer.lr 0.001", "{tip}");
+    let best = tip["rows"][1].as_str().unwrap();
+    let history = History::read_csv(&sweep.join("trial-001/train.csv")).unwrap();
+    let want = history
+        .rows
+        .iter()
+        .filter_map(|r| r.get("val_loss"))
+        .fold(f64::INFINITY, f64::min);
+    let got: f64 = best
+        .strip_prefix("best val_loss: ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((got - want).abs() <= 5e-4 * want, "{best} vs {want}");
     assert_eq!(
         b.eval("document.querySelectorAll('a[href=\"trial-002/report.html\"]').length"),
         2

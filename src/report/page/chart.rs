@@ -116,8 +116,8 @@ impl Chart {
     }
 }
 
-/// Whether values (all positive, spanning more than a factor of 10) read
-/// better on a logarithmic axis.
+/// Whether values (all positive, spanning a factor of 10 or more: learning
+/// rates) read better on a logarithmic axis.
 pub fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.into_iter().filter(|v| v.is_finite()) {
@@ -127,7 +127,7 @@ pub fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
         lo = lo.min(v);
         hi = hi.max(v);
     }
-    lo.is_finite() && hi / lo > 10.0
+    lo.is_finite() && hi / lo >= 10.0
 }
 
 /// How data coordinates map to the SVG's pixels: x pixel = `px.0` at
@@ -166,6 +166,7 @@ impl Mapping {
 pub struct ChartData<'a> {
     pub kind: &'static str,
     pub xlabel: &'a str,
+    pub ylabel: &'a str,
     pub map: Mapping,
     pub series: Vec<SeriesData<'a>>,
 }
@@ -304,6 +305,7 @@ pub fn render(chart: &Chart) -> Result<Rendered<'_>> {
             Kind::Scatter => "scatter",
         },
         xlabel: &chart.x_label,
+        ylabel: &chart.y_label,
         map: mapping,
         series: chart
             .series
@@ -487,6 +489,7 @@ mod tests {
     #[test]
     fn log_only_for_positive_values_spanning_a_decade() {
         assert!(wants_log([1e-4, 1e-3, 1e-2]));
+        assert!(wants_log([0.001, 0.01]));
         assert!(!wants_log([0.001, 0.005]));
         assert!(!wants_log([0.0, 1e-3, 1.0]));
         assert!(!wants_log([f64::NAN]));

@@ -120,7 +120,7 @@
         b.textContent = s.labels ? s.labels[k] : s.name;
         tip.appendChild(b);
         row(tip, s.colour, c.xlabel + ' ' + fmt(s.x[k]));
-        row(tip, null, s.name + ': ' + fmt(s.y[k]));
+        row(tip, null, c.ylabel + ': ' + fmt(s.y[k]));
       }
       layer.style.display = '';
       place(evt);
