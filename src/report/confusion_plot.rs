@@ -240,6 +240,7 @@ pub fn render_svg(classes: &[String], counts: &[Vec<u64>]) -> Result<String> {
 
 /// Writes `confusion.png` and `confusion.svg` into `dir`, each atomically.
 pub fn write(dir: &Path, classes: &[String], counts: &[Vec<u64>]) -> Result<()> {
+    let _span = tracing::info_span!("confusion_plot").entered();
     atomic::write(&dir.join(PNG), &render_png(classes, counts)?)?;
     atomic::write(&dir.join(SVG), render_svg(classes, counts)?.as_bytes())
 }

@@ -134,6 +134,7 @@ pub fn write(
     outputs: usize,
     truth: &[u32],
 ) -> Result<()> {
+    let _span = tracing::info_span!("misclassified").entered();
     let chosen = choose(probs, outputs, truth, COUNT);
     let tiles: Vec<RgbImage> = chosen
         .iter()

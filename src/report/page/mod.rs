@@ -27,6 +27,7 @@ pub const FILE: &str = "report.html";
 /// Writes `dir/report.html` from the folder's files and `manifest` (the
 /// run's own, in memory: its final `run.yaml` is written after the page).
 pub fn write_run_page(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let _span = tracing::info_span!("page").entered();
     let files = RunFiles::read_with(dir, manifest.clone())?;
     atomic::write(&dir.join(FILE), run::render(&files)?.as_bytes())
 }
