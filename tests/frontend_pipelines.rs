@@ -49,6 +49,14 @@ fn every_shipped_pipeline_plans() {
         if let Err(e) = fmt_keeps_meaning(&src, &f) {
             panic!("dlp fmt {}: {e}", f.display());
         }
+        // Shipped pipelines are the house style: `dlp fmt --check` passes.
+        let formatted = dlp::fmt::format(&src).expect("formats");
+        assert_eq!(
+            formatted,
+            src,
+            "{} is not in dlp fmt's layout: run `dlp fmt {0}`",
+            f.display()
+        );
     }
 }
 
@@ -179,7 +187,7 @@ fn blobs_plan_is_the_books_exercise() {
         plan.expect[0].loc,
         Loc {
             line: 29,
-            column: 12
+            column: 10
         }
     );
     // The Bayes error of the book's points stands in for human error.
