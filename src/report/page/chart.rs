@@ -53,7 +53,7 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn line(name: &str, colour: &str, points: Vec<(f64, f64)>) -> Series {
+    pub fn new(name: &str, colour: &str, points: Vec<(f64, f64)>) -> Series {
         Series {
             name: name.to_string(),
             colour: colour.to_string(),
@@ -463,7 +463,7 @@ mod tests {
 
     fn line_chart(points: Vec<(f64, f64)>) -> Chart {
         let mut c = Chart::new("chart-t", "T", "epoch", "loss", Kind::Line);
-        c.series.push(Series::line("train", colour(0), points));
+        c.series.push(Series::new("train", colour(0), points));
         c
     }
 
@@ -524,7 +524,7 @@ mod tests {
     fn scatter_draws_a_circle_per_finite_point() -> Result<()> {
         let mut c = Chart::new("chart-s", "S", "lr", "val_loss", Kind::Scatter);
         c.log_x = true;
-        let mut s = Series::line(
+        let mut s = Series::new(
             "runs",
             colour(0),
             vec![(1e-3, 0.5), (1e-2, 0.4), (0.1, f64::NAN)],

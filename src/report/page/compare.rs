@@ -263,12 +263,10 @@ fn metrics_table(runs: &[Compared], sweep: Option<&SweepValues>) -> String {
             row.push(escape(&v));
         }
         for (c, _) in columns.iter().enumerate() {
-            let cell = values[c][i].map_or("–".into(), fmt);
-            row.push(if best[c][i] {
-                format!("\u{1}{cell}")
-            } else {
-                cell
-            });
+            if best[c][i] {
+                t.mark(i, row.len(), "best");
+            }
+            row.push(values[c][i].map_or("–".into(), fmt));
         }
         t.rows.push(row);
     }
@@ -284,18 +282,10 @@ fn metrics_table(runs: &[Compared], sweep: Option<&SweepValues>) -> String {
                         .map_or("–".into(), |ms| fmt(if pick == 0 { ms.0 } else { ms.1 })),
                 );
             }
-            t.rows.push(row);
+            t.push_marked(row, "sum");
         }
     }
-    let mut table = t.html();
-    table = table.replace("<td>\u{1}", "<td class=\"best\">");
-    for name in ["mean", "std"] {
-        table = table.replace(
-            &format!("<tr><th>{name}</th>"),
-            &format!("<tr class=\"sum\"><th>{name}</th>"),
-        );
-    }
-    table
+    t.html()
 }
 
 /// The overlaid curves: one series per run in each chart.
@@ -325,7 +315,7 @@ fn curve_charts(runs: &[Compared]) -> Vec<Chart> {
                     .map(|(e, v)| (e as f64, v))
                     .collect();
                 if !pts.is_empty() {
-                    c.series.push(Series::line(&r.label, chart::colour(i), pts));
+                    c.series.push(Series::new(&r.label, chart::colour(i), pts));
                 }
             }
             c
@@ -407,7 +397,7 @@ fn scatter_charts(
         c.log_x = chart::wants_log(xs.iter().flatten().copied());
         for (i, (r, x)) in runs.iter().zip(xs).enumerate() {
             if let (Some(x), Some(y)) = (x, best_value(&r.files, &metric, mode)) {
-                let mut s = Series::line(&r.label, chart::colour(i), vec![(*x, y)]);
+                let mut s = Series::new(&r.label, chart::colour(i), vec![(*x, y)]);
                 s.labels = vec![r.label.clone()];
                 c.series.push(s);
             }
@@ -430,15 +420,14 @@ fn differences_section(runs: &[Compared], diffs: &[(String, Vec<String>)]) -> St
     let mut head = vec!["plan line"];
     head.extend(runs.iter().map(|r| r.label.as_str()));
     let mut t = Table::new("plans", &head);
-    for (path, values) in diffs {
+    for (r, (path, values)) in diffs.iter().enumerate() {
         let mut row = vec![escape(path)];
-        row.extend(values.iter().enumerate().map(|(i, v)| {
+        for (i, v) in values.iter().enumerate() {
             if i > 0 && *v != values[0] {
-                format!("\u{1}{}", escape(v))
-            } else {
-                escape(v)
+                t.mark(r, i + 1, "changed");
             }
-        }));
+            row.push(escape(v));
+        }
         t.rows.push(row);
     }
     let mut s = String::from("<p class=\"muted\">Each run against the first:</p>\n<ul>");
@@ -470,7 +459,7 @@ fn differences_section(runs: &[Compared], diffs: &[(String, Vec<String>)]) -> St
         let _ = write!(s, "<li><b>{}</b>: {}</li>", escape(&r.label), escape(&text));
     }
     s.push_str("</ul>\n");
-    s.push_str(&t.html().replace("<td>\u{1}", "<td class=\"changed\">"));
+    s.push_str(&t.html());
     html::section("plans", "Plan differences", &s)
 }
 

@@ -90,11 +90,15 @@ pub fn page(title: &str, body: &str, data: &str) -> String {
     s
 }
 
-/// A table: header cells, then rows of cells that are already HTML.
+/// A table: header cells, then rows of cells that are already HTML (the
+/// first cell of a row is its heading), with classes on some rows (`sum`)
+/// and cells (`best`, `changed`).
 pub struct Table {
     pub class: &'static str,
     pub head: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    row_classes: Vec<(usize, &'static str)>,
+    cell_classes: Vec<(usize, usize, &'static str)>,
 }
 
 impl Table {
@@ -103,7 +107,20 @@ impl Table {
             class,
             head: head.iter().map(|h| escape(h)).collect(),
             rows: Vec::new(),
+            row_classes: Vec::new(),
+            cell_classes: Vec::new(),
         }
+    }
+
+    /// Adds a row whose `<tr>` has `class`.
+    pub fn push_marked(&mut self, row: Vec<String>, class: &'static str) {
+        self.row_classes.push((self.rows.len(), class));
+        self.rows.push(row);
+    }
+
+    /// Gives cell `col` of row `row` the class `class`.
+    pub fn mark(&mut self, row: usize, col: usize, class: &'static str) {
+        self.cell_classes.push((row, col, class));
     }
 
     /// Renders the table in a horizontally scrolling wrapper (phones).
@@ -118,14 +135,18 @@ impl Table {
             s.push_str("</tr></thead>");
         }
         s.push_str("<tbody>");
-        for r in &self.rows {
-            s.push_str("<tr>");
-            for (i, c) in r.iter().enumerate() {
-                if i == 0 {
-                    let _ = write!(s, "<th>{c}</th>");
-                } else {
-                    let _ = write!(s, "<td>{c}</td>");
-                }
+        let attr = |class: Option<&str>| class.map_or(String::new(), |c| format!(" class=\"{c}\""));
+        for (r, cells) in self.rows.iter().enumerate() {
+            let row_class = self.row_classes.iter().find(|x| x.0 == r).map(|x| x.1);
+            let _ = write!(s, "<tr{}>", attr(row_class));
+            for (i, c) in cells.iter().enumerate() {
+                let class = self
+                    .cell_classes
+                    .iter()
+                    .find(|x| x.0 == r && x.1 == i)
+                    .map(|x| x.2);
+                let tag = if i == 0 { "th" } else { "td" };
+                let _ = write!(s, "<{tag}{}>{c}</{tag}>", attr(class));
             }
             s.push_str("</tr>");
         }
@@ -198,6 +219,18 @@ mod tests {
             assert_eq!(fmt(x), want, "{x}");
         }
         assert_eq!(pct(0.9875), "98.75 %");
+    }
+
+    #[test]
+    fn tables_carry_row_and_cell_classes() {
+        let mut t = Table::new("t", &["a", "b"]);
+        t.rows.push(vec!["x".into(), "1".into()]);
+        t.push_marked(vec!["sum".into(), "2".into()], "sum");
+        t.mark(0, 1, "best");
+        assert_eq!(
+            t.html(),
+            "<div class=\"scroll\"><table class=\"t\"><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><th>x</th><td class=\"best\">1</td></tr><tr class=\"sum\"><th>sum</th><td>2</td></tr></tbody></table></div>\n"
+        );
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub fn curve_charts(f: &RunFiles) -> Vec<Chart> {
         ] {
             let p = pts(metric);
             if !p.is_empty() {
-                c.series.push(Series::line(name, &hex(colour), p));
+                c.series.push(Series::new(name, &hex(colour), p));
             }
         }
         c
@@ -187,7 +187,7 @@ pub fn curve_charts(f: &RunFiles) -> Vec<Chart> {
     let mut c = Chart::new("chart-lr", "Learning rate", "epoch", "lr", Kind::Line);
     c.log_y = chart::wants_log(lr.iter().map(|p| p.1));
     c.marks = marks.clone();
-    c.series.push(Series::line("lr", chart::colour(4), lr));
+    c.series.push(Series::new("lr", chart::colour(4), lr));
     out.push(c);
     let others: Vec<&String> = h
         .columns
@@ -206,7 +206,7 @@ pub fn curve_charts(f: &RunFiles) -> Vec<Chart> {
         // Not green or red, the marks' colours.
         for (i, name) in others.iter().enumerate() {
             let colour = chart::colour([5, 6, 8, 9, 7, 0, 1][i % 7]);
-            c.series.push(Series::line(name, colour, pts(name)));
+            c.series.push(Series::new(name, colour, pts(name)));
         }
         c.unit_y = c
             .series
@@ -365,22 +365,21 @@ fn test_section(f: &RunFiles) -> String {
             &["class", "precision", "recall", "f1", "support"],
         );
         for r in &f.eval {
-            t.rows.push(vec![
+            let row = vec![
                 escape(&r.class),
                 fmt(r.precision),
                 fmt(r.recall),
                 fmt(r.f1),
                 fmt(r.support),
-            ]);
+            ];
+            // eval.csv's summary rows, after the classes.
+            if ["macro_avg", "weighted_avg", "accuracy"].contains(&r.class.as_str()) {
+                t.push_marked(row, "sum");
+            } else {
+                t.rows.push(row);
+            }
         }
-        let mut table = t.html();
-        for sum in ["macro_avg", "weighted_avg", "accuracy"] {
-            table = table.replace(
-                &format!("<tr><th>{sum}</th>"),
-                &format!("<tr class=\"sum\"><th>{sum}</th>"),
-            );
-        }
-        s.push_str(&table);
+        s.push_str(&t.html());
     }
     s.push_str(&misclassified(f));
     html::section("test", "Test results", &s)
@@ -504,11 +503,8 @@ fn data_section(f: &RunFiles) -> String {
                 .sum::<u64>()
                 .to_string()
         }));
-        t.rows.push(total);
-        let table = t
-            .html()
-            .replace("<tr><th>total</th>", "<tr class=\"sum\"><th>total</th>");
-        let _ = write!(s, "<h3>Samples per split and class</h3>\n{table}");
+        t.push_marked(total, "sum");
+        let _ = write!(s, "<h3>Samples per split and class</h3>\n{}", t.html());
     }
     s.push_str("<h3>Preprocessing</h3>\n");
     s.push_str(&preprocessing(&f.manifest));
