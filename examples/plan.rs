@@ -51,10 +51,13 @@ fn main() {
             std::process::exit(2);
         }
         Ok(Err(diagnostics)) => {
-            for d in &diagnostics {
-                eprint!("{d}");
-            }
-            eprintln!("{} error(s)", diagnostics.len());
+            // Structured diagnostics (kind, span, hints), rendered as
+            // `dlp check` renders them.
+            let shown = path.display().to_string();
+            eprint!(
+                "{}",
+                analyze::Report::new(shown, source.as_str(), diagnostics)
+            );
             std::process::exit(2);
         }
         Ok(Ok(plan)) => {

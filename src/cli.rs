@@ -38,6 +38,32 @@ pub enum Command {
     /// A sweep folder: each trial's state, resubmit failed trials, or write the summary.
     #[command(subcommand)]
     Sweep(SweepCommand),
+    /// Write a run's report.html, or one page comparing runs, a sweep or a folder of runs.
+    Report(ReportArgs),
+    /// Classify new inputs with a run's model and exactly its preprocessing.
+    Predict(PredictArgs),
+    /// Format pipelines in place (exit 0), or with --check list what would change (exit 1).
+    Fmt(FmtArgs),
+    /// Serve the Language Server Protocol over stdio, for editors.
+    Lsp,
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Pipeline files; `-` reads standard input and writes standard output.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write nothing: print a diff of what would change and exit 1 if anything would.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 /// `--set NAME=VALUE`, shared by every command that reads a pipeline.
@@ -223,6 +249,43 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder (its own page), or several, a sweep folder or a folder of runs (one comparison page).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The page to write (default: report.html in the one folder given, else in the current folder).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Which weights of a run `dlp predict` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightsChoice {
+    Best,
+    Last,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The run folder: its model, weights and preprocessing statistics.
+    pub run: PathBuf,
+    /// Image files or folders (image pipelines), CSV files (tabular ones), IDX files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The best or the last epoch's weights (default: model.safetensors, the weights the test split saw).
+    #[arg(long, value_enum)]
+    pub weights: Option<WeightsChoice>,
+    /// Write predictions.csv here (default: print it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How many classes each row lists (default: the run's top_k, else 3).
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<usize>,
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct EvalArgs {
     pub file: PathBuf,
     /// Weights to evaluate (a `.safetensors` checkpoint written by `dlp run`).
@@ -309,6 +372,11 @@ pub fn main() -> i32 {
         Command::Bench(a) => commands::bench::run(&a),
         Command::Status(a) => commands::status::run(&a),
         Command::Sweep(c) => commands::sweep::run(&c),
+        Command::Report(a) => commands::report::run(&a),
+        Command::Predict(a) => commands::predict::run(&a),
+        Command::Fmt(a) => commands::fmt::run(&a),
+        Command::Lsp => commands::lsp::run(),
+        Command::Completions(a) => commands::completions::run(&a),
     };
     match result {
         Ok(code) => code,
@@ -321,7 +389,7 @@ pub fn main() -> i32 {
 fn report(e: &Error) -> i32 {
     match e {
         // Diagnostics are already rendered with their own `error:` lines.
-        Error::Invalid(text) => eprint!("{text}"),
+        Error::Invalid(report) => eprint!("{report}"),
         _ => eprintln!("error: {e}"),
     }
     e.exit_code()

@@ -2,15 +2,17 @@
 //! (README, "Exit codes"): 1 runtime failure, 2 invalid pipeline or usage,
 //! 3 expectation failed, 130 interrupted.
 
+use crate::analyze::Report;
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The pipeline is invalid: rendered diagnostics, all of them.
+    /// The pipeline is invalid: every error, located in its source
+    /// (rendered once, by [`Report`]'s `Display`).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Box<Report>),
     /// Bad command-line usage (an unknown `--set` name, a bad flag value).
     #[error("{0}")]
     Usage(String),

@@ -10,7 +10,8 @@
 //! 5. [`run`] trains, validates, checkpoints and evaluates;
 //! 6. [`report`] writes the run folder: CSVs, manifest, curves, diagnosis.
 //!
-//! [`cli`] and [`commands`] are the `dlp` binary's front door.
+//! [`cli`] and [`commands`] are the `dlp` binary's front door; [`fmt`] and
+//! `lsp` (the language server) serve people writing pipelines in an editor.
 
 pub mod alloc;
 pub mod analyze;
@@ -19,6 +20,8 @@ pub mod commands;
 pub mod data;
 pub mod error;
 mod fault;
+pub mod fmt;
+pub(crate) mod lsp;
 pub mod metrics;
 pub mod nn;
 pub mod ops;

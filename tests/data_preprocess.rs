@@ -122,7 +122,59 @@ fn csv_features_normalise_per_feature_with_train_statistics() {
     assert!((f64::from(b.x[1]) / 1e8 - 1.0).abs() < 1e-5);
     let t = ds.batch(Part::Train, &[0, 1], None).unwrap();
     assert!((t.x[0] + 1.0).abs() < 1e-5 && (t.x[2] - 1.0).abs() < 1e-5);
-    // The manifest form.
+    // The manifest form, with the feature columns `dlp predict` looks for.
     let yaml = serde_yaml_ng::to_string(&ds.stats).unwrap();
     assert!(yaml.contains("normalize"), "{yaml}");
+    assert_eq!(ds.stats.columns, ["a", "b"]);
+    assert!(yaml.ends_with("columns:\n- a\n- b\n"), "{yaml}");
+}
+
+/// `dlp predict` rebuilds the transform from the statistics a run stored
+/// in `run.yaml`: through a YAML round trip it is the fitted transform bit
+/// for bit, for every combination of steps; statistics of the wrong size
+/// are refused.
+#[test]
+fn the_transform_rebuilt_from_stored_statistics_is_the_fitted_one() {
+    let cases: &[&[Preprocess]] = &[
+        &[],
+        &[Preprocess::Scale {
+            factor: 1.0 / 255.0,
+        }],
+        &[Preprocess::Normalize { per_channel: false }],
+        &[
+            Preprocess::Scale {
+                factor: 1.0 / 255.0,
+            },
+            Preprocess::Normalize { per_channel: true },
+        ],
+        &[
+            Preprocess::Normalize { per_channel: true },
+            Preprocess::Scale { factor: 0.5 },
+            Preprocess::Normalize { per_channel: false },
+        ],
+    ];
+    for steps in cases {
+        let (stats, fitted) = preprocess::fit(steps, &table(), &[0, 1], SHAPE);
+        let yaml = serde_yaml_ng::to_string(&stats).unwrap();
+        let back: preprocess::PreprocessStats = serde_yaml_ng::from_str(&yaml).unwrap();
+        assert_eq!(back, stats, "{yaml}");
+        let rebuilt = back.affine(SHAPE).unwrap();
+        assert_eq!(rebuilt, fitted, "{steps:?}");
+        assert!(!yaml.contains("columns"), "{yaml}");
+    }
+    let (stats, _) = preprocess::fit(
+        &[Preprocess::Normalize { per_channel: true }],
+        &table(),
+        &[0, 1],
+        SHAPE,
+    );
+    let three = Shape::Image {
+        channels: 3,
+        height: 1,
+        width: 2,
+    };
+    assert_eq!(
+        stats.affine(three).unwrap_err(),
+        "normalize has 2 means and 2 standard deviations for 3 channels"
+    );
 }

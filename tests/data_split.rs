@@ -201,10 +201,18 @@ fn sizes_that_do_not_fit_point_at_the_split() {
     );
     let e = load_parts(&plan, NO_PRE, &pipeline, false).unwrap_err();
     assert_eq!(e.exit_code(), 2);
+    // One renderer for the analyzer's errors and these: a kind, a span
+    // (the statement's name), pest's layout and the closing count.
+    let dlp::error::Error::Invalid(report) = &e else {
+        panic!("{e:?}")
+    };
+    let d = &report.diagnostics[0];
+    assert_eq!(d.kind, dlp::analyze::Kind::Data);
+    assert_eq!(&report.source[d.span.start..d.span.end], "split");
     assert_eq!(
         e.to_string(),
         format!(
-            "error: split asks for 45 + 10 = 55 training samples but train-images-idx3-ubyte's training part has 50\n  --> {}:3:3\n  |\n3 |   split train=45 valid=10 test=official\n  |   ^\n",
+            "error: split asks for 45 + 10 = 55 training samples but train-images-idx3-ubyte's training part has 50\n --> {}:3:3\n  |\n3 |   split train=45 valid=10 test=official\n  |   ^---^\n\n1 error\n",
             pipeline.display()
         )
     );

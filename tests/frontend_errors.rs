@@ -2,7 +2,7 @@
 //! column (1-based, in characters) and message. Most cases are one edit of
 //! a valid base pipeline, so each row tests exactly one mistake.
 
-use dlp::analyze::{Diagnostic, analyze_source, diagnose_source};
+use dlp::analyze::{Diagnostic, Kind, Severity, analyze_source, diagnose_source};
 use dlp::error::Error;
 use std::path::Path;
 
@@ -743,11 +743,12 @@ fn table_of_malformed_pipelines() {
 #[test]
 fn rendered_text_is_exact() {
     let src = BLOBS.replacen("dense 3 activation", "conv2 3 activation", 1);
-    let Err(Error::Invalid(text)) = analyze_source(&src, Path::new("pipelines/t.dlp"), &[]) else {
+    let Err(Error::Invalid(report)) = analyze_source(&src, Path::new("pipelines/t.dlp"), &[])
+    else {
         panic!("accepted");
     };
     assert_eq!(
-        text,
+        report.to_string(),
         "error: unknown layer \"conv2\" — did you mean \"conv2d\"?
  --> pipelines/t.dlp:9:3
   |
@@ -759,11 +760,11 @@ fn rendered_text_is_exact() {
     );
 
     let src = IMAGES.replacen("  flatten\n", "", 1);
-    let Err(Error::Invalid(text)) = analyze_source(&src, Path::new("c.dlp"), &[]) else {
+    let Err(Error::Invalid(report)) = analyze_source(&src, Path::new("c.dlp"), &[]) else {
         panic!("accepted");
     };
     assert_eq!(
-        text,
+        report.to_string(),
         "error: dense after a 16×16×8 feature map: add flatten
  --> c.dlp:9:3
   |
@@ -778,11 +779,11 @@ fn rendered_text_is_exact() {
 
     // A syntax error: pest's renderer, rule names in words, plus a hint.
     let src = BLOBS.replacen("activation=relu", "activation = relu", 1);
-    let Err(Error::Invalid(text)) = analyze_source(&src, Path::new("t.dlp"), &[]) else {
+    let Err(Error::Invalid(report)) = analyze_source(&src, Path::new("t.dlp"), &[]) else {
         panic!("accepted");
     };
     assert_eq!(
-        text,
+        report.to_string(),
         "error: invalid syntax
  --> t.dlp:8:27
   |
@@ -877,4 +878,201 @@ proptest::proptest! {
             Err(e) => proptest::prop_assert!(false, "usage error without overrides: {e}"),
         }
     }
+}
+
+/// Each kind of mistake, matched by its kind and the exact text its
+/// primary span (and any related span) covers: no message text.
+#[test]
+fn kinds_and_spans() {
+    // (base, replace this, with this, kind, primary text, related texts)
+    type KindCase = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Kind,
+        &'static str,
+        &'static [&'static str],
+    );
+    let cases: &[KindCase] = &[
+        (BLOBS, "lr=0.01", "lr=.01", Kind::Syntax, "", &[]),
+        (
+            BLOBS,
+            "dense 3 activation",
+            "dens 3 activation",
+            Kind::UnknownStatement,
+            "dens",
+            &[],
+        ),
+        (
+            BLOBS,
+            "lr=0.01",
+            "lr=0.01 foo=1",
+            Kind::UnknownParameter,
+            "foo",
+            &[],
+        ),
+        (
+            BLOBS,
+            "dense $width",
+            "dense $widht",
+            Kind::UnknownVariable,
+            "$widht",
+            &[],
+        ),
+        (
+            BLOBS,
+            "activation=relu",
+            "activation=rel",
+            Kind::UnknownValue,
+            "rel",
+            &[],
+        ),
+        (
+            BLOBS,
+            "metrics accuracy f1",
+            "metrics accuracy f2",
+            Kind::UnknownMetric,
+            "f2",
+            &[],
+        ),
+        (
+            BLOBS,
+            "  batch 16\n",
+            "  batch 16\n  dense 3\n",
+            Kind::Misplaced,
+            "dense",
+            &[],
+        ),
+        (
+            BLOBS,
+            "  batch 16\n",
+            "  batch 16\n  batch 8\n",
+            Kind::Duplicate,
+            "batch",
+            &["batch"],
+        ),
+        (
+            BLOBS,
+            "seed 1\n",
+            "seed 1\nseed 2\n",
+            Kind::Duplicate,
+            "seed",
+            &["seed"],
+        ),
+        (
+            BLOBS,
+            "lr=0.01",
+            "lr=0.01 lr=0.1",
+            Kind::Duplicate,
+            "lr=0.1",
+            &["0.01"],
+        ),
+        (
+            BLOBS,
+            "let width = 8\n",
+            "let width = 8\nlet width = 9\n",
+            Kind::Duplicate,
+            "width",
+            &["width"],
+        ),
+        (BLOBS, "  epochs 5\n", "", Kind::Missing, "train", &[]),
+        (
+            BLOBS,
+            "batch 16",
+            "batch sixteen",
+            Kind::Type,
+            "sixteen",
+            &[],
+        ),
+        (BLOBS, "lr=0.01", "lr=-1", Kind::Range, "-1", &[]),
+        (
+            BLOBS,
+            "split train=60 valid=20 test=20",
+            "split train=60 valid=20 test=20 validate_on=test",
+            Kind::Conflict,
+            "test",
+            &[],
+        ),
+        (
+            IMAGES,
+            "  flatten\n",
+            "",
+            Kind::Shape,
+            "dense 10 activation=softmax",
+            &[],
+        ),
+        (
+            BLOBS,
+            "dense 3 activation=softmax",
+            "dense 4 activation=softmax",
+            Kind::Mismatch,
+            "dense 4 activation=softmax",
+            &[],
+        ),
+        (BLOBS, "samples=100", "samples=2", Kind::Conflict, "2", &[]),
+        (
+            BLOBS,
+            "expect {",
+            "sweep grid { width = [4, 0] }\nexpect {",
+            Kind::Sweep,
+            "0",
+            &["$width"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (i, (base, from, to, kind, text, related)) in cases.iter().enumerate() {
+        assert!(base.contains(from), "case {i}: {from:?} not in the base");
+        let src = base.replacen(from, to, 1);
+        let diags = diagnostics(&src);
+        let Some(d) = diags.first() else {
+            failures.push(format!("case {i}: accepted"));
+            continue;
+        };
+        let got = (
+            d.kind,
+            &src[d.span.start..d.span.end],
+            d.related
+                .iter()
+                .map(|r| &src[r.span.start..r.span.end])
+                .collect::<Vec<_>>(),
+        );
+        if got != (*kind, *text, related.to_vec()) || d.severity != Severity::Error {
+            failures.push(format!(
+                "case {i} ({to:?}): want {kind:?} {text:?} {related:?}, got {got:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Warnings go through the same path: a kind, a span, the same renderer.
+#[test]
+fn warnings_are_structured_and_rendered_once() {
+    let (_, warnings) =
+        dlp::analyze::analyze_source_with_warnings(BLOBS, Path::new("t.dlp"), &[]).unwrap();
+    let [w] = warnings.diagnostics.as_slice() else {
+        panic!("{warnings:?}")
+    };
+    assert_eq!(
+        (
+            w.kind,
+            w.severity,
+            &BLOBS[w.span.start..w.span.end],
+            w.line,
+            w.column
+        ),
+        (Kind::NoEffect, Severity::Warning, "accuracy", 18, 20)
+    );
+    assert!(
+        warnings.to_string().starts_with(
+            "warning: metrics accuracy changes nothing: loss and accuracy are always reported \
+             (train.csv, eval.csv, test_accuracy), as the diagnosis reads the error rate\n  --> t.dlp:18:20\n"
+        ),
+        "{warnings}"
+    );
+    // No closing error count when there are only warnings.
+    assert!(
+        warnings.to_string().ends_with("and top_k=K\n\n"),
+        "{warnings}"
+    );
 }

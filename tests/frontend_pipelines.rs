@@ -9,6 +9,9 @@ use dlp::rng::{Stream, stream_seed};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::fmt_keeps_meaning;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -42,6 +45,18 @@ fn every_shipped_pipeline_plans() {
         if let Err(e) = load(&f, &[]) {
             panic!("{}: {e}", f.display());
         }
+        let src = std::fs::read_to_string(&f).unwrap();
+        if let Err(e) = fmt_keeps_meaning(&src, &f) {
+            panic!("dlp fmt {}: {e}", f.display());
+        }
+        // Shipped pipelines are the house style: `dlp fmt --check` passes.
+        let formatted = dlp::fmt::format(&src).expect("formats");
+        assert_eq!(
+            formatted,
+            src,
+            "{} is not in dlp fmt's layout: run `dlp fmt {0}`",
+            f.display()
+        );
     }
 }
 
@@ -172,7 +187,7 @@ fn blobs_plan_is_the_books_exercise() {
         plan.expect[0].loc,
         Loc {
             line: 29,
-            column: 12
+            column: 10
         }
     );
     // The Bayes error of the book's points stands in for human error.
@@ -834,6 +849,12 @@ fn every_readme_example_analyzes() {
                 if let Err(e) = analyze_source(&body, &file, &[]) {
                     failures.push(format!("README.md:{}: the dlp block: {e}", i + 1));
                 }
+                if let Err(e) = fmt_keeps_meaning(&body, &file) {
+                    failures.push(format!(
+                        "README.md:{}: dlp fmt of the dlp block: {e}",
+                        i + 1
+                    ));
+                }
             }
             fenced[i..=end].iter_mut().for_each(|f| *f = true);
             i = end;
@@ -950,6 +971,11 @@ fn every_readme_example_analyzes() {
         if let Err(e) = analyze_source(&src, &file, &[]) {
             failures.push(format!(
                 "README.md:{line}: `{example}` as `{stmt}` in {section}: {e}\n{src}"
+            ));
+        }
+        if let Err(e) = fmt_keeps_meaning(&src, &file) {
+            failures.push(format!(
+                "README.md:{line}: dlp fmt of `{stmt}` in {section}: {e}\n{src}"
             ));
         }
     }
@@ -1105,4 +1131,376 @@ fn mixed_image_folder_is_caught_by_check() {
         (d[0].line, d[0].message.as_str()),
         (2, "rgb needs images, but the input is 2 features")
     );
+}
+
+// --- The language server, over stdio as an editor drives it -------------
+
+/// A `dlp lsp` child process and a reader thread for its messages.
+struct LspSession {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    messages: std::sync::mpsc::Receiver<lsp_server::Message>,
+    next_id: i32,
+}
+
+impl LspSession {
+    fn start() -> LspSession {
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dlp"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let (tx, messages) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok(Some(m)) = lsp_server::Message::read(&mut stdout) {
+                if tx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+        LspSession {
+            child,
+            stdin,
+            messages,
+            next_id: 0,
+        }
+    }
+
+    fn send(&mut self, m: lsp_server::Message) {
+        m.write(&mut self.stdin).unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: serde_json::Value) {
+        self.send(lsp_server::Notification::new(method.into(), params).into());
+    }
+
+    fn recv(&mut self) -> lsp_server::Message {
+        self.messages
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("dlp lsp answered within 30 s")
+    }
+
+    /// Sends a request and returns its result (notifications in between
+    /// are dropped).
+    fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.next_id += 1;
+        let id = lsp_server::RequestId::from(self.next_id);
+        self.send(lsp_server::Request::new(id.clone(), method.into(), params).into());
+        loop {
+            if let lsp_server::Message::Response(r) = self.recv()
+                && r.id == id
+            {
+                return match r.response_result {
+                    Ok(v) => v,
+                    Err(e) => panic!("{method}: {e:?}"),
+                };
+            }
+        }
+    }
+
+    /// The next diagnostics published.
+    fn diagnostics(&mut self) -> serde_json::Value {
+        loop {
+            if let lsp_server::Message::Notification(n) = self.recv()
+                && n.method == "textDocument/publishDiagnostics"
+            {
+                return n.params;
+            }
+        }
+    }
+
+    fn open(&mut self, uri: &str, text: &str) -> serde_json::Value {
+        self.notify(
+            "textDocument/didOpen",
+            serde_json::json!({"textDocument": {"uri": uri, "languageId": "dlp", "version": 1, "text": text}}),
+        );
+        self.diagnostics()
+    }
+}
+
+/// `[line, character, line, character]` of a protocol range.
+fn range(v: &serde_json::Value) -> [u64; 4] {
+    let n = |p: &str, k: &str| v[p][k].as_u64().unwrap();
+    [
+        n("start", "line"),
+        n("start", "character"),
+        n("end", "line"),
+        n("end", "character"),
+    ]
+}
+
+/// A scripted session: initialize, diagnostics of an erroneous file with
+/// exact ranges, hover on `conv2d`, completion, definition, rename, inlay
+/// hints, formatting, the latency of diagnostics after an edit, shutdown.
+#[test]
+fn language_server_session() {
+    use serde_json::json;
+    let mut lsp = LspSession::start();
+    let init = lsp.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    let caps = &init["capabilities"];
+    for cap in [
+        "hoverProvider",
+        "completionProvider",
+        "definitionProvider",
+        "renameProvider",
+        "documentFormattingProvider",
+        "inlayHintProvider",
+    ] {
+        assert!(!caps[cap].is_null(), "{cap} missing: {caps}");
+    }
+    lsp.notify("initialized", json!({}));
+
+    // Every error at once, with exact ranges, kinds and related spans; the
+    // warning too.
+    let bad = "\
+data {
+  source blobs centers=3
+  split train=0.8 test=0.2
+}
+model {
+  dense 8 activation=rel
+  dens 3
+}
+train {
+  loss cross_entropy
+  optimizer adam lr=-1
+  batch 8
+  batch 16
+  epochs 2
+}
+evaluate { metrics accuracy }
+";
+    let d = lsp.open("file:///nowhere/bad.dlp", bad);
+    assert_eq!(d["uri"], "file:///nowhere/bad.dlp");
+    let got: Vec<(String, u64, [u64; 4])> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["code"].as_str().unwrap().to_string(),
+                x["severity"].as_u64().unwrap(),
+                range(&x["range"]),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, [u64; 4])> = vec![
+        ("unknown-value".into(), 1, [5, 21, 5, 24]),
+        ("unknown-statement".into(), 1, [6, 2, 6, 6]),
+        ("range".into(), 1, [10, 20, 10, 22]),
+        ("duplicate".into(), 1, [12, 2, 12, 7]),
+        ("no-effect".into(), 2, [15, 19, 15, 27]),
+    ];
+    assert_eq!(got, want, "{d}");
+    let dup = &d["diagnostics"][3];
+    assert_eq!(
+        range(&dup["relatedInformation"][0]["location"]["range"]),
+        [11, 2, 11, 7]
+    );
+    assert!(
+        d["diagnostics"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"dense\"?"),
+        "{d}"
+    );
+
+    // Hover on the first conv2d of the CIFAR-10 pipeline: its output shape
+    // and parameters (the first of the three passes of its repeat).
+    let path = pipeline("cifar10.dlp");
+    let cifar = std::fs::read_to_string(&path).unwrap();
+    let uri = format!("file://{}", path.display());
+    let d = lsp.open(&uri, &cifar);
+    assert_eq!(d["diagnostics"], json!([]), "{d}");
+    let (line, col) = cifar
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("conv2d").map(|c| (i, c)))
+        .unwrap();
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col + 2}}),
+    );
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("output `(None, 32, 32, 32)`, 896 parameters"),
+        "{text}"
+    );
+    assert_eq!(
+        range(&hover["range"]),
+        [line as u64, col as u64, line as u64, col as u64 + 6]
+    );
+
+    // Hover on a key: its meaning and default.
+    let kcol = cifar.lines().nth(line).unwrap().find("padding").unwrap();
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": kcol}}),
+    );
+    assert_eq!(
+        hover["contents"]["value"],
+        "**padding**: same (output keeps the size) or valid (no padding)\n\ndefault: valid"
+    );
+
+    // Inlay hints: each layer's output shape at the end of its line.
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 999, "character": 0}}}),
+    );
+    let hints = hints.as_array().unwrap();
+    assert_eq!(hints.len(), 8, "{hints:?}");
+    assert_eq!(
+        hints[0]["label"],
+        "→ (None, 32, 32, 32) | (None, 16, 16, 64) | (None, 8, 8, 128)"
+    );
+    assert_eq!(hints[0]["position"]["line"], line);
+    assert_eq!(hints[7]["label"], "→ (None, 10)");
+
+    // Go to definition and rename of a `let`.
+    let (vline, vcol) = cifar
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("$width").map(|c| (i, c)))
+        .unwrap();
+    let def = lsp.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": {"line": vline, "character": vcol + 1}}),
+    );
+    assert_eq!(range(&def["range"]), [2, 4, 2, 9]);
+    let edit = lsp.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri}, "position": {"line": vline, "character": vcol + 3}, "newName": "base"}),
+    );
+    let mut edits: Vec<([u64; 4], String)> = edit["changes"][uri.as_str()]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                range(&e["range"]),
+                e["newText"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edits.sort();
+    let repeat = cifar.lines().nth(vline).unwrap();
+    let at: Vec<u64> = repeat
+        .match_indices("$width")
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let v = vline as u64;
+    let mut want: Vec<([u64; 4], String)> = vec![([2, 4, 2, 9], "base".into())];
+    want.extend(at.iter().map(|&c| ([v, c, v, c + 5], "base".to_string())));
+    assert_eq!(edits, want);
+
+    // Completion inside `train { optimizer | }`: the optimizers and the
+    // keys every optimizer takes.
+    let text = "train { optimizer  }\n";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": text}]}),
+    );
+    lsp.diagnostics();
+    let items = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 18}}),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "sgd",
+            "adam",
+            "adamw",
+            "rmsprop",
+            "adagrad",
+            "clip_norm=",
+            "decay="
+        ]
+    );
+    // … after `adam `, adam's own keys; after `activation=`, the
+    // activations; after `$`, the variables; a statement name by section.
+    let text = "let w = 8\ntrain { optimizer adam  }\nmodel { dense $ activation=s\n  ma";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": text}]}),
+    );
+    lsp.diagnostics();
+    let mut complete = |line: u32, character: u32| -> Vec<String> {
+        lsp.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect()
+    };
+    assert_eq!(
+        complete(1, 23),
+        [
+            "lr=",
+            "beta1=",
+            "beta2=",
+            "epsilon=",
+            "clip_norm=",
+            "decay="
+        ]
+    );
+    assert_eq!(
+        complete(2, 28),
+        ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+    );
+    assert_eq!(complete(2, 15), ["$w"]);
+    assert!(complete(3, 4).iter().any(|l| l == "maxpool"));
+    assert!(complete(3, 4).iter().all(|l| l != "loss"));
+
+    // Formatting: one edit, `dlp fmt`'s text.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": "train{optimizer   adam}"}]}),
+    );
+    lsp.diagnostics();
+    let edits = lsp.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert_eq!(edits[0]["newText"], "train { optimizer adam }\n");
+
+    // Latency: diagnostics of the CIFAR-10 pipeline after an edit.
+    let mut times = Vec::new();
+    for v in 0..30 {
+        let started = std::time::Instant::now();
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 5 + v}, "contentChanges": [{"text": cifar}]}),
+        );
+        let d = lsp.diagnostics();
+        times.push(started.elapsed());
+        assert_eq!(d["diagnostics"], json!([]));
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    eprintln!("lsp: diagnostics of cifar10.dlp {median:?} after an edit (median of 30)");
+    assert!(median.as_millis() < 250, "{median:?}");
+
+    // Shutdown, exit: the process ends with 0.
+    assert_eq!(lsp.request("shutdown", json!(null)), json!(null));
+    lsp.notify("exit", json!(null));
+    let status = lsp.child.wait().unwrap();
+    assert!(status.success(), "{status}");
 }

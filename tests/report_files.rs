@@ -1,5 +1,10 @@
 //! The files of a run folder on their own: atomic writes, `train.csv`,
-//! the learning curves, `data.csv`, the trace file.
+//! the learning curves, `data.csv`, the trace file; and the report pages
+//! in a real browser.
+
+#[path = "common/browser.rs"]
+mod browser;
+mod common;
 
 use dlp::report::{EpochRow, History, Marks, atomic, curves, trace};
 use std::collections::BTreeMap;
@@ -417,3 +422,225 @@ train {
         assert!((got - want).abs() <= 1e-15, "{lr:?}");
     }
 }
+
+/// The report pages in a real browser (headless Chromium): a run's page
+/// and a sweep's comparison page load without a console message, an
+/// exception or a blocked resource; after the scripts ran the charts hold
+/// one series per curve with one point per epoch (and the hover layer
+/// its markers); a real mouse move over epoch 3 shows that epoch's values
+/// from train.csv; the heatmap holds confusion.csv's counts; on a phone
+/// screen nothing makes the page wider than the screen. Screenshots go to
+/// `target/tmp/report-browser/`. Without a browser the test says so and
+/// passes, unless `DLP_REQUIRE_BROWSER` is set (as `.ci/run` sets it when
+/// it could install one).
+#[test]
+fn report_pages_render_in_a_headless_browser() {
+    let Some(exe) = browser::find() else {
+        assert!(
+            std::env::var_os("DLP_REQUIRE_BROWSER").is_none(),
+            "DLP_REQUIRE_BROWSER is set but no headless Chromium was found \
+             (apt-get install chromium-headless-shell, or set DLP_BROWSER)"
+        );
+        eprintln!(
+            "skipped: no headless Chromium on the PATH \
+             (apt-get install chromium-headless-shell, or set DLP_BROWSER)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    common::colour_folder(&tmp.path().join("imgs"), 40, 20);
+    let pipeline = "seed 5\ndata {\n  source images \"imgs/\"\n  split train=0.75 valid=0.25 test=official\n}\n\
+         preprocess { normalize mean_std per_channel }\n\
+         model {\n  flatten\n  dense 8 activation=relu\n  dense 3 activation=softmax\n}\n\
+         train {\n  loss cross_entropy\n  optimizer adam lr=0.003\n  batch 16\n  epochs 40\n  \
+         early_stop monitor=val_loss patience=2\n}\n\
+         evaluate { metrics f1 }\n";
+    let p = common::write(tmp.path(), "colours.dlp", pipeline);
+    let run = tmp.path().join("run");
+    let o = common::run_quiet(&p, &run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let sweep_text = pipeline.replace("epochs 40", "epochs 6")
+        + "sweep grid { train.optimizer.lr = [0.001, 0.01] }\n";
+    let sp = common::write(tmp.path(), "sweep.dlp", &sweep_text);
+    let sweep = tmp.path().join("sweep");
+    let o = common::run_quiet(&sp, &sweep, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let o = common::run(&["report", sweep.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-browser");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut b = browser::Browser::launch(&exe, &tmp.path().join("profile"));
+
+    // The run's page on a desktop screen.
+    b.open(&run.join("report.html"), 1200, 900, false);
+    let history = History::read_csv(&run.join("train.csv")).unwrap();
+    let epochs = history.rows.len();
+    assert!(epochs >= 3, "{epochs} epochs");
+    let drawn = b.eval(COUNT_SERIES);
+    let e = epochs;
+    assert_eq!(
+        drawn,
+        serde_json::json!([
+            ["chart-loss", 2, [["train", e], ["validation", e]]],
+            ["chart-accuracy", 2, [["train", e], ["validation", e]]],
+            ["chart-lr", 1, [["lr", e]]],
+            ["chart-metrics", 1, [["val_f1", e]]],
+        ])
+    );
+    // Hover over epoch 3 of the loss chart with the mouse.
+    let at = b.eval(&format!("({})('chart-loss', 3, null)", POINT_OF));
+    b.mouse_move(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let tip = b.eval(&format!("({})('chart-loss')", TIP_OF));
+    assert_eq!(tip["hidden"], false, "{tip}");
+    assert_eq!(tip["head"], "epoch 3", "{tip}");
+    assert_eq!(tip["dots"], 2, "{tip}");
+    let row = history.row(3).unwrap();
+    let rows = tip["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{tip}");
+    for (text, metric) in rows.iter().zip(["loss", "val_loss"]) {
+        let (name, value) = text.as_str().unwrap().split_once(": ").unwrap();
+        assert_eq!(
+            name,
+            if metric == "loss" {
+                "train"
+            } else {
+                "validation"
+            }
+        );
+        let want = row.get(metric).unwrap();
+        let got: f64 = value.parse().unwrap();
+        assert!(
+            (got - want).abs() <= 5e-4 * want.abs(),
+            "{metric}: {got} vs {want}"
+        );
+    }
+    b.mouse_move(2.0, 2.0);
+    assert_eq!(
+        b.eval(&format!("({})('chart-loss')", TIP_OF))["hidden"],
+        true
+    );
+    // The heatmap holds confusion.csv's counts, row by row.
+    let cells = b.eval(
+        "Array.from(document.querySelectorAll('table.confusion tbody tr')).map(r => \
+         [r.querySelector('th').textContent].concat(Array.from(r.querySelectorAll('td[title]')).map(td => td.firstChild.textContent)).join(','))",
+    );
+    let csv = std::fs::read_to_string(run.join("confusion.csv")).unwrap();
+    let want: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(cells, serde_json::json!(want));
+    let mistakes = std::fs::read_to_string(run.join("misclassified.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert!(mistakes > 0);
+    assert_eq!(
+        b.eval("document.querySelectorAll('.mis figure').length"),
+        mistakes
+    );
+    assert_eq!(b.problems(), Vec::<String>::new());
+    b.screenshot(&shots.join("run-desktop.png"));
+
+    // On a phone: one column, nothing wider than the screen.
+    b.open(&run.join("report.html"), 390, 844, true);
+    let widths = b.eval(
+        "[document.documentElement.scrollWidth].concat(Array.from(document.querySelectorAll('svg.chart')).map(s => Math.round(s.getBoundingClientRect().width)))",
+    );
+    let widths: Vec<u64> = widths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(widths[0] <= 390, "the page is {} pixels wide", widths[0]);
+    assert!(
+        widths[1..].iter().all(|&w| (300..=390).contains(&w)),
+        "chart widths {widths:?}"
+    );
+    assert_eq!(b.problems(), Vec::<String>::new());
+    b.screenshot(&shots.join("run-phone.png"));
+
+    // The sweep's comparison page.
+    b.open(&sweep.join("report.html"), 1200, 900, false);
+    let drawn = b.eval(COUNT_SERIES);
+    let trials: Vec<usize> = (1..=2)
+        .map(|i| {
+            History::read_csv(&sweep.join(format!("trial-00{i}/train.csv")))
+                .unwrap()
+                .rows
+                .len()
+        })
+        .collect();
+    let (t1, t2) = (trials[0], trials[1]);
+    let curves = |id: &str| serde_json::json!([id, 2, [["trial-001", t1], ["trial-002", t2]]]);
+    assert_eq!(
+        drawn,
+        serde_json::json!([
+            curves("cmp-val-loss"),
+            curves("cmp-val-accuracy"),
+            curves("cmp-loss"),
+            curves("cmp-accuracy"),
+            ["cmp-sweep-0", 2, [["trial-001", 1], ["trial-002", 1]]],
+        ])
+    );
+    // The scatter's first point, under the mouse, names its trial.
+    let at = b.eval(&format!("({})('cmp-sweep-0', 0.001, 0)", POINT_OF));
+    b.mouse_move(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let tip = b.eval(&format!("({})('cmp-sweep-0')", TIP_OF));
+    assert_eq!(tip["head"], "trial-001", "{tip}");
+    assert_eq!(tip["rows"][0], "train.optimizer.lr 0.001", "{tip}");
+    let best = tip["rows"][1].as_str().unwrap();
+    let history = History::read_csv(&sweep.join("trial-001/train.csv")).unwrap();
+    let want = history
+        .rows
+        .iter()
+        .filter_map(|r| r.get("val_loss"))
+        .fold(f64::INFINITY, f64::min);
+    let got: f64 = best
+        .strip_prefix("best val_loss: ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((got - want).abs() <= 5e-4 * want, "{best} vs {want}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('a[href=\"trial-002/report.html\"]').length"),
+        2
+    );
+    assert!(
+        b.eval("document.querySelectorAll('td.best').length")
+            .as_u64()
+            > Some(0)
+    );
+    assert_eq!(b.problems(), Vec::<String>::new());
+    b.screenshot(&shots.join("compare-desktop.png"));
+    b.open(&sweep.join("report.html"), 390, 844, true);
+    assert!(b.eval("document.documentElement.scrollWidth").as_u64() <= Some(390));
+    assert_eq!(b.problems(), Vec::<String>::new());
+    b.screenshot(&shots.join("compare-phone.png"));
+    eprintln!("screenshots: {}", shots.display());
+}
+
+/// Every chart, after the scripts ran: its id, its hover markers, and each
+/// series with its points (polyline vertices or dots).
+const COUNT_SERIES: &str = "Array.from(document.querySelectorAll('svg.chart')).map(s => [s.id, \
+    s.querySelectorAll('g.hover circle').length, \
+    Array.from(s.querySelectorAll('g.series')).map(g => [g.dataset.series, \
+      Array.from(g.querySelectorAll('polyline')).reduce((n, p) => n + p.points.numberOfItems, 0) \
+      + g.querySelectorAll('circle').length])])";
+
+/// The viewport point of x (and of series `k`'s value there, else the
+/// middle of the frame) in a chart, scrolled into view.
+const POINT_OF: &str = "function (id, x, k) { \
+    const svg = document.getElementById(id); svg.scrollIntoView({block: 'center'}); \
+    const c = JSON.parse(document.getElementById('chart-data').textContent)[id]; const m = c.map; \
+    const ax = (v, log, f, t) => { if (log) v = Math.log10(v); return t[0] + (v - f[0]) / (f[1] - f[0]) * (t[1] - t[0]); }; \
+    const p = svg.createSVGPoint(); p.x = ax(x, m.logx, m.x, m.px); \
+    p.y = k === null ? (m.py[0] + m.py[1]) / 2 : ax(c.series[k].y[c.series[k].x.indexOf(x)], m.logy, m.y, m.py); \
+    const q = p.matrixTransform(svg.getScreenCTM()); return [q.x, q.y]; }";
+
+/// A chart's read-out: hidden or not, its heading, its rows, the markers shown.
+const TIP_OF: &str = "function (id) { \
+    const svg = document.getElementById(id); const tip = svg.closest('figure').querySelector('.tip'); \
+    return {hidden: tip.hidden, head: tip.querySelector('b') ? tip.querySelector('b').textContent : null, \
+      rows: Array.from(tip.querySelectorAll('.tip-row')).map(r => r.textContent), \
+      dots: Array.from(svg.querySelectorAll('g.hover circle')).filter(c => c.style.display !== 'none').length}; }";

@@ -55,11 +55,12 @@ fn assert_same_as(whole: &Path, cut: &Path, case: &str) {
             "{case}: {f} differs after resume"
         );
     }
-    assert_eq!(
-        std::fs::read(whole.join("model.safetensors")).unwrap(),
-        std::fs::read(cut.join("model.safetensors")).unwrap(),
-        "{case}: model.safetensors differs"
-    );
+    for f in ["model.safetensors", "report.html"] {
+        assert!(
+            std::fs::read(whole.join(f)).unwrap() == std::fs::read(cut.join(f)).unwrap(),
+            "{case}: {f} differs"
+        );
+    }
     let manifest = read(cut.join("run.yaml"));
     assert!(
         manifest.contains("status: stopped_early") || manifest.contains("status: completed"),
@@ -200,6 +201,7 @@ fn kill_9_during_any_write_resumes_to_the_same_bytes() {
         ("train.csv", 4, &[]),
         ("eval.csv", 1, &[]),
         ("curves.png", 1, &[]),
+        ("report.html", 1, &[]),
         ("run.yaml", 2, &[]),
     ];
     for (i, &(file, n, extra)) in cases.iter().enumerate() {

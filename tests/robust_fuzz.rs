@@ -148,6 +148,31 @@ fn token_soup_never_panics() {
         .expect("the analyzer panicked");
 }
 
+/// Deletes, duplicates or replaces a span of a real pipeline, or splices
+/// in a token.
+fn mutate(
+    src: &str,
+    a: prop::sample::Index,
+    b: prop::sample::Index,
+    op: u8,
+    token: &str,
+) -> String {
+    let chars: Vec<char> = src.chars().collect();
+    let (i, j) = {
+        let (x, y) = (a.index(chars.len()), b.index(chars.len()));
+        (x.min(y), x.max(y).min(x.min(y) + 40))
+    };
+    let head: String = chars[..i].iter().collect();
+    let mid: String = chars[i..j].iter().collect();
+    let tail: String = chars[j..].iter().collect();
+    match op {
+        0 => format!("{head}{tail}"),
+        1 => format!("{head}{mid}{mid}{tail}"),
+        2 => format!("{head}{token}{tail}"),
+        _ => format!("{head}{token}{mid}{tail}"),
+    }
+}
+
 #[test]
 fn mutated_pipelines_never_panic() {
     let mut runner = TestRunner::new(Config {
@@ -165,23 +190,57 @@ fn mutated_pipelines_never_panic() {
     );
     runner
         .run(&strategy, |(which, a, b, op, token)| {
-            let src = SEEDS[which];
-            let chars: Vec<char> = src.chars().collect();
-            let (i, j) = {
-                let (x, y) = (a.index(chars.len()), b.index(chars.len()));
-                (x.min(y), x.max(y).min(x.min(y) + 40))
-            };
-            let head: String = chars[..i].iter().collect();
-            let mid: String = chars[i..j].iter().collect();
-            let tail: String = chars[j..].iter().collect();
-            let text = match op {
-                0 => format!("{head}{tail}"),
-                1 => format!("{head}{mid}{mid}{tail}"),
-                2 => format!("{head}{token}{tail}"),
-                _ => format!("{head}{token}{mid}{tail}"),
-            };
-            analyze(&text);
+            analyze(&mutate(SEEDS[which], a, b, op, token));
             Ok(())
         })
         .expect("the analyzer panicked");
+}
+
+mod common;
+
+/// `dlp fmt` over the fuzz corpus: a mutated pipeline that parses formats
+/// idempotently to the same plan (or the same errors); one that does not
+/// parse is refused with its syntax error, never a panic.
+#[test]
+fn formatting_mutated_pipelines_keeps_their_meaning() {
+    let mut runner = TestRunner::new(Config {
+        cases: cases() / 3,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        0..SEEDS.len(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        0..4u8,
+        proptest::sample::select(TOKENS),
+    );
+    let parsed = std::cell::Cell::new(0u32);
+    runner
+        .run(&strategy, |(which, a, b, op, token)| {
+            let text = mutate(SEEDS[which], a, b, op, token);
+            let parses = dlp::syntax::parse(&text).is_ok();
+            match dlp::fmt::format(&text) {
+                Ok(_) if !parses => prop_assert!(false, "formatted unparsable text:\n{text}"),
+                Ok(_) => {
+                    parsed.set(parsed.get() + 1);
+                    if let Err(e) = common::fmt_keeps_meaning(&text, Path::new("fuzz.dlp")) {
+                        prop_assert!(false, "{e}");
+                    }
+                }
+                Err(d) => prop_assert!(
+                    !parses && d.kind == dlp::analyze::Kind::Syntax,
+                    "refused parsable text ({}):\n{text}",
+                    d.message
+                ),
+            }
+            Ok(())
+        })
+        .expect("dlp fmt broke a pipeline");
+    // Most single mutations of a real pipeline still parse.
+    let parsed = parsed.get();
+    assert!(
+        parsed >= cases() / 3 / 4,
+        "only {parsed} mutated pipelines parsed"
+    );
 }

@@ -585,6 +585,89 @@ const CASES: &[Case] = &[
         contains: &["error: --tol `test_accuracy`: no `=` (expected METRIC=ABS or METRIC=REL%"],
     },
     Case {
+        name: "report of a missing folder",
+        setup: |d| vec!["report".into(), s(d.join("nothing"))],
+        code: 2,
+        contains: &["/nothing: no such run folder"],
+    },
+    Case {
+        name: "report of a folder without runs",
+        setup: |d| {
+            std::fs::create_dir(d.join("empty")).unwrap();
+            vec!["report".into(), s(d.join("empty"))]
+        },
+        code: 2,
+        contains: &["/empty: not a run folder, and none of its sub-folders is one (no run.yaml)"],
+    },
+    Case {
+        name: "report of a run with a corrupt train.csv",
+        setup: |d| {
+            trained(d);
+            let csv = d.join("run/train.csv");
+            let text = std::fs::read_to_string(&csv).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let cells: Vec<&str> = lines[1].split(',').collect();
+            let bad = format!("{},{},x,{}", cells[0], cells[1], cells[3..].join(","));
+            std::fs::write(&csv, format!("{}\n{bad}\n", lines[0])).unwrap();
+            vec![
+                "report".into(),
+                s(d.join("run")),
+                "--out".into(),
+                s(d.join("r.html")),
+            ]
+        },
+        code: 1,
+        contains: &["/run/train.csv: line 2: column `loss`: `x` is not a number"],
+    },
+    Case {
+        name: "report into a missing folder",
+        setup: |d| {
+            trained(d);
+            std::fs::create_dir(d.join("more")).unwrap();
+            std::fs::rename(d.join("run"), d.join("more/run")).unwrap();
+            trained(d);
+            vec![
+                "report".into(),
+                s(d.join("run")),
+                s(d.join("more/run")),
+                "--out".into(),
+                s(d.join("nowhere/r.html")),
+            ]
+        },
+        code: 1,
+        contains: &[
+            "error: cannot write ",
+            "/nowhere/r.html: No such file or directory",
+        ],
+    },
+    Case {
+        name: "predict with a folder that is not a run",
+        setup: |d| {
+            write(d, "x.csv", "a,b\n1,2\n");
+            vec!["predict".into(), s(d), s(d.join("x.csv"))]
+        },
+        code: 2,
+        contains: &[": not a run folder (no run.yaml)"],
+    },
+    Case {
+        name: "predict with weights the run did not keep",
+        setup: |d| {
+            trained(d);
+            write(d, "x.csv", "a,b\n1,2\n");
+            vec![
+                "predict".into(),
+                s(d.join("run")),
+                s(d.join("x.csv")),
+                "--weights".into(),
+                "best".into(),
+            ]
+        },
+        code: 2,
+        contains: &[
+            "/run: the run kept no best weights: there is no best.safetensors, and model.safetensors holds epoch 1",
+        ],
+    },
+    Case {
         name: "offline with no cache says where to put the files",
         setup: |d| {
             let p = write(
@@ -764,4 +847,154 @@ fn every_bad_input_gets_a_clear_error_and_exit_code() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `dlp predict` with good and bad inputs together: every bad one is
+/// named with what is wrong, the good ones are still predicted (in order),
+/// and the command exits 1. Images for an image run (a wrong size, a
+/// grayscale file, a corrupt file, a missing path, an empty folder, a text
+/// file, a CSV), then rows and columns for a CSV run (a missing column, a
+/// cell that is not a number, a short row; the columns found by name).
+#[test]
+fn predict_names_each_bad_input_and_predicts_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    colour_folder(&d.join("imgs"), 6, 2);
+    let p = write(
+        d,
+        "img.dlp",
+        "data {\n  source images \"imgs/\"\n  split train=1.0 test=official\n}\n\
+         preprocess { scale 1/255 }\n\
+         model {\n  flatten\n  dense 3 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n",
+    );
+    let o = run(&["run", &s(&p), "--quiet", "--out", &s(d.join("run"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let good = d.join("imgs/test/red/000.png");
+    image::RgbImage::new(10, 8)
+        .save(d.join("wide.png"))
+        .unwrap();
+    image::GrayImage::new(8, 8)
+        .save(d.join("grey.png"))
+        .unwrap();
+    write(d, "broken.png", "not a png");
+    write(d, "notes.txt", "hello");
+    write(d, "table.csv", "a,b\n1,2\n");
+    std::fs::create_dir(d.join("empty")).unwrap();
+    let inputs = [
+        "wide.png",
+        "grey.png",
+        "broken.png",
+        "missing.png",
+        "empty",
+        "notes.txt",
+        "table.csv",
+    ];
+    let mut args = vec!["predict".to_string(), s(d.join("run")), s(&good)];
+    args.extend(inputs.iter().map(|i| s(d.join(i))));
+    args.push(s(d.join("imgs/test/blue")));
+    let o = dlp().args(&args).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let names: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let blue = |i: usize| s(d.join(format!("imgs/test/blue/{i:03}.png")));
+    assert_eq!(names, [s(&good), blue(0), blue(1)]);
+    let at = |name: &str| s(d.join(name));
+    let want = [
+        format!(
+            "error: {}: image is 8×10 (height×width) but the run's model reads 8×8, and the run's preprocess has no `resize`",
+            at("wide.png")
+        ),
+        format!(
+            "error: {}: image is grayscale (1 channel) but the run's model reads colour (3 channels) images, and the run's preprocess has no `rgb`",
+            at("grey.png")
+        ),
+        format!(
+            "error: {}: cannot decode image: Format error decoding Png: Invalid PNG signature.",
+            at("broken.png")
+        ),
+        format!("error: {}: no such file or folder", at("missing.png")),
+        format!(
+            "error: {}: no PNG or JPEG files in this folder",
+            at("empty")
+        ),
+        format!(
+            "error: {}: not an image (PNG, JPEG), a CSV file (.csv) or an IDX file",
+            at("notes.txt")
+        ),
+        format!(
+            "error: {}: a CSV file, but the run's model reads colour images of 8×8",
+            at("table.csv")
+        ),
+        "error: 7 inputs could not be predicted (3 were)".to_string(),
+    ];
+    assert_eq!(stderr(&o).lines().collect::<Vec<_>>(), want);
+
+    // A CSV run: columns by name, in any order, extra columns ignored.
+    write(
+        d,
+        "data.csv",
+        "x1,x2,y\n0,0,a\n0,1,a\n5,5,b\n5,6,b\n0,0.5,a\n5,5.5,b\n",
+    );
+    let p = write(
+        d,
+        "csv.dlp",
+        "data {\n  source csv \"data.csv\" label=y\n  split train=4 test=2 shuffle=false\n}\n\
+         preprocess { normalize mean_std }\n\
+         model { dense 2 activation=softmax }\ntrain {\n  loss cross_entropy\n  optimizer adam lr=0.1\n  epochs 60\n}\n",
+    );
+    let o = run(&["run", &s(&p), "--quiet", "--out", &s(d.join("csvrun"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    write(d, "new.csv", "y,x2,x1\nb,5,5\n?,abc,1\n?,1\n?,0,0\n");
+    write(d, "short.csv", "x1,x3\n1,2\n");
+    let o = run(&[
+        "predict",
+        &s(d.join("csvrun")),
+        &s(d.join("new.csv")),
+        &s(d.join("short.csv")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let new = at("new.csv");
+    assert_eq!(
+        rows.iter().map(|r| (r[0], r[1])).collect::<Vec<_>>(),
+        [
+            (format!("{new}:2").as_str(), "b"),
+            (format!("{new}:5").as_str(), "a")
+        ]
+    );
+    assert_eq!(
+        out.lines().next(),
+        Some("input,class,probability,class_2,probability_2")
+    );
+    let want = [
+        format!("error: {new}:3: column \"x2\": \"abc\" is not a number"),
+        format!("error: {new}:4: 2 fields, the header has 3"),
+        format!(
+            "error: {}: no column \"x2\" (the run's model reads x1, x2; the file has x1, x3)",
+            at("short.csv")
+        ),
+        "error: 3 inputs could not be predicted (2 were)".to_string(),
+    ];
+    assert_eq!(stderr(&o).lines().collect::<Vec<_>>(), want);
+    // The same rows in the training file's column order: the same answer.
+    write(d, "same.csv", "x1,x2\n5,5\n0,0\n");
+    let o = run(&["predict", &s(d.join("csvrun")), &s(d.join("same.csv"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let again: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let probs = |r: &[Vec<&str>]| r.iter().map(|c| c[1..].join(",")).collect::<Vec<_>>();
+    assert_eq!(probs(&again), probs(&rows));
 }

@@ -3,6 +3,7 @@
 //! Typed getters check types and ranges, and record defaults.
 
 use super::context::Cx;
+use super::diagnostic::{Diagnostic, Kind};
 use super::schema::{Spec, did_you_mean};
 use super::value::{R, V};
 use crate::syntax::{Command, Span};
@@ -86,7 +87,7 @@ impl Args {
                             (!spec.named.is_empty() || !spec.positional.is_empty()).then(|| {
                                 format!("parameters: {}", spec.all().collect::<Vec<_>>().join(", "))
                             });
-                        cx.error_hint(arg.span, msg, hint);
+                        cx.error_hint(Kind::UnknownParameter, arg.span, msg, hint);
                         positional += 1;
                         continue;
                     };
@@ -106,6 +107,7 @@ impl Args {
                             String::new()
                         };
                         cx.error(
+                            Kind::UnknownParameter,
                             key.span,
                             format!("unknown parameter \"{}\" for {stmt}{hint}{list}", key.name),
                         );
@@ -113,8 +115,16 @@ impl Args {
                     }
                 },
             };
-            if values.contains_key(name) {
-                cx.error(arg.span, format!("{stmt} {name} is given twice"));
+            if let Some(first) = values.get(name) {
+                let first = first.span;
+                cx.report(
+                    Diagnostic::error(
+                        Kind::Duplicate,
+                        arg.span,
+                        format!("{stmt} {name} is given twice"),
+                    )
+                    .related(first, format!("the first {name} is here")),
+                );
                 continue;
             }
             match cx.eval(&arg.value) {
@@ -150,7 +160,11 @@ impl Args {
         if self.failed.contains(&name) {
             return;
         }
-        cx.error(self.name_span, format!("{} needs {name}", self.stmt));
+        cx.error(
+            Kind::Missing,
+            self.name_span,
+            format!("{} needs {name}", self.stmt),
+        );
     }
 
     fn defaulted(&self, cx: &mut Cx, name: &str) {
@@ -169,6 +183,7 @@ impl Args {
         };
         let Some(x) = r.as_f64() else {
             cx.error(
+                Kind::Type,
                 r.span,
                 format!(
                     "{} {name} must be a number, got {}",
@@ -180,6 +195,7 @@ impl Args {
         };
         if !range.holds(x) {
             cx.error(
+                Kind::Range,
                 r.span,
                 format!("{} {name} must be {}, got {x}", self.stmt, range.describe()),
             );
@@ -203,6 +219,7 @@ impl Args {
             V::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => f as i64,
             _ => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!(
                         "{} {name} must be an integer, got {}",
@@ -215,6 +232,7 @@ impl Args {
         };
         if i < min {
             cx.error(
+                Kind::Range,
                 r.span,
                 format!("{} {name} must be ≥ {min}, got {i}", self.stmt),
             );
@@ -244,6 +262,7 @@ impl Args {
             V::Bool(b) => b,
             _ => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!(
                         "{} {name} must be true or false, got {}",
@@ -282,6 +301,7 @@ impl Args {
                     String::new()
                 };
                 cx.error(
+                    Kind::UnknownValue,
                     r.span,
                     format!("unknown {} {name} \"{w}\"{hint}{list}", self.stmt),
                 );
@@ -289,6 +309,7 @@ impl Args {
             }
             None => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!(
                         "{} {name} must be one of {}, got {}",
@@ -312,6 +333,7 @@ impl Args {
             Some(t) => Some(t.to_string()),
             None => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!(
                         "{} {name} must be a string, got {}",

@@ -2,6 +2,7 @@
 //! each when unknown, misplaced or repeated.
 
 use super::context::Cx;
+use super::diagnostic::{Diagnostic, Kind};
 use super::schema::{self, did_you_mean};
 use crate::syntax::{Command, Statement};
 
@@ -32,39 +33,66 @@ pub fn commands<'a>(
             Statement::Command(c) => {
                 let name = c.name.name.as_str();
                 if !known.contains(&name) {
-                    let msg = match schema::home_section(name) {
-                        Some(home) => format!("{name} belongs in {home} {{ … }}, not in {section}"),
-                        None if schema::SECTIONS.contains(&name) => {
-                            format!("{name} {{ … }} must be at the top level, not inside {section}")
-                        }
-                        None => format!(
-                            "unknown {} \"{name}\"{}",
-                            noun(section),
-                            did_you_mean(name, known.iter().copied())
+                    let (kind, msg) = match schema::home_section(name) {
+                        Some(home) => (
+                            Kind::Misplaced,
+                            format!("{name} belongs in {home} {{ … }}, not in {section}"),
+                        ),
+                        None if schema::SECTIONS.contains(&name) => (
+                            Kind::Misplaced,
+                            format!(
+                                "{name} {{ … }} must be at the top level, not inside {section}"
+                            ),
+                        ),
+                        None => (
+                            Kind::UnknownStatement,
+                            format!(
+                                "unknown {} \"{name}\"{}",
+                                noun(section),
+                                did_you_mean(name, known.iter().copied())
+                            ),
                         ),
                     };
-                    cx.error(c.name.span, msg);
+                    cx.error(kind, c.name.span, msg);
                     continue;
                 }
                 if c.block.is_some() && name != "repeat" {
-                    cx.error(c.name.span, format!("{name} takes no block"));
+                    cx.error(
+                        Kind::Misplaced,
+                        c.name.span,
+                        format!("{name} takes no block"),
+                    );
                     continue;
                 }
                 if unique && let Some(first) = out.iter().find(|o| o.name.name == name) {
                     let line = cx.loc(first.name.span).line;
-                    cx.error(
-                        c.name.span,
-                        format!("{name} is given twice (first on line {line})"),
+                    cx.report(
+                        Diagnostic::error(
+                            Kind::Duplicate,
+                            c.name.span,
+                            format!("{name} is given twice (first on line {line})"),
+                        )
+                        .related(first.name.span, format!("the first {name} is here")),
                     );
                     continue;
                 }
                 out.push(c);
             }
-            Statement::Let(l) => cx.error(l.span, "let is only allowed at the top level"),
-            Statement::Assign(a) => {
-                cx.error(a.span, "`PATH = VALUES` is only allowed inside sweep")
-            }
-            Statement::Compare(c) => cx.error(c.span, "comparisons are only allowed inside expect"),
+            Statement::Let(l) => cx.error(
+                Kind::Misplaced,
+                l.span,
+                "let is only allowed at the top level",
+            ),
+            Statement::Assign(a) => cx.error(
+                Kind::Misplaced,
+                a.span,
+                "`PATH = VALUES` is only allowed inside sweep",
+            ),
+            Statement::Compare(c) => cx.error(
+                Kind::Misplaced,
+                c.span,
+                "comparisons are only allowed inside expect",
+            ),
         }
     }
     out

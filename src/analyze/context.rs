@@ -1,7 +1,7 @@
-//! The analyzer's working state: the source (for diagnostics), variable
+//! The analyzer's working state: the source (to locate diagnostics), variable
 //! scopes, collected errors and the set of defaulted paths.
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, Kind, Severity};
 use super::schema::did_you_mean;
 use super::value::{R, V};
 use crate::syntax::{BinOp, Expr, ExprKind, Span, Value, ValueKind};
@@ -9,66 +9,66 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Cx<'s> {
     pub source: &'s str,
-    pub path: String,
     pub diags: Vec<Diagnostic>,
     /// Things that are valid but do not do what they seem to (see
     /// [`Cx::warn`]).
     pub warnings: Vec<Diagnostic>,
     pub defaults: BTreeSet<String>,
+    /// Partial results for tools (see [`super::Found`]).
+    pub found: super::Found,
     /// Innermost last: `let`s at the bottom, `repeat` bindings above.
     scopes: Vec<BTreeMap<String, R>>,
 }
 
 impl<'s> Cx<'s> {
-    pub fn new(source: &'s str, path: String) -> Cx<'s> {
+    pub fn new(source: &'s str) -> Cx<'s> {
         Cx {
             source,
-            path,
             diags: Vec::new(),
             warnings: Vec::new(),
             defaults: BTreeSet::new(),
+            found: super::Found::default(),
             scopes: vec![BTreeMap::new()],
         }
     }
 
-    /// Records an error at `span`.
-    pub fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.error_hint(span, message, None::<String>);
+    /// Records an error of `kind` at `span`.
+    pub fn error(&mut self, kind: Kind, span: Span, message: impl Into<String>) {
+        self.report(Diagnostic::error(kind, span, message));
     }
 
-    /// Records an error with an optional hint. Identical errors (a
-    /// `repeat` body reports once, not once per pass) are kept once.
+    /// Records an error with an optional hint.
     pub fn error_hint(
         &mut self,
+        kind: Kind,
         span: Span,
         message: impl Into<String>,
         hint: Option<impl Into<String>>,
     ) {
-        let d = Diagnostic::new(
-            self.source,
-            &self.path,
-            span,
-            message.into(),
-            hint.map(Into::into).into_iter().collect(),
-        );
-        if !self.diags.iter().any(|x| x.rendered == d.rendered) {
-            self.diags.push(d);
-        }
+        let mut d = Diagnostic::error(kind, span, message);
+        d.hints.extend(hint.map(Into::into));
+        self.report(d);
     }
 
-    /// Records a warning at `span` (kept once, as errors are): a statement
-    /// that is valid but changes nothing, said at its line rather than
-    /// accepted in silence.
+    /// Records a warning at `span`: a statement that is valid but changes
+    /// nothing, said at its line rather than accepted in silence.
     pub fn warn(&mut self, span: Span, message: impl Into<String>, hint: Option<&str>) {
-        let d = Diagnostic::warning(
-            self.source,
-            &self.path,
-            span,
-            message.into(),
-            hint.map(str::to_string).into_iter().collect(),
-        );
-        if !self.warnings.iter().any(|x| x.rendered == d.rendered) {
-            self.warnings.push(d);
+        let mut d = Diagnostic::warning(Kind::NoEffect, span, message);
+        d.hints.extend(hint.map(str::to_string));
+        self.report(d);
+    }
+
+    /// Records a diagnostic, located in the source. One equal to a
+    /// diagnostic already recorded (a `repeat` body reports once, not once
+    /// per pass) is kept once.
+    pub fn report(&mut self, d: Diagnostic) {
+        let d = d.locate(self.source);
+        let list = match d.severity {
+            Severity::Error => &mut self.diags,
+            Severity::Warning => &mut self.warnings,
+        };
+        if !list.contains(&d) {
+            list.push(d);
         }
     }
 
@@ -142,7 +142,11 @@ impl<'s> Cx<'s> {
                     let hint = did_you_mean(name, names.iter().map(String::as_str))
                         .replace('"', "")
                         .replace(" mean ", " mean $");
-                    self.error(e.span, format!("unknown variable ${name}{hint}"));
+                    self.error(
+                        Kind::UnknownVariable,
+                        e.span,
+                        format!("unknown variable ${name}{hint}"),
+                    );
                     None
                 }
             },
@@ -161,13 +165,14 @@ impl<'s> Cx<'s> {
                                 BinOp::Div => x / y,
                             };
                             if *op == BinOp::Div && y == 0.0 {
-                                self.error(rhs.span, "division by zero");
+                                self.error(Kind::Range, rhs.span, "division by zero");
                                 return None;
                             }
                             Some(V::Float(r))
                         }
                         (None, _) => {
                             self.error(
+                                Kind::Type,
                                 a.span,
                                 format!("arithmetic needs numbers, got {}", a.describe()),
                             );
@@ -175,6 +180,7 @@ impl<'s> Cx<'s> {
                         }
                         (_, None) => {
                             self.error(
+                                Kind::Type,
                                 b.span,
                                 format!("arithmetic needs numbers, got {}", b.describe()),
                             );
@@ -185,7 +191,7 @@ impl<'s> Cx<'s> {
                 match v {
                     Some(v) => Some(R::new(v, e.span)),
                     None => {
-                        self.error(e.span, "integer overflow");
+                        self.error(Kind::Range, e.span, "integer overflow");
                         None
                     }
                 }

@@ -4,6 +4,7 @@
 use super::args::{Args, Range};
 use super::block::{commands, kind_of};
 use super::context::Cx;
+use super::diagnostic::Kind;
 use super::schema::{self, BLOBS_GENERATORS, spec};
 use super::value::V;
 use crate::data::SourceInfo;
@@ -54,6 +55,7 @@ pub fn data(
     let split_cmd = cmds.iter().find(|c| c.name.name == "split");
     let Some(source_cmd) = source_cmd else {
         cx.error_hint(
+            Kind::Missing,
             head,
             "data has no source",
             Some("add e.g. `source cifar10` or `source csv \"file.csv\" label=y`"),
@@ -65,6 +67,7 @@ pub fn data(
         Some(c) => split(cx, c, seed, source.as_ref()),
         None => {
             cx.error_hint(
+                Kind::Missing,
                 head,
                 "data has no split",
                 Some("add e.g. `split train=0.8 test=0.2`"),
@@ -76,7 +79,11 @@ pub fn data(
     let info = match crate::data::probe(&source, base) {
         Ok(info) => info,
         Err(e) => {
-            cx.error(source_cmd.span, format!("cannot read the source: {e}"));
+            cx.error(
+                Kind::Data,
+                source_cmd.span,
+                format!("cannot read the source: {e}"),
+            );
             return None;
         }
     };
@@ -131,6 +138,7 @@ fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> 
                 (Some(BlobsGenerator::Numpy), Some(v)) if v > u64::from(u32::MAX) => {
                     if a.has("seed") {
                         cx.error(
+                            Kind::Range,
                             a.span("seed"),
                             format!(
                                 "blobs generator=numpy takes a seed below 2^32 (NumPy's RandomState), got {v}"
@@ -147,6 +155,7 @@ fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> 
                 && n < c
             {
                 cx.error(
+                    Kind::Conflict,
                     a.span("samples"),
                     format!("blobs samples ({n}) must be at least centers ({c})"),
                 );
@@ -183,12 +192,16 @@ fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> 
                 .is_some()
                 .then(|| a.text(cx, "test_labels"));
             match (&ti, &tl) {
-                (Some(_), None) => {
-                    cx.error(a.span("test_images"), "test_images needs test_labels too")
-                }
-                (None, Some(_)) => {
-                    cx.error(a.span("test_labels"), "test_labels needs test_images too")
-                }
+                (Some(_), None) => cx.error(
+                    Kind::Missing,
+                    a.span("test_images"),
+                    "test_images needs test_labels too",
+                ),
+                (None, Some(_)) => cx.error(
+                    Kind::Missing,
+                    a.span("test_labels"),
+                    "test_labels needs test_images too",
+                ),
                 _ => {}
             }
             Source::Idx {
@@ -207,12 +220,17 @@ fn size(cx: &mut Cx, a: &Args, name: &str) -> Option<SplitSize> {
     match r.v {
         V::Int(n) if n >= 1 => Some(SplitSize::Count(n as usize)),
         V::Int(n) => {
-            cx.error(r.span, format!("split {name} must be positive, got {n}"));
+            cx.error(
+                Kind::Range,
+                r.span,
+                format!("split {name} must be positive, got {n}"),
+            );
             None
         }
         V::Float(f) if f > 0.0 && f <= 1.0 => Some(SplitSize::Fraction(f)),
         V::Float(f) => {
             cx.error_hint(
+                Kind::Range,
                 r.span,
                 format!("split {name} must be a count ≥ 1 or a fraction in (0, 1], got {f}"),
                 Some("fractions are written with a point: train=0.8"),
@@ -221,6 +239,7 @@ fn size(cx: &mut Cx, a: &Args, name: &str) -> Option<SplitSize> {
         }
         _ => {
             cx.error(
+                Kind::Type,
                 r.span,
                 format!(
                     "split {name} must be a count or a fraction, got {}",
@@ -237,7 +256,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
     let train = if a.has("train") {
         size(cx, &a, "train")
     } else {
-        cx.error(a.name_span, "split needs train");
+        cx.error(Kind::Missing, a.name_span, "split needs train");
         None
     };
     let valid = size(cx, &a, "valid");
@@ -253,6 +272,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
                     _ => "idx without test_images",
                 };
                 cx.error_hint(
+                    Kind::Conflict,
                     a.span("test"),
                     format!(
                         "test=official needs a source with an official test part; {name} has none"
@@ -272,13 +292,14 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
             false
         }
         Some(_) => {
-            a.choice(cx, "validate_on", &["test", "valid"], None)
+            a.choice(cx, "validate_on", schema::VALIDATE_ON, None)
                 .as_deref()
                 == Some("test")
         }
     };
     if validate_on_test && test == TestSplit::None {
         cx.error_hint(
+            Kind::Conflict,
             a.span("validate_on"),
             "validate_on=test needs a test split",
             Some("add test=… to split"),
@@ -286,6 +307,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
     }
     if validate_on_test && valid.is_some() {
         cx.error(
+            Kind::Conflict,
             a.span("validate_on"),
             "validate_on=test and valid=… are exclusive: validation uses one of them",
         );
@@ -317,6 +339,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
         .sum();
     if fractions > 1.0 + 1e-9 {
         cx.error(
+            Kind::Range,
             cmd.span,
             format!("split fractions sum to {fractions}, more than 1"),
         );
@@ -328,6 +351,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
             .sum();
         if counts > *samples {
             cx.error(
+                Kind::Data,
                 cmd.span,
                 format!("split counts sum to {counts}, more than the {samples} samples"),
             );
@@ -365,6 +389,7 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
         let needs_image = |cx: &mut Cx, shape: Shape| {
             if image_dims(shape).is_none() {
                 cx.error(
+                    Kind::Shape,
                     cmd.name.span,
                     format!(
                         "{name} needs images, but the input is {} features",
@@ -385,6 +410,7 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 };
                 if out.contains(&other) {
                     cx.error(
+                        Kind::Conflict,
                         cmd.name.span,
                         format!(
                             "{name} and {other_name} are exclusive: images become 1 channel or 3"
@@ -427,13 +453,13 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 // `normalize`, `normalize mean_std`, `normalize mean_std
                 // per_channel` (as documented), `per_channel=true|false`,
                 // and `normalize per_channel` (the method word alone).
-                let method = a.choice(cx, "method", &["mean_std", "per_channel"], Some("mean_std"));
+                let method = a.choice(cx, "method", schema::NORMALIZE_METHODS, Some("mean_std"));
                 let by_method = method.as_deref() == Some("per_channel");
                 let flag = a.get("per_channel").and_then(|r| match &r.v {
                     V::Bool(b) => Some((*b, r.span)),
                     V::Word(w) if w == "per_channel" => Some((true, r.span)),
                     _ => {
-                        cx.error(
+                        cx.error(Kind::Type,
                             r.span,
                             format!(
                                 "normalize per_channel must be true, false or the word per_channel, got {}",
@@ -446,7 +472,11 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 if let Some((false, span)) = flag
                     && by_method
                 {
-                    cx.error(span, "normalize per_channel contradicts per_channel=false");
+                    cx.error(
+                        Kind::Conflict,
+                        span,
+                        "normalize per_channel contradicts per_channel=false",
+                    );
                 }
                 if flag.is_none() && !by_method && !a.has("per_channel") {
                     cx.mark_default("preprocess.normalize.per_channel");
@@ -469,7 +499,7 @@ pub fn check_images(cx: &mut Cx, data: &DataOut, preprocess: &[Preprocess]) {
         return;
     };
     for e in survey.problems(LoadTransform::of(preprocess)) {
-        cx.error(data.source_span, e.to_string());
+        cx.error(Kind::Data, data.source_span, e.to_string());
     }
 }
 
@@ -490,7 +520,7 @@ pub fn augment(
         ..AugmentPlan::default()
     };
     let mut fill: Option<FillMode> = None;
-    const FILLS: &[&str] = &["nearest", "constant", "reflect", "wrap"];
+    use schema::FILLS;
     let fill_of = |w: &str| match w {
         "constant" => FillMode::Constant,
         "reflect" => FillMode::Reflect,
@@ -502,6 +532,7 @@ pub fn augment(
         let name = cmd.name.name.as_str();
         if image_dims(shape).is_none() {
             cx.error(
+                Kind::Shape,
                 cmd.name.span,
                 format!(
                     "{name} needs images, but the input is {} features",
@@ -526,7 +557,7 @@ pub fn augment(
             "zoom" => plan.zoom = a.f64(cx, "factor", None, Range::UnitHalfOpen),
             "flip" => {
                 plan.flip = a
-                    .choice(cx, "mode", &["horizontal", "vertical", "both"], None)
+                    .choice(cx, "mode", schema::FLIPS, None)
                     .map(|m| match m.as_str() {
                         "vertical" => Flip::Vertical,
                         "both" => Flip::Both,
@@ -540,6 +571,7 @@ pub fn augment(
                     && l > h
                 {
                     cx.error(
+                        Kind::Conflict,
                         cmd.span,
                         format!("brightness low ({l}) is above high ({h})"),
                     );
@@ -555,6 +587,7 @@ pub fn augment(
                     && (s != h || s != w)
                 {
                     cx.error_hint(
+                        Kind::Shape,
                         a.span("size"),
                         format!("crop {s} would train on {s}×{s} images but evaluate on {h}×{w}"),
                         Some(format!(

@@ -4,6 +4,7 @@ use super::args::{Args, Range};
 use super::block::commands;
 use super::context::Cx;
 use super::data::bind;
+use super::diagnostic::Kind;
 use super::overrides;
 use super::schema::{self, did_you_mean};
 use super::value::V;
@@ -28,7 +29,7 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
         weights: None,
     };
     let weights = |cx: &mut Cx, a: &Args, key: &str, out: &mut EvaluateOut| {
-        if let Some(w) = a.choice(cx, key, &["best", "last"], None) {
+        if let Some(w) = a.choice(cx, key, schema::WEIGHTS, None) {
             let w = if w == "best" {
                 Weights::Best
             } else {
@@ -81,16 +82,28 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
                     } else {
                         String::new()
                     };
-                    cx.error(r.span, format!("unknown metric \"{w}\"{hint}{list}"));
+                    cx.error(
+                        Kind::UnknownMetric,
+                        r.span,
+                        format!("unknown metric \"{w}\"{hint}{list}"),
+                    );
                     continue;
                 }
                 None => {
-                    cx.error(r.span, format!("metrics are words, got {}", r.describe()));
+                    cx.error(
+                        Kind::Type,
+                        r.span,
+                        format!("metrics are words, got {}", r.describe()),
+                    );
                     continue;
                 }
             };
             if out.metrics.contains(&m) {
-                cx.error(r.span, format!("metric {} is listed twice", r));
+                cx.error(
+                    Kind::Duplicate,
+                    r.span,
+                    format!("metric {} is listed twice", r),
+                );
             } else {
                 out.metrics.push(m);
             }
@@ -116,6 +129,7 @@ pub fn diagnose(cx: &mut Cx, block: &[Statement], head: Span) -> Option<Diagnose
     let cmds = commands(cx, "diagnose", block, true);
     let Some(cmd) = cmds.first() else {
         cx.error_hint(
+            Kind::Missing,
             head,
             "diagnose needs human_error",
             Some("e.g. diagnose { human_error 0.05 }"),
@@ -138,6 +152,7 @@ pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
     for s in block {
         let Statement::Compare(c) = s else {
             cx.error_hint(
+                Kind::Misplaced,
                 s.span(),
                 "expect holds comparisons only",
                 Some("write METRIC OP NUMBER, e.g. test_accuracy >= 0.8"),
@@ -147,6 +162,7 @@ pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
         let Some(r) = cx.eval(&c.value) else { continue };
         let Some(value) = r.as_f64() else {
             cx.error(
+                Kind::Type,
                 r.span,
                 format!("expect compares with a number, got {}", r.describe()),
             );
@@ -188,7 +204,7 @@ pub fn sweep(
     seed: u64,
     file: &File,
 ) -> Option<(SweepPlan, SweepHead)> {
-    let kind = head.choice(cx, "kind", &["grid", "random"], None)?;
+    let kind = head.choice(cx, "kind", schema::SWEEP_KINDS, None)?;
     let kind = if kind == "grid" {
         SweepKind::Grid
     } else {
@@ -207,6 +223,7 @@ pub fn sweep(
     for s in block {
         let Statement::Assign(asg) = s else {
             cx.error_hint(
+                Kind::Misplaced,
                 s.span(),
                 "sweep holds assignments only",
                 Some("write PATH = [values], e.g. train.optimizer.lr = [1e-2, 1e-3]"),
@@ -217,11 +234,19 @@ pub fn sweep(
         // The same check `--set` makes, on a scratch copy of the file.
         let mut scratch = file.clone();
         if let Err(why) = overrides::set(&mut scratch, &target, asg.value.clone()) {
-            cx.error(asg.target.span, format!("sweep {why}"));
+            cx.error(
+                Kind::UnknownParameter,
+                asg.target.span,
+                format!("sweep {why}"),
+            );
             continue;
         }
         if axes.iter().any(|a| a.target == target) {
-            cx.error(asg.target.span, format!("sweep sets {target} twice"));
+            cx.error(
+                Kind::Duplicate,
+                asg.target.span,
+                format!("sweep sets {target} twice"),
+            );
             continue;
         }
         let Some(r) = cx.eval(&asg.value) else {
@@ -232,12 +257,17 @@ pub fn sweep(
                 SweepValues::List(items.iter().map(|i| i.to_plan()).collect())
             }
             V::List(_) => {
-                cx.error(r.span, "a sweep list needs at least one value");
+                cx.error(
+                    Kind::Missing,
+                    r.span,
+                    "a sweep list needs at least one value",
+                );
                 continue;
             }
             V::Call(ref name, ref args) if name == "uniform" || name == "loguniform" => {
                 if matches!(kind, SweepKind::Grid) {
                     cx.error_hint(
+                        Kind::Conflict,
                         r.span,
                         format!("{name}(…) needs sweep random"),
                         Some("a grid takes lists: [a, b, c]"),
@@ -247,6 +277,7 @@ pub fn sweep(
                 let nums: Vec<f64> = args.iter().filter_map(|a| a.as_f64()).collect();
                 let [low, high] = nums[..] else {
                     cx.error(
+                        Kind::Type,
                         r.span,
                         format!("{name} takes two numbers: {name}(low, high)"),
                     );
@@ -258,7 +289,11 @@ pub fn sweep(
                     } else {
                         "low < high"
                     };
-                    cx.error(r.span, format!("{name}({low}, {high}) needs {need}"));
+                    cx.error(
+                        Kind::Range,
+                        r.span,
+                        format!("{name}({low}, {high}) needs {need}"),
+                    );
                     continue;
                 }
                 if name == "uniform" {
@@ -269,6 +304,7 @@ pub fn sweep(
             }
             V::Call(ref name, _) => {
                 cx.error(
+                    Kind::UnknownValue,
                     r.span,
                     format!(
                         "unknown distribution \"{name}\"{}",
@@ -279,6 +315,7 @@ pub fn sweep(
             }
             _ => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!("sweep values must be a list […], got {}", r.describe()),
                 );
@@ -293,7 +330,7 @@ pub fn sweep(
     }
     let ranking = sweep_head(cx, head);
     if axes.is_empty() {
-        cx.error(head.name_span, "sweep has nothing to vary");
+        cx.error(Kind::Missing, head.name_span, "sweep has nothing to vary");
         return None;
     }
     let (prune, ranking) = ranking?;
@@ -318,6 +355,7 @@ fn sweep_head(cx: &mut Cx, head: &Args) -> Option<(Option<Prune>, SweepHead)> {
             Some(t) => Some((t.to_string(), r.span)),
             None => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!("sweep monitor must be a metric name, got {}", r.describe()),
                 );
@@ -326,14 +364,14 @@ fn sweep_head(cx: &mut Cx, head: &Args) -> Option<(Option<Prune>, SweepHead)> {
         },
     };
     let goal = if head.has("goal") {
-        match head.choice(cx, "goal", &["min", "max"], None)?.as_str() {
+        match head.choice(cx, "goal", schema::MODES, None)?.as_str() {
             "max" => Some(Mode::Max),
             _ => Some(Mode::Min),
         }
     } else {
         None
     };
-    let rule = head.choice(cx, "prune", &["none", "median"], Some("none"))?;
+    let rule = head.choice(cx, "prune", schema::PRUNE_RULES, Some("none"))?;
     // Optuna's MedianPruner defaults: n_startup_trials=5, n_warmup_steps=0.
     let warmup = head.usize(cx, "warmup", Some(0), 0)?;
     let startup = head.usize(cx, "startup", Some(5), 0)?;

@@ -42,7 +42,8 @@ mod schema_walk;
 mod train;
 mod value;
 
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Diagnostic, Kind, Report, Severity};
+pub(crate) use metric_names::{TEST_METRICS, TRAIN_METRICS, VAL_METRICS};
 pub use metric_names::{
     epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
     validate_metric,
@@ -83,51 +84,77 @@ pub fn analyze_source_with_warnings(
     path: &Path,
     overrides: &[String],
 ) -> Result<Checked> {
-    match diagnose_with_warnings(source, path, overrides)? {
-        Ok(checked) => Ok(checked),
-        Err(diags) => Err(Error::Invalid(diagnostic::render_all(&diags))),
+    let a = analysis(source, path, overrides)?;
+    let shown = path.display().to_string();
+    match a.plan {
+        Some(plan) if a.errors.is_empty() => Ok((plan, Report::new(shown, source, a.warnings))),
+        _ => Err(Error::Invalid(Box::new(Report::new(
+            shown, source, a.errors,
+        )))),
     }
 }
 
-/// Like [`analyze_source`], but returns the diagnostics themselves (for
-/// tests and tools); the outer error is a usage error from `--set`.
+/// Like [`analyze_source`], but returns the errors themselves (for tests
+/// and tools); the outer error is a usage error from `--set`.
 pub fn diagnose_source(
     source: &str,
     path: &Path,
     overrides: &[String],
 ) -> Result<std::result::Result<Plan, Vec<Diagnostic>>> {
-    Ok(diagnose_with_warnings(source, path, overrides)?.map(|(plan, _)| plan))
+    let a = analysis(source, path, overrides)?;
+    Ok(match a.plan {
+        Some(plan) if a.errors.is_empty() => Ok(plan),
+        _ => Err(a.errors),
+    })
 }
 
 /// A valid plan and the warnings its analysis raised.
-type Checked = (Plan, Vec<Diagnostic>);
+type Checked = (Plan, Report);
 
-/// The plan and its warnings, or every error.
-fn diagnose_with_warnings(
-    source: &str,
-    path: &Path,
-    overrides: &[String],
-) -> Result<std::result::Result<Checked, Vec<Diagnostic>>> {
+/// Everything one analysis found: the plan when there is no error, the
+/// errors and the warnings, each in source order.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub plan: Option<Plan>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    /// What was resolved even if the pipeline as a whole is invalid.
+    pub found: Found,
+}
+
+/// The parts of a plan resolved on their own: the model (layers, shapes,
+/// parameters) when its section and the data are valid, the data's sample
+/// shape (as stored) and class count when known.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub model: Option<crate::plan::ModelPlan>,
+    pub data: Option<(Shape, Option<usize>)>,
+}
+
+/// Analyzes `source`: every error and warning at once (the language
+/// server shows them all, side by side).
+pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analysis> {
     let _span = tracing::info_span!("analyze", path = %path.display()).entered();
-    let shown = path.display().to_string();
     let mut file = match syntax::parse(source) {
         Ok(f) => f,
-        Err(e) => return Ok(Err(vec![Diagnostic::syntax(*e, source, &shown)])),
+        Err(e) => {
+            return Ok(Analysis {
+                errors: vec![Diagnostic::syntax(&e, source)],
+                ..Analysis::default()
+            });
+        }
     };
     apply_overrides(&mut file, overrides)?;
-    let mut cx = Cx::new(source, shown);
+    let mut cx = Cx::new(source);
     let plan = analyze(&mut cx, &file, path);
-    Ok(match plan {
-        Some(p) if cx.diags.is_empty() => {
-            let mut warnings = cx.warnings;
-            warnings.sort_by_key(|d| (d.line, d.column));
-            Ok((p, warnings))
-        }
-        _ => {
-            let mut diags = cx.diags;
-            diags.sort_by_key(|d| (d.line, d.column));
-            Err(diags)
-        }
+    let by_place = |d: &Diagnostic| (d.line, d.column);
+    cx.diags.sort_by_key(by_place);
+    cx.warnings.sort_by_key(by_place);
+    Ok(Analysis {
+        plan: plan.filter(|_| cx.diags.is_empty()),
+        errors: cx.diags,
+        warnings: cx.warnings,
+        found: cx.found,
     })
 }
 
@@ -139,10 +166,18 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         match s {
             Statement::Let(l) => {
                 if cx.globals().contains_key(&l.name.name) {
-                    cx.error(
+                    let mut d = Diagnostic::error(
+                        Kind::Duplicate,
                         l.name.span,
                         format!("variable {} is defined twice", l.name.name),
                     );
+                    if let Some(first) = file.statements.iter().find_map(|s| match s {
+                        Statement::Let(f) if f.name.name == l.name.name => Some(f.name.span),
+                        _ => None,
+                    }) {
+                        d = d.related(first, format!("the first {} is here", l.name.name));
+                    }
+                    cx.report(d);
                 } else if let Some(v) = cx.eval(&l.value) {
                     cx.define(&l.name.name, v);
                 }
@@ -150,39 +185,65 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
             Statement::Command(c) => {
                 let name = c.name.name.as_str();
                 if name == "seed" {
-                    if seed_cmd.is_some() {
-                        cx.error(c.name.span, "seed is given twice");
+                    if let Some(first) = seed_cmd {
+                        cx.report(
+                            Diagnostic::error(Kind::Duplicate, c.name.span, "seed is given twice")
+                                .related(first.name.span, "the first seed is here"),
+                        );
                     }
                     seed_cmd = Some(c);
                 } else if schema::SECTIONS.contains(&name) {
                     if c.block.is_none() {
-                        cx.error(c.span, format!("{name} needs a block: {name} {{ … }}"));
+                        cx.error(
+                            Kind::Missing,
+                            c.span,
+                            format!("{name} needs a block: {name} {{ … }}"),
+                        );
                     } else if let Some(first) = sections.get(name) {
                         let line = cx.loc(first.name.span).line;
-                        cx.error(
-                            c.name.span,
-                            format!("a second {name} block (the first is on line {line})"),
+                        cx.report(
+                            Diagnostic::error(
+                                Kind::Duplicate,
+                                c.name.span,
+                                format!("a second {name} block (the first is on line {line})"),
+                            )
+                            .related(first.name.span, format!("the first {name} block is here")),
                         );
                     } else {
                         sections.insert(name, c);
                     }
                 } else if let Some(home) = schema::home_section(name) {
-                    cx.error(c.name.span, format!("{name} must be inside {home} {{ … }}"));
+                    cx.error(
+                        Kind::Misplaced,
+                        c.name.span,
+                        format!("{name} must be inside {home} {{ … }}"),
+                    );
                 } else {
                     let known = schema::SECTIONS.iter().chain(schema::TOP_LEVEL).copied();
                     cx.error(
+                        Kind::UnknownStatement,
                         c.name.span,
                         format!("unknown section \"{name}\"{}", did_you_mean(name, known)),
                     );
                 }
             }
             Statement::Assign(a) if a.target.name == "let" => {
-                cx.error(a.target.span, "let needs a variable name: let NAME = VALUE")
+                cx.error(
+                    Kind::Missing,
+                    a.target.span,
+                    "let needs a variable name: let NAME = VALUE",
+                );
             }
-            Statement::Assign(a) => {
-                cx.error(a.span, "`PATH = VALUES` is only allowed inside sweep")
-            }
-            Statement::Compare(c) => cx.error(c.span, "comparisons are only allowed inside expect"),
+            Statement::Assign(a) => cx.error(
+                Kind::Misplaced,
+                a.span,
+                "`PATH = VALUES` is only allowed inside sweep",
+            ),
+            Statement::Compare(c) => cx.error(
+                Kind::Misplaced,
+                c.span,
+                "comparisons are only allowed inside expect",
+            ),
         }
     }
 
@@ -209,6 +270,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     };
     let missing = |cx: &mut Cx, name: &str, example: &str| {
         cx.error_hint(
+            Kind::Missing,
             Span::new(0, 0),
             format!("the pipeline has no {name} block"),
             Some(example.to_string()),
@@ -265,6 +327,10 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
             None
         }
     };
+    // Kept for tools even when another section fails: the language
+    // server shows shapes while the train section is still being written.
+    cx.found.model = model.as_ref().map(|(m, _)| m.clone());
+    cx.found.data = data.as_ref().map(|d| (d.info.input, d.info.classes));
     let train = match train_head {
         Some((a, block)) => Some(train::train(cx, &a, block, train_seed)),
         None => {
@@ -329,6 +395,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     let weights = match eval.weights {
         Some((Weights::Best, span)) if !keeps_best => {
             cx.error_hint(
+                Kind::Conflict,
                 span,
                 "weights=best, but nothing keeps the best weights",
                 Some("add checkpoint best_only=true or early_stop restore_best=true"),
@@ -404,7 +471,7 @@ fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
             if overrides::set(&mut trial, &a.target.name, item.clone()).is_err() {
                 continue;
             }
-            let mut inner = Cx::new(cx.source, cx.path.clone());
+            let mut inner = Cx::new(cx.source);
             let ok = analyze(&mut inner, &trial, path).is_some() && inner.diags.is_empty();
             if !ok && let Some(first) = inner.diags.first() {
                 let text = cx
@@ -412,13 +479,20 @@ fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
                     .get(item.span.start..item.span.end)
                     .unwrap_or("?")
                     .to_string();
-                cx.error(
+                let mut d = Diagnostic::error(
+                    Kind::Sweep,
                     item.span,
                     format!(
                         "sweep {}={text} makes the pipeline invalid: {}",
                         a.target.name, first.message
                     ),
                 );
+                // Where the trial breaks, when not at the value itself.
+                if first.span != item.span {
+                    d = d.related(first.span, first.message.clone());
+                }
+                d.hints.extend(first.hints.iter().cloned());
+                cx.report(d);
             }
         }
     }
@@ -440,7 +514,7 @@ fn check_one_hot(cx: &mut Cx, preprocess: &[Statement], loss: Loss) {
         Loss::CrossEntropy => "cross_entropy",
         Loss::Mse => "mse",
         Loss::BinaryCrossEntropy => {
-            cx.error_hint(
+            cx.error_hint(Kind::Mismatch,
                 span,
                 "one_hot does not fit binary_cross_entropy: its one sigmoid unit is compared \
                  with the 0/1 label itself",
@@ -480,6 +554,7 @@ fn check_monitors(
         {
             let w = metric_names::word(f);
             cx.error_hint(
+                Kind::Mismatch,
                 m.span,
                 format!(
                     "{} monitors {}, but evaluate does not compute {w}",
@@ -489,6 +564,7 @@ fn check_monitors(
             );
         } else if m.name.starts_with("val_") && metric_names::VAL_METRICS.contains(&&m.name[4..]) {
             cx.error_hint(
+                Kind::Mismatch,
                 m.span,
                 format!(
                     "{} monitors {}, but the split has no valid part",
@@ -498,6 +574,7 @@ fn check_monitors(
             );
         } else if m.name.starts_with("test_") {
             cx.error_hint(
+                Kind::Mismatch,
                 m.span,
                 format!(
                     "{} cannot monitor {}: test metrics exist only after training",
@@ -507,6 +584,7 @@ fn check_monitors(
             );
         } else {
             cx.error(
+                Kind::UnknownMetric,
                 m.span,
                 format!(
                     "unknown metric \"{}\"{}",
@@ -541,16 +619,19 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
     if let Some(out) = plan.model.layers.last().map(|l| l.output) {
         match (out, plan.train.loss) {
             (Shape::Image { .. }, _) => cx.error_hint(
+                Kind::Shape,
                 last_span,
                 format!("the model ends with a {}", model::dims(out)),
                 Some("add flatten and a dense layer"),
             ),
             (Shape::Flat(1), Loss::CrossEntropy) => cx.error_hint(
+                Kind::Mismatch,
                 last_span,
                 "cross_entropy needs one output per class, the model has 1",
                 Some("for one sigmoid unit use loss binary_cross_entropy"),
             ),
             (Shape::Flat(n), Loss::BinaryCrossEntropy) if n != 1 => cx.error_hint(
+                Kind::Mismatch,
                 last_span,
                 format!("binary_cross_entropy needs one output unit, the model has {n}"),
                 Some("end with dense 1 activation=sigmoid, or use cross_entropy"),
@@ -561,6 +642,7 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
                 {
                     let values = if n == 1 { "value" } else { "values" };
                     cx.error(
+                        Kind::Mismatch,
                         last_span,
                         format!("the model outputs {n} {values} but the data has {c} classes"),
                     );
@@ -573,6 +655,7 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
             && c != 2
         {
             cx.error(
+                Kind::Mismatch,
                 last_span,
                 format!("binary_cross_entropy needs 2 classes, the data has {c}"),
             );
@@ -583,6 +666,7 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
         && k >= n
     {
         cx.error(
+            Kind::Mismatch,
             span,
             format!("top_k must be below the number of classes ({n}), got {k}"),
         );
@@ -591,6 +675,7 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
         && ws.len() != n
     {
         cx.error(
+            Kind::Mismatch,
             class_weight_span,
             format!("class_weight has {} weights for {n} classes", ws.len()),
         );
@@ -598,7 +683,11 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
     let all = metric_names(plan);
     for (e, span) in expect {
         if !all.contains(&e.metric) {
-            cx.error(*span, metric_names::why_not(plan, &e.metric, &all));
+            cx.error(
+                Kind::UnknownMetric,
+                *span,
+                metric_names::why_not(plan, &e.metric, &all),
+            );
         }
     }
 }

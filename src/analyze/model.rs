@@ -4,6 +4,7 @@
 use super::args::{Args, Range};
 use super::block::commands;
 use super::context::Cx;
+use super::diagnostic::Kind;
 use super::schema::{self, spec};
 use super::value::V;
 use crate::plan::summary::thousands;
@@ -63,7 +64,7 @@ pub fn model(
     expand(cx, block, &mut ex, 0);
     if ex.layers.is_empty() {
         if cx.diags.len() == errors_before {
-            cx.error(head.name_span, "model has no layers");
+            cx.error(Kind::Missing, head.name_span, "model has no layers");
         }
         return None;
     }
@@ -110,11 +111,16 @@ fn expand(cx: &mut Cx, block: &[Statement], ex: &mut Expander, depth: usize) {
 /// `repeat NAME=[…] NAME=[…] { … }`: the body once per list position.
 fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
     let Some(body) = &cmd.block else {
-        cx.error(cmd.name.span, "repeat needs a block: repeat NAME=[…] { … }");
+        cx.error(
+            Kind::Missing,
+            cmd.name.span,
+            "repeat needs a block: repeat NAME=[…] { … }",
+        );
         return;
     };
     if depth >= MAX_DEPTH {
         cx.error(
+            Kind::Range,
             cmd.name.span,
             format!("repeat is nested more than {MAX_DEPTH} deep"),
         );
@@ -124,12 +130,16 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
     let mut ok = true;
     for arg in &cmd.args {
         let Some(key) = &arg.key else {
-            cx.error(arg.span, "repeat takes only NAME=[…] lists");
+            cx.error(Kind::Type, arg.span, "repeat takes only NAME=[…] lists");
             ok = false;
             continue;
         };
         if bindings.iter().any(|(n, _, _)| *n == key.name) {
-            cx.error(arg.span, format!("repeat binds {} twice", key.name));
+            cx.error(
+                Kind::Duplicate,
+                arg.span,
+                format!("repeat binds {} twice", key.name),
+            );
             ok = false;
             continue;
         }
@@ -139,11 +149,16 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
                     bindings.push((key.name.clone(), items, arg.span))
                 }
                 V::List(_) => {
-                    cx.error(r.span, format!("repeat list {} is empty", key.name));
+                    cx.error(
+                        Kind::Missing,
+                        r.span,
+                        format!("repeat list {} is empty", key.name),
+                    );
                     ok = false;
                 }
                 _ => {
                     cx.error(
+                        Kind::Type,
                         r.span,
                         format!(
                             "repeat {} must be a list […], got {}",
@@ -159,7 +174,11 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
     }
     if bindings.is_empty() {
         if ok {
-            cx.error(cmd.name.span, "repeat needs at least one NAME=[…] list");
+            cx.error(
+                Kind::Missing,
+                cmd.name.span,
+                "repeat needs at least one NAME=[…] list",
+            );
         }
         return;
     }
@@ -167,6 +186,7 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
     for (name, items, span) in &bindings[1..] {
         if items.len() != n {
             cx.error(
+                Kind::Conflict,
                 *span,
                 format!(
                     "repeat lists differ in length: {} has {n} values, {name} has {}",
@@ -233,7 +253,7 @@ fn layer(cx: &mut Cx, cmd: &Command, keras: &str) -> Option<Layer> {
             let filters = a.usize(cx, "filters", None, 1);
             let kernel = a.usize(cx, "kernel", Some(3), 1);
             let stride = a.usize(cx, "stride", Some(1), 1);
-            let padding = a.choice(cx, "padding", &["same", "valid"], Some("valid"));
+            let padding = a.choice(cx, "padding", schema::PADDINGS, Some("valid"));
             let act = activation(cx, &a);
             let l2 = a.f64(cx, "l2", Some(0.0), Range::NonNegative);
             Layer::Conv2d {
@@ -320,6 +340,7 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
     if numel(input).is_none() {
         let span = layers.first().map(|(_, _, s)| *s)?;
         cx.error_hint(
+            Kind::Shape,
             span,
             format!(
                 "the data's samples ({}) have too many values to fit in memory",
@@ -332,7 +353,7 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
     for (layer, name, span) in layers {
         let kind = layer.kind();
         let fail = |cx: &mut Cx, msg: String, hint: Option<&str>| {
-            cx.error_hint(*span, msg, hint);
+            cx.error_hint(Kind::Shape, *span, msg, hint);
         };
         let (output, params, trainable) = match (layer, shape) {
             (Layer::Dense { units, .. }, Shape::Flat(n)) => {

@@ -293,3 +293,302 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|s| format!(" — did you mean \"{s}\"?"))
         .unwrap_or_default()
 }
+
+pub const PADDINGS: &[&str] = &["same", "valid"];
+pub const FILLS: &[&str] = &["nearest", "constant", "reflect", "wrap"];
+pub const FLIPS: &[&str] = &["horizontal", "vertical", "both"];
+pub const MODES: &[&str] = &["min", "max"];
+pub const WEIGHTS: &[&str] = &["best", "last"];
+pub const VALIDATE_ON: &[&str] = &["test", "valid"];
+pub const NORMALIZE_METHODS: &[&str] = &["mean_std", "per_channel"];
+pub const SWEEP_KINDS: &[&str] = &["grid", "random"];
+pub const PRUNE_RULES: &[&str] = &["none", "median"];
+const BOOLS: &[&str] = &["true", "false"];
+
+/// The words a parameter takes, where it takes words: the analyzer checks
+/// against these lists and the language server offers them.
+pub fn choices(section: &str, statement: &str, key: &str) -> &'static [&'static str] {
+    match (section, statement, key) {
+        ("", "sweep", "kind") => SWEEP_KINDS,
+        ("", "sweep", "goal") => MODES,
+        ("", "sweep", "prune") => PRUNE_RULES,
+        ("data", "source", "kind") => SOURCE_KINDS,
+        ("data", "source", "generator") => BLOBS_GENERATORS,
+        ("data", "split", "validate_on") => VALIDATE_ON,
+        ("data", "split", "test") => &["official"],
+        ("preprocess", "normalize", "method") => NORMALIZE_METHODS,
+        ("preprocess", "normalize", "per_channel") => &["per_channel", "true", "false"],
+        ("augment", "fill", "mode") | ("augment", _, "fill") => FILLS,
+        ("augment", "flip", "mode") => FLIPS,
+        ("model", _, "activation") => ACTIVATIONS,
+        ("model", "conv2d", "padding") => PADDINGS,
+        ("train", "loss", "kind") => LOSSES,
+        ("train", "optimizer", "kind") => OPTIMIZERS,
+        ("train", "schedule", "kind") => SCHEDULES,
+        ("train", _, "mode") => MODES,
+        ("train", "batch", "size") => &["all"],
+        ("train", "class_weight", "weights") => &["balanced"],
+        ("train", "device", "device") => &["auto", "cpu", "cuda"],
+        ("evaluate", _, "weights" | "which") => WEIGHTS,
+        (
+            _,
+            _,
+            "stratify" | "shuffle" | "drop_last" | "restore_best" | "best_only" | "nesterov",
+        ) => BOOLS,
+        _ => &[],
+    }
+}
+
+/// What a statement does, for hover.
+pub fn statement_doc(section: &str, statement: &str) -> &'static str {
+    match (section, statement) {
+        ("", "seed") => {
+            "The pipeline seed: every random stream (data, split, initial weights, shuffling, dropout, augmentation) derives from it. Default 0."
+        }
+        ("", "let") => {
+            "A variable: `let NAME = VALUE`, used as `$NAME`; `--set NAME=VALUE` overrides it."
+        }
+        ("", "data") => "Where samples come from (`source`) and how they are split (`split`).",
+        ("", "preprocess") => "Transforms applied to every sample before training and evaluation.",
+        ("", "augment") => {
+            "Random transforms of training batches only; `seed=` roots their stream."
+        }
+        ("", "model") => "The layer stack, in order; shapes are inferred from the data.",
+        ("", "train") => {
+            "Loss, optimizer, schedule, batch size, epochs, early stopping, checkpoints; `seed=` roots the training streams."
+        }
+        ("", "evaluate") => "Extra test metrics and which weights the test split sees.",
+        ("", "diagnose") => {
+            "Human-level error, to diagnose bias and variance from the learning curves."
+        }
+        ("", "expect") => {
+            "Assertions on the final metrics (`METRIC OP NUMBER`); a failure exits 3."
+        }
+        ("", "sweep") => {
+            "Runs the pipeline once per combination (`grid`) or per draw (`random trials=N`) of the values given to paths or variables, ranks the trials by `monitor=` and may prune them (`prune=median`)."
+        }
+        ("data", "source") => {
+            "The dataset: cifar10, mnist, fashion_mnist (built in, downloaded once), blobs (synthetic), csv, images (a folder of class folders), idx."
+        }
+        ("data", "split") => {
+            "Train, validation and test parts: counts, fractions, or test=official."
+        }
+        ("preprocess", "grayscale") => "Images become one channel (luma).",
+        ("preprocess", "rgb") => "Images become three channels (a gray plane is replicated).",
+        ("preprocess", "resize") => "Images are resized to HEIGHT×WIDTH (bilinear).",
+        ("preprocess", "scale") => "Every value is multiplied by a factor (`scale 1/255`).",
+        ("preprocess", "normalize") => {
+            "Standardises inputs with the training part's mean and standard deviation (`per_channel` for one pair per channel)."
+        }
+        ("preprocess", "one_hot") => {
+            "States one-hot targets; the losses with one output per class use them anyway."
+        }
+        ("augment", "rotate") => "Random rotation by up to ±DEGREES.",
+        ("augment", "shift") => "Random shift by up to a fraction of the width and height.",
+        ("augment", "zoom") => "Random zoom by up to ±FACTOR.",
+        ("augment", "fill") => "How pixels outside the image are filled by rotate, shift and zoom.",
+        ("augment", "flip") => "Random flips: horizontal, vertical or both.",
+        ("augment", "brightness") => "Random brightness factor between LOW and HIGH.",
+        ("augment", "crop") => "Random SIZE×SIZE crop after zero padding.",
+        ("model", "dense") => "A fully connected layer of UNITS outputs.",
+        ("model", "conv2d") => "A 2-D convolution with FILTERS output channels.",
+        ("model", "maxpool") => "Max pooling over SIZE×SIZE windows.",
+        ("model", "avgpool") => "Average pooling over SIZE×SIZE windows.",
+        ("model", "global_avgpool") => "Averages each channel over the whole feature map.",
+        ("model", "flatten") => "A feature map becomes a vector.",
+        ("model", "dropout") => "Zeroes a fraction RATE of its inputs during training.",
+        ("model", "batchnorm") => "Batch normalisation, with moving statistics for evaluation.",
+        ("model", "relu" | "sigmoid" | "tanh" | "softmax" | "linear") => "An activation layer.",
+        ("model", "leaky_relu") => "Leaky ReLU activation with slope ALPHA below zero.",
+        ("model", "repeat") => {
+            "Repeats its block once per value of its NAME=[…] lists, binding $NAME."
+        }
+        ("train", "loss") => "The loss: cross_entropy, binary_cross_entropy or mse.",
+        ("train", "optimizer") => "The optimizer and its settings (Keras 3 defaults).",
+        ("train", "schedule") => "How the learning rate changes over epochs.",
+        ("train", "batch") => "Samples per training step (`all` for full batch).",
+        ("train", "epochs") => "Passes over the training part.",
+        ("train", "early_stop") => "Stops when the monitored metric stops improving.",
+        ("train", "checkpoint") => {
+            "Saves weights each epoch, or only the best by a monitored metric."
+        }
+        ("train", "class_weight") => "Weights the loss per class: balanced or a list.",
+        ("train", "device") => "Where to train: auto, cpu, cuda or cuda:N.",
+        ("evaluate", "metrics") => "Extra metrics: precision, recall, f1; top_k=K.",
+        ("evaluate", "weights") => "Which weights the test split sees: best or last.",
+        ("diagnose", "human_error") => "The human-level error rate the diagnosis compares against.",
+        _ => "",
+    }
+}
+
+/// A parameter's meaning and its default ("" when it has none: required,
+/// or absent means off), for hover.
+pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static str)> {
+    Some(match (statement, key) {
+        (_, "seed") => (
+            "seed of this statement's random stream",
+            "derived from the pipeline seed",
+        ),
+        (_, "kind") => ("the variant", ""),
+        ("source", "samples") => ("number of samples", "100"),
+        ("source", "centers") => ("number of clusters (classes)", "3"),
+        ("source", "features") => ("features per sample", "2"),
+        ("source", "std") => ("standard deviation of each cluster", "1"),
+        ("source", "generator") => (
+            "chacha (dlp's own stream) or numpy (NumPy's RandomState, make_blobs sample for sample)",
+            "chacha",
+        ),
+        ("source", "path") => ("file or folder, relative to the pipeline", ""),
+        ("source", "label") => ("the CSV column holding the labels", ""),
+        ("source", "images") => ("IDX file of training images", ""),
+        ("source", "labels") => ("IDX file of training labels", ""),
+        ("source", "test_images") => ("IDX file of official test images", "none"),
+        ("source", "test_labels") => ("IDX file of official test labels", "none"),
+        ("split", "train") => ("training samples: a count or a fraction", ""),
+        ("split", "valid") => ("validation samples: a count or a fraction", "none"),
+        ("split", "test") => ("test samples: a count, a fraction or official", "none"),
+        ("split", "stratify") => ("keep class proportions in every part", "false"),
+        ("split", "shuffle") => ("shuffle before splitting", "true"),
+        ("split", "validate_on") => ("validate on the test part instead of a valid part", "valid"),
+        ("resize", "height") => ("height in pixels", ""),
+        ("resize", "width") => ("width in pixels", ""),
+        ("scale", "factor") => ("the multiplier", ""),
+        ("normalize", "method") => ("mean_std", "mean_std"),
+        ("normalize", "per_channel") => ("one mean and deviation per channel", "false"),
+        ("rotate", "degrees") => ("largest rotation, in degrees", ""),
+        ("shift", "width") => ("largest horizontal shift, a fraction of the width", ""),
+        ("shift", "height") => ("largest vertical shift, a fraction of the height", ""),
+        ("zoom", "factor") => ("largest zoom, a fraction", ""),
+        ("rotate" | "shift" | "zoom", "fill") => (
+            "fill mode of this transform",
+            "the fill statement's, else nearest",
+        ),
+        ("fill", "mode") => ("nearest, constant, reflect or wrap", "nearest"),
+        ("flip", "mode") => ("horizontal, vertical or both", ""),
+        ("brightness", "low") => ("lowest brightness factor", ""),
+        ("brightness", "high") => ("highest brightness factor", ""),
+        ("crop", "size") => ("crop size in pixels", ""),
+        ("crop", "padding") => ("zero padding before cropping, in pixels", "0"),
+        ("dense", "units") => ("output units", ""),
+        ("conv2d", "filters") => ("output channels", ""),
+        ("conv2d", "kernel") => ("kernel size", "3"),
+        ("conv2d" | "maxpool" | "avgpool", "stride") => (
+            "step between windows",
+            "1 for conv2d, the pool size for pools",
+        ),
+        ("conv2d", "padding") => (
+            "same (output keeps the size) or valid (no padding)",
+            "valid",
+        ),
+        (_, "activation") => ("activation applied to the output", "linear"),
+        (_, "l2") => ("L2 penalty on the kernel", "0"),
+        ("maxpool" | "avgpool", "size") => ("window size", "2"),
+        ("dropout", "rate") => ("fraction of inputs zeroed in training", ""),
+        ("batchnorm", "momentum") => ("momentum of the moving statistics", "0.99"),
+        ("batchnorm", "epsilon") => ("added to the variance", "0.001"),
+        ("leaky_relu", "alpha") => ("slope below zero", "0.2"),
+        ("optimizer", "lr") => ("learning rate", "0.01 for sgd, 0.001 otherwise"),
+        ("optimizer", "momentum") => ("momentum", "0"),
+        ("optimizer", "nesterov") => ("Nesterov momentum", "false"),
+        ("optimizer", "beta1") => ("decay of the first-moment estimate", "0.9"),
+        ("optimizer", "beta2") => ("decay of the second-moment estimate", "0.999"),
+        ("optimizer", "epsilon") => ("added for numerical stability", "1e-7"),
+        ("optimizer", "weight_decay") => ("decoupled weight decay", "0.004"),
+        ("optimizer", "rho") => ("decay of the squared-gradient average", "0.9"),
+        ("optimizer", "initial_accumulator") => ("starting accumulator value", "0.1"),
+        ("optimizer", "clip_norm") => ("clips each gradient to this norm", "no clipping"),
+        ("optimizer", "decay") => (
+            "Keras 2 inverse-time decay of the learning rate per step",
+            "0",
+        ),
+        ("schedule", "every") => ("epochs between decays", ""),
+        ("schedule", "factor") => (
+            "multiplier per decay (plateau: on a plateau)",
+            "0.1 for plateau",
+        ),
+        ("schedule", "warmup") => ("epochs of linear warm-up", "0"),
+        ("schedule", "min") => ("the lowest learning rate", "0"),
+        ("schedule", "to") => ("the final learning rate", "0"),
+        ("sweep", "monitor") => (
+            "the per-epoch metric trials are ranked and pruned by",
+            "early_stop's monitor, else checkpoint's, else val_loss",
+        ),
+        ("sweep", "goal") => (
+            "min or max: which direction of the monitor is better",
+            "the monitor's own",
+        ),
+        ("sweep", "prune") => (
+            "none, or median: stop a trial behind the earlier trials' median at the same epoch",
+            "none",
+        ),
+        ("sweep", "warmup") => ("epochs before prune=median may stop a trial", "0"),
+        ("sweep", "startup") => ("first trials prune=median never stops", "5"),
+        (_, "monitor") => ("the per-epoch metric to watch", "val_loss"),
+        (_, "patience") => (
+            "epochs without improvement before acting",
+            "0 for early_stop, 10 for plateau",
+        ),
+        (_, "min_delta") => (
+            "smallest change that counts as improvement",
+            "0 for early_stop, 1e-4 for plateau",
+        ),
+        ("schedule", "min_lr") => ("the lowest learning rate", "0"),
+        (_, "mode") => (
+            "min or max: which direction is better",
+            "from the metric's name",
+        ),
+        ("batch", "size") => ("samples per step, or all", "32"),
+        ("batch", "drop_last") => ("drop the last incomplete batch", "false"),
+        ("epochs", "count") => ("number of epochs", ""),
+        ("early_stop", "restore_best") => ("restore the best weights when stopping", "false"),
+        ("checkpoint", "best_only") => ("keep only the best weights", "false"),
+        ("class_weight", "weights") => ("balanced, or one weight per class", ""),
+        ("device", "device") => ("auto, cpu, cuda or cuda:N", "auto"),
+        ("metrics", "top_k") => ("also report top-K accuracy", "none"),
+        ("metrics" | "weights", "weights" | "which") => (
+            "best or last",
+            "best when something keeps the best weights, else last",
+        ),
+        ("human_error", "value") => ("human-level error rate", ""),
+        ("human_error", "tolerance") => ("gap that counts as a problem", "0.02"),
+        ("sweep", "trials") => ("number of random draws", ""),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod docs {
+    use super::*;
+
+    /// Every statement and every parameter of every variant has the words
+    /// hover shows: a new key without a doc fails here.
+    #[test]
+    fn every_statement_and_parameter_is_documented() {
+        let mut missing = Vec::new();
+        let mut heads: Vec<(&str, &str)> = SECTIONS.iter().map(|s| ("", *s)).collect();
+        heads.push(("", "seed"));
+        for section in SECTIONS {
+            heads.extend(statements(section).iter().map(|s| (*section, *s)));
+        }
+        for (section, stmt) in heads {
+            if statement_doc(section, stmt).is_empty() {
+                missing.push(format!("statement {section}.{stmt}"));
+            }
+            let variants: Vec<Option<&str>> = match kinds(section, stmt) {
+                [] => vec![None],
+                ks => ks.iter().map(|k| Some(*k)).collect(),
+            };
+            for kind in variants {
+                let Some(spec) = spec(section, stmt, kind) else {
+                    continue;
+                };
+                for key in spec.all() {
+                    if param_doc(stmt, key).is_none() {
+                        missing.push(format!("{section}.{stmt} {kind:?} {key}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "undocumented: {missing:?}");
+    }
+}

@@ -429,7 +429,14 @@ type Analysis = Result<(Plan, Vec<String>), String>;
 
 fn analyse(text: &str, path: &Path) -> Analysis {
     match super::analyze_source_with_warnings(text, path, &[]) {
-        Ok((plan, warnings)) => Ok((plan, warnings.into_iter().map(|w| w.rendered).collect())),
+        Ok((plan, warnings)) => Ok((
+            plan,
+            warnings
+                .diagnostics
+                .into_iter()
+                .map(|w| w.message)
+                .collect(),
+        )),
         Err(e) => Err(e.to_string()),
     }
 }

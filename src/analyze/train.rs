@@ -5,6 +5,7 @@ use super::args::{Args, Range};
 use super::block::commands;
 use super::context::Cx;
 use super::data::bind;
+use super::diagnostic::Kind;
 use super::schema;
 use super::value::V;
 use crate::plan::{
@@ -52,7 +53,7 @@ fn synthetic(name: &str, kind: &str, at: Span) -> Command {
 
 fn mode(cx: &mut Cx, a: &Args, monitor: &str) -> Mode {
     if a.has("mode") {
-        match a.choice(cx, "mode", &["min", "max"], None).as_deref() {
+        match a.choice(cx, "mode", schema::MODES, None).as_deref() {
             Some("max") => Mode::Max,
             Some(_) => Mode::Min,
             None => Mode::for_metric(monitor),
@@ -73,6 +74,7 @@ fn monitor(cx: &mut Cx, a: &Args, what: &'static str, monitors: &mut Vec<Monitor
             Some(t) => t.to_string(),
             None => {
                 cx.error(
+                    Kind::Type,
                     r.span,
                     format!(
                         "{} monitor must be a metric name, got {}",
@@ -102,6 +104,7 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
     let loss = match find("loss") {
         None => {
             cx.error_hint(
+                Kind::Missing,
                 head.name_span,
                 "train has no loss",
                 Some("add e.g. `loss cross_entropy`"),
@@ -158,6 +161,7 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
                 Some(r) if matches!(&r.v, V::Word(w) if w == "all") => Some(BatchSize::All),
                 Some(r) if matches!(r.v, V::Word(_) | V::Str(_)) => {
                     cx.error(
+                        Kind::Type,
                         r.span,
                         format!("batch size must be a count or all, got {}", r.describe()),
                     );
@@ -178,6 +182,7 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
     let epochs = match find("epochs") {
         None => {
             cx.error_hint(
+                Kind::Missing,
                 head.name_span,
                 "train has no epochs",
                 Some("add e.g. `epochs 10`"),
@@ -222,6 +227,7 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
             match a.get("weights").map(|r| (&r.v, r.span)) {
                 None => {
                     cx.error(
+                        Kind::Missing,
                         c.name.span,
                         "class_weight needs balanced or a list [w0, w1, …]",
                     );
@@ -234,6 +240,7 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
                         match i.as_f64() {
                             Some(x) if x > 0.0 && x.is_finite() => ws.push(x),
                             _ => cx.error(
+                                Kind::Range,
                                 i.span,
                                 format!("class weights must be numbers > 0, got {}", i.describe()),
                             ),
@@ -242,7 +249,11 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
                     (ws.len() == items.len()).then_some(ClassWeight::List(ws))
                 }
                 Some((_, span)) => {
-                    cx.error(span, "class_weight must be balanced or a list [w0, w1, …]");
+                    cx.error(
+                        Kind::Type,
+                        span,
+                        "class_weight must be balanced or a list [w0, w1, …]",
+                    );
                     None
                 }
             }
@@ -264,6 +275,7 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
                     Some(d) => Some(d),
                     None => {
                         cx.error(
+                            Kind::UnknownValue,
                             span,
                             format!("unknown device \"{t}\"; one of auto, cpu, cuda, cuda:N"),
                         );
@@ -271,7 +283,11 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
                     }
                 },
                 None => {
-                    cx.error(a.span("device"), "device needs auto, cpu, cuda or cuda:N");
+                    cx.error(
+                        Kind::Type,
+                        a.span("device"),
+                        "device needs auto, cpu, cuda or cuda:N",
+                    );
                     None
                 }
             }

@@ -12,12 +12,12 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         match analyze::load_with_warnings(file, &args.overrides.set) {
             Ok((plan, warnings)) => {
                 let params = plan.model.total_params();
-                let noted = match warnings.len() {
+                let noted = match warnings.diagnostics.len() {
                     0 => String::new(),
                     1 => ", 1 warning".to_string(),
                     n => format!(", {n} warnings"),
                 };
-                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
+                eprint!("{warnings}");
                 super::out(&format!(
                     "{}: ok ({} layers, {params} parameters{noted})\n",
                     file.display(),
@@ -29,7 +29,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             Err(e) => {
                 failed += 1;
                 match e {
-                    Error::Invalid(text) => eprint!("{text}"),
+                    Error::Invalid(report) => eprint!("{report}"),
                     other => eprintln!("error: {other}"),
                 }
             }

@@ -3,9 +3,14 @@
 pub mod baseline;
 pub mod bench;
 pub mod check;
+pub mod completions;
 pub mod diff;
 pub mod eval;
+pub mod fmt;
+pub mod lsp;
 pub mod plan;
+pub mod predict;
+pub mod report;
 pub mod run;
 pub mod status;
 pub mod sweep;

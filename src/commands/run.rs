@@ -67,7 +67,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         (None, Some(file)) => {
             let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
             if !args.quiet {
-                eprint!("{}", analyze::diagnostic::render_warnings(&warnings));
+                eprint!("{warnings}");
             }
             if slurm && plan.sweep.is_none() {
                 return Err(Error::Usage(format!(

@@ -76,19 +76,7 @@ pub fn load(path: &Path, label: &str) -> Result<Loaded> {
                 }
                 raw_labels.push(field.to_string());
             } else {
-                let v: f32 = field.parse().map_err(|_| {
-                    bad(format!(
-                        "column \"{}\": \"{field}\" is not a number",
-                        names[i]
-                    ))
-                })?;
-                if !v.is_finite() {
-                    return Err(bad(format!(
-                        "column \"{}\": \"{field}\" is not finite",
-                        names[i]
-                    )));
-                }
-                values.push(v);
+                values.push(feature(field, &names[i]).map_err(bad)?);
             }
         }
     }
@@ -107,6 +95,20 @@ pub fn load(path: &Path, label: &str) -> Result<Loaded> {
         },
         test: None,
     })
+}
+
+/// One feature cell (trimmed) as the model reads it: a finite number.
+/// The error says which column and why (`dlp predict` reads new files
+/// with the same rule).
+pub fn feature(field: &str, column: &str) -> std::result::Result<f32, String> {
+    let v: f32 = field
+        .parse()
+        .map_err(|_| format!("column \"{column}\": \"{field}\" is not a number"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("column \"{column}\": \"{field}\" is not finite"))
+    }
 }
 
 /// Class names in order and each row's class id. Labels are categories:

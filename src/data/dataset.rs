@@ -80,6 +80,19 @@ impl Dataset {
         self.part(part).is_some()
     }
 
+    /// The stored bytes of sample `index` of `part` (pixels as loaded and
+    /// resized, before augmentation and the value transforms), for
+    /// pictures of it; `None` for feature vectors or an index out of range.
+    pub fn raw_pixels(&self, part: Part, index: usize) -> Option<&[u8]> {
+        let p = self.part(part)?;
+        let row = *p.rows.get(index)?;
+        let table = &self.tables[p.table];
+        match &table.values {
+            Values::U8(v) => v.get(row * table.numel..(row + 1) * table.numel),
+            Values::F32(_) => None,
+        }
+    }
+
     /// Samples per class in `part`.
     pub fn class_counts(&self, part: Part) -> Vec<usize> {
         let mut c = vec![0; self.classes.len()];

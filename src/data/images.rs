@@ -12,14 +12,16 @@ use image::{DynamicImage, ImageReader};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
-fn is_image(p: &Path) -> bool {
+/// Whether a file name has an image extension (`.png`, `.jpg`, `.jpeg`).
+pub fn is_image(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .map(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
         .unwrap_or(false)
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+/// A folder's entries, sorted by path.
+pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -63,7 +65,8 @@ pub fn listing(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     Ok(classes)
 }
 
-fn decode(path: &Path) -> Result<DynamicImage> {
+/// Decodes one image file (the format from its bytes, not its name).
+pub fn decode(path: &Path) -> Result<DynamicImage> {
     ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
@@ -272,6 +275,38 @@ fn read_part(
     Ok((imgs, labels))
 }
 
+/// One decoded image as the model's stored sample: decoded to `channels`
+/// (3: RGB, a grayscale image replicated; 1: luma), CHW, then the
+/// load-time transform `t` with the output size `(height, width)`. The
+/// loader and `dlp predict` both go through here, so a file is read the
+/// same way for training and for prediction.
+pub fn sample(
+    img: &DynamicImage,
+    channels: usize,
+    t: LoadTransform,
+    (oh, ow): (usize, usize),
+) -> Vec<u8> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (src, c) = if channels == 3 {
+        (img.to_rgb8().into_raw(), 3)
+    } else {
+        (img.to_luma8().into_raw(), 1)
+    };
+    // HWC → CHW, then the shared load-time transform.
+    let plane = h * w;
+    let mut chw = vec![0u8; src.len()];
+    for i in 0..plane {
+        for k in 0..c {
+            chw[k * plane + i] = src[i * c + k];
+        }
+    }
+    let each = LoadTransform {
+        resize: Some((oh, ow)),
+        ..t
+    };
+    convert::sample(&chw, c, h, w, each)
+}
+
 /// Loads the folder, applying `grayscale`/`resize` as each image is read.
 pub fn load(root: &Path, t: LoadTransform) -> Result<Loaded> {
     let (train_dir, test_dir) = parts(root);
@@ -310,25 +345,7 @@ pub fn load(root: &Path, t: LoadTransform) -> Result<Loaded> {
         px.par_chunks_mut(numel.max(1))
             .zip(imgs.par_iter())
             .for_each(|(out, (_, img))| {
-                let (w, h) = (img.width() as usize, img.height() as usize);
-                let (src, c) = if channels == 3 {
-                    (img.to_rgb8().into_raw(), 3)
-                } else {
-                    (img.to_luma8().into_raw(), 1)
-                };
-                // HWC → CHW, then the shared load-time transform.
-                let plane = h * w;
-                let mut chw = vec![0u8; src.len()];
-                for i in 0..plane {
-                    for k in 0..c {
-                        chw[k * plane + i] = src[i * c + k];
-                    }
-                }
-                let each = LoadTransform {
-                    resize: Some((oh, ow)),
-                    ..t
-                };
-                out.copy_from_slice(&convert::sample(&chw, c, h, w, each));
+                out.copy_from_slice(&sample(img, channels, t, (oh, ow)));
             });
         Table {
             values: Values::U8(px),

@@ -280,8 +280,17 @@ pub fn load_parts(
         &name,
         path,
     )?;
-    let (stats, affine) = tracing::info_span!("preprocess")
+    let (mut stats, affine) = tracing::info_span!("preprocess")
         .in_scope(|| preprocess::fit(preprocess, &loaded.train, &a.train, loaded.shape));
+    if let Source::Csv { path: csv, label } = &data.source {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let (names, at) = csv_source::header(&resolve(csv, base), label)?;
+        stats.columns = names
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, n)| (i != at).then_some(n))
+            .collect();
+    }
     let rows = |table: usize, rows: Vec<usize>, t: &table::Table| PartRows {
         labels: rows.iter().map(|&r| t.labels[r]).collect(),
         table,

@@ -49,6 +49,11 @@ pub struct PreprocessStats {
     /// How many training samples the statistics come from.
     pub train_samples: usize,
     pub steps: Vec<Step>,
+    /// A CSV source's feature columns in the order the model reads them,
+    /// so `dlp predict` can find them by name in another file (absent for
+    /// other sources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// Per-group `a·x + b`, with the group length (elements per group).
@@ -120,25 +125,21 @@ pub fn fit(
     train_rows: &[usize],
     shape: Shape,
 ) -> (PreprocessStats, Affine) {
-    let (ng, glen) = groups(shape);
+    let (ng, _) = groups(shape);
     let mut a = vec![1.0f64; ng];
     let mut b = vec![0.0f64; ng];
     let mut moments: Option<(Vec<f64>, Vec<f64>)> = None;
     let mut out = Vec::new();
     for s in steps {
-        match s {
-            Preprocess::Grayscale => out.push(Step::Grayscale),
-            Preprocess::Rgb => out.push(Step::Rgb),
-            Preprocess::Resize { height, width } => out.push(Step::Resize {
+        let step = match s {
+            Preprocess::Grayscale => Step::Grayscale,
+            Preprocess::Rgb => Step::Rgb,
+            Preprocess::Resize { height, width } => Step::Resize {
                 height: *height,
                 width: *width,
-            }),
-            Preprocess::OneHot => out.push(Step::OneHot),
-            Preprocess::Scale { factor } => {
-                a.iter_mut().for_each(|x| *x *= factor);
-                b.iter_mut().for_each(|x| *x *= factor);
-                out.push(Step::Scale { factor: *factor });
-            }
+            },
+            Preprocess::OneHot => Step::OneHot,
+            Preprocess::Scale { factor } => Step::Scale { factor: *factor },
             Preprocess::Normalize { per_channel } => {
                 let (m, v) = moments
                     .get_or_insert_with(|| raw_moments(table, train_rows, shape))
@@ -161,31 +162,84 @@ pub fn fit(
                         (Scope::Global, vec![mu], vec![var.sqrt()])
                     }
                 };
-                for g in 0..ng {
-                    let (mu, sd) = if mean.len() == 1 {
-                        (mean[0], std[0])
-                    } else {
-                        (mean[g], std[g])
-                    };
-                    let k = 1.0 / (sd + EPSILON);
-                    a[g] *= k;
-                    b[g] = (b[g] - mu) * k;
-                }
-                out.push(Step::Normalize { scope, mean, std });
+                Step::Normalize { scope, mean, std }
+            }
+        };
+        compose(&step, &mut a, &mut b);
+        out.push(step);
+    }
+    let stats = PreprocessStats {
+        train_samples: train_rows.len(),
+        steps: out,
+        columns: Vec::new(),
+    };
+    (stats, affine(&a, &b, shape))
+}
+
+/// Folds one step into the per-group `a·x + b` (the load-time steps and
+/// `one_hot` change no value).
+fn compose(step: &Step, a: &mut [f64], b: &mut [f64]) {
+    match step {
+        Step::Scale { factor } => {
+            a.iter_mut().for_each(|x| *x *= factor);
+            b.iter_mut().for_each(|x| *x *= factor);
+        }
+        Step::Normalize { mean, std, .. } => {
+            for g in 0..a.len() {
+                let (mu, sd) = if mean.len() == 1 {
+                    (mean[0], std[0])
+                } else {
+                    (mean[g], std[g])
+                };
+                let k = 1.0 / (sd + EPSILON);
+                a[g] *= k;
+                b[g] = (b[g] - mu) * k;
             }
         }
+        Step::Grayscale | Step::Rgb | Step::Resize { .. } | Step::OneHot => {}
     }
-    (
-        PreprocessStats {
-            train_samples: train_rows.len(),
-            steps: out,
-        },
-        Affine {
-            a: a.iter().map(|&x| x as f32).collect(),
-            b: b.iter().map(|&x| x as f32).collect(),
-            group_len: glen,
-        },
-    )
+}
+
+fn affine(a: &[f64], b: &[f64], shape: Shape) -> Affine {
+    Affine {
+        a: a.iter().map(|&x| x as f32).collect(),
+        b: b.iter().map(|&x| x as f32).collect(),
+        group_len: groups(shape).1,
+    }
+}
+
+impl PreprocessStats {
+    /// The transform these statistics describe for samples of `shape`
+    /// (after the load-time steps): what a run applied, rebuilt from its
+    /// `run.yaml` (`dlp predict`). Bit for bit the transform [`fit`]
+    /// returned, since it is composed by the same steps from the same
+    /// numbers. An error when a normalisation has the wrong number of
+    /// statistics for the shape.
+    pub fn affine(&self, shape: Shape) -> Result<Affine, String> {
+        let (ng, _) = groups(shape);
+        for step in &self.steps {
+            if let Step::Normalize { mean, std, .. } = step
+                && ((mean.len() != 1 && mean.len() != ng) || std.len() != mean.len())
+            {
+                return Err(format!(
+                    "normalize has {} means and {} standard deviations for {ng} {}",
+                    mean.len(),
+                    std.len(),
+                    if matches!(shape, Shape::Flat(_)) {
+                        "features"
+                    } else {
+                        "channels"
+                    }
+                ));
+            }
+        }
+        let mut a = vec![1.0f64; ng];
+        let mut b = vec![0.0f64; ng];
+        for step in &self.steps {
+            compose(step, &mut a, &mut b);
+        }
+        Ok(affine(&a, &b, shape))
+    }
 }
 
 impl Affine {

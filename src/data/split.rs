@@ -1,6 +1,7 @@
 //! Train/validation/test splits: counts or fractions, an official test
 //! part, stratification and a seeded shuffle.
 
+use crate::analyze::{Kind, Report};
 use crate::error::{Error, Result};
 use crate::plan::{Loc, SplitPlan, SplitSize, TestSplit};
 use crate::rng;
@@ -24,27 +25,15 @@ fn resolve(size: SplitSize, pool: usize) -> usize {
     }
 }
 
-/// Renders an error at the split statement, as the analyzer renders its own:
-/// the message, `--> file:line:col`, the source line and a caret.
+/// An error at the split statement (its location kept in the plan),
+/// rendered as the analyzer's own: one renderer, [`Report`].
 pub fn at_loc(path: &Path, loc: Loc, msg: &str) -> Error {
-    let mut s = format!(
-        "error: {msg}\n  --> {}:{}:{}\n",
-        path.display(),
-        loc.line,
-        loc.column
-    );
-    if let Some(line) = crate::syntax::read_source(path)
-        .ok()
-        .and_then(|t| t.lines().nth(loc.line.saturating_sub(1)).map(String::from))
-    {
-        let n = loc.line.to_string();
-        let pad = " ".repeat(n.len());
-        s.push_str(&format!(
-            "{pad} |\n{n} | {line}\n{pad} | {}^\n",
-            " ".repeat(loc.column.saturating_sub(1))
-        ));
-    }
-    Error::Invalid(s)
+    Error::Invalid(Box::new(Report::at_loc(
+        path,
+        loc,
+        Kind::Data,
+        msg.to_string(),
+    )))
 }
 
 /// Orders `rows` so that every run of consecutive rows keeps the class

@@ -29,10 +29,10 @@ pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Train in matplotlib's blue, validation in its orange, as the book's
 /// Keras plots.
-const TRAIN: RGBColor = RGBColor(31, 119, 180);
-const VALID: RGBColor = RGBColor(255, 127, 14);
-const BEST: RGBColor = RGBColor(44, 160, 44);
-const STOP: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const TRAIN: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const VALID: RGBColor = RGBColor(255, 127, 14);
+pub(crate) const BEST: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const STOP: RGBColor = RGBColor(214, 39, 40);
 
 /// Epochs to mark on the curves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

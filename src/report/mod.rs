@@ -8,15 +8,20 @@
 //! | `data.csv` | [`data_csv::write_data_csv`] — samples per split and class |
 //! | `stages.csv` | [`stages::StageTimer`] — the only file with wall-clock times |
 //! | `curves.png`, `curves.svg` | [`curves::write`] — loss and accuracy per epoch |
+//! | `confusion.png`, `confusion.svg` | [`confusion_plot::write`] — the test confusion heatmap |
+//! | `misclassified.png`, `.csv` | [`misclassified::write`] — the most confident test mistakes (images) |
 //! | `diagnosis.txt` | [`diagnosis::Diagnosis`] — over/underfitting verdict and advice |
+//! | `report.html` | [`page::write_run_page`] — all of the above on one page |
 //! | `sweep.png`, `sweep.svg` | [`sweep_plot::write_picture`] — a sweep's trials, in a sweep folder |
 //!
 //! Every file is written atomically ([`atomic`]). [`expect`] checks the
 //! pipeline's assertions, [`diff`] compares two runs (`dlp diff`),
+//! [`page::compare`] several (`dlp report`),
 //! [`progress`] shows training on the terminal and [`trace`] sets up logs
 //! and Chrome traces.
 
 pub mod atomic;
+pub mod confusion_plot;
 pub mod curves;
 pub mod data_csv;
 pub mod diagnosis;
@@ -25,6 +30,8 @@ pub mod eval_csv;
 pub mod expect;
 pub mod history;
 pub mod manifest;
+pub mod misclassified;
+pub mod page;
 pub mod progress;
 pub mod stages;
 pub mod stats;

@@ -11,7 +11,8 @@
 //!    checkpoints and the resume file as it goes;
 //! 4. [`choose_weights`]: which weights the test split sees;
 //! 5. [`evaluate_test`]: `eval.csv`, `confusion.csv`;
-//! 6. [`report`]: diagnosis, curves, expectations, `stages.csv`.
+//! 6. [`report`]: diagnosis, curves, the confusion heatmap, the
+//!    misclassified test images, expectations, `report.html`, `stages.csv`.
 //!
 //! `run.yaml` says `running` while a run goes and how it ended afterwards.
 
@@ -21,6 +22,7 @@ pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
 pub mod memory;
+pub mod predict;
 pub mod saver;
 pub mod seeds;
 pub mod signals;
@@ -409,8 +411,9 @@ fn evaluate_test(
 }
 
 /// The diagnosis (train error from a clean pass, validation error from the
-/// weights that were evaluated), the learning curves and the pipeline's
-/// expectations; returns the failed expectations.
+/// weights that were evaluated), the learning curves, the confusion
+/// heatmap and the misclassified test images, the pipeline's expectations
+/// and `report.html`; returns the failed expectations.
 fn report(
     plan: &Plan,
     trainer: &mut Trainer<'_>,
@@ -455,7 +458,18 @@ fn report(
             .filter(|_| manifest.status == Status::StoppedEarly),
     };
     report::curves::write(dir, &trained.history, &marks)?;
-    Ok(report::expect::check(&plan.expect, metrics, &plan.path))
+    if let Some(t) = test {
+        report::confusion_plot::write(dir, &trainer.data.classes, &t.confusion.rows())?;
+        report::misclassified::write(dir, &trainer.data, &t.probs, t.outputs, &t.truth)?;
+    }
+    let failures = report::expect::check(&plan.expect, metrics, &plan.path);
+    // The page shows run.yaml as the run leaves it, which is written once
+    // the phases are over: with these metrics and this exit code.
+    let mut last = manifest.clone();
+    last.final_metrics = metrics.clone();
+    last.exit_code = Some(if failures.is_empty() { 0 } else { 3 });
+    report::page::write_run_page(dir, &last)?;
+    Ok(failures)
 }
 
 /// The model's output must fit the classes the data turned out to have
@@ -481,15 +495,16 @@ pub fn check_outputs(plan: &Plan, classes: &[String]) -> Result<()> {
         .map_or(plan.data.source_loc, |l| l.loc);
     let shown: Vec<&str> = classes.iter().take(10).map(String::as_str).collect();
     let more = if k > 10 { ", …" } else { "" };
-    Err(data::split::at_loc(
+    Err(Error::Invalid(Box::new(crate::analyze::Report::at_loc(
         &plan.path,
         loc,
-        &format!(
+        crate::analyze::Kind::Mismatch,
+        format!(
             "the model ends in {units} units but the data has {k} classes ({}{more}): {} needs {needs}",
             shown.join(", "),
             loss_name(plan.train.loss),
         ),
-    ))
+    ))))
 }
 
 fn loss_name(loss: Loss) -> &'static str {

@@ -157,8 +157,9 @@ fn statement(pair: Pair<Rule>) -> Result<Option<Statement>, Box<SyntaxError>> {
         }
         Rule::command => {
             let Some(name) = next() else { return Ok(None) };
-            let mut args = Vec::new();
+            let mut args: Vec<Arg> = Vec::new();
             let mut block = None;
+            let mut block_end = None;
             for p in inner {
                 match p.as_rule() {
                     Rule::kwarg => {
@@ -174,6 +175,7 @@ fn statement(pair: Pair<Rule>) -> Result<Option<Statement>, Box<SyntaxError>> {
                         });
                     }
                     Rule::block => {
+                        block_end = Some(p.as_span().end());
                         let mut stmts = Vec::new();
                         for s in p.into_inner() {
                             if let Some(s) = statement(s)? {
@@ -192,11 +194,17 @@ fn statement(pair: Pair<Rule>) -> Result<Option<Statement>, Box<SyntaxError>> {
                     }
                 }
             }
+            // pest's span of a command without a block runs on over the
+            // spaces and comment after its last value: end at the value.
+            let name = ident(name);
+            let end = block_end
+                .or(args.last().map(|a| a.span.end))
+                .unwrap_or(name.span.end);
             Statement::Command(Command {
-                name: ident(name),
+                name,
                 args,
                 block,
-                span,
+                span: Span::new(span.start, end),
             })
         }
         // Separators and end of input.

@@ -70,3 +70,86 @@ evaluate {{ metrics accuracy precision recall f1 confusion }}
 "
     )
 }
+
+/// A deterministic byte per (seed, index): noise for test images.
+pub fn noise(seed: u64, i: u64) -> u8 {
+    let mut x = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(i.wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    (x >> 56) as u8
+}
+
+/// `root/{train,test}/{red,green,blue}/NNN.png`: 8×8 noisy colour images
+/// whose class channel is brighter on average, except every tenth, which
+/// looks like the next class: any model makes mistakes.
+pub fn colour_folder(root: &std::path::Path, train: usize, test: usize) {
+    for (part, n) in [("train", train), ("test", test)] {
+        for (k, class) in ["blue", "green", "red"].iter().enumerate() {
+            let dir = root.join(part).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                let seed = (k * 100_000 + i) as u64 + if part == "test" { 50_000 } else { 0 };
+                let img = image::RgbImage::from_fn(8, 8, |x, y| {
+                    let at = u64::from(y * 8 + x) * 3;
+                    image::Rgb(std::array::from_fn(|c| {
+                        let looks = if i % 10 == 9 { (k + 1) % 3 } else { k };
+                        let base: u8 = if c == 2 - looks { 110 } else { 70 };
+                        base.saturating_add(noise(seed, at + c as u64) / 2)
+                    }))
+                });
+                img.save(dir.join(format!("{i:03}.png"))).unwrap();
+            }
+        }
+    }
+}
+
+/// The resolved plan with source positions left out: what formatting must
+/// not change (it moves lines and columns, nothing else).
+pub fn plan_without_positions(plan: &dlp::plan::Plan) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| k != "loc" && k != "source_loc");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(plan).unwrap();
+    strip(&mut v);
+    v
+}
+
+/// `dlp fmt`'s two properties on one text: formatting is idempotent, and
+/// the formatted pipeline resolves to the same plan (or, when the original
+/// is invalid but parses, to the same errors, positions aside).
+pub fn fmt_keeps_meaning(src: &str, path: &Path) -> Result<(), String> {
+    let once = dlp::fmt::format(src).map_err(|d| format!("refused: {}", d.message))?;
+    let twice =
+        dlp::fmt::format(&once).map_err(|d| format!("refused its own output: {}", d.message))?;
+    if twice != once {
+        return Err(format!("not idempotent:\n{once}\n---\n{twice}"));
+    }
+    let before = dlp::analyze::analysis(src, path, &[]).map_err(|e| e.to_string())?;
+    let after = dlp::analyze::analysis(&once, path, &[]).map_err(|e| e.to_string())?;
+    let plans = (
+        before.plan.as_ref().map(plan_without_positions),
+        after.plan.as_ref().map(plan_without_positions),
+    );
+    // Kinds, not messages: a message may name a line ("the first is on
+    // line 3") that formatting moved.
+    let kinds = |a: &dlp::analyze::Analysis| -> Vec<dlp::analyze::Kind> {
+        a.errors.iter().map(|d| d.kind).collect()
+    };
+    if plans.0 != plans.1 || kinds(&before) != kinds(&after) {
+        return Err(format!(
+            "the meaning changed:\n{src}\n--- formatted ---\n{once}\n{:?}\n{:?}",
+            kinds(&before),
+            kinds(&after)
+        ));
+    }
+    Ok(())
+}

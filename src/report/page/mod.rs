@@ -1,0 +1,33 @@
+//! Report pages: `report.html` in every run folder ([`run`]) and the
+//! comparison page of `dlp report` ([`compare`]).
+//!
+//! A page is one self-contained HTML file (style, script, pictures and
+//! data inline; no network), a pure function of the run folder's files
+//! ([`files::RunFiles`]), so two runs of one pipeline and seed give the
+//! same bytes and `dlp report RUN_DIR` rebuilds the page a run wrote. The
+//! charts are drawn by plotters ([`chart`]); a short inline script adds
+//! the hover read-outs.
+
+pub mod chart;
+pub mod compare;
+pub mod files;
+pub mod html;
+pub mod run;
+
+pub use files::RunFiles;
+
+use super::atomic;
+use super::manifest::Manifest;
+use crate::error::Result;
+use std::path::Path;
+
+/// The page's file name inside a run folder.
+pub const FILE: &str = "report.html";
+
+/// Writes `dir/report.html` from the folder's files and `manifest` (the
+/// run's own, in memory: its final `run.yaml` is written after the page).
+pub fn write_run_page(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let _span = tracing::info_span!("page").entered();
+    let files = RunFiles::read_with(dir, manifest.clone())?;
+    atomic::write(&dir.join(FILE), run::render(&files)?.as_bytes())
+}
