@@ -417,6 +417,23 @@ pub fn submit(
         print_dry_run(&b, &trials, o)?;
         return Ok(0);
     }
+    // Before anything is written: a folder no job will ever fill helps
+    // nobody.
+    match Command::new("sbatch").arg("--version").output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            return Err(Error::Runtime(format!(
+                "sbatch --version failed ({}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )));
+        }
+        Err(e) => {
+            return Err(Error::Runtime(format!(
+                "cannot run sbatch ({e}): --executor slurm needs Slurm's commands on this machine (--dry-run prints the scripts without them)"
+            )));
+        }
+    }
     // Compute nodes often have no internet access, and many tasks must
     // not download one dataset into the cache at once: fetch it here.
     if let Source::Builtin(b) = plan.data.source {
