@@ -320,8 +320,11 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
     match first_error {
         Some(Error::Interrupted(_)) => return Err(Error::Interrupted(hint)),
         Some(other) => {
-            // What finished is still worth a table; the rows say which failed.
-            summary::write(&base.dir, spec)?;
+            // What finished is still worth a table; the rows say which
+            // failed. The trial's error matters more than the table's.
+            if let Err(w) = summary::write(&base.dir, spec) {
+                eprintln!("note: {w}");
+            }
             eprintln!("{hint}");
             return Err(other);
         }

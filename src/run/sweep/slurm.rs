@@ -313,7 +313,22 @@ struct Batch {
     summary_path: PathBuf,
 }
 
+/// A job name from the pipeline's: what an `#SBATCH` line and `squeue`
+/// show well.
+fn job_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn batch(base: &Path, name: &str, trials: &[usize], o: &Options) -> Result<Batch> {
+    let name = &job_name(name);
     let dlp = std::env::current_exe()
         .map_err(|e| Error::Runtime(format!("cannot find the dlp binary: {e}")))?;
     let data = std::path::absolute(download::cache_root()?)
@@ -795,6 +810,12 @@ pub fn is_slurm_sweep(base: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_names_keep_to_safe_characters() {
+        assert_eq!(job_name("lr_sweep"), "lr_sweep");
+        assert_eq!(job_name("my sweep #2\n"), "my_sweep__2_");
+    }
 
     #[test]
     fn array_specs() {
