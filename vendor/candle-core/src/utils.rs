@@ -417,8 +417,11 @@ fn candle_num_threads() -> usize {
 }
 
 pub fn get_num_threads() -> usize {
-    // Respond to the same environment variable as rayon.
-    rayon_num_threads()
+    // Respond to the same environment variable as rayon. dlp patch: computed
+    // once, because finding the physical cores opens and reads several
+    // /proc and /sys files, and this runs before every CPU matmul.
+    static NUM_THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *NUM_THREADS.get_or_init(rayon_num_threads)
 }
 
 /// On Apple Silicon: P-core count via `hw.perflevel0.logicalcpu`.
