@@ -392,26 +392,38 @@ fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
         .env_remove("DLP_FAULT")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_failed_at(
+        &o,
+        &cut,
+        "curves.png",
+        "File too large (os error 27)",
+        &whole,
+    );
+    let o = run(&["run", "--resume", &s(&cut), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_same_as(&whole, &cut, "file-size limit");
+}
+
+/// A run that failed writing `file`: exit 1, the message naming it and
+/// the cause, run.yaml `failed`, no temporary file, the resume file kept,
+/// every metric file written before intact and `file` itself absent.
+fn assert_failed_at(o: &std::process::Output, cut: &Path, file: &str, cause: &str, whole: &Path) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
     assert_eq!(
-        stderr(&o),
+        stderr(o),
         format!(
-            "error: cannot write {}: File too large (os error 27)\n",
-            cut.join("curves.png").display()
+            "error: cannot write {}: {cause}\n",
+            cut.join(file).display()
         )
     );
     let manifest = read(cut.join("run.yaml"));
     assert!(manifest.contains("status: failed"), "{manifest}");
     assert!(manifest.contains("exit_code: 1"), "{manifest}");
-    assert_eq!(leftovers(&cut), ["resume.safetensors"]);
+    assert_eq!(leftovers(cut), ["resume.safetensors"]);
     for f in METRIC_FILES {
         assert_eq!(read(whole.join(f)), read(cut.join(f)), "{f} written before");
     }
-    assert!(!cut.join("curves.png").exists());
-
-    let o = run(&["run", "--resume", &s(&cut), "--quiet"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_same_as(&whole, &cut, "file-size limit");
+    assert!(!cut.join(file).exists());
 }
 
 /// A full disk, for real: a 128 KiB tmpfs holds everything but the
@@ -447,20 +459,13 @@ fn a_full_disk_fails_the_run_cleanly_and_it_resumes() {
     let _unmount = Unmount(disk.clone());
     let cut = disk.join("cut");
     let o = run_quiet(&p, &cut, &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(
-        stderr(&o),
-        format!(
-            "error: cannot write {}: No space left on device (os error 28)\n",
-            cut.join("curves.png").display()
-        )
+    assert_failed_at(
+        &o,
+        &cut,
+        "curves.png",
+        "No space left on device (os error 28)",
+        &whole,
     );
-    let manifest = read(cut.join("run.yaml"));
-    assert!(manifest.contains("status: failed"), "{manifest}");
-    assert_eq!(leftovers(&cut), ["resume.safetensors"]);
-    for f in METRIC_FILES {
-        assert_eq!(read(whole.join(f)), read(cut.join(f)), "{f} written before");
-    }
 
     assert!(mount("remount,size=4m"), "remount bigger");
     let o = run(&["run", "--resume", &s(&cut), "--quiet"]);
