@@ -34,6 +34,8 @@ struct Slot {
     error: Option<Error>,
     /// Someone waits for the latest state: write it without delay.
     flushing: bool,
+    /// When the last write started.
+    last_write: Option<Instant>,
     /// No more saves: the thread ends once the slot is empty.
     closed: bool,
 }
@@ -77,6 +79,17 @@ impl Saver {
         Ok(())
     }
 
+    /// Whether a state handed over now would be written at once: nothing
+    /// waits and the last write started at least [`MIN_INTERVAL`] ago. A
+    /// state offered while this is false would only be replaced by a later
+    /// one, so the trainer need not encode it.
+    pub fn ready(&self) -> bool {
+        let slot = lock(&self.shared);
+        slot.pending.is_none()
+            && !slot.busy
+            && slot.last_write.is_none_or(|t| t.elapsed() >= MIN_INTERVAL)
+    }
+
     /// Waits until the latest state is on disk.
     pub fn flush(&self) -> Result<()> {
         let mut slot = lock(&self.shared);
@@ -105,12 +118,11 @@ impl Drop for Saver {
 }
 
 fn write_loop(shared: &Shared, path: &Path) {
-    let mut last_write: Option<Instant> = None;
     loop {
         let bytes = {
             let mut slot = lock(shared);
             // Pace the writes, unless the state is wanted now.
-            if let Some(at) = last_write {
+            if let Some(at) = slot.last_write {
                 let next = at + MIN_INTERVAL;
                 while !slot.flushing && !slot.closed {
                     let now = Instant::now();
@@ -135,7 +147,7 @@ fn write_loop(shared: &Shared, path: &Path) {
                 slot = shared.1.wait(slot).unwrap_or_else(|p| p.into_inner());
             }
         };
-        last_write = Some(Instant::now());
+        lock(shared).last_write = Some(Instant::now());
         let result = atomic::write(path, &bytes);
         let mut slot = lock(shared);
         slot.busy = false;
