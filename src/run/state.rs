@@ -11,8 +11,9 @@
 //!
 //! The runner rewrites the file at the end of every epoch, every
 //! `--save-every` inside an epoch, and on Ctrl-C or SIGTERM, through a
-//! writer thread ([`super::saver::Saver`]). Because it is one file replaced
-//! by a rename, a run killed at any moment (`kill -9`,
+//! writer thread ([`super::saver::Saver`]) that writes at most once a
+//! second (epochs shorter than that are saved when a second has passed).
+//! Because it is one file replaced by a rename, a run killed at any moment (`kill -9`,
 //! the OOM killer, a preempted machine) leaves either the previous complete
 //! state or the new one, never a mixture; training from that point on is
 //! deterministic, so redoing the lost batches gives the same bits.
