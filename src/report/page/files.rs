@@ -105,8 +105,15 @@ fn optional_text(path: &Path) -> Result<Option<String>> {
         .transpose()
 }
 
-/// The records of a CSV file with the expected header, each with its line.
-fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::StringRecord)>>> {
+/// A CSV file's header (checked by `check_head` before any record is read)
+/// and records, each with its line and as many fields as the header;
+/// `None` when the file does not exist.
+type Table = (csv::StringRecord, Vec<(u64, csv::StringRecord)>);
+
+fn table(
+    path: &Path,
+    check_head: impl FnOnce(&csv::StringRecord) -> Result<()>,
+) -> Result<Option<Table>> {
     let Some(bytes) = optional(path)? else {
         return Ok(None);
     };
@@ -117,17 +124,8 @@ fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::StringR
         .headers()
         .map_err(|e| Error::file(path, format!("line 1: {e}")))?
         .clone();
-    if !head.iter().eq(header.iter().copied()) {
-        return Err(Error::file(
-            path,
-            format!(
-                "line 1: expected the header `{}`, found `{}`",
-                header.join(","),
-                head.iter().collect::<Vec<_>>().join(",")
-            ),
-        ));
-    }
-    let mut out = Vec::new();
+    check_head(&head)?;
+    let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| Error::file(path, e.to_string()))?;
         let line = rec.position().map_or(0, |p| p.line());
@@ -141,9 +139,27 @@ fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::StringR
                 ),
             ));
         }
-        out.push((line, rec));
+        rows.push((line, rec));
     }
-    Ok(Some(out))
+    Ok(Some((head, rows)))
+}
+
+/// The records of a CSV file with the expected header, each with its line.
+fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::StringRecord)>>> {
+    let rows = table(path, |head| {
+        if head.iter().eq(header.iter().copied()) {
+            return Ok(());
+        }
+        Err(Error::file(
+            path,
+            format!(
+                "line 1: expected the header `{}`, found `{}`",
+                header.join(","),
+                head.iter().collect::<Vec<_>>().join(",")
+            ),
+        ))
+    })?;
+    Ok(rows.map(|(_, rows)| rows))
 }
 
 fn number(path: &Path, line: u64, column: &str, cell: &str) -> Result<f64> {
@@ -185,37 +201,21 @@ pub fn read_eval(path: &Path) -> Result<Vec<EvalRow>> {
 
 /// `confusion.csv`: `true\predicted,<class>…`, then a row per true class.
 pub fn read_confusion(path: &Path) -> Result<Option<ConfusionTable>> {
-    let Some(bytes) = optional(path)? else {
-        return Ok(None);
-    };
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(bytes.as_slice());
-    let head = r
-        .headers()
-        .map_err(|e| Error::file(path, format!("line 1: {e}")))?
-        .clone();
-    if head.get(0) != Some("true\\predicted") || head.len() < 2 {
-        return Err(Error::file(
+    let table = table(path, |head| {
+        if head.get(0) == Some("true\\predicted") && head.len() >= 2 {
+            return Ok(());
+        }
+        Err(Error::file(
             path,
             "line 1: expected the header `true\\predicted,<class>,…`",
-        ));
-    }
+        ))
+    })?;
+    let Some((head, rows)) = table else {
+        return Ok(None);
+    };
     let classes: Vec<String> = head.iter().skip(1).map(String::from).collect();
     let mut counts = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| Error::file(path, e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != head.len() {
-            return Err(Error::file(
-                path,
-                format!(
-                    "line {line}: {} fields, the header has {}",
-                    rec.len(),
-                    head.len()
-                ),
-            ));
-        }
+    for (line, rec) in rows {
         let want = classes.get(counts.len()).map(String::as_str);
         if Some(&rec[0]) != want {
             return Err(Error::file(
