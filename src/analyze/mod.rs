@@ -42,6 +42,7 @@ mod schema_walk;
 mod train;
 mod value;
 
+pub(crate) use block::kind_of;
 pub use diagnostic::{Diagnostic, Kind, Report, Severity};
 pub(crate) use metric_names::{TEST_METRICS, TRAIN_METRICS, VAL_METRICS};
 pub use metric_names::{

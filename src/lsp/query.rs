@@ -3,7 +3,7 @@
 
 use super::Doc;
 use crate::analyze::diagnostic::line_col;
-use crate::analyze::schema;
+use crate::analyze::{kind_of, schema};
 use crate::plan::{LayerPlan, Loc};
 use crate::syntax::{
     Assign, Command, Compare, Expr, ExprKind, Let, Span, Statement, Value, ValueKind,
@@ -208,17 +208,6 @@ pub(crate) fn layers_of<'d>(doc: &'d Doc, cmd: &Command) -> Vec<&'d LayerPlan> {
         .as_ref()
         .map(|m| m.layers.iter().filter(|l| l.loc == loc).collect())
         .unwrap_or_default()
-}
-
-/// The variant word of a statement (`adam` in `optimizer adam`).
-pub(crate) fn kind_of(cmd: &Command) -> Option<&str> {
-    cmd.args
-        .iter()
-        .find(|a| a.key.as_ref().is_none_or(|k| k.name == "kind"))
-        .and_then(|a| match &a.value.kind {
-            ValueKind::Word(w) | ValueKind::Str(w) => Some(w.as_str()),
-            _ => None,
-        })
 }
 
 pub(crate) fn hover(doc: &Doc, offset: usize) -> Option<Hover> {
