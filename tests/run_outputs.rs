@@ -154,9 +154,19 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
         .collect();
     assert_eq!(
         names,
-        ["stage", "load", "train", "save", "evaluate", "diagnose"],
+        [
+            "stage", "load", "train", "validate", "save", "evaluate", "diagnose"
+        ],
         "{stages}"
     );
+    // Items: every epoch trained on the 800 training samples and validated
+    // on the 200 of the test split (validate_on=test).
+    let items = |stage: &str| -> String {
+        let line = stages.lines().find(|l| l.starts_with(&format!("{stage},")));
+        line.unwrap().split(',').nth(2).unwrap().to_string()
+    };
+    assert_eq!(items("train"), (stop * 800).to_string(), "{stages}");
+    assert_eq!(items("validate"), (stop * 200).to_string(), "{stages}");
     let png = image::open(out.join("curves.png")).expect("curves.png decodes");
     assert!(png.width() >= 800 && png.height() >= 400);
 }

@@ -134,6 +134,9 @@ pub struct Trainer<'a> {
     pub restore: Option<Snapshot>,
     /// A sweep's pruning rule, asked at the end of every epoch.
     pub pruner: Option<Arc<dyn Pruner>>,
+    /// The per-epoch validation passes: their time and the images they
+    /// evaluated (`stages.csv`'s `validate` row, part of `train`'s time).
+    pub validation: (Duration, u64),
     class_weights: Option<Tensor>,
 }
 
@@ -229,6 +232,7 @@ impl<'a> Trainer<'a> {
             state,
             restore,
             pruner: None,
+            validation: (Duration::ZERO, 0),
             class_weights,
         })
     }
@@ -418,7 +422,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// The epoch's training loss and accuracy, and the validation metrics.
-    fn epoch_metrics(&self) -> Result<BTreeMap<String, f64>> {
+    fn epoch_metrics(&mut self) -> Result<BTreeMap<String, f64>> {
         let s = &self.state;
         let mut values = BTreeMap::new();
         if s.seen > 0 {
@@ -427,7 +431,10 @@ impl<'a> Trainer<'a> {
         }
         if let Some(part) = validation_part(self.plan, &self.data) {
             let _span = tracing::info_span!("validate").entered();
+            let started = Instant::now();
             let eval = self.evaluate(part)?;
+            self.validation.0 += started.elapsed();
+            self.validation.1 += self.data.len(part) as u64;
             values.extend(named_metrics(
                 "val_",
                 &eval,
