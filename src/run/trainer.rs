@@ -370,6 +370,7 @@ impl<'a> Trainer<'a> {
             values: self.epoch_metrics()?,
         };
         self.state.history.push(row.clone());
+        let outputs = tracing::info_span!("epoch_outputs").entered();
         self.state
             .history
             .write_csv(&self.dir.join(crate::report::history::FILE))?;
@@ -384,6 +385,7 @@ impl<'a> Trainer<'a> {
         {
             self.model.save(&self.dir.join(action.file()))?;
         }
+        drop(outputs);
         let restore_best = self
             .plan
             .train
