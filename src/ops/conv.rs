@@ -442,11 +442,25 @@ mod timing {
     use candle_core::Device;
     use std::time::Instant;
 
-    /// Throughput of each kernel at the CIFAR model's shapes (batch 128):
+    /// Throughput of each kernel at the CIFAR model's shapes (batch 128),
+    /// after the rate of one large square product through the same `gemm`
+    /// (the most these kernels can reach on the machine):
     /// `cargo test --release --lib conv_kernel_timings -- --ignored --nocapture`.
     #[test]
     #[ignore = "timing, not a check"]
     fn conv_kernel_timings() -> Result<()> {
+        let threads = rayon::current_num_threads();
+        let m = 2048;
+        let a: Vec<f32> = (0..m * m).map(|i| (i % 7) as f32 * 0.1).collect();
+        let mut c = vec![0f32; m * m];
+        let mut best = 0f64;
+        for _ in 0..4 {
+            let t = Instant::now();
+            let (ra, par) = (MatRef::rows(&a, m), parallelism(threads));
+            sgemm(m, m, m, &mut c, m, false, ra, ra, par);
+            best = best.max(2.0 * (m * m * m) as f64 / t.elapsed().as_secs_f64() / 1e9);
+        }
+        println!("gemm {m}x{m}x{m}, {threads} threads: {best:.1} GF/s (best of 4)");
         let shapes = [
             (3, 32, 32),
             (32, 32, 32),
