@@ -1,11 +1,8 @@
 //! The fused batch-norm and ReLU custom ops against `ops::reference`
 //! (candle primitives): values, statistics and gradients of x, γ, β.
 
-#[path = "ops_common/mod.rs"]
-mod common;
-
+use super::common::{random, rel_err, value_and_grads};
 use candle_core::{Device, Result, Tensor, Var};
-use common::{random, rel_err, value_and_grads};
 use dlp::ops;
 
 type Bn = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>;

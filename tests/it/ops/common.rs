@@ -1,4 +1,4 @@
-//! Shared helpers for the `ops_*` tests (included with `#[path]`; a directory so cargo does not build it as a test of its own).
+//! Shared helpers for the `ops` tests.
 
 use candle_core::{Device, Result, Tensor, Var};
 use rand::{RngExt, SeedableRng};

@@ -2,8 +2,7 @@
 //! file, checkpoint or flag and asserts the exit code and the message
 //! (naming the file and what is wrong). Run with `--nocapture` to see them.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 /// One bad input: a setup that writes files into a temp dir and returns

@@ -3,8 +3,11 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+pub mod browser;
 
 pub fn dlp() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dlp"));
@@ -12,6 +15,43 @@ pub fn dlp() -> Command {
         .env_remove("DLP_INTERRUPT_AFTER_STEPS")
         .env_remove("DLP_FAULT");
     c
+}
+
+/// Set in a child copy of the test binary started by [`run_in_child`]:
+/// the test it runs.
+const CHILD_TEST: &str = "DLP_TEST_IN_CHILD";
+
+/// Whether this process is the child copy of the test binary that
+/// [`run_in_child`] started for `test`.
+pub fn in_child(test: &str) -> bool {
+    std::env::var_os(CHILD_TEST).is_some_and(|t| t == test)
+}
+
+/// For a test whose code under test reads environment variables in this
+/// process: runs `test` (its `module_path!()` and name) alone in a child
+/// copy of this test binary with `env` set there, and fails if it fails.
+/// The test calls this when [`in_child`] is false and goes on with its
+/// body when it is true, so this process's environment, which every test
+/// thread reads, is never written.
+pub fn run_in_child(test: &str, env: &[(&str, &OsStr)]) {
+    // Test names leave out the crate's name, which `module_path!()` starts with.
+    let (_, name) = test.split_once("::").expect("a path below the crate");
+    let o = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([name, "--exact", "--test-threads=1"])
+        .env(CHILD_TEST, test)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the test binary runs");
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(
+        o.status.success(),
+        "{name} in a child process: {}\n{out}{err}",
+        o.status
+    );
+    assert!(
+        out.contains(" 1 passed;"),
+        "the child ran no test {name}:\n{out}{err}"
+    );
 }
 
 pub fn run(args: &[&str]) -> Output {

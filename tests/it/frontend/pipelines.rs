@@ -9,8 +9,7 @@ use dlp::rng::{Stream, stream_seed};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
-use common::fmt_keeps_meaning;
+use crate::common::fmt_keeps_meaning;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

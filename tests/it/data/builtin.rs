@@ -1,9 +1,13 @@
 //! `source cifar10` end to end through `load_parts`, from a prepared cache
 //! (`DLP_DATA`) with the network unreachable (`DLP_MIRROR` on a closed
-//! port). One test in its own binary, because it sets the environment.
+//! port). `load_parts` reads both from the environment, which the tests
+//! of this binary share, so the test sets them for a child copy of the
+//! binary that runs it (`common::run_in_child`).
 
+use crate::common::{in_child, run_in_child};
 use dlp::data::{Part, load_parts, synth};
 use dlp::plan::{Builtin, DataPlan, Loc, Preprocess, Source, SplitPlan, SplitSize, TestSplit};
+use std::path::PathBuf;
 
 fn plan(train: usize, valid: usize) -> DataPlan {
     DataPlan {
@@ -24,15 +28,19 @@ fn plan(train: usize, valid: usize) -> DataPlan {
 
 #[test]
 fn cifar10_from_the_cache_offline() {
-    let tmp = tempfile::tempdir().unwrap();
-    synth::write_cifar10(&tmp.path().join("cifar10"), 2000, 100, 1).unwrap();
-    // SAFETY: this binary has this one test, so no other thread reads the
-    // environment while it is written.
-    unsafe {
-        std::env::set_var("DLP_DATA", tmp.path());
-        std::env::set_var("DLP_MIRROR", "http://127.0.0.1:1/");
+    let test = concat!(module_path!(), "::cifar10_from_the_cache_offline");
+    if !in_child(test) {
+        let tmp = tempfile::tempdir().unwrap();
+        synth::write_cifar10(&tmp.path().join("cifar10"), 2000, 100, 1).unwrap();
+        let mirror = "http://127.0.0.1:1/".as_ref();
+        run_in_child(
+            test,
+            &[("DLP_DATA", tmp.path().as_os_str()), ("DLP_MIRROR", mirror)],
+        );
+        return;
     }
-    let pipeline = tmp.path().join("cifar10.dlp");
+    let cache = PathBuf::from(std::env::var_os("DLP_DATA").unwrap());
+    let pipeline = cache.join("cifar10.dlp");
     std::fs::write(
         &pipeline,
         "data {\n  split train=45000 valid=5000 test=official\n}\n",

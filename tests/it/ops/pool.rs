@@ -2,11 +2,8 @@
 //! reduced with candle's `max`/`mean`, whose gradients are right): values
 //! and input gradients for sizes 2/3 and strides 1/2/3, plus hand cases.
 
-#[path = "ops_common/mod.rs"]
-mod common;
-
+use super::common::{random, rel_err, value_and_grads};
 use candle_core::{Device, Result, Tensor, Var};
-use common::{random, rel_err, value_and_grads};
 use dlp::ops;
 
 type Pool = fn(&Tensor, usize, usize) -> Result<Tensor>;

@@ -10,8 +10,8 @@ use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
 
 const SEEDS: [&str; 2] = [
-    include_str!("../pipelines/blobs.dlp"),
-    include_str!("../pipelines/cifar10.dlp"),
+    include_str!("../../../pipelines/blobs.dlp"),
+    include_str!("../../../pipelines/cifar10.dlp"),
 ];
 
 const TOKENS: &[&str] = &[
@@ -196,7 +196,7 @@ fn mutated_pipelines_never_panic() {
         .expect("the analyzer panicked");
 }
 
-mod common;
+use crate::common;
 
 /// `dlp fmt` over the fuzz corpus: a mutated pipeline that parses formats
 /// idempotently to the same plan (or the same errors); one that does not

@@ -4,8 +4,7 @@
 //! a second resume of a live run, a file-size limit, the umask, a closed
 //! stdout, a byte-order mark, a model too big for the machine.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

@@ -2,11 +2,8 @@
 //! values and the gradients of x, w and b on a table of shapes, and the
 //! same bits with one and two threads.
 
-#[path = "ops_common/mod.rs"]
-mod common;
-
+use super::common::{random, rel_err, value_and_grads};
 use candle_core::{Result, Tensor, Var};
-use common::{random, rel_err, value_and_grads};
 use dlp::ops;
 use dlp::plan::Padding;
 

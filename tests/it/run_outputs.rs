@@ -1,8 +1,7 @@
 //! End-to-end runs: the book's blobs exercise, the run folder's files and
 //! columns, determinism, `dlp eval`, expectations and divergence.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn blobs_reproduces_the_book_exercise_and_writes_every_file() {

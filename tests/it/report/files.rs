@@ -2,9 +2,7 @@
 //! the learning curves, `data.csv`, the trace file; and the report pages
 //! in a real browser.
 
-#[path = "common/browser.rs"]
-mod browser;
-mod common;
+use crate::common::{self, browser};
 
 use dlp::report::{EpochRow, History, Marks, atomic, curves, trace};
 use std::collections::BTreeMap;
