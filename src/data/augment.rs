@@ -14,7 +14,7 @@
 //! `constant` gives 0 for any point outside [0, n − 1].
 //!
 //! Checked against Keras and scipy 1.17 in every fill mode
-//! (`tests/data_augment.rs`). One deliberate difference: Keras applies `height_shift_range` to the
+//! (`tests/it/data/augment.rs`). One deliberate difference: Keras applies `height_shift_range` to the
 //! column axis (its `tx` ends up on x after the swap); here `shift W H`
 //! shifts columns by W·width and rows by H·height, as the language says.
 

@@ -3,7 +3,7 @@
 //! integer, `random_sample` (and `uniform` on top of it), the legacy
 //! Gaussian and `shuffle` of a 1-D array. Bit for bit: the same seed gives
 //! the same doubles as NumPy (checked against NumPy's output in
-//! `tests/data_blobs.rs`).
+//! `tests/it/data/blobs.rs`).
 //!
 //! Sources of the rules, NumPy's `numpy/random/src/mt19937/` (seeding,
 //! twist, tempering), `distributions.c` (`random_standard_uniform`: 53 bits

@@ -36,7 +36,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     // Labels and the split (file order) involve no floating point, so these counts
     // are exact anywhere: 800 train and 200 test samples. generator=numpy draws the
     // book's points, so they are scikit-learn's: np.bincount(y[:800]) = [263, 270,
-    // 267], np.bincount(y[800:]) = [71, 63, 66] (script in tests/data_blobs.rs).
+    // 267], np.bincount(y[800:]) = [71, 63, 66] (script in tests/it/data/blobs.rs).
     assert_eq!(
         read(out.join("data.csv")),
         "split,class,count\ntrain,0,263\ntrain,1,270\ntrain,2,267\ntest,0,71\ntest,1,63\ntest,2,66\n"

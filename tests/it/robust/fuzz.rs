@@ -3,7 +3,7 @@
 //! fed to `analyze_source`, which must return Ok or an error, never panic.
 //!
 //! CI runs a short budget; a long local run sets `DLP_FUZZ_CASES`
-//! (e.g. `DLP_FUZZ_CASES=2000000 cargo test --release --test robust_fuzz`).
+//! (e.g. `DLP_FUZZ_CASES=2000000 cargo test --release --test it robust::fuzz`).
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
