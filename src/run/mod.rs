@@ -411,8 +411,8 @@ fn evaluate_test(
     Ok((metrics, Some(eval)))
 }
 
-/// The diagnosis (train error from a clean pass, validation error from the
-/// weights that were evaluated), the learning curves, the confusion
+/// The diagnosis (train error from a clean pass, validation error of the
+/// weights that were evaluated, from their epoch's row), the learning curves, the confusion
 /// heatmap and the misclassified test images, the pipeline's expectations
 /// and `report.html`; returns the failed expectations.
 fn report(
@@ -431,9 +431,16 @@ fn report(
     let mut passed = trainer.data.len(Part::Train);
     // Without a validation split the test split stands in, and without
     // either the variance cannot be measured (taken as 0).
-    let val_error = match trainer::validation_part(plan, &trainer.data) {
-        Some(Part::Test) | None => test.map_or(train_error, |e| 1.0 - e.confusion.accuracy()),
-        Some(part) => {
+    // The validation error of the evaluated weights is their epoch's
+    // `val_accuracy`: the same pass over the same weights, already done.
+    let validated = manifest
+        .test_epoch
+        .and_then(|e| trained.history.rows.iter().find(|r| r.epoch == e))
+        .and_then(|r| r.values.get("val_accuracy").copied());
+    let val_error = match (trainer::validation_part(plan, &trainer.data), validated) {
+        (Some(Part::Test) | None, _) => test.map_or(train_error, |e| 1.0 - e.confusion.accuracy()),
+        (Some(_), Some(accuracy)) => 1.0 - accuracy,
+        (Some(part), None) => {
             passed += trainer.data.len(part);
             1.0 - trainer.evaluate(part)?.confusion.accuracy()
         }

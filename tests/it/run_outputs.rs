@@ -1546,3 +1546,35 @@ fn predict_on_the_test_idx_file_reproduces_eval_and_confusion() {
         )
     );
 }
+
+/// The diagnosis' validation error is that of the weights the test split
+/// saw: with `restore_best` the best epoch's `val_accuracy`, taken from its
+/// row instead of a second pass (so the `diagnose` stage passes over the
+/// train split only).
+#[test]
+fn the_diagnosis_reads_the_validation_error_of_the_evaluated_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_blobs("early_stop monitor=val_loss patience=4 restore_best=true")
+        .replace("std=1.5", "std=3")
+        .replace("epochs 12", "epochs 40");
+    let (dir, m) = run_text(tmp.path(), "diag", &text);
+    let csv = read(dir.join("train.csv"));
+    let val_acc = floats(&csv, "val_accuracy");
+    let epoch = m.test_epoch.expect("an evaluated epoch");
+    assert_ne!(epoch, val_acc.len(), "the case needs a restored epoch");
+    assert_ne!(val_acc[epoch - 1], val_acc[val_acc.len() - 1]);
+    let expected = format!("{:.2}", (1.0 - val_acc[epoch - 1]) * 100.0);
+    let diagnosis = read(dir.join("diagnosis.txt"));
+    let line = diagnosis
+        .lines()
+        .find(|l| l.starts_with("validation error"));
+    let words: Vec<&str> = line.unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["validation", "error", &expected, "%"],
+        "{diagnosis}"
+    );
+    let stages = read(dir.join("stages.csv"));
+    let diagnose = stages.lines().find(|l| l.starts_with("diagnose,")).unwrap();
+    assert_eq!(diagnose.split(',').nth(2), Some("180"), "{stages}");
+}
