@@ -3,13 +3,13 @@
 # benches/pytorch_epoch.py, the book's CIFAR-10 pipeline without
 # augmentation on a synthetic CIFAR-10-format set, interleaved rounds.
 #
-#   benches/epoch.sh [ROUNDS] [TRAIN] [VALID]      (default 3 3600 400)
+#   benches/epoch.sh [ROUNDS] [TRAIN] [VALID]      (default 5 3600 400)
 #
-# Each side runs as a whole process with 1 and with 3 epochs; one epoch is
-# half the difference, so start-up, loading, the test pass and the
-# diagnosis cancel and what is left is the epoch a user waits for: batches,
-# training step, training metrics, validation, train.csv, checkpoint and
-# resume file. Prints a row per round and the medians (the ratio's is the
+# Each side runs as a whole process with 1 and with 1 + EPOCHS epochs
+# (EPOCHS default 4); one epoch is the difference over EPOCHS, so start-up,
+# loading, the test pass and the diagnosis cancel and what is left is the
+# epoch a user waits for: batches, training step, training metrics,
+# validation, train.csv, checkpoint and resume file. Prints a row per round and the medians (the ratio's is the
 # median of the rounds' ratios); ratio > 1 means dlp is faster. Threads:
 # THREADS (default: all cores) for both sides.
 #
@@ -17,7 +17,7 @@
 # numpy` (PYTHON selects the interpreter). The data is generated once into
 # DATA (default $TMPDIR/dlp-epoch-cifar-TRAIN-VALID).
 set -euo pipefail
-rounds=${1:-3}
+rounds=${1:-5}
 train=${2:-3600}
 valid=${3:-400}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +25,7 @@ target=${CARGO_TARGET_DIR:-$here/target}/release
 dlp=$target/dlp
 python=${PYTHON:-python3}
 threads=${THREADS:-$(nproc)}
+extra=${EPOCHS:-4}
 data=${DATA:-${TMPDIR:-/tmp}/dlp-epoch-cifar-$train-$valid}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -61,9 +62,9 @@ for round in $(seq 1 "$rounds"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
   t1=$(seconds run_torch 1)
   d1=$(seconds run_dlp 1)
-  t3=$(seconds run_torch 3)
-  d3=$(seconds run_dlp 3)
-  row=$(echo "($t3 - $t1) / 2; ($d3 - $d1) / 2" | bc -l | paste -sd' ')
+  tn=$(seconds run_torch $((1 + extra)))
+  dn=$(seconds run_dlp $((1 + extra)))
+  row=$(echo "($tn - $t1) / $extra; ($dn - $d1) / $extra" | bc -l | paste -sd' ')
   read -r te de <<< "$row"
   printf '%s,%s,%.2f,%.2f,%.2f\n' "$round" "$load" "$te" "$de" "$(echo "$te / $de" | bc -l)"
   rows+=("$te $de")

@@ -2,7 +2,7 @@
 """A plain PyTorch training loop doing the work of `dlp run pipelines/cifar10.dlp`.
 
 The reference for `benches/epoch.sh`, which times whole processes of this
-script and of `dlp run` with 1 and with 3 epochs and takes half the
+script and of `dlp run` with 1 and with 5 epochs and takes a quarter of the
 difference as one epoch, so start-up, loading and the final test pass cancel.
 
 Same work per epoch as dlp (augmentation off, as `benches/epoch.sh` runs dlp):

@@ -25,6 +25,14 @@
 //! blocks. What is left is overhead around the GEMMs: a direct convolution
 //! without im2col, the ReLU gradient mask folded into the convolution's
 //! backward, and a branch-free max-pool backward.
+//!
+//! On a Zen 5 with 512-bit units the same test gives gemm 415 GF/s on a
+//! 2048³ product and the convolutions 215–364 GF/s: they are three
+//! quarters of a step, which runs at about half of gemm's rate (README,
+//! *Against the machine's peak*). A convolution without im2col as nine
+//! shifted products over a padded image (K = C each) measured slower on
+//! every layer shape of the model (120–141 against 143–262 GF/s), so the
+//! direct convolution is not that.
 
 mod batch_norm;
 mod channel_affine;
