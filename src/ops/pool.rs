@@ -124,24 +124,13 @@ impl Pool {
             // gradient at the first maximum in (0,0), (0,1), (1,0), (1,1).
             for (i, g) in dy.chunks_exact(self.ow).enumerate() {
                 let (r0, r1) = self.rows2(i);
-                let top = x[r0..r0 + 2 * self.ow].chunks_exact(2);
-                let bottom = x[r1..r1 + 2 * self.ow].chunks_exact(2);
-                let (dtop, dbottom) = dx[r0..r1 + 2 * self.ow].split_at_mut(self.w);
-                let dtop = dtop[..2 * self.ow].chunks_exact_mut(2);
-                let dbottom = dbottom[..2 * self.ow].chunks_exact_mut(2);
-                for (((t, b), (dt, db)), &g) in top.zip(bottom).zip(dtop.zip(dbottom)).zip(g) {
-                    let mut best = (0, t[0]);
-                    for (k, v) in [(1, t[1]), (2, b[0]), (3, b[1])] {
-                        if v > best.1 {
-                            best = (k, v);
-                        }
-                    }
-                    let pick = |k: usize| if best.0 == k { g } else { 0.0 };
-                    dt[0] = pick(0);
-                    dt[1] = pick(1);
-                    db[0] = pick(2);
-                    db[1] = pick(3);
-                }
+                let n = 2 * self.ow;
+                let (dtop, dbottom) = dx[r0..r1 + n].split_at_mut(self.w);
+                max2x2_backward_row(
+                    (&x[r0..r0 + n], &x[r1..r1 + n]),
+                    g,
+                    (&mut dtop[..n], &mut dbottom[..n]),
+                );
             }
             return;
         }
@@ -166,6 +155,79 @@ impl Pool {
 
     fn plane_lens(&self) -> (usize, usize) {
         (self.h * self.w, self.oh * self.ow)
+    }
+}
+
+/// Windows handed to [`max2x2_backward_lanes`] at a time: fixed-size
+/// arrays the compiler turns into vector shuffles and masks.
+const LANES: usize = 8;
+
+/// The gradient of one row of 2×2, stride-2 max-pool windows: `top` and
+/// `bottom` are the two input rows (2·n entries), `g` the n output
+/// gradients; every entry of `dtop`/`dbottom` is written. The gradient goes
+/// to the window's first entry, in the order (0,0), (0,1), (1,0), (1,1),
+/// that equals its maximum (NaN ignored, as in the forward pass), or to
+/// (0,0) when that entry is NaN: the choice of [`Pool::argmax`]'s scan,
+/// which keeps the first entry while none compares greater.
+fn max2x2_backward_row(
+    (top, bottom): (&[f32], &[f32]),
+    g: &[f32],
+    (dtop, dbottom): (&mut [f32], &mut [f32]),
+) {
+    let full = g.len() / LANES * LANES;
+    let pairs = 2 * full;
+    for (k, g) in g[..full].chunks_exact(LANES).enumerate() {
+        let span = 2 * LANES * k..2 * LANES * (k + 1);
+        max2x2_backward_lanes(
+            (&top[span.clone()], &bottom[span.clone()]),
+            g,
+            (&mut dtop[span.clone()], &mut dbottom[span]),
+        );
+    }
+    for (j, &g) in g.iter().enumerate().skip(full) {
+        let p = pairs + 2 * (j - full);
+        let w = [top[p], top[p + 1], bottom[p], bottom[p + 1]];
+        let d = max2x2_window(w, g);
+        dtop[p] = d[0];
+        dtop[p + 1] = d[1];
+        dbottom[p] = d[2];
+        dbottom[p + 1] = d[3];
+    }
+}
+
+/// The four gradients of one window `w` = (0,0), (0,1), (1,0), (1,1).
+#[inline(always)]
+fn max2x2_window(w: [f32; 4], g: f32) -> [f32; 4] {
+    let m = w[0].max(w[1]).max(w[2].max(w[3]));
+    let (e1, e2, e3) = (w[1] == m, w[2] == m, w[3] == m);
+    let c0 = w[0] == m || w[0].is_nan();
+    let c = [c0, !c0 & e1, !c0 & !e1 & e2, !c0 & !e1 & !e2 & e3];
+    c.map(|c| if c { g } else { 0.0 })
+}
+
+/// [`max2x2_backward_row`] for `LANES` windows, branch-free on arrays.
+#[inline(always)]
+fn max2x2_backward_lanes(
+    (top, bottom): (&[f32], &[f32]),
+    g: &[f32],
+    (dtop, dbottom): (&mut [f32], &mut [f32]),
+) {
+    let (top, bottom): (&[f32; 2 * LANES], &[f32; 2 * LANES]) =
+        (top.try_into().unwrap(), bottom.try_into().unwrap());
+    let g: &[f32; LANES] = g.try_into().unwrap();
+    let mut out = [[0f32; LANES]; 4];
+    for l in 0..LANES {
+        let w = [top[2 * l], top[2 * l + 1], bottom[2 * l], bottom[2 * l + 1]];
+        let d = max2x2_window(w, g[l]);
+        for (o, d) in out.iter_mut().zip(d) {
+            o[l] = d;
+        }
+    }
+    for l in 0..LANES {
+        dtop[2 * l] = out[0][l];
+        dtop[2 * l + 1] = out[1][l];
+        dbottom[2 * l] = out[2][l];
+        dbottom[2 * l + 1] = out[3][l];
     }
 }
 
@@ -242,5 +304,54 @@ impl CustomOp2 for PoolGrad {
                 });
         }
         Ok((CpuStorage::F32(dx), shape))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The branch-free row kernel sends each window's gradient where the
+    /// generic scan (`argmax`) does, over widths that use the lanes, the
+    /// scalar tail and both, with ties everywhere (values from {0, 1, 2})
+    /// and NaNs in every position of a window.
+    #[test]
+    fn the_2x2_row_kernel_picks_what_the_scan_picks() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in 1..=2 * LANES + 3 {
+            for _ in 0..50 {
+                let x: Vec<f32> = (0..4 * n)
+                    .map(|_| match next() % 9 {
+                        0 => f32::NAN,
+                        v => (v % 3) as f32,
+                    })
+                    .collect();
+                let g: Vec<f32> = (0..n).map(|j| j as f32 + 1.0).collect();
+                let pool = Pool {
+                    kind: Kind::Max,
+                    size: 2,
+                    stride: 2,
+                    h: 2,
+                    w: 2 * n,
+                    oh: 1,
+                    ow: n,
+                };
+                let mut expected = vec![0f32; 4 * n];
+                for (j, &gj) in g.iter().enumerate() {
+                    expected[pool.argmax(&x, 0, j)] += gj;
+                }
+                let mut got = vec![f32::NAN; 4 * n];
+                let (top, bottom) = x.split_at(2 * n);
+                let (dtop, dbottom) = got.split_at_mut(2 * n);
+                max2x2_backward_row((top, bottom), &g, (dtop, dbottom));
+                assert_eq!(got, expected, "width {n}, x {x:?}");
+            }
+        }
     }
 }
