@@ -412,9 +412,10 @@ fn evaluate_test(
 }
 
 /// The diagnosis (train error from a clean pass, validation error of the
-/// weights that were evaluated, from their epoch's row), the learning curves, the confusion
-/// heatmap and the misclassified test images, the pipeline's expectations
-/// and `report.html`; returns the failed expectations.
+/// weights that were evaluated, from their epoch's row), the learning
+/// curves, the confusion heatmap and the misclassified test images, the
+/// pipeline's expectations and `report.html`; returns the failed
+/// expectations.
 fn report(
     plan: &Plan,
     trainer: &mut Trainer<'_>,
