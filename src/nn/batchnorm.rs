@@ -89,15 +89,27 @@ impl BatchNorm {
             [n, c] => x.reshape((n, c, 1, 1))?,
             _ => x.clone(),
         };
-        let (y, mean, var) = crate::ops::batch_norm_train(
-            &x4,
+        self.forward_train_with(|gamma, beta, eps| {
+            crate::ops::batch_norm_train(&x4, gamma, beta, eps)
+        })?
+        .reshape(dims)
+    }
+
+    /// Training through `train(γ, β, ε)`, which returns the normalised
+    /// output with the batch mean and variance (a batch-norm op, or one
+    /// fused with the layer before); records the moving statistics.
+    pub fn forward_train_with(
+        &self,
+        train: impl FnOnce(&Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>,
+    ) -> Result<Tensor> {
+        let (y, mean, var) = train(
             &param(&self.gamma, true),
             &param(&self.beta, true),
             self.epsilon,
         )?;
         let dev = self.moving_mean.device();
         self.update_moving(&mean.to_device(dev)?, &var.to_device(dev)?)?;
-        y.reshape(dims)
+        Ok(y)
     }
 
     /// The same computation from candle's differentiable ops (any device);

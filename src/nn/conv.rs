@@ -3,6 +3,7 @@
 //! wants it (Keras stores (K, K, C, F)); the values are the same
 //! Glorot-uniform draws with fan in = K·K·C and fan out = K·K·F.
 
+use super::batchnorm::BatchNorm;
 use super::{activation, init, param};
 use crate::plan::{Activation, Padding};
 use candle_core::{DType, Device, Result, Tensor, Var};
@@ -64,6 +65,28 @@ impl Conv2d {
         } else {
             Ok(y)
         }
+    }
+
+    pub fn is_relu(&self) -> bool {
+        self.activation == Activation::Relu
+    }
+
+    /// Training of this layer, whose activation is a ReLU ([`Self::is_relu`]),
+    /// followed by `bn`, in one call
+    /// ([`crate::ops::conv2d_relu_batch_norm_train`]: the ReLU's gradient
+    /// mask runs inside batch norm's backward).
+    pub fn forward_relu_batch_norm(&self, x: &Tensor, bn: &BatchNorm) -> Result<Tensor> {
+        let (w, b) = (param(&self.kernel, true), param(&self.bias, true));
+        bn.forward_train_with(|gamma, beta, eps| {
+            crate::ops::conv2d_relu_batch_norm_train(
+                x,
+                (&w, Some(&b)),
+                self.stride,
+                self.padding,
+                (gamma, beta),
+                eps,
+            )
+        })
     }
 
     pub fn variables(&self) -> Vec<(String, Var)> {

@@ -166,11 +166,27 @@ impl Model {
         let train = mode.is_train();
         let last = self.nodes.len().saturating_sub(1);
         let mut h = x.clone();
+        let mut done = None;
         for (i, node) in self.nodes.iter().enumerate() {
+            if done == Some(i) {
+                continue;
+            }
             let activate = !(i == last && self.fused.is_some());
+            // A ReLU convolution feeding batch norm trains as one call (the
+            // ReLU's gradient mask inside batch norm's backward).
+            let next_bn = match self.nodes.get(i + 1) {
+                Some(Node::BatchNorm(bn)) if train && activate => Some(bn),
+                _ => None,
+            };
             h = match node {
                 Node::Dense(d) => d.forward(&h, train, activate)?,
-                Node::Conv(c) => c.forward(&h, train, activate)?,
+                Node::Conv(c) => match next_bn.filter(|_| c.is_relu()) {
+                    Some(bn) => {
+                        done = Some(i + 1);
+                        c.forward_relu_batch_norm(&h, bn)?
+                    }
+                    None => c.forward(&h, train, activate)?,
+                },
                 Node::Pool(p) => p.forward(&h)?,
                 Node::Flatten => flatten::forward(&h)?,
                 Node::Dropout(d, seed) => match mode {

@@ -32,6 +32,7 @@ pub fn batch_norm_train(
     gamma: &Tensor,
     beta: &Tensor,
     eps: f64,
+    relu_input: bool,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let (_, c, _, _) = x.dims4()?;
     if gamma.dims1()? != c || beta.dims1()? != c {
@@ -41,6 +42,7 @@ pub fn batch_norm_train(
     let op = BatchNormTrain {
         eps: eps as f32,
         stats: stats.clone(),
+        relu_input,
     };
     let y = x
         .contiguous()?
@@ -56,6 +58,11 @@ pub fn batch_norm_train(
 struct BatchNormTrain {
     eps: f32,
     stats: Arc<OnceLock<Stats>>,
+    /// The input is a ReLU's output whose own backward skips its mask
+    /// ([`super::conv::Relu::MaskedByConsumer`]): the input gradient is
+    /// written as 0 where the input is not positive, as the ReLU's
+    /// backward would have made it (same bits, one pass fewer).
+    relu_input: bool,
 }
 
 /// (N, C, H·W) of a 4-D layout.
@@ -177,7 +184,14 @@ impl CustomOp3 for BatchNormTrain {
         };
         let (n, c, h, w) = x.dims4()?;
         let len = n * c * h * w;
-        let out = x.apply_op3_no_bwd(gamma, &dy.contiguous()?, &BatchNormGrad { stats })?;
+        let out = x.apply_op3_no_bwd(
+            gamma,
+            &dy.contiguous()?,
+            &BatchNormGrad {
+                stats,
+                relu_input: self.relu_input,
+            },
+        )?;
         let dx = out.narrow(0, 0, len)?.reshape((n, c, h, w))?;
         let dgamma = out.narrow(0, len, c)?;
         let dbeta = out.narrow(0, len + c, c)?;
@@ -191,6 +205,7 @@ impl CustomOp3 for BatchNormTrain {
 /// dβ = Σ dy, dγ = Σ dy·x̂, dx = γ·inv_std/M · (M·dy − dβ − x̂·dγ).
 struct BatchNormGrad<'a> {
     stats: &'a Stats,
+    relu_input: bool,
 }
 
 impl CustomOp3 for BatchNormGrad<'_> {
@@ -235,9 +250,12 @@ impl CustomOp3 for BatchNormGrad<'_> {
                 let (mean, inv) = (st.mean[ch], st.inv_std[ch]);
                 let (dgamma, dbeta) = sums[ch];
                 let k = gamma[ch] * inv / m;
+                let relu = self.relu_input;
                 for (o, (&v, &d)) in dxp.iter_mut().zip(xp.iter().zip(dp)) {
                     let xhat = (v - mean) * inv;
-                    *o = k * (m * d - dbeta - xhat * dgamma);
+                    let dx = k * (m * d - dbeta - xhat * dgamma);
+                    // `relu_grad`'s rule: kept where the ReLU's output is > 0.
+                    *o = if !relu || v > 0.0 { dx } else { 0.0 };
                 }
             });
         for (ch, (dg, db)) in sums.iter().enumerate() {

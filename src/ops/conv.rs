@@ -17,6 +17,19 @@ use crate::plan::Padding;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
+/// The ReLU fused into a convolution's output, and where its gradient mask
+/// is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relu {
+    Off,
+    /// The backward masks `dy` by `y > 0` in a pass of its own.
+    On,
+    /// The output's one consumer masks the gradient it hands back (batch
+    /// norm, which reads `y` in its backward anyway: see
+    /// [`super::conv2d_relu_batch_norm_train`]); the pass is skipped.
+    MaskedByConsumer,
+}
+
 /// Target number of columns (G·P) of one weight-gradient chunk.
 /// Planes of 32×32 and more go one image per chunk (no copy of `dy`).
 const CHUNK_COLUMNS: usize = 1024;
@@ -54,15 +67,15 @@ pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Resu
 }
 
 /// The differentiable fast convolution (CPU, f32), followed by a ReLU
-/// when `relu` (fused: applied per image while the output is in cache, its
-/// gradient mask applied inside the convolution's backward).
+/// unless `relu` is [`Relu::Off`] (fused: applied per image while the
+/// output is in cache; its gradient mask as `relu` says).
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     stride: usize,
     padding: Padding,
-    relu: bool,
+    relu: Relu,
 ) -> Result<Tensor> {
     let g = geometry(x, w, stride, padding)?;
     let x = x.contiguous()?;
@@ -159,7 +172,7 @@ fn input_grad(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry) -> Result<Op
 }
 
 /// Convolution with a bias: operands (x, w, b).
-struct Conv2dBias(ConvGeometry, bool);
+struct Conv2dBias(ConvGeometry, Relu);
 
 impl CustomOp3 for Conv2dBias {
     fn name(&self) -> &'static str {
@@ -178,7 +191,7 @@ impl CustomOp3 for Conv2dBias {
         let (x, w, b) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
         let (n, shape) = out_shape(&self.0, l1)?;
         Ok((
-            CpuStorage::F32(forward(&self.0, n, x, w, Some(b), self.1)),
+            CpuStorage::F32(forward(&self.0, n, x, w, Some(b), self.1 != Relu::Off)),
             shape,
         ))
     }
@@ -192,7 +205,7 @@ impl CustomOp3 for Conv2dBias {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
-        let dy = output_grad(y, dy, self.1)?;
+        let dy = output_grad(y, dy, self.1 == Relu::On)?;
         let dx = input_grad(x, w, &dy, g)?;
         let dwb = x.apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: true })?;
         let dw = dwb.narrow(1, 0, g.k())?.reshape(w.shape())?;
@@ -202,7 +215,7 @@ impl CustomOp3 for Conv2dBias {
 }
 
 /// Convolution without a bias: operands (x, w).
-struct Conv2dNoBias(ConvGeometry, bool);
+struct Conv2dNoBias(ConvGeometry, Relu);
 
 impl CustomOp2 for Conv2dNoBias {
     fn name(&self) -> &'static str {
@@ -219,7 +232,7 @@ impl CustomOp2 for Conv2dNoBias {
         let (x, w) = (storage(s1, l1)?, storage(s2, l2)?);
         let (n, shape) = out_shape(&self.0, l1)?;
         Ok((
-            CpuStorage::F32(forward(&self.0, n, x, w, None, self.1)),
+            CpuStorage::F32(forward(&self.0, n, x, w, None, self.1 != Relu::Off)),
             shape,
         ))
     }
@@ -232,7 +245,7 @@ impl CustomOp2 for Conv2dNoBias {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
-        let dy = output_grad(y, dy, self.1)?;
+        let dy = output_grad(y, dy, self.1 == Relu::On)?;
         let dx = input_grad(x, w, &dy, g)?;
         let dw = x
             .apply_op2_no_bwd(&dy, &ConvWeightGrad { g, bias: false })?
@@ -484,8 +497,8 @@ mod timing {
                 }
                 Ok(t.elapsed().as_secs_f64() / 3.0)
             };
-            let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, false))?;
-            let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, false)))?;
+            let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, Relu::Off))?;
+            let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, Relu::Off)))?;
             let ti = time(&|| y.apply_op2_no_bwd(&w, &ConvInputGrad(g)))?;
             let tw = time(&|| x.apply_op2_no_bwd(&y, &ConvWeightGrad { g, bias: true }))?;
             println!(

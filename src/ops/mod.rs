@@ -73,7 +73,7 @@ pub fn conv2d(
     padding: Padding,
 ) -> Result<Tensor> {
     if fast(x) && fast(w) && b.is_none_or(fast) {
-        conv::conv2d(x, w, b, stride, padding, false)
+        conv::conv2d(x, w, b, stride, padding, conv::Relu::Off)
     } else {
         reference::conv2d(x, w, b, stride, padding)
     }
@@ -89,9 +89,30 @@ pub fn conv2d_relu(
     padding: Padding,
 ) -> Result<Tensor> {
     if fast(x) && fast(w) && b.is_none_or(fast) {
-        conv::conv2d(x, w, b, stride, padding, true)
+        conv::conv2d(x, w, b, stride, padding, conv::Relu::On)
     } else {
         reference::conv2d(x, w, b, stride, padding)?.relu()
+    }
+}
+
+/// `batch_norm_train(conv2d_relu(x, …), γ, β, ε)` for training, as one
+/// call so that on CPU the ReLU's gradient mask is applied inside batch
+/// norm's backward, which reads the ReLU's output anyway, instead of in a
+/// pass of its own over the convolution's output (same values and bits).
+/// The convolution's output has no other consumer: it never leaves here.
+pub fn conv2d_relu_batch_norm_train(
+    x: &Tensor,
+    (w, b): (&Tensor, Option<&Tensor>),
+    stride: usize,
+    padding: Padding,
+    (gamma, beta): (&Tensor, &Tensor),
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    if fast(x) && fast(w) && b.is_none_or(fast) && fast(gamma) && fast(beta) {
+        let h = conv::conv2d(x, w, b, stride, padding, conv::Relu::MaskedByConsumer)?;
+        batch_norm::batch_norm_train(&h, gamma, beta, eps, true)
+    } else {
+        batch_norm_train(&conv2d_relu(x, w, b, stride, padding)?, gamma, beta, eps)
     }
 }
 
@@ -127,7 +148,7 @@ pub fn batch_norm_train(
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     if fast(x) && fast(gamma) && fast(beta) {
-        batch_norm::batch_norm_train(x, gamma, beta, eps)
+        batch_norm::batch_norm_train(x, gamma, beta, eps, false)
     } else {
         reference::batch_norm_train(x, gamma, beta, eps)
     }

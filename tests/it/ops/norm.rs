@@ -114,3 +114,72 @@ fn batch_norm_and_pool_bits_do_not_depend_on_threads() -> Result<()> {
     assert_eq!(bits(1)?, bits(2)?);
     Ok(())
 }
+
+/// A ReLU convolution feeding batch norm in one call (the ReLU's gradient
+/// mask applied in batch norm's backward) gives exactly the values,
+/// statistics and gradients of the two ops one after the other, and the
+/// same as candle's reference ops within rounding.
+#[test]
+fn conv_relu_batch_norm_in_one_call_is_the_two_ops_bit_for_bit() -> Result<()> {
+    use dlp::plan::Padding;
+    for (i, (x_shape, f)) in [([2, 3, 8, 8], 4), ([3, 5, 6, 7], 6)]
+        .into_iter()
+        .enumerate()
+    {
+        let seed = 700 + 10 * i as u64;
+        let vars = [
+            Var::from_tensor(&random(&x_shape, seed)?)?,
+            Var::from_tensor(&random(&[f, x_shape[1], 3, 3], seed + 1)?)?,
+            Var::from_tensor(&random(&[f], seed + 2)?)?,
+            Var::from_tensor(&(random(&[f], seed + 3)? + 1.0)?)?,
+            Var::from_tensor(&random(&[f], seed + 4)?)?,
+        ];
+        let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let fused = value_and_grads(
+            &vars,
+            |t| {
+                let (w, b) = (&t[1], Some(&t[2]));
+                ops::conv2d_relu_batch_norm_train(
+                    &t[0],
+                    (w, b),
+                    1,
+                    Padding::Same,
+                    (&t[3], &t[4]),
+                    1e-3,
+                )
+                .map(|r| r.0)
+            },
+            seed + 5,
+        )?;
+        let apart = value_and_grads(
+            &vars,
+            |t| {
+                let h = ops::conv2d_relu(&t[0], &t[1], Some(&t[2]), 1, Padding::Same)?;
+                ops::batch_norm_train(&h, &t[3], &t[4], 1e-3).map(|r| r.0)
+            },
+            seed + 5,
+        )?;
+        let reference = value_and_grads(
+            &vars,
+            |t| {
+                let h =
+                    ops::reference::conv2d(&t[0], &t[1], Some(&t[2]), 1, Padding::Same)?.relu()?;
+                ops::reference::batch_norm_train(&h, &t[3], &t[4], 1e-3).map(|r| r.0)
+            },
+            seed + 5,
+        )?;
+        assert_eq!(flat(&fused.0)?, flat(&apart.0)?, "{x_shape:?}: values");
+        for (j, (a, b)) in fused.1.iter().zip(&apart.1).enumerate() {
+            assert_eq!(flat(a)?, flat(b)?, "{x_shape:?}: gradient {j}");
+        }
+        assert!(
+            rel_err(&fused.0, &reference.0)? < 1e-4,
+            "{x_shape:?}: values"
+        );
+        for (j, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
+            let e = rel_err(a, b)?;
+            assert!(e < 1e-3, "{x_shape:?}: gradient {j} off by {e}");
+        }
+    }
+    Ok(())
+}
