@@ -23,11 +23,12 @@
 //! gradient instead of adding it to zeros (`vendor/`); an allocator that
 //! keeps freed memory (`crate::alloc`); dropout masks drawn in parallel
 //! blocks; the 2×2 max-pool backward on fixed-size lanes (it ran scalar and
-//! was 7–8 % of a step, now 2 %). What is left is overhead around the
-//! GEMMs: a direct convolution without im2col, the ReLU gradient mask
-//! folded into the convolution's backward, and the scalar `dy` transpose
-//! of the weight gradient (3 %; an 8×8-tile version did not vectorise
-//! either).
+//! was 7–8 % of a step, now 2 %); the ReLU's gradient mask of a convolution
+//! feeding batch norm applied in batch norm's backward
+//! ([`conv2d_relu_batch_norm_train`]) instead of a pass of its own. What is
+//! left is overhead around the GEMMs: a direct convolution without im2col,
+//! and the scalar `dy` transpose of the weight gradient (3 %; an 8×8-tile
+//! version did not vectorise either).
 //!
 //! On a Zen 5 with 512-bit units the same test gives gemm 415 GF/s on a
 //! 2048³ product and the convolutions 215–364 GF/s: they are three
