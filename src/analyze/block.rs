@@ -83,19 +83,21 @@ pub fn commands<'a>(
                 l.span,
                 "let is only allowed at the top level",
             ),
-            Statement::Assign(a) => cx.error(
-                Kind::Misplaced,
-                a.span,
-                "`PATH = VALUES` is only allowed inside sweep",
-            ),
-            Statement::Compare(c) => cx.error(
-                Kind::Misplaced,
-                c.span,
-                "comparisons are only allowed inside expect",
-            ),
+            Statement::Assign(_) | Statement::Compare(_) => misplaced_line(cx, s),
         }
     }
     out
+}
+
+/// The error for a sweep line (`PATH = VALUES`) or a comparison outside
+/// the block that takes it (`sweep`, `expect`); other statements pass.
+pub fn misplaced_line(cx: &mut Cx, statement: &Statement) {
+    let (span, msg) = match statement {
+        Statement::Assign(a) => (a.span, "`PATH = VALUES` is only allowed inside sweep"),
+        Statement::Compare(c) => (c.span, "comparisons are only allowed inside expect"),
+        _ => return,
+    };
+    cx.error(Kind::Misplaced, span, msg);
 }
 
 /// The first positional word of a command (`adam` in `optimizer adam`), or

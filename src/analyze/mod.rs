@@ -235,16 +235,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
                     "let needs a variable name: let NAME = VALUE",
                 );
             }
-            Statement::Assign(a) => cx.error(
-                Kind::Misplaced,
-                a.span,
-                "`PATH = VALUES` is only allowed inside sweep",
-            ),
-            Statement::Compare(c) => cx.error(
-                Kind::Misplaced,
-                c.span,
-                "comparisons are only allowed inside expect",
-            ),
+            Statement::Assign(_) | Statement::Compare(_) => block::misplaced_line(cx, s),
         }
     }
 
