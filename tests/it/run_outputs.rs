@@ -160,12 +160,8 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     );
     // Items: every epoch trained on the 800 training samples and validated
     // on the 200 of the test split (validate_on=test).
-    let items = |stage: &str| -> String {
-        let line = stages.lines().find(|l| l.starts_with(&format!("{stage},")));
-        line.unwrap().split(',').nth(2).unwrap().to_string()
-    };
-    assert_eq!(items("train"), (stop * 800).to_string(), "{stages}");
-    assert_eq!(items("validate"), (stop * 200).to_string(), "{stages}");
+    assert_eq!(stage_items(&stages, "train"), stop * 800, "{stages}");
+    assert_eq!(stage_items(&stages, "validate"), stop * 200, "{stages}");
     let png = image::open(out.join("curves.png")).expect("curves.png decodes");
     assert!(png.width() >= 800 && png.height() >= 400);
 }
@@ -639,6 +635,15 @@ fn trial_seeds(sweep: &std::path::Path, trials: usize) -> Vec<u64> {
 }
 
 /// Column `name` of a CSV text, as strings.
+/// The `items` of a stage's row in `stages.csv` (the row must be there).
+fn stage_items(stages: &str, stage: &str) -> usize {
+    let row = stages.lines().find(|l| l.split(',').next() == Some(stage));
+    let items = row.and_then(|r| r.split(',').nth(2));
+    items
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {stage} row in\n{stages}"))
+}
+
 fn column(csv: &str, name: &str) -> Vec<String> {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
@@ -1575,6 +1580,5 @@ fn the_diagnosis_reads_the_validation_error_of_the_evaluated_epoch() {
         "{diagnosis}"
     );
     let stages = read(dir.join("stages.csv"));
-    let diagnose = stages.lines().find(|l| l.starts_with("diagnose,")).unwrap();
-    assert_eq!(diagnose.split(',').nth(2), Some("180"), "{stages}");
+    assert_eq!(stage_items(&stages, "diagnose"), 180, "{stages}");
 }
