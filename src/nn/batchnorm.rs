@@ -54,29 +54,16 @@ impl BatchNorm {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if train {
             self.forward_train(x)
-        } else if let Some(y) = self.forward_eval_fused(x)? {
-            Ok(y)
         } else {
-            self.forward_composite(x, false)
+            crate::ops::batch_norm_eval(
+                x,
+                &self.moving_mean.as_detached_tensor(),
+                &self.moving_variance.as_detached_tensor(),
+                &self.gamma.as_detached_tensor(),
+                &self.beta.as_detached_tensor(),
+                self.epsilon,
+            )
         }
-    }
-
-    /// Inference on CPU f32 inputs that track no gradient, in one pass
-    /// ([`crate::ops::channel_affine`]): the per-channel scale γ/√(var + ε)
-    /// is computed with the composite path's candle ops, so the result is
-    /// bit-for-bit [`BatchNorm::forward_composite`]'s. `None` otherwise.
-    fn forward_eval_fused(&self, x: &Tensor) -> Result<Option<Tensor>> {
-        if x.track_op() || !x.device().is_cpu() || x.dtype() != DType::F32 {
-            return Ok(None);
-        }
-        let vec = |v: &Var| v.as_detached_tensor().to_vec1::<f32>();
-        let var = self.moving_variance.as_detached_tensor();
-        let scale = (var + self.epsilon)?
-            .sqrt()?
-            .recip()?
-            .mul(&self.gamma.as_detached_tensor())?
-            .to_vec1::<f32>()?;
-        crate::ops::channel_affine(x, &vec(&self.moving_mean)?, &scale, &vec(&self.beta)?)
     }
 
     /// Training through [`crate::ops::batch_norm_train`] (a fused CPU
@@ -345,10 +332,16 @@ mod tests {
                 .map(|i| ((i * 29 % 31) as f32 - 15.0) * 0.17)
                 .collect();
             let x = Tensor::from_vec(xs, dims.as_slice(), &dev)?;
-            let fused = bn
-                .forward_eval_fused(&x)?
-                .expect("a CPU f32 input qualifies");
+            let fused = bn.forward(&x, false)?;
             let composite = bn.forward_composite(&x, false)?;
+            let reference = crate::ops::reference::batch_norm_eval(
+                &x,
+                &bn.moving_mean.as_detached_tensor(),
+                &bn.moving_variance.as_detached_tensor(),
+                &bn.gamma.as_detached_tensor(),
+                &bn.beta.as_detached_tensor(),
+                bn.epsilon,
+            )?;
             let bits = |t: &Tensor| -> Result<Vec<u32>> {
                 Ok(t.flatten_all()?
                     .to_vec1::<f32>()?
@@ -358,10 +351,9 @@ mod tests {
             };
             assert_eq!(fused.dims(), composite.dims());
             assert_eq!(bits(&fused)?, bits(&composite)?, "dims {dims:?}");
-            assert_eq!(bits(&bn.forward(&x, false)?)?, bits(&composite)?);
+            assert_eq!(bits(&reference)?, bits(&composite)?, "dims {dims:?}");
         }
         let v = Var::new(&[[1f32, 2., 3.]], &dev)?;
-        assert!(bn.forward_eval_fused(v.as_tensor())?.is_none());
         let g = bn.forward(v.as_tensor(), false)?.sum_all()?.backward()?;
         assert!(g.get(v.as_tensor()).is_some());
         Ok(())

@@ -4,13 +4,10 @@
 //! Masks come from [`crate::rng`] — streams derived from
 //! `derive(seed, &[step, layer_index])`, one per block of units, where
 //! `seed` is the layer's own `seed=` or else the model's dropout stream —
-//! drawn on the CPU and moved to the device, never from candle's generator
-//! (unseedable on CPU). The same step of the same layer therefore always
+//! never from candle's generator (unseedable on CPU). The same step of the same layer therefore always
 //! drops the same units.
 
-use candle_core::{Result, Tensor};
-use rand::RngExt;
-use rayon::prelude::*;
+use candle_core::{Device, Result, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dropout {
@@ -26,47 +23,20 @@ impl Dropout {
         if self.rate <= 0.0 {
             return Ok(x.clone());
         }
-        let mask = self.mask(x.dims(), seed, step)?.to_device(x.device())?;
-        crate::ops::mask_mul(x, &mask.to_dtype(x.dtype())?)
+        crate::ops::dropout(x, self.rate, self.step_seed(seed, step))
     }
 
-    /// The mask for one step: 0 where dropped, 1/(1 − rate) where kept.
-    ///
-    /// Drawn in blocks of [`MASK_BLOCK`] units, block `b` from the stream
-    /// `derive(seed, &[step, layer, b])`, in parallel: the blocks depend on
-    /// the shape only, so the mask is the same whatever the thread count.
-    /// A unit is dropped when a 32-bit draw falls below `rate · 2³²`.
+    /// The mask for one step: 0 where dropped, 1/(1 − rate) where kept
+    /// ([`crate::ops::dropout_mask`]), on the CPU.
     pub fn mask(&self, dims: &[usize], seed: u64, step: u64) -> Result<Tensor> {
-        let n: usize = dims.iter().product();
-        let keep = if self.rate >= 1.0 {
-            0.0
-        } else {
-            (1.0 / (1.0 - self.rate)) as f32
-        };
-        // At rate 1 the threshold saturates at u32::MAX: the one draw not
-        // below it still gets `keep`, which is 0 then.
-        let threshold = (self.rate * 2f64.powi(32)).min(u32::MAX as f64) as u32;
-        let base = crate::rng::derive(seed, &[step, self.index as u64]);
-        let mut values = vec![0f32; n];
-        values
-            .par_chunks_mut(MASK_BLOCK)
-            .enumerate()
-            .for_each(|(b, block)| {
-                let mut rng = crate::rng::generator(crate::rng::derive(base, &[b as u64]));
-                for v in block {
-                    *v = if rng.random::<u32>() < threshold {
-                        0.0
-                    } else {
-                        keep
-                    };
-                }
-            });
-        Tensor::from_vec(values, dims, &candle_core::Device::Cpu)
+        crate::ops::dropout_mask(dims, self.rate, self.step_seed(seed, step), &Device::Cpu)
+    }
+
+    /// The seed of this layer's mask at `step`.
+    fn step_seed(&self, seed: u64, step: u64) -> u64 {
+        crate::rng::derive(seed, &[step, self.index as u64])
     }
 }
-
-/// Units per independently seeded block of a dropout mask.
-const MASK_BLOCK: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {
@@ -115,29 +85,6 @@ mod tests {
                 7
             )?
         );
-        Ok(())
-    }
-
-    #[test]
-    fn masks_do_not_depend_on_the_thread_count() -> Result<()> {
-        let d = Dropout {
-            rate: 0.3,
-            index: 4,
-        };
-        // Several blocks, the last one partial.
-        let dims = [5, MASK_BLOCK / 2 + 7];
-        let with = |threads: usize| -> Result<Vec<f32>> {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("thread pool");
-            pool.install(|| d.mask(&dims, 11, 2)?.flatten_all()?.to_vec1::<f32>())
-        };
-        let one = with(1)?;
-        assert_eq!(one, with(2)?);
-        assert_eq!(one, with(5)?);
-        // Blocks draw from different streams: no two equal halves.
-        assert_ne!(one[..MASK_BLOCK], one[MASK_BLOCK..2 * MASK_BLOCK]);
         Ok(())
     }
 }

@@ -1,56 +1,25 @@
-//! Tensor operations the layers are built from, behind one stable API so
-//! the implementation can be swapped (candle reference, fast CPU custom
-//! ops, CUDA) without touching `nn`.
+//! Tensor operations the layers are built from, declared once here and
+//! implemented per backend. This module is the one place in `dlp` that
+//! looks at a tensor's device: each function asks [`backend`] which
+//! implementation runs and calls it.
 //!
-//! The functions here take and return candle tensors in NCHW layout and
-//! are differentiable through candle's autograd. On CPU with f32 they run
-//! the custom ops of `conv` and `pool` (im2col + GEMM, own backward passes);
-//! anything else goes through `reference` (candle's own ops).
+//! - [`cpu`]: f32 kernels for the CPU (im2col + GEMM convolutions, fused
+//!   batch norm, pooling, ReLU, dropout masks, the Adam update), each a
+//!   candle custom op with its own backward pass;
+//! - [`reference`]: candle's own ops, slow but obviously right and
+//!   device-independent, the yardstick the kernels are tested against and
+//!   the path for every other device and dtype.
 //!
-//! Where a CPU training step of the CIFAR-10 model goes (`perf record` of
-//! `examples/conv_bench --reps 25`, 2 threads, batch 128, about 185 % CPU):
-//! the `gemm` crate's AVX-512 micro-kernels 55 % (about 220 GFLOP/s inside
-//! them, near this machine's peak), im2col with its copies 13 %, max-pool
-//! backward 4 %, zero-filling new tensors 3 %, the `dy` transposes of the
-//! weight gradient 3 %, batch norm and ReLU passes about 7 %, col2im 1.4 %.
-//! Per kernel (`cargo test --release --lib conv_kernel_timings -- --ignored
-//! --nocapture`) the convolutions run at 120–170 GFLOP/s. What it took to
-//! get there from 0.5× PyTorch: the weight gradient as `[col; 1]·dyᵀ` so
-//! `gemm` packs both operands contiguously; the input gradient of stride-1
-//! layers with C ≥ F as a forward convolution with flipped kernels (no
-//! col2im); im2col copying shifted runs of rows; batch-norm sums in vector
-//! lanes; gemm's x86-v4 kernels; candle-core patched to store a node's first
-//! gradient instead of adding it to zeros (`vendor/`); an allocator that
-//! keeps freed memory (`crate::alloc`); dropout masks drawn in parallel
-//! blocks; the 2×2 max-pool backward on fixed-size lanes (it ran scalar and
-//! was 7–8 % of a step, now 2 %); the ReLU's gradient mask of a convolution
-//! feeding batch norm applied in batch norm's backward
-//! ([`conv2d_relu_batch_norm_train`]) instead of a pass of its own. What is
-//! left is overhead around the GEMMs: a direct convolution without im2col,
-//! and the scalar `dy` transpose of the weight gradient (3 %; an 8×8-tile
-//! version did not vectorise either).
-//!
-//! On a Zen 5 with 512-bit units the same test gives gemm 415 GF/s on a
-//! 2048³ product and the convolutions 215–364 GF/s: they are three
-//! quarters of a step, which runs at about half of gemm's rate (README,
-//! *Against the machine's peak*). A convolution without im2col as nine
-//! shifted products over a padded image (K = C each) measured slower on
-//! every layer shape of the model (120–141 against 143–262 GF/s), so the
-//! direct convolution is not that.
+//! Operands are candle tensors in NCHW layout; results are differentiable
+//! through candle's autograd wherever the reference is. Where a CPU step's
+//! time goes, and what was tried, is in the README (*Speed*).
 
-mod batch_norm;
-mod channel_affine;
-mod conv;
+mod cpu;
 mod geometry;
-mod mask;
-mod pool;
 pub mod reference;
-mod relu;
-mod scratch;
-mod sgemm;
 
 use crate::plan::Padding;
-use candle_core::{CpuStorage, DType, Layout, Result, Tensor, bail};
+use candle_core::{DType, Device, Result, Tensor};
 
 /// TensorFlow's `same` padding for one axis: (before, after), the extra
 /// row/column going after.
@@ -60,9 +29,33 @@ pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize
     (total / 2, total - total / 2)
 }
 
-/// Whether the custom CPU kernels handle this tensor.
-fn fast(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32
+/// The implementation that runs an op on some operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// Every operand is an f32 CPU tensor: the kernels of [`cpu`].
+    Cpu,
+    /// Anything else: candle's own ops ([`reference`]).
+    Reference,
+}
+
+/// The backend for `operands`: the one place that looks at the device.
+fn backend(operands: &[&Tensor]) -> Backend {
+    if operands
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+    {
+        Backend::Cpu
+    } else {
+        Backend::Reference
+    }
+}
+
+/// The backend for a convolution's operands.
+fn conv_backend(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Backend {
+    match b {
+        Some(b) => backend(&[x, w, b]),
+        None => backend(&[x, w]),
+    }
 }
 
 /// 2-D convolution. `x`: (N, C, H, W); `w`: (F, C, KH, KW); `b`: (F).
@@ -73,10 +66,9 @@ pub fn conv2d(
     stride: usize,
     padding: Padding,
 ) -> Result<Tensor> {
-    if fast(x) && fast(w) && b.is_none_or(fast) {
-        conv::conv2d(x, w, b, stride, padding, conv::Relu::Off)
-    } else {
-        reference::conv2d(x, w, b, stride, padding)
+    match conv_backend(x, w, b) {
+        Backend::Cpu => cpu::conv::conv2d(x, w, b, stride, padding, cpu::conv::Relu::Off),
+        Backend::Reference => reference::conv2d(x, w, b, stride, padding),
     }
 }
 
@@ -89,10 +81,9 @@ pub fn conv2d_relu(
     stride: usize,
     padding: Padding,
 ) -> Result<Tensor> {
-    if fast(x) && fast(w) && b.is_none_or(fast) {
-        conv::conv2d(x, w, b, stride, padding, conv::Relu::On)
-    } else {
-        reference::conv2d(x, w, b, stride, padding)?.relu()
+    match conv_backend(x, w, b) {
+        Backend::Cpu => cpu::conv::conv2d(x, w, b, stride, padding, cpu::conv::Relu::On),
+        Backend::Reference => reference::conv2d(x, w, b, stride, padding)?.relu(),
     }
 }
 
@@ -109,11 +100,13 @@ pub fn conv2d_relu_batch_norm_train(
     (gamma, beta): (&Tensor, &Tensor),
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    if fast(x) && fast(w) && b.is_none_or(fast) && fast(gamma) && fast(beta) {
-        let h = conv::conv2d(x, w, b, stride, padding, conv::Relu::MaskedByConsumer)?;
-        batch_norm::batch_norm_train(&h, gamma, beta, eps, true)
-    } else {
-        batch_norm_train(&conv2d_relu(x, w, b, stride, padding)?, gamma, beta, eps)
+    match (conv_backend(x, w, b), backend(&[gamma, beta])) {
+        (Backend::Cpu, Backend::Cpu) => {
+            let relu = cpu::conv::Relu::MaskedByConsumer;
+            let h = cpu::conv::conv2d(x, w, b, stride, padding, relu)?;
+            cpu::batch_norm::batch_norm_train(&h, gamma, beta, eps, true)
+        }
+        _ => batch_norm_train(&conv2d_relu(x, w, b, stride, padding)?, gamma, beta, eps),
     }
 }
 
@@ -121,19 +114,17 @@ pub fn conv2d_relu_batch_norm_train(
 /// Its gradient goes to the window's first maximum (candle's own
 /// `max_pool2d` backward scales it by 1/K² and refuses size ≠ stride).
 pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
-    if fast(x) {
-        pool::max_pool2d(x, size, stride)
-    } else {
-        reference::max_pool2d(x, size, stride)
+    match backend(&[x]) {
+        Backend::Cpu => cpu::pool::max_pool2d(x, size, stride),
+        Backend::Reference => reference::max_pool2d(x, size, stride),
     }
 }
 
 /// Average pooling with `valid` padding, any size and stride.
 pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
-    if fast(x) {
-        pool::avg_pool2d(x, size, stride)
-    } else {
-        reference::avg_pool2d(x, size, stride)
+    match backend(&[x]) {
+        Backend::Cpu => cpu::pool::avg_pool2d(x, size, stride),
+        Backend::Reference => reference::avg_pool2d(x, size, stride),
     }
 }
 
@@ -148,39 +139,106 @@ pub fn batch_norm_train(
     beta: &Tensor,
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    if fast(x) && fast(gamma) && fast(beta) {
-        batch_norm::batch_norm_train(x, gamma, beta, eps, false)
-    } else {
-        reference::batch_norm_train(x, gamma, beta, eps)
+    match backend(&[x, gamma, beta]) {
+        Backend::Cpu => cpu::batch_norm::batch_norm_train(x, gamma, beta, eps, false),
+        Backend::Reference => reference::batch_norm_train(x, gamma, beta, eps),
     }
 }
 
-pub use channel_affine::channel_affine;
+/// Batch normalisation with given statistics (inference):
+/// `(x − mean)·(γ/√(var + ε)) + β` per channel of `x` (N, C, …). On CPU,
+/// for inputs that track no gradient, one pass over `x` with the
+/// per-channel scale computed by the reference's own ops, so the result
+/// is the reference's bit for bit.
+pub fn batch_norm_eval(
+    x: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
+    let stats = [mean, var, gamma, beta];
+    if backend(&[x]) == Backend::Cpu
+        && backend(&stats) == Backend::Cpu
+        && !x.track_op()
+        && x.rank() >= 2
+    {
+        let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
+        let [mean, scale, beta] = [mean, &scale, beta].map(|t| t.flatten_all()?.to_vec1::<f32>());
+        return cpu::channel_affine::channel_affine(x, &mean?, &scale?, &beta?);
+    }
+    reference::batch_norm_eval(x, mean, var, gamma, beta, eps)
+}
 
 /// `x · mask` for a constant `mask` of x's shape (dropout): on CPU f32
 /// one node whose backward skips the mask's unused gradient.
 pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    if fast(x) && fast(mask) && x.dims() == mask.dims() {
-        mask::mask_mul(x, mask)
-    } else {
-        x.mul(mask)
+    match backend(&[x, mask]) {
+        Backend::Cpu if x.dims() == mask.dims() => cpu::mask::mask_mul(x, mask),
+        _ => x.mul(mask),
     }
+}
+
+/// The dropout mask of shape `dims` for the step seed `seed` on `device`:
+/// 0 where a unit is dropped (with probability `rate`), 1/(1 − rate)
+/// where kept. The same seed gives the same mask on every device and
+/// with any number of threads.
+pub fn dropout_mask(dims: &[usize], rate: f64, seed: u64, device: &Device) -> Result<Tensor> {
+    cpu::dropout::mask(dims, rate, seed)?.to_device(device)
+}
+
+/// Inverted dropout of `x` with the mask of [`dropout_mask`].
+pub fn dropout(x: &Tensor, rate: f64, seed: u64) -> Result<Tensor> {
+    let mask = dropout_mask(x.dims(), rate, seed, x.device())?;
+    mask_mul(x, &mask.to_dtype(x.dtype())?)
 }
 
 /// ReLU with a one-pass backward; gradient 0 at 0 (PyTorch, TensorFlow).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    if fast(x) { relu::relu(x) } else { x.relu() }
+    match backend(&[x]) {
+        Backend::Cpu => cpu::relu::relu(x),
+        Backend::Reference => x.relu(),
+    }
 }
 
-/// The f32 data of a contiguous CPU operand.
-fn storage<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        bail!("dlp op: expected an f32 tensor");
-    };
-    let Some((start, end)) = l.contiguous_offsets() else {
-        bail!("dlp op: expected a contiguous tensor");
-    };
-    Ok(&v[start..end])
+/// The constants of one Keras Adam step (`lr_t` folded into `alpha`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
+    /// lr·√(1 − β2ᵗ)/(1 − β1ᵗ).
+    pub alpha: f64,
+}
+
+impl AdamStep {
+    /// The constants of step `t` (1-based) at learning rate `lr`.
+    pub fn keras(lr: f64, beta1: f64, beta2: f64, epsilon: f64, t: u64) -> AdamStep {
+        let t = t as f64;
+        let alpha = lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t));
+        AdamStep {
+            beta1,
+            beta2,
+            epsilon,
+            alpha,
+        }
+    }
+}
+
+/// Keras' Adam: m ← m + (1 − β1)(g − m), v ← v + (1 − β2)(g² − v),
+/// w ← w − α·m/(√v + ε); returns the new `(w, m, v)`.
+pub fn adam_update(
+    w: &Tensor,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    step: &AdamStep,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    match backend(&[w, g, m, v]) {
+        Backend::Cpu => cpu::adam::update(w, g, m, v, step),
+        Backend::Reference => reference::adam_update(w, g, m, v, step),
+    }
 }
 
 #[cfg(test)]

@@ -92,3 +92,36 @@ pub fn batch_norm_train(
         .broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
     Ok((y, mean.flatten_all()?.detach(), var.flatten_all()?.detach()))
 }
+
+/// Keras' Adam update from candle ops: `(w, m, v)` after one step.
+pub fn adam_update(
+    w: &Tensor,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    s: &super::AdamStep,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let m = (m.affine(s.beta1, 0.0)? + g.affine(1.0 - s.beta1, 0.0)?)?;
+    let v = (v.affine(s.beta2, 0.0)? + g.sqr()?.affine(1.0 - s.beta2, 0.0)?)?;
+    let step = m.div(&(v.sqrt()? + s.epsilon)?)?.affine(s.alpha, 0.0)?;
+    Ok(((w - step)?, m, v))
+}
+
+/// Inference batch normalisation from candle's broadcast ops:
+/// `(x − mean)·(γ/√(var + ε)) + β` per channel of `x` (N, C, …).
+pub fn batch_norm_eval(
+    x: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
+    let mut shape = vec![1; x.rank()];
+    shape[1] = x.dim(1)?;
+    let shape = shape.as_slice();
+    let inv_std = (var.reshape(shape)? + eps)?.sqrt()?.recip()?;
+    x.broadcast_sub(&mean.reshape(shape)?)?
+        .broadcast_mul(&inv_std.broadcast_mul(&gamma.reshape(shape)?)?)?
+        .broadcast_add(&beta.reshape(shape)?)
+}

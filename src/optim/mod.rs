@@ -10,7 +10,6 @@
 pub mod adagrad;
 pub mod adam;
 pub mod adamw;
-mod cpu;
 pub mod rmsprop;
 pub mod rule;
 pub mod schedule;

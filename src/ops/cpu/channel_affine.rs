@@ -1,25 +1,21 @@
 //! `y = (x − mean_c)·scale_c + shift_c` per channel in one pass: inference
 //! batch normalisation without candle's three broadcast nodes (each of
-//! which allocates and fills a whole tensor). Not differentiable; the
-//! caller uses it only for inputs that track no gradient.
+//! which allocates and fills a whole tensor). Not differentiable; used
+//! only for inputs that track no gradient.
 //!
 //! The per-element arithmetic is that of the broadcast ops it replaces, in
 //! the same order and in f32, so results are bit-for-bit equal.
 
-use candle_core::{CpuStorage, DType, Result, Storage, Tensor, bail};
+use candle_core::{Result, Storage, Tensor, bail};
 use rayon::prelude::*;
 
 /// Per-channel affine map of a contiguous f32 CPU tensor (N, C, …) with
-/// channel vectors of C entries; `None` when the tensors do not qualify.
-pub fn channel_affine(
-    x: &Tensor,
-    mean: &[f32],
-    scale: &[f32],
-    shift: &[f32],
-) -> Result<Option<Tensor>> {
-    if !x.device().is_cpu() || x.dtype() != DType::F32 || x.rank() < 2 {
-        return Ok(None);
+/// channel vectors of C entries.
+pub fn channel_affine(x: &Tensor, mean: &[f32], scale: &[f32], shift: &[f32]) -> Result<Tensor> {
+    if x.rank() < 2 {
+        bail!("channel_affine: expected (N, C, …), got {:?}", x.dims());
     }
+    let x = &x.contiguous()?;
     let dims = x.dims();
     let c = dims[1];
     if mean.len() != c || scale.len() != c || shift.len() != c {
@@ -27,13 +23,10 @@ pub fn channel_affine(
     }
     let inner: usize = dims[2..].iter().product();
     let (storage, layout) = x.storage_and_layout();
-    let Storage::Cpu(CpuStorage::F32(v)) = &*storage else {
-        return Ok(None);
+    let Storage::Cpu(s) = &*storage else {
+        bail!("channel_affine: expected a CPU tensor");
     };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        return Ok(None);
-    };
-    let src = &v[start..end];
+    let src = super::storage(s, layout)?;
     let mut y = vec![0f32; src.len()];
     if inner > 0 {
         y.par_chunks_mut(inner)
@@ -48,5 +41,5 @@ pub fn channel_affine(
             });
     }
     drop(storage);
-    Ok(Some(Tensor::from_vec(y, dims, x.device())?))
+    Tensor::from_vec(y, dims, x.device())
 }

@@ -9,10 +9,11 @@
 //! end, the partial sums added in chunk order. Chunk sizes depend on the
 //! shapes only, so results are the same bits whatever the thread count.
 
-use super::geometry::ConvGeometry;
 use super::scratch::with_scratch;
 use super::sgemm::{MatRef, parallelism, sgemm};
-use super::{same_padding, storage};
+use super::storage;
+use crate::ops::geometry::ConvGeometry;
+use crate::ops::same_padding;
 use crate::plan::Padding;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
@@ -26,7 +27,7 @@ pub enum Relu {
     On,
     /// The output's one consumer masks the gradient it hands back (batch
     /// norm, which reads `y` in its backward anyway: see
-    /// [`super::conv2d_relu_batch_norm_train`]); the pass is skipped.
+    /// [`crate::ops::conv2d_relu_batch_norm_train`]); the pass is skipped.
     MaskedByConsumer,
 }
 
