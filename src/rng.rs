@@ -121,7 +121,11 @@ mod tests {
             // Nine blocks: past rand_chacha's four-block buffer twice.
             for counter in 0..9 {
                 let draws: Vec<u32> = (0..16).map(|_| rng.random::<u32>()).collect();
-                assert_eq!(chacha8_block(&key, counter).to_vec(), draws, "block {counter}");
+                assert_eq!(
+                    chacha8_block(&key, counter).to_vec(),
+                    draws,
+                    "block {counter}"
+                );
             }
         }
     }
@@ -132,6 +136,9 @@ mod tests {
         // keystream 3e00ef2f895f40d6 7f5bb8e81f09a5a1 (Strombergson's
         // test vectors, draft-strombergson-chacha-test-vectors-00, TC1).
         let block = chacha8_block(&[0; 8], 0);
-        assert_eq!(&block[..4], &[0x2fef_003e, 0xd640_5f89, 0xe8b8_5b7f, 0xa1a5_091f]);
+        assert_eq!(
+            &block[..4],
+            &[0x2fef_003e, 0xd640_5f89, 0xe8b8_5b7f, 0xa1a5_091f]
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! The shape arithmetic of one 2-D convolution and the im2col/col2im
 //! packing that turns it into matrix products.
 
+use super::same_padding;
+use crate::plan::Padding;
+use candle_core::{Result, Tensor, bail};
 use std::ops::Range;
 
 /// Sizes of a convolution of one (C, H, W) image by (F, C, KH, KW)
@@ -193,4 +196,35 @@ impl ConvGeometry {
             }
         }
     }
+}
+/// Resolves shapes and padding; errors on inconsistent operands.
+pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Result<ConvGeometry> {
+    let (_, c, h, wd) = x.dims4()?;
+    let (f, wc, kh, kw) = w.dims4()?;
+    if wc != c {
+        bail!("conv2d: input has {c} channels but the kernel expects {wc}");
+    }
+    if stride == 0 {
+        bail!("conv2d: stride must be at least 1");
+    }
+    let ((pt, pb), (pl, pr)) = match padding {
+        Padding::Valid => ((0, 0), (0, 0)),
+        Padding::Same => (same_padding(h, kh, stride), same_padding(wd, kw, stride)),
+    };
+    if h + pt + pb < kh || wd + pl + pr < kw {
+        bail!("conv2d: kernel {kh}x{kw} is larger than the padded input {h}x{wd}");
+    }
+    Ok(ConvGeometry {
+        c,
+        h,
+        w: wd,
+        f,
+        kh,
+        kw,
+        stride,
+        pad_top: pt,
+        pad_left: pl,
+        oh: (h + pt + pb - kh) / stride + 1,
+        ow: (wd + pl + pr - kw) / stride + 1,
+    })
 }

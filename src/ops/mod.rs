@@ -6,6 +6,8 @@
 //! - [`cpu`]: f32 kernels for the CPU (im2col + GEMM convolutions, fused
 //!   batch norm, pooling, ReLU, dropout masks, the Adam update), each a
 //!   candle custom op with its own backward pass;
+//! - `cuda` (the `cuda` feature): the same ops on the GPU, dlp's own
+//!   kernels (`kernels/`) and cuDNN's convolutions;
 //! - [`reference`]: candle's own ops, slow but obviously right and
 //!   device-independent, the yardstick the kernels are tested against and
 //!   the path for every other device and dtype.
@@ -15,6 +17,8 @@
 //! time goes, and what was tried, is in the README (*Speed*).
 
 mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod geometry;
 pub mod reference;
 
@@ -29,11 +33,28 @@ pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize
     (total / 2, total - total / 2)
 }
 
+/// The ReLU fused into a convolution's output, and where its gradient mask
+/// is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relu {
+    Off,
+    /// The backward masks `dy` by `y > 0` in a pass of its own.
+    On,
+    /// The output's one consumer masks the gradient it hands back (batch
+    /// norm, which reads `y` in its backward anyway: see
+    /// [`crate::ops::conv2d_relu_batch_norm_train`]); the pass is skipped.
+    MaskedByConsumer,
+}
+
 /// The implementation that runs an op on some operands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     /// Every operand is an f32 CPU tensor: the kernels of [`cpu`].
     Cpu,
+    /// Every operand is an f32 tensor on a CUDA device: the kernels of
+    /// `cuda` (built with the `cuda` feature).
+    #[cfg(feature = "cuda")]
+    Cuda,
     /// Anything else: candle's own ops ([`reference`]).
     Reference,
 }
@@ -44,10 +65,16 @@ fn backend(operands: &[&Tensor]) -> Backend {
         .iter()
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
     {
-        Backend::Cpu
-    } else {
-        Backend::Reference
+        return Backend::Cpu;
     }
+    #[cfg(feature = "cuda")]
+    if operands
+        .iter()
+        .all(|t| t.device().is_cuda() && t.dtype() == DType::F32)
+    {
+        return Backend::Cuda;
+    }
+    Backend::Reference
 }
 
 /// The backend for a convolution's operands.
@@ -67,7 +94,9 @@ pub fn conv2d(
     padding: Padding,
 ) -> Result<Tensor> {
     match conv_backend(x, w, b) {
-        Backend::Cpu => cpu::conv::conv2d(x, w, b, stride, padding, cpu::conv::Relu::Off),
+        Backend::Cpu => cpu::conv::conv2d(x, w, b, stride, padding, Relu::Off),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::conv::conv2d(x, w, b, stride, padding, Relu::Off),
         Backend::Reference => reference::conv2d(x, w, b, stride, padding),
     }
 }
@@ -82,7 +111,9 @@ pub fn conv2d_relu(
     padding: Padding,
 ) -> Result<Tensor> {
     match conv_backend(x, w, b) {
-        Backend::Cpu => cpu::conv::conv2d(x, w, b, stride, padding, cpu::conv::Relu::On),
+        Backend::Cpu => cpu::conv::conv2d(x, w, b, stride, padding, Relu::On),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::conv::conv2d(x, w, b, stride, padding, Relu::On),
         Backend::Reference => reference::conv2d(x, w, b, stride, padding)?.relu(),
     }
 }
@@ -102,9 +133,15 @@ pub fn conv2d_relu_batch_norm_train(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     match (conv_backend(x, w, b), backend(&[gamma, beta])) {
         (Backend::Cpu, Backend::Cpu) => {
-            let relu = cpu::conv::Relu::MaskedByConsumer;
+            let relu = Relu::MaskedByConsumer;
             let h = cpu::conv::conv2d(x, w, b, stride, padding, relu)?;
             cpu::batch_norm::batch_norm_train(&h, gamma, beta, eps, true)
+        }
+        #[cfg(feature = "cuda")]
+        (Backend::Cuda, Backend::Cuda) => {
+            let relu = Relu::MaskedByConsumer;
+            let h = cuda::conv::conv2d(x, w, b, stride, padding, relu)?;
+            cuda::batch_norm::batch_norm_train(&h, gamma, beta, eps, true)
         }
         _ => batch_norm_train(&conv2d_relu(x, w, b, stride, padding)?, gamma, beta, eps),
     }
@@ -116,6 +153,8 @@ pub fn conv2d_relu_batch_norm_train(
 pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     match backend(&[x]) {
         Backend::Cpu => cpu::pool::max_pool2d(x, size, stride),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::pool::max_pool2d(x, size, stride),
         Backend::Reference => reference::max_pool2d(x, size, stride),
     }
 }
@@ -124,6 +163,8 @@ pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
 pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     match backend(&[x]) {
         Backend::Cpu => cpu::pool::avg_pool2d(x, size, stride),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::pool::avg_pool2d(x, size, stride),
         Backend::Reference => reference::avg_pool2d(x, size, stride),
     }
 }
@@ -141,6 +182,8 @@ pub fn batch_norm_train(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     match backend(&[x, gamma, beta]) {
         Backend::Cpu => cpu::batch_norm::batch_norm_train(x, gamma, beta, eps, false),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::batch_norm::batch_norm_train(x, gamma, beta, eps, false),
         Backend::Reference => reference::batch_norm_train(x, gamma, beta, eps),
     }
 }
@@ -158,17 +201,23 @@ pub fn batch_norm_eval(
     beta: &Tensor,
     eps: f64,
 ) -> Result<Tensor> {
-    let stats = [mean, var, gamma, beta];
-    if backend(&[x]) == Backend::Cpu
-        && backend(&stats) == Backend::Cpu
-        && !x.track_op()
-        && x.rank() >= 2
-    {
-        let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
-        let [mean, scale, beta] = [mean, &scale, beta].map(|t| t.flatten_all()?.to_vec1::<f32>());
-        return cpu::channel_affine::channel_affine(x, &mean?, &scale?, &beta?);
+    if x.track_op() || x.rank() < 2 {
+        return reference::batch_norm_eval(x, mean, var, gamma, beta, eps);
     }
-    reference::batch_norm_eval(x, mean, var, gamma, beta, eps)
+    match backend(&[x, mean, var, gamma, beta]) {
+        Backend::Cpu => {
+            let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
+            let [mean, scale, beta] =
+                [mean, &scale, beta].map(|t| t.flatten_all()?.to_vec1::<f32>());
+            cpu::channel_affine::channel_affine(x, &mean?, &scale?, &beta?)
+        }
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => {
+            let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
+            cuda::elementwise::channel_affine(x, mean, &scale, beta)
+        }
+        Backend::Reference => reference::batch_norm_eval(x, mean, var, gamma, beta, eps),
+    }
 }
 
 /// `x · mask` for a constant `mask` of x's shape (dropout): on CPU f32
@@ -176,6 +225,8 @@ pub fn batch_norm_eval(
 pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
     match backend(&[x, mask]) {
         Backend::Cpu if x.dims() == mask.dims() => cpu::mask::mask_mul(x, mask),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda if x.dims() == mask.dims() => cuda::elementwise::mask_mul(x, mask),
         _ => x.mul(mask),
     }
 }
@@ -185,6 +236,11 @@ pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
 /// where kept. The same seed gives the same mask on every device and
 /// with any number of threads.
 pub fn dropout_mask(dims: &[usize], rate: f64, seed: u64, device: &Device) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if device.is_cuda() {
+        let block = cpu::dropout::MASK_BLOCK;
+        return cuda::elementwise::dropout_mask(dims, rate, seed, block, device);
+    }
     cpu::dropout::mask(dims, rate, seed)?.to_device(device)
 }
 
@@ -198,6 +254,8 @@ pub fn dropout(x: &Tensor, rate: f64, seed: u64) -> Result<Tensor> {
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     match backend(&[x]) {
         Backend::Cpu => cpu::relu::relu(x),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::elementwise::relu(x),
         Backend::Reference => x.relu(),
     }
 }
@@ -237,6 +295,8 @@ pub fn adam_update(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     match backend(&[w, g, m, v]) {
         Backend::Cpu => cpu::adam::update(w, g, m, v, step),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::elementwise::adam_update(w, g, m, v, step),
         Backend::Reference => reference::adam_update(w, g, m, v, step),
     }
 }

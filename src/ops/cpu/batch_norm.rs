@@ -59,7 +59,7 @@ struct BatchNormTrain {
     eps: f32,
     stats: Arc<OnceLock<Stats>>,
     /// The input is a ReLU's output whose own backward skips its mask
-    /// ([`super::conv::Relu::MaskedByConsumer`]): the input gradient is
+    /// ([`crate::ops::Relu::MaskedByConsumer`]): the input gradient is
     /// written as 0 where the input is not positive, as the ReLU's
     /// backward would have made it (same bits, one pass fewer).
     relu_input: bool,

@@ -12,60 +12,15 @@
 use super::scratch::with_scratch;
 use super::sgemm::{MatRef, parallelism, sgemm};
 use super::storage;
-use crate::ops::geometry::ConvGeometry;
-use crate::ops::same_padding;
+use crate::ops::Relu;
+use crate::ops::geometry::{ConvGeometry, geometry};
 use crate::plan::Padding;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
-/// The ReLU fused into a convolution's output, and where its gradient mask
-/// is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Relu {
-    Off,
-    /// The backward masks `dy` by `y > 0` in a pass of its own.
-    On,
-    /// The output's one consumer masks the gradient it hands back (batch
-    /// norm, which reads `y` in its backward anyway: see
-    /// [`crate::ops::conv2d_relu_batch_norm_train`]); the pass is skipped.
-    MaskedByConsumer,
-}
-
 /// Target number of columns (G·P) of one weight-gradient chunk.
 /// Planes of 32×32 and more go one image per chunk (no copy of `dy`).
 const CHUNK_COLUMNS: usize = 1024;
-
-/// Resolves shapes and padding; errors on inconsistent operands.
-pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Result<ConvGeometry> {
-    let (_, c, h, wd) = x.dims4()?;
-    let (f, wc, kh, kw) = w.dims4()?;
-    if wc != c {
-        bail!("conv2d: input has {c} channels but the kernel expects {wc}");
-    }
-    if stride == 0 {
-        bail!("conv2d: stride must be at least 1");
-    }
-    let ((pt, pb), (pl, pr)) = match padding {
-        Padding::Valid => ((0, 0), (0, 0)),
-        Padding::Same => (same_padding(h, kh, stride), same_padding(wd, kw, stride)),
-    };
-    if h + pt + pb < kh || wd + pl + pr < kw {
-        bail!("conv2d: kernel {kh}x{kw} is larger than the padded input {h}x{wd}");
-    }
-    Ok(ConvGeometry {
-        c,
-        h,
-        w: wd,
-        f,
-        kh,
-        kw,
-        stride,
-        pad_top: pt,
-        pad_left: pl,
-        oh: (h + pt + pb - kh) / stride + 1,
-        ow: (wd + pl + pr - kw) / stride + 1,
-    })
-}
 
 /// The differentiable fast convolution (CPU, f32), followed by a ReLU
 /// unless `relu` is [`Relu::Off`] (fused: applied per image while the

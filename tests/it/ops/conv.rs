@@ -1,9 +1,9 @@
-//! The custom CPU convolution against candle's own (`ops::reference`):
-//! values and the gradients of x, w and b on a table of shapes, and the
-//! same bits with one and two threads.
+//! The custom convolution against candle's own (`ops::reference`) on
+//! each device: values and the gradients of x, w and b on a table of
+//! shapes, and on the CPU the same bits with one and two threads.
 
-use super::common::{random, rel_err, value_and_grads};
-use candle_core::{Result, Tensor, Var};
+use super::common::{random_on, rel_err, test_device, value_and_grads};
+use candle_core::{Device, Result, Tensor, Var};
 use dlp::ops;
 use dlp::plan::Padding;
 
@@ -79,14 +79,20 @@ const CASES: &[Case] = &[
     case(1, 2, 2, 2, 2, 5, 1, Same, false),
 ];
 
-fn run(c: &Case, fast: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
-    run_with(c, fast, false, seed)
+fn run(c: &Case, fast: bool, seed: u64, dev: &Device) -> Result<(Tensor, Vec<Tensor>)> {
+    run_with(c, fast, false, seed, dev)
 }
 
-fn run_with(c: &Case, fast: bool, relu: bool, seed: u64) -> Result<(Tensor, Vec<Tensor>)> {
-    let x = Var::from_tensor(&random(&[c.n, c.c, c.h, c.w], seed)?)?;
-    let w = Var::from_tensor(&random(&[c.f, c.c, c.k, c.k], seed + 1)?)?;
-    let b = Var::from_tensor(&random(&[c.f], seed + 2)?)?;
+fn run_with(
+    c: &Case,
+    fast: bool,
+    relu: bool,
+    seed: u64,
+    dev: &Device,
+) -> Result<(Tensor, Vec<Tensor>)> {
+    let x = Var::from_tensor(&random_on(&[c.n, c.c, c.h, c.w], seed, dev)?)?;
+    let w = Var::from_tensor(&random_on(&[c.f, c.c, c.k, c.k], seed + 1, dev)?)?;
+    let b = Var::from_tensor(&random_on(&[c.f], seed + 2, dev)?)?;
     let mut vars = vec![x, w];
     if c.bias {
         vars.push(b);
@@ -106,12 +112,16 @@ fn run_with(c: &Case, fast: bool, relu: bool, seed: u64) -> Result<(Tensor, Vec<
     )
 }
 
-#[test]
-fn conv_matches_reference_values_and_gradients() -> Result<()> {
+test_device!(
+    conv_matches_reference_values_and_gradients,
+    super::conv_matches_reference
+);
+
+fn conv_matches_reference(dev: &Device) -> Result<()> {
     for (i, c) in CASES.iter().enumerate() {
         let seed = 100 * i as u64;
-        let (y, g) = run(c, true, seed)?;
-        let (y_ref, g_ref) = run(c, false, seed)?;
+        let (y, g) = run(c, true, seed, dev)?;
+        let (y_ref, g_ref) = run(c, false, seed, dev)?;
         let label = format!("case {i} (k {} s {} {:?})", c.k, c.stride, c.padding);
         assert!(rel_err(&y, &y_ref)? < 1e-4, "{label}: values");
         for (j, (a, b)) in g.iter().zip(&g_ref).enumerate() {
@@ -132,7 +142,7 @@ fn bits(c: &Case, threads: usize) -> Result<Vec<Vec<u32>>> {
         .build()
         .expect("pool");
     pool.install(|| {
-        let (y, g) = run(c, true, 7)?;
+        let (y, g) = run(c, true, 7, &Device::Cpu)?;
         std::iter::once(y)
             .chain(g)
             .map(|t| {
@@ -161,13 +171,17 @@ fn conv_bits_do_not_depend_on_threads() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn data_input_gets_no_gradient_but_weights_do() -> Result<()> {
+test_device!(
+    data_input_gets_no_gradient_but_weights_do,
+    super::data_input_gradient
+);
+
+fn data_input_gradient(dev: &Device) -> Result<()> {
     // The first layer's input is data: its gradient is skipped, the
     // weight and bias gradients must still match the reference.
-    let x = random(&[3, 3, 10, 10], 11)?;
-    let w = Var::from_tensor(&random(&[4, 3, 3, 3], 12)?)?;
-    let b = Var::from_tensor(&random(&[4], 13)?)?;
+    let x = random_on(&[3, 3, 10, 10], 11, dev)?;
+    let w = Var::from_tensor(&random_on(&[4, 3, 3, 3], 12, dev)?)?;
+    let b = Var::from_tensor(&random_on(&[4], 13, dev)?)?;
     let vars = [w, b];
     let f = |conv: fn(&Tensor, &Tensor, Option<&Tensor>, usize, Padding) -> Result<Tensor>| {
         value_and_grads(&vars, |t| conv(&x, &t[0], Some(&t[1]), 1, Same), 14)
@@ -180,12 +194,13 @@ fn data_input_gets_no_gradient_but_weights_do() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn fused_conv_relu_matches_reference() -> Result<()> {
+test_device!(fused_conv_relu_matches_reference, super::fused_conv_relu);
+
+fn fused_conv_relu(dev: &Device) -> Result<()> {
     for (i, c) in CASES.iter().enumerate().step_by(2) {
         let seed = 1000 + 10 * i as u64;
-        let (y, g) = run_with(c, true, true, seed)?;
-        let (y_ref, g_ref) = run_with(c, false, true, seed)?;
+        let (y, g) = run_with(c, true, true, seed, dev)?;
+        let (y_ref, g_ref) = run_with(c, false, true, seed, dev)?;
         assert!(rel_err(&y, &y_ref)? < 1e-4, "case {i}: values");
         for (j, (a, b)) in g.iter().zip(&g_ref).enumerate() {
             let e = rel_err(a, b)?;

@@ -1,14 +1,16 @@
 //! The fused batch-norm and ReLU custom ops against `ops::reference`
-//! (candle primitives): values, statistics and gradients of x, γ, β.
+//! (candle primitives) on each device: values, statistics and gradients
+//! of x, γ, β; the dropout mask and the Adam update against the CPU's.
 
-use super::common::{random, rel_err, value_and_grads};
+use super::common::{random, random_on, rel_err, test_device, value_and_grads};
 use candle_core::{Device, Result, Tensor, Var};
 use dlp::ops;
 
 type Bn = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>;
 
-#[test]
-fn batch_norm_matches_reference() -> Result<()> {
+test_device!(batch_norm_matches_reference, super::batch_norm_reference);
+
+fn batch_norm_reference(dev: &Device) -> Result<()> {
     for (i, shape) in [[4, 3, 5, 5], [2, 8, 4, 3], [16, 2, 1, 1], [3, 5, 8, 8]]
         .iter()
         .enumerate()
@@ -16,11 +18,11 @@ fn batch_norm_matches_reference() -> Result<()> {
         let seed = 50 * i as u64;
         let c = shape[1];
         // Shift and scale x so the statistics are not (0, 1/3) already.
-        let x = ((random(shape, seed)? * 3.0)? + 2.0)?;
+        let x = ((random_on(shape, seed, dev)? * 3.0)? + 2.0)?;
         let vars = [
             Var::from_tensor(&x)?,
-            Var::from_tensor(&random(&[c], seed + 1)?)?,
-            Var::from_tensor(&random(&[c], seed + 2)?)?,
+            Var::from_tensor(&random_on(&[c], seed + 1, dev)?)?,
+            Var::from_tensor(&random_on(&[c], seed + 2, dev)?)?,
         ];
         let run = |bn: Bn| -> Result<(Tensor, Vec<Tensor>, Tensor, Tensor)> {
             let stats = std::cell::RefCell::new(None);
@@ -53,12 +55,13 @@ fn batch_norm_matches_reference() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn batch_norm_by_hand() -> Result<()> {
+test_device!(batch_norm_by_hand, super::batch_norm_hand);
+
+fn batch_norm_hand(dev: &Device) -> Result<()> {
     // One channel, values 1, 3: mean 2, var 1; ε = 0, γ = 2, β = 1 → y = -1, 3.
-    let x = Tensor::new(&[[[[1f32]]], [[[3.]]]], &Device::Cpu)?;
-    let g = Tensor::new(&[2f32], &Device::Cpu)?;
-    let b = Tensor::new(&[1f32], &Device::Cpu)?;
+    let x = Tensor::new(&[[[[1f32]]], [[[3.]]]], dev)?;
+    let g = Tensor::new(&[2f32], dev)?;
+    let b = Tensor::new(&[1f32], dev)?;
     let (y, m, v) = ops::batch_norm_train(&x, &g, &b, 0.0)?;
     assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![-1., 3.]);
     assert_eq!(m.to_vec1::<f32>()?, vec![2.]);
@@ -66,15 +69,19 @@ fn batch_norm_by_hand() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn relu_matches_reference_and_zero_has_no_gradient() -> Result<()> {
-    let x = Var::from_tensor(&random(&[3, 4, 5, 6], 9)?)?;
+test_device!(
+    relu_matches_reference_and_zero_has_no_gradient,
+    super::relu_reference
+);
+
+fn relu_reference(dev: &Device) -> Result<()> {
+    let x = Var::from_tensor(&random_on(&[3, 4, 5, 6], 9, dev)?)?;
     let (y, g) = value_and_grads(std::slice::from_ref(&x), |t| ops::relu(&t[0]), 1)?;
     let (yr, gr) = value_and_grads(&[x], |t| t[0].relu(), 1)?;
     assert!(rel_err(&y, &yr)? == 0.0);
     assert!(rel_err(&g[0], &gr[0])? == 0.0);
     // PyTorch: relu'(0) = 0.
-    let x = Var::new(&[-1f32, 0., 2.], &Device::Cpu)?;
+    let x = Var::new(&[-1f32, 0., 2.], dev)?;
     let grads = ops::relu(x.as_tensor())?.sum_all()?.backward()?;
     let gx = grads.get(&x).expect("gradient").to_vec1::<f32>()?;
     assert_eq!(gx, vec![0., 0., 1.]);
@@ -115,12 +122,16 @@ fn batch_norm_and_pool_bits_do_not_depend_on_threads() -> Result<()> {
     Ok(())
 }
 
+test_device!(
+    conv_relu_batch_norm_in_one_call_is_the_two_ops_bit_for_bit,
+    super::conv_relu_batch_norm_one_call
+);
+
 /// A ReLU convolution feeding batch norm in one call (the ReLU's gradient
 /// mask applied in batch norm's backward) gives exactly the values,
 /// statistics and gradients of the two ops one after the other, and the
 /// same as candle's reference ops within rounding.
-#[test]
-fn conv_relu_batch_norm_in_one_call_is_the_two_ops_bit_for_bit() -> Result<()> {
+fn conv_relu_batch_norm_one_call(dev: &Device) -> Result<()> {
     use dlp::plan::Padding;
     for (i, (x_shape, f)) in [([2, 3, 8, 8], 4), ([3, 5, 6, 7], 6)]
         .into_iter()
@@ -128,11 +139,11 @@ fn conv_relu_batch_norm_in_one_call_is_the_two_ops_bit_for_bit() -> Result<()> {
     {
         let seed = 700 + 10 * i as u64;
         let vars = [
-            Var::from_tensor(&random(&x_shape, seed)?)?,
-            Var::from_tensor(&random(&[f, x_shape[1], 3, 3], seed + 1)?)?,
-            Var::from_tensor(&random(&[f], seed + 2)?)?,
-            Var::from_tensor(&(random(&[f], seed + 3)? + 1.0)?)?,
-            Var::from_tensor(&random(&[f], seed + 4)?)?,
+            Var::from_tensor(&random_on(&x_shape, seed, dev)?)?,
+            Var::from_tensor(&random_on(&[f, x_shape[1], 3, 3], seed + 1, dev)?)?,
+            Var::from_tensor(&random_on(&[f], seed + 2, dev)?)?,
+            Var::from_tensor(&(random_on(&[f], seed + 3, dev)? + 1.0)?)?,
+            Var::from_tensor(&random_on(&[f], seed + 4, dev)?)?,
         ];
         let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
         let fused = value_and_grads(
@@ -180,6 +191,96 @@ fn conv_relu_batch_norm_in_one_call_is_the_two_ops_bit_for_bit() -> Result<()> {
             let e = rel_err(a, b)?;
             assert!(e < 1e-3, "{x_shape:?}: gradient {j} off by {e}");
         }
+    }
+    Ok(())
+}
+
+test_device!(
+    inference_batch_norm_matches_reference,
+    super::batch_norm_eval_reference
+);
+
+/// Inference batch norm (the one-pass per-channel map) against the
+/// reference's broadcast ops: the same bits, (N, C, H, W) and (N, C).
+fn batch_norm_eval_reference(dev: &Device) -> Result<()> {
+    for (i, shape) in [vec![4, 3, 5, 5], vec![7, 3]].into_iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        let x = random_on(&shape, seed, dev)?;
+        let mean = random_on(&[3], seed + 1, dev)?;
+        let var = (random_on(&[3], seed + 2, dev)?.abs()? + 0.1)?;
+        let (gamma, beta) = (
+            random_on(&[3], seed + 3, dev)?,
+            random_on(&[3], seed + 4, dev)?,
+        );
+        let y = ops::batch_norm_eval(&x, &mean, &var, &gamma, &beta, 1e-3)?;
+        let r = ops::reference::batch_norm_eval(&x, &mean, &var, &gamma, &beta, 1e-3)?;
+        let bits = |t: &Tensor| -> Result<Vec<u32>> {
+            Ok(t.flatten_all()?
+                .to_vec1::<f32>()?
+                .iter()
+                .map(|v| v.to_bits())
+                .collect())
+        };
+        assert_eq!(bits(&y)?, bits(&r)?, "{shape:?}");
+    }
+    Ok(())
+}
+
+test_device!(
+    dropout_masks_are_the_cpus_bit_for_bit,
+    super::dropout_masks_match_the_cpu
+);
+
+/// A dropout mask drawn on the device is the CPU's (the same ChaCha8
+/// streams, block by block), over several blocks with a partial last
+/// one; the multiply passes the gradient to x through the mask only.
+fn dropout_masks_match_the_cpu(dev: &Device) -> Result<()> {
+    let dims = [3, (1 << 16) / 2 + 7];
+    let on_device = ops::dropout_mask(&dims, 0.3, 11, dev)?;
+    let on_cpu = ops::dropout_mask(&dims, 0.3, 11, &Device::Cpu)?;
+    assert_eq!(on_device.dims(), &dims);
+    let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+    assert_eq!(flat(&on_device)?, flat(&on_cpu)?);
+    let x = Var::from_tensor(&random_on(&[4, 5], 3, dev)?)?;
+    let mask = ops::dropout_mask(&[4, 5], 0.5, 2, dev)?;
+    let grads = ops::mask_mul(x.as_tensor(), &mask)?.sum_all()?.backward()?;
+    assert_eq!(flat(grads.get(&x).expect("gradient"))?, flat(&mask)?);
+    Ok(())
+}
+
+test_device!(
+    adam_update_is_the_cpus_bit_for_bit,
+    super::adam_matches_the_cpu
+);
+
+/// Keras' Adam on the device gives the CPU kernel's bits (whose own test
+/// holds it to candle's ops), over three steps.
+fn adam_matches_the_cpu(dev: &Device) -> Result<()> {
+    let shape = [7, 13];
+    let w0 = random(&shape, 1)?;
+    let (mut cpu, mut gpu) = (
+        (w0.clone(), w0.zeros_like()?, w0.zeros_like()?),
+        (
+            w0.to_device(dev)?,
+            w0.zeros_like()?.to_device(dev)?,
+            w0.zeros_like()?.to_device(dev)?,
+        ),
+    );
+    let bits = |t: &Tensor| -> Result<Vec<u32>> {
+        Ok(t.flatten_all()?
+            .to_vec1::<f32>()?
+            .iter()
+            .map(|v| v.to_bits())
+            .collect())
+    };
+    for t in 1..=3u64 {
+        let step = ops::AdamStep::keras(1e-3, 0.9, 0.999, 1e-7, t);
+        let g = random(&shape, 10 + t)?;
+        cpu = ops::adam_update(&cpu.0, &g, &cpu.1, &cpu.2, &step)?;
+        gpu = ops::adam_update(&gpu.0, &g.to_device(dev)?, &gpu.1, &gpu.2, &step)?;
+        assert_eq!(bits(&cpu.0)?, bits(&gpu.0)?, "w at step {t}");
+        assert_eq!(bits(&cpu.1)?, bits(&gpu.1)?, "m at step {t}");
+        assert_eq!(bits(&cpu.2)?, bits(&gpu.2)?, "v at step {t}");
     }
     Ok(())
 }

@@ -2,14 +2,18 @@
 //! reduced with candle's `max`/`mean`, whose gradients are right): values
 //! and input gradients for sizes 2/3 and strides 1/2/3, plus hand cases.
 
-use super::common::{random, rel_err, value_and_grads};
+use super::common::{random_on, rel_err, test_device, value_and_grads};
 use candle_core::{Device, Result, Tensor, Var};
 use dlp::ops;
 
 type Pool = fn(&Tensor, usize, usize) -> Result<Tensor>;
 
-#[test]
-fn pools_match_reference_values_and_gradients() -> Result<()> {
+test_device!(
+    pools_match_reference_values_and_gradients,
+    super::pools_match_reference
+);
+
+fn pools_match_reference(dev: &Device) -> Result<()> {
     // 2×2 windows: 4 per row (the scalar kernel), 20 (vector lanes and
     // a tail), 16 (the model's 32×32 layer: lanes only).
     let shapes = [
@@ -29,7 +33,7 @@ fn pools_match_reference_values_and_gradients() -> Result<()> {
             for stride in [1, 2, 3] {
                 for (name, fast, reference) in pairs {
                     seed += 10;
-                    let x = Var::from_tensor(&random(&shape, seed)?)?;
+                    let x = Var::from_tensor(&random_on(&shape, seed, dev)?)?;
                     let (y, g) = value_and_grads(
                         std::slice::from_ref(&x),
                         |t| fast(&t[0], size, stride),
@@ -46,12 +50,16 @@ fn pools_match_reference_values_and_gradients() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn max_pool_gradient_goes_to_first_maximum_on_ties() -> Result<()> {
+test_device!(
+    max_pool_gradient_goes_to_first_maximum_on_ties,
+    super::max_pool_ties
+);
+
+fn max_pool_ties(dev: &Device) -> Result<()> {
     // PyTorch: x = [[1,1],[1,0]] → max_pool2d(2).backward() gives [[1,0],[0,0]].
     // Overlapping windows (size 2, stride 1) over [[0,5,0],[0,0,0]]: both
     // windows pick the 5, which collects 2.
-    let x = Var::new(&[[[[1f32, 1.], [1., 0.]]]], &Device::Cpu)?;
+    let x = Var::new(&[[[[1f32, 1.], [1., 0.]]]], dev)?;
     let g = ops::max_pool2d(x.as_tensor(), 2, 2)?
         .sum_all()?
         .backward()?;
@@ -62,7 +70,7 @@ fn max_pool_gradient_goes_to_first_maximum_on_ties() -> Result<()> {
         .to_vec1::<f32>()?;
     assert_eq!(gx, vec![1., 0., 0., 0.]);
 
-    let x = Var::new(&[[[[0f32, 5., 0.], [0., 0., 0.]]]], &Device::Cpu)?;
+    let x = Var::new(&[[[[0f32, 5., 0.], [0., 0., 0.]]]], dev)?;
     let g = ops::max_pool2d(x.as_tensor(), 2, 1)?
         .sum_all()?
         .backward()?;
@@ -75,14 +83,12 @@ fn max_pool_gradient_goes_to_first_maximum_on_ties() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn avg_pool_by_hand() -> Result<()> {
+test_device!(avg_pool_by_hand, super::avg_pool_hand);
+
+fn avg_pool_hand(dev: &Device) -> Result<()> {
     // [[1,2,3],[4,5,6],[7,8,9]], size 2 stride 1 → [[3,4],[6,7]];
     // gradient of the sum: each pixel gets (windows covering it)/4.
-    let x = Var::new(
-        &[[[[1f32, 2., 3.], [4., 5., 6.], [7., 8., 9.]]]],
-        &Device::Cpu,
-    )?;
+    let x = Var::new(&[[[[1f32, 2., 3.], [4., 5., 6.], [7., 8., 9.]]]], dev)?;
     let y = ops::avg_pool2d(x.as_tensor(), 2, 1)?;
     assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![3., 4., 6., 7.]);
     let g = y.sum_all()?.backward()?;
