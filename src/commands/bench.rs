@@ -132,7 +132,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         .map(device::parse)
         .transpose()?
         .unwrap_or(plan.train.device);
-    let device = device::select(spec)?;
+    let device = device::select(spec, false)?;
     let batch = match plan.train.batch {
         BatchSize::Size(n) => n,
         BatchSize::All => 1000,

@@ -17,7 +17,7 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
         .map(device::parse)
         .transpose()?
         .unwrap_or(plan.train.device);
-    let device = device::select(spec)?;
+    let device = device::select(spec, false)?;
     memory::Need::inference(&plan, trainer::EVAL_BATCH.1).check()?;
     let model = Model::new(&plan.model, plan.train.loss, &device)?;
     model.load(&args.weights)?;

@@ -75,7 +75,7 @@ pub struct Outcome {
 /// Runs a plan end to end in a new run folder.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     // The device first: a missing GPU must not leave an empty run folder.
-    let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    let device = device::select(opts.device.unwrap_or(plan.train.device), opts.quiet)?;
     let folder = RunFolder::claim(plan, opts.out.as_deref())?;
     let manifest = Manifest::start(
         plan.clone(),
@@ -126,7 +126,7 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     }
     folder.remove_stale_temporaries()?;
     let plan = manifest.plan.clone();
-    let device = device::select(opts.device.unwrap_or(plan.train.device))?;
+    let device = device::select(opts.device.unwrap_or(plan.train.device), opts.quiet)?;
     if !opts.quiet && status == Status::Crashed {
         eprintln!(
             "note: {}: the run's process ended without a word (killed or crashed); continuing from its last save",

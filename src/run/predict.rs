@@ -186,7 +186,7 @@ impl Predictor {
             .affine(plan.model.input)
             .map_err(|e| Error::file(&yaml, format!("preprocessing: {e}")))?;
         let weights = weights_file(dir, &manifest, weights)?;
-        let device = device::select(device.unwrap_or(plan.train.device))?;
+        let device = device::select(device.unwrap_or(plan.train.device), false)?;
         let batch = match plan.train.batch {
             BatchSize::Size(n) => n,
             BatchSize::All => stats.train_samples,
