@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::plan::DeviceSpec;
 use candle_core::Device;
 #[cfg(feature = "cuda")]
-use cudarc::{cublas, cublaslt, curand, driver};
+use cudarc::{cublas, cublaslt, cudnn, curand, driver};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Parses a `--device` value: `auto`, `cpu`, `cuda` or `cuda:N`.
@@ -71,14 +71,16 @@ fn cuda(_ordinal: usize) -> std::result::Result<Device, Unusable> {
 }
 
 /// The libraries that creating a candle CUDA device opens (by their Linux
-/// sonames with CUDA 13), the driver first, each with cudarc's check that it
-/// can be opened: calling into a library that is missing panics.
+/// sonames with CUDA 13), the driver first, and cuDNN, which dlp's
+/// convolutions call (`crate::ops`); each with cudarc's check that it can
+/// be opened: calling into a library that is missing panics.
 #[cfg(feature = "cuda")]
-const LIBRARIES: [(&str, Opens); 4] = [
+const LIBRARIES: [(&str, Opens); 5] = [
     ("libcuda.so.1", driver::sys::is_culib_present),
     ("libcublasLt.so.13", cublaslt::sys::is_culib_present),
     ("libcublas.so.13", cublas::sys::is_culib_present),
     ("libcurand.so.10", curand::sys::is_culib_present),
+    ("libcudnn.so.9", cudnn::sys::is_culib_present),
 ];
 
 /// cudarc's `is_culib_present` of one library.
@@ -101,7 +103,7 @@ fn cuda(ordinal: usize) -> std::result::Result<Device, Unusable> {
                 format!("no CUDA driver: {soname} not found")
             } else {
                 format!(
-                    "{soname} not found: put the CUDA 13 libraries (cuBLAS, cuRAND) where the dynamic loader finds them, e.g. on LD_LIBRARY_PATH"
+                    "{soname} not found: put the CUDA 13 libraries (cuBLAS, cuRAND, cuDNN 9) where the dynamic loader finds them, e.g. on LD_LIBRARY_PATH"
                 )
             }));
         }

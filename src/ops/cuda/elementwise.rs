@@ -167,7 +167,8 @@ pub fn dropout_mask(
     let keys: Vec<u32> = (0..n.div_ceil(block_len).max(1))
         .flat_map(|b| crate::rng::chacha_key(crate::rng::derive(seed, &[b as u64])))
         .collect();
-    let keys = Tensor::from_vec(keys.clone(), keys.len(), device)?;
+    let count = keys.len();
+    let keys = Tensor::from_vec(keys, count, device)?;
     keys.apply_op1_no_bwd(&DropoutMask {
         shape: Shape::from(dims),
         block_len,

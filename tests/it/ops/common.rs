@@ -49,7 +49,7 @@ pub(crate) use test_device;
 /// they need `NVIDIA_TF32_OVERRIDE=0`.
 #[cfg(feature = "cuda")]
 pub fn gpu() -> Result<Option<Device>> {
-    match dlp::run::device::select(dlp::plan::DeviceSpec::Cuda(0)) {
+    match dlp::run::device::select(dlp::plan::DeviceSpec::Cuda(0), true) {
         Ok(dev) => {
             if std::env::var("NVIDIA_TF32_OVERRIDE").as_deref() != Ok("0") {
                 candle_core::bail!(
