@@ -24,10 +24,18 @@ Same work per epoch as dlp (augmentation off, as `benches/epoch.sh` runs dlp):
 - after training: the test split evaluated once, and the clean pass over the
   training split that dlp's diagnosis takes.
 
+With --augment, training batches come from a DataLoader whose --workers
+processes apply pipelines/cifar10.dlp's augmentation to every image
+(rotation up to 15 degrees, shifts up to 10 %, horizontal flips with
+probability 1/2, as one affine resampling per image). With --device cuda
+the model, the optimizer and evaluation run on the GPU (cuDNN benchmark
+mode, TF32 allowed) and batches are copied from pinned memory.
+
 Prints one line per epoch and, at the end, the seconds of each phase.
 
 Usage: python3 benches/pytorch_epoch.py --data DIR [--train 3600] [--valid 400]
-       [--epochs 1] [--threads 2] [--out DIR]
+       [--epochs 1] [--threads 2] [--out DIR] [--augment] [--workers 4]
+       [--device cpu|cuda]
 """
 
 import argparse
@@ -64,13 +72,46 @@ def l2_penalty(m: nn.Module) -> torch.Tensor:
     return 1e-4 * sum((w * w).sum() for w in kernels)
 
 
-def evaluate(m: nn.Module, x: torch.Tensor, y: torch.Tensor, classes: int = 10) -> dict:
+def augment(xb: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """pipelines/cifar10.dlp's augmentation, one affine resampling per image:
+    rotate up to 15 degrees, shift up to 10 % each way, flip half the images."""
+    n = len(xb)
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * (15 * torch.pi / 180)
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * 0.2  # 10 % of [-1, 1]
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)],
+        1,
+    )
+    grid = nn.functional.affine_grid(theta, list(xb.shape), align_corners=False)
+    return nn.functional.grid_sample(xb, grid, padding_mode="zeros", align_corners=False)
+
+
+class Batches(torch.utils.data.Dataset):
+    """Batch i of an epoch's order, augmented (a DataLoader's unit of work)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, batch: int, seed: int):
+        self.x, self.y, self.order, self.batch, self.seed = x, y, order, batch, seed
+
+    def __len__(self) -> int:
+        return (len(self.order) + self.batch - 1) // self.batch
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = self.order[i * self.batch : (i + 1) * self.batch]
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
+        return augment(self.x[idx], g), self.y[idx]
+
+
+def evaluate(
+    m: nn.Module, x: torch.Tensor, y: torch.Tensor, classes: int = 10, dev: str = "cpu"
+) -> dict:
     m.eval()
     confusion = torch.zeros(classes, classes, dtype=torch.int64)
     loss_sum = 0.0
     with torch.no_grad():
         for i in range(0, len(x), 256):
-            out = m(x[i : i + 256])
+            out = m(x[i : i + 256].to(dev, non_blocking=True)).cpu()
             t = y[i : i + 256]
             loss_sum += nn.functional.cross_entropy(out, t, reduction="sum").item()
             p = out.argmax(1)
@@ -114,8 +155,16 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    dev = a.device
+    if dev == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = True
     torch.manual_seed(42)
     phases: dict[str, float] = {}
 
@@ -136,7 +185,9 @@ def main() -> None:
 
     out = a.out or Path(tempfile.mkdtemp(prefix="pytorch-epoch-"))
     out.mkdir(parents=True, exist_ok=True)
-    m = model()
+    if dev == "cuda":
+        x_valid, x_test = x_valid.pin_memory(), x_test.pin_memory()
+    m = model().to(dev)
     opt = torch.optim.Adam(m.parameters(), lr=1e-4, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     step, best = 0, float("inf")
@@ -148,9 +199,22 @@ def main() -> None:
         m.train()
         perm = torch.randperm(len(x_train))
         loss_sum, correct = 0.0, 0
-        for i in range(0, len(perm), a.batch):
-            idx = perm[i : i + a.batch]
-            xb, yb = x_train[idx], y_train[idx]
+        if a.augment:
+            batches = torch.utils.data.DataLoader(
+                Batches(x_train, y_train, perm, a.batch, epoch),
+                batch_size=None,
+                shuffle=False,
+                num_workers=a.workers,
+                pin_memory=dev == "cuda",
+                persistent_workers=False,
+            )
+        else:
+            batches = (
+                (x_train[perm[i : i + a.batch]], y_train[perm[i : i + a.batch]])
+                for i in range(0, len(perm), a.batch)
+            )
+        for xb, yb in batches:
+            xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
             for group in opt.param_groups:
                 group["lr"] = 1e-4 / (1 + 1e-6 * step)
             opt.zero_grad(set_to_none=True)
@@ -159,10 +223,10 @@ def main() -> None:
             loss.backward()
             opt.step()
             step += 1
-            loss_sum += loss.item() * len(idx)
+            loss_sum += loss.item() * len(yb)
             correct += (out_b.argmax(1) == yb).sum().item()
         t1 = time.perf_counter()
-        val = evaluate(m, x_valid, y_valid)
+        val = evaluate(m, x_valid, y_valid, dev=dev)
         t2 = time.perf_counter()
         csv.write(
             f"{epoch},{1e-4},{loss_sum / len(perm)},{correct / len(perm)},"
@@ -186,12 +250,15 @@ def main() -> None:
     phases["train"] = train_s
     phases["validate"] = validate_s
     t = time.perf_counter()
-    test = evaluate(m, x_test, y_test)
+    test = evaluate(m, x_test, y_test, dev=dev)
     phases["evaluate"] = time.perf_counter() - t
     t = time.perf_counter()
-    evaluate(m, x_train, y_train)
+    evaluate(m, x_train, y_train, dev=dev)
     phases["diagnose"] = time.perf_counter() - t
-    print(f"torch={torch.__version__} threads={a.threads} test_accuracy={test['accuracy']:.4f}")
+    print(
+        f"torch={torch.__version__} device={dev} threads={a.threads} augment={a.augment} "
+        f"test_accuracy={test['accuracy']:.4f}"
+    )
     print(" ".join(f"{k}={v:.3f}" for k, v in phases.items()))
 
 

@@ -8,10 +8,15 @@ eps 1e-7. Keras' BN momentum 0.99 is PyTorch's 0.01; Keras' epsilon 1e-3.
 Glorot-uniform kernels and zero biases, as Keras.
 
 Random data (speed only). Prints, after warm-up:
-  train_img_per_s median=... min=... max=...   (batch 128, one Adam step)
+  train_img_per_s median=... min=... max=...   (batch 128, --steps Adam steps per rep)
   infer_img_per_s median=... min=... max=...   (batch 1000, eval, no grad)
 
+With --device cuda: cuDNN's benchmark mode, TF32 allowed in convolutions
+and matmuls (PyTorch's default for convolutions), the GPU synchronised
+around every timed repetition. `dlp bench --device cuda` is the dlp side.
+
 Usage: python3 benches/pytorch_reference.py [--threads 2] [--reps 10]
+       [--steps 1] [--batch 128] [--infer-batch 1000] [--device cpu|cuda]
 """
 
 import argparse
@@ -61,16 +66,27 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--infer-batch", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=1)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = True
 
-    m = model()
+    def sync() -> None:
+        if a.device == "cuda":
+            torch.cuda.synchronize()
+
+    m = model().to(dev)
     opt = torch.optim.Adam(m.parameters(), lr=1e-4, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.rand(a.batch, 3, 32, 32) * 2 - 1
-    y = torch.randint(0, 10, (a.batch,))
-    xi = torch.rand(a.infer_batch, 3, 32, 32) * 2 - 1
+    x = (torch.rand(a.batch, 3, 32, 32) * 2 - 1).to(dev)
+    y = torch.randint(0, 10, (a.batch,)).to(dev)
+    xi = (torch.rand(a.infer_batch, 3, 32, 32) * 2 - 1).to(dev)
 
     def train_step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -83,23 +99,31 @@ def main() -> None:
             m(xi).argmax(1)
 
     m.train()
-    for _ in range(2):
+    for _ in range(2 if a.device == "cpu" else 20):
         train_step()
     m.eval()
     infer()
+    sync()
 
     train, inference = [], []
     for _ in range(a.reps):
         m.train()
+        sync()
         t = time.perf_counter()
-        train_step()
-        train.append(a.batch / (time.perf_counter() - t))
+        for _ in range(a.steps):
+            train_step()
+        sync()
+        train.append(a.batch * a.steps / (time.perf_counter() - t))
         m.eval()
         t = time.perf_counter()
         infer()
+        sync()
         inference.append(a.infer_batch / (time.perf_counter() - t))
 
-    print(f"torch={torch.__version__} threads={a.threads} reps={a.reps} batch={a.batch}")
+    print(
+        f"torch={torch.__version__} device={a.device} threads={a.threads} "
+        f"reps={a.reps} steps={a.steps} batch={a.batch}"
+    )
     summary("train_img_per_s", train)
     summary("infer_img_per_s", inference)
 
