@@ -196,6 +196,7 @@ fn execute(
     let epochs_run = trained.history.rows.len().saturating_sub(start_epoch);
     stages.record("train", started.elapsed(), (epochs_run * n_train) as u64);
     stages.record("validate", trainer.validation.0, trainer.validation.1);
+    stages.record("input", trainer.input.0, trainer.input.1);
     stages.record("save", trainer.saving.spent, trainer.saving.count);
     manifest.status = match trained.ending {
         Ending::Completed => Status::Completed,

@@ -137,6 +137,11 @@ pub struct Trainer<'a> {
     /// The per-epoch validation passes: their time and the images they
     /// evaluated (`stages.csv`'s `validate` row, part of `train`'s time).
     pub validation: (Duration, u64),
+    /// The training loop's time waiting for the next batch from the
+    /// prefetch thread and putting it on the device, and the images it got
+    /// (`stages.csv`'s `input` row, part of `train`'s time): near zero when
+    /// batch assembly and augmentation keep up with the steps.
+    pub input: (Duration, u64),
     class_weights: Option<Tensor>,
 }
 
@@ -233,6 +238,7 @@ impl<'a> Trainer<'a> {
             restore,
             pruner: None,
             validation: (Duration::ZERO, 0),
+            input: (Duration::ZERO, 0),
             class_weights,
         })
     }
@@ -287,17 +293,22 @@ impl<'a> Trainer<'a> {
         let order = self.order(epoch);
         let skip = (self.state.batch * bs).min(order.len());
         let augment = (!plan.augment.is_empty()).then(|| (plan.augment.clone(), epoch as u64));
-        for batch in self.data.batches(
+        let mut batches = self.data.batches(
             Part::Train,
             order[skip..].to_vec(),
             bs,
             plan.train.drop_last,
             augment,
-        ) {
+        );
+        loop {
+            let waited = Instant::now();
+            let Some(batch) = batches.next() else { break };
             let batch = batch?;
             let rows = batch.y.len();
             let x = Tensor::from_vec(batch.x, batch.dims.as_slice(), &self.device)?;
             let y = Tensor::from_vec(batch.y.clone(), rows, &self.device)?;
+            self.input.0 += waited.elapsed();
+            self.input.1 += rows as u64;
             let inputs = StepInputs {
                 model: &self.model,
                 loss: plan.train.loss,

@@ -154,7 +154,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     assert_eq!(
         names,
         [
-            "stage", "load", "train", "validate", "save", "evaluate", "diagnose"
+            "stage", "load", "train", "validate", "input", "save", "evaluate", "diagnose"
         ],
         "{stages}"
     );
@@ -162,6 +162,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     // on the 200 of the test split (validate_on=test).
     assert_eq!(stage_items(&stages, "train"), stop * 800, "{stages}");
     assert_eq!(stage_items(&stages, "validate"), stop * 200, "{stages}");
+    assert_eq!(stage_items(&stages, "input"), stop * 800, "{stages}");
     let png = image::open(out.join("curves.png")).expect("curves.png decodes");
     assert!(png.width() >= 800 && png.height() >= 400);
 }
