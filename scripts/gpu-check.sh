@@ -18,8 +18,9 @@
 #            benches/pytorch_epoch.py --augment --device cuda
 #
 # Environment: BIN (the carried binaries: dlp, it, gen_cifar; default
-# target/gpu-carry), PYTHON (a Python with CUDA PyTorch; default
-# /opt/torch/.venv/bin/python), OUT.
+# target/gpu-carry, unpacked from target/gpu-carry.tar.xz when missing),
+# PYTHON (a Python with CUDA PyTorch; default /opt/torch/.venv/bin/python),
+# OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ bin=${BIN:-target/gpu-carry}
 out=${OUT:-gpu-check}
 python=${PYTHON:-/opt/torch/.venv/bin/python}
 mkdir -p "$out"
+if [[ ! -x $bin/dlp && -f target/gpu-carry.tar.xz ]]; then
+    tar -C target -xJf target/gpu-carry.tar.xz
+fi
 steps=("$@")
 [[ ${#steps[@]} -gt 0 ]] || steps=(gpu ops bench small epochs)
 
