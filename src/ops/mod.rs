@@ -46,6 +46,32 @@ enum Relu {
     MaskedByConsumer,
 }
 
+/// Splits a batch-norm backward's flat output [dx | dγ | dβ] (both
+/// backends pack it so) into the gradients of x (N, C, H, W), γ and β.
+type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+fn batch_norm_grads(out: &Tensor, (n, c, h, w): (usize, usize, usize, usize)) -> Result<Grads3> {
+    let len = n * c * h * w;
+    let dx = out.narrow(0, 0, len)?.reshape((n, c, h, w))?;
+    Ok((
+        Some(dx),
+        Some(out.narrow(0, len, c)?),
+        Some(out.narrow(0, len + c, c)?),
+    ))
+}
+
+/// A dropout mask's two numbers for `rate`: a unit is dropped when its
+/// 32-bit draw falls below the threshold, rate·2³² (saturating at
+/// `u32::MAX` at rate 1, where the one draw not below it still gets the
+/// kept value, which is 0 then); kept units get 1/(1 − rate).
+fn dropout_constants(rate: f64) -> (u32, f32) {
+    let keep = if rate >= 1.0 {
+        0.0
+    } else {
+        (1.0 / (1.0 - rate)) as f32
+    };
+    ((rate * 2f64.powi(32)).min(u32::MAX as f64) as u32, keep)
+}
+
 /// The implementation that runs an op on some operands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -201,22 +227,20 @@ pub fn batch_norm_eval(
     beta: &Tensor,
     eps: f64,
 ) -> Result<Tensor> {
-    if x.track_op() || x.rank() < 2 {
+    let backend = backend(&[x, mean, var, gamma, beta]);
+    if x.track_op() || x.rank() < 2 || backend == Backend::Reference {
         return reference::batch_norm_eval(x, mean, var, gamma, beta, eps);
     }
-    match backend(&[x, mean, var, gamma, beta]) {
-        Backend::Cpu => {
-            let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
+    // The reference's own ops, so that the per-channel scale has its bits.
+    let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
+    match backend {
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda::elementwise::channel_affine(x, mean, &scale, beta),
+        _ => {
             let [mean, scale, beta] =
                 [mean, &scale, beta].map(|t| t.flatten_all()?.to_vec1::<f32>());
             cpu::channel_affine::channel_affine(x, &mean?, &scale?, &beta?)
         }
-        #[cfg(feature = "cuda")]
-        Backend::Cuda => {
-            let scale = (var + eps)?.sqrt()?.recip()?.mul(gamma)?;
-            cuda::elementwise::channel_affine(x, mean, &scale, beta)
-        }
-        Backend::Reference => reference::batch_norm_eval(x, mean, var, gamma, beta, eps),
     }
 }
 
@@ -270,7 +294,29 @@ pub struct AdamStep {
     pub alpha: f64,
 }
 
+/// [`AdamStep`]'s constants rounded to f32 as candle's `affine` rounds
+/// them: β1, 1 − β1, β2, 1 − β2, ε and α.
+struct AdamF32 {
+    b1: f32,
+    c1: f32,
+    b2: f32,
+    c2: f32,
+    eps: f32,
+    alpha: f32,
+}
+
 impl AdamStep {
+    fn f32(&self) -> AdamF32 {
+        AdamF32 {
+            b1: self.beta1 as f32,
+            c1: (1.0 - self.beta1) as f32,
+            b2: self.beta2 as f32,
+            c2: (1.0 - self.beta2) as f32,
+            eps: self.epsilon as f32,
+            alpha: self.alpha as f32,
+        }
+    }
+
     /// The constants of step `t` (1-based) at learning rate `lr`.
     pub fn keras(lr: f64, beta1: f64, beta2: f64, epsilon: f64, t: u64) -> AdamStep {
         let t = t as f64;

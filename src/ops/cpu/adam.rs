@@ -16,9 +16,7 @@ pub fn update(
     v: &Tensor,
     s: &AdamStep,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let (b1, c1) = (s.beta1 as f32, (1.0 - s.beta1) as f32);
-    let (b2, c2) = (s.beta2 as f32, (1.0 - s.beta2) as f32);
-    let (eps, alpha) = (s.epsilon as f32, s.alpha as f32);
+    let k = s.f32();
     let n = w.elem_count();
     let (g, m, v) = (g.contiguous()?, m.contiguous()?, v.contiguous()?);
     let w = w.contiguous()?;
@@ -26,9 +24,9 @@ pub fn update(
         let (mut nw, mut nm, mut nv) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
         for i in 0..n {
             let gi = g[i];
-            let mi = (m[i] * b1 + 0.0) + (gi * c1 + 0.0);
-            let vi = (v[i] * b2 + 0.0) + ((gi * gi) * c2 + 0.0);
-            let step = (mi / (vi.sqrt() + eps)) * alpha + 0.0;
+            let mi = (m[i] * k.b1 + 0.0) + (gi * k.c1 + 0.0);
+            let vi = (v[i] * k.b2 + 0.0) + ((gi * gi) * k.c2 + 0.0);
+            let step = (mi / (vi.sqrt() + k.eps)) * k.alpha + 0.0;
             nm[i] = mi;
             nv[i] = vi;
             nw[i] = w[i] - step;

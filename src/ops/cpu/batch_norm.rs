@@ -182,8 +182,6 @@ impl CustomOp3 for BatchNormTrain {
         let Some(stats) = self.stats.get() else {
             bail!("batch_norm: backward before forward");
         };
-        let (n, c, h, w) = x.dims4()?;
-        let len = n * c * h * w;
         let out = x.apply_op3_no_bwd(
             gamma,
             &dy.contiguous()?,
@@ -192,10 +190,7 @@ impl CustomOp3 for BatchNormTrain {
                 relu_input: self.relu_input,
             },
         )?;
-        let dx = out.narrow(0, 0, len)?.reshape((n, c, h, w))?;
-        let dgamma = out.narrow(0, len, c)?;
-        let dbeta = out.narrow(0, len + c, c)?;
-        Ok((Some(dx), Some(dgamma), Some(dbeta)))
+        crate::ops::batch_norm_grads(&out, x.dims4()?)
     }
 }
 

@@ -16,14 +16,7 @@ pub(crate) const MASK_BLOCK: usize = 1 << 16;
 /// is dropped when a 32-bit draw falls below `rate · 2³²`.
 pub fn mask(dims: &[usize], rate: f64, seed: u64) -> Result<Tensor> {
     let n: usize = dims.iter().product();
-    let keep = if rate >= 1.0 {
-        0.0
-    } else {
-        (1.0 / (1.0 - rate)) as f32
-    };
-    // At rate 1 the threshold saturates at u32::MAX: the one draw not
-    // below it still gets `keep`, which is 0 then.
-    let threshold = (rate * 2f64.powi(32)).min(u32::MAX as f64) as u32;
+    let (threshold, keep) = crate::ops::dropout_constants(rate);
     let mut values = vec![0f32; n];
     values
         .par_chunks_mut(MASK_BLOCK)

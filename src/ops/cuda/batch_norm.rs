@@ -5,7 +5,7 @@
 //! [`crate::ops::cpu::batch_norm`], including the ReLU mask applied to
 //! the input gradient when the input is a ReLU's output.
 
-use super::{Kernel, THREADS, alloc, elementwise, run, storage, view};
+use super::{Kernel, THREADS, alloc, cuda_only, elementwise, run, storage, view};
 use candle_core::cuda_backend::cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::{CudaDevice, CudaStorage};
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, bail};
@@ -152,7 +152,7 @@ impl CustomOp3 for BatchNormTrain {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(
@@ -214,8 +214,6 @@ impl CustomOp3 for BatchNormTrain {
         let Some(stats) = self.stats.get() else {
             bail!("batch_norm: backward before forward");
         };
-        let (n, c, h, w) = x.dims4()?;
-        let len = n * c * h * w;
         let out = x.apply_op3_no_bwd(
             gamma,
             &dy.contiguous()?,
@@ -224,12 +222,7 @@ impl CustomOp3 for BatchNormTrain {
                 relu_input: self.relu_input,
             },
         )?;
-        let dx = out.narrow(0, 0, len)?.reshape((n, c, h, w))?;
-        Ok((
-            Some(dx),
-            Some(out.narrow(0, len, c)?),
-            Some(out.narrow(0, len + c, c)?),
-        ))
+        crate::ops::batch_norm_grads(&out, x.dims4()?)
     }
 }
 
@@ -243,7 +236,7 @@ impl CustomOp1 for EmitMoments {
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(&self, s: &CudaStorage, _: &Layout) -> Result<(CudaStorage, Shape)> {
@@ -279,7 +272,7 @@ impl CustomOp3 for BatchNormGrad<'_> {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(

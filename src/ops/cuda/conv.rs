@@ -7,7 +7,7 @@
 //! first; symmetric padding goes to cuDNN.
 
 use super::batch_norm::channel_sum;
-use super::{Kernel, alloc, elementwise, run, storage, view};
+use super::{Kernel, alloc, cuda_only, elementwise, run, storage, view};
 use crate::ops::geometry::{ConvGeometry, geometry};
 use crate::ops::{Relu, same_padding};
 use crate::plan::Padding;
@@ -154,7 +154,7 @@ impl CustomOp3 for Conv {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(
@@ -252,7 +252,7 @@ impl CustomOp3 for ConvGrad {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(
@@ -312,7 +312,7 @@ impl CustomOp1 for BiasGrad {
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(&self, s: &CudaStorage, l: &Layout) -> Result<(CudaStorage, Shape)> {

@@ -1,18 +1,13 @@
 //! Element-wise CUDA ops: ReLU, the dropout multiply and mask, inference
 //! batch norm's per-channel affine map, and the Adam update.
 
-use super::{Kernel, alloc, elementwise, run, storage, view};
+use super::{Kernel, alloc, cuda_only, elementwise, run, storage, view};
 use crate::ops::AdamStep;
 use candle_core::cuda_backend::CudaStorage;
 use candle_core::cuda_backend::cudarc::driver::PushKernelArg;
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Device, Layout, Result, Shape, Tensor, bail,
 };
-
-/// The `cpu_fwd` of an op that only runs on CUDA tensors.
-fn cuda_only(name: &str) -> Result<(CpuStorage, Shape)> {
-    bail!("{name}: a CUDA op was handed CPU tensors")
-}
 
 /// ReLU, gradient 0 at 0 as on the CPU.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
@@ -87,15 +82,8 @@ impl CustomOp2 for ReluGrad {
     }
 }
 
-/// `x · mask`, differentiable in `x` only.
+/// `x · mask` for a mask of x's shape, differentiable in `x` only.
 pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    if x.dims() != mask.dims() {
-        bail!(
-            "mask_mul: mask shape {:?} differs from input {:?}",
-            mask.dims(),
-            x.dims()
-        );
-    }
     x.contiguous()?.apply_op2(&mask.contiguous()?, MaskMul)
 }
 
@@ -158,12 +146,7 @@ pub fn dropout_mask(
     device: &Device,
 ) -> Result<Tensor> {
     let n: usize = dims.iter().product();
-    let keep = if rate >= 1.0 {
-        0.0
-    } else {
-        (1.0 / (1.0 - rate)) as f32
-    };
-    let threshold = (rate * 2f64.powi(32)).min(u32::MAX as f64) as u32;
+    let (threshold, keep) = crate::ops::dropout_constants(rate);
     let keys: Vec<u32> = (0..n.div_ceil(block_len).max(1))
         .flat_map(|b| crate::rng::chacha_key(crate::rng::derive(seed, &[b as u64])))
         .collect();
@@ -345,15 +328,12 @@ impl CustomOp3 for Adam<'_> {
         let v = view(vs, v_layout)?;
         let n = w.len();
         let mut out = alloc(dev, 3 * n)?;
-        let s = &self.step;
-        let (b1, c1) = (s.beta1 as f32, (1.0 - s.beta1) as f32);
-        let (b2, c2) = (s.beta2 as f32, (1.0 - s.beta2) as f32);
-        let (eps, alpha) = (s.epsilon as f32, s.alpha as f32);
+        let k = self.step.f32();
         {
             let (mut nw, mut rest) = out.split_at_mut(n);
             let (mut nm, mut nv) = rest.split_at_mut(n);
-            let (k, len) = (Kernel::new(dev, "adam_step")?, n as u64);
-            let mut args = k.args();
+            let (kernel, len) = (Kernel::new(dev, "adam_step")?, n as u64);
+            let mut args = kernel.args();
             args.arg(&w)
                 .arg(&g)
                 .arg(&m)
@@ -362,12 +342,12 @@ impl CustomOp3 for Adam<'_> {
                 .arg(&mut nm)
                 .arg(&mut nv)
                 .arg(&len)
-                .arg(&b1)
-                .arg(&c1)
-                .arg(&b2)
-                .arg(&c2)
-                .arg(&eps)
-                .arg(&alpha);
+                .arg(&k.b1)
+                .arg(&k.c1)
+                .arg(&k.b2)
+                .arg(&k.c2)
+                .arg(&k.eps)
+                .arg(&k.alpha);
             run(args, elementwise(n))?;
         }
         Ok((storage(out, dev), Shape::from(3 * n)))

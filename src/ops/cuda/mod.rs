@@ -18,7 +18,7 @@ use candle_core::cuda_backend::cudarc::driver::{
     CudaFunction, CudaSlice, CudaStream, CudaView, LaunchArgs, LaunchConfig,
 };
 use candle_core::cuda_backend::{CudaDevice, CudaStorage, WrapErr};
-use candle_core::{Layout, Result, bail};
+use candle_core::{CpuStorage, Layout, Result, Shape, bail};
 use std::sync::Arc;
 
 /// Threads per block of the element-wise kernels (and `THREADS` in
@@ -79,6 +79,12 @@ fn run(mut args: LaunchArgs<'_>, cfg: LaunchConfig) -> Result<()> {
     // its thread index against the sizes passed.
     unsafe { args.launch(cfg) }.w()?;
     Ok(())
+}
+
+/// The `cpu_fwd` of an op that only runs on CUDA tensors ([`crate::ops`]
+/// never hands it others).
+fn cuda_only(name: &str) -> Result<(CpuStorage, Shape)> {
+    bail!("{name}: a CUDA op was handed CPU tensors")
 }
 
 /// Wraps a kernel's output buffer as candle storage.

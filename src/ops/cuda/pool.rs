@@ -4,7 +4,7 @@
 //! backward pass runs one thread per input element, summing over the
 //! windows that contain it, so overlapping windows need no atomics.
 
-use super::{Kernel, alloc, elementwise, run, storage, view};
+use super::{Kernel, alloc, cuda_only, elementwise, run, storage, view};
 use candle_core::cuda_backend::CudaStorage;
 use candle_core::cuda_backend::cudarc::driver::PushKernelArg;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
@@ -57,7 +57,7 @@ impl CustomOp1 for Pool {
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(&self, s: &CudaStorage, l: &Layout) -> Result<(CudaStorage, Shape)> {
@@ -104,7 +104,7 @@ impl CustomOp2 for PoolGrad {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        bail!("{}: a CUDA op was handed CPU tensors", self.name())
+        cuda_only(self.name())
     }
 
     fn cuda_fwd(
