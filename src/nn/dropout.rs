@@ -4,8 +4,9 @@
 //! Masks come from [`crate::rng`] — streams derived from
 //! `derive(seed, &[step, layer_index])`, one per block of units, where
 //! `seed` is the layer's own `seed=` or else the model's dropout stream —
-//! never from candle's generator (unseedable on CPU). The same step of the same layer therefore always
-//! drops the same units.
+//! drawn by [`crate::ops::dropout_mask`] on the tensor's device, never
+//! from candle's generator (unseedable on CPU). The same step of the same
+//! layer therefore always drops the same units, on every device.
 
 use candle_core::{Device, Result, Tensor};
 

@@ -46,9 +46,11 @@ enum Relu {
     MaskedByConsumer,
 }
 
+/// The gradients of a three-operand op's operands.
+type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+
 /// Splits a batch-norm backward's flat output [dx | dγ | dβ] (both
 /// backends pack it so) into the gradients of x (N, C, H, W), γ and β.
-type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 fn batch_norm_grads(out: &Tensor, (n, c, h, w): (usize, usize, usize, usize)) -> Result<Grads3> {
     let len = n * c * h * w;
     let dx = out.narrow(0, 0, len)?.reshape((n, c, h, w))?;
