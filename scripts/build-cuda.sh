@@ -26,7 +26,6 @@ cd "$root"
 
 cache=$root/target/cuda-toolchain
 venv=$cache/venv
-stubs=$cache/stubs
 triple=x86_64-unknown-linux-gnu
 glibc=2.28
 packages=(
@@ -79,35 +78,19 @@ cu=$(echo "$venv"/lib/python3*/site-packages/nvidia/cu13)
 release=$("$cu/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
 [[ $release == 13.0 ]] || die "$cu/bin/nvcc is CUDA $release, not 13.0: remove $venv and run again"
 
-# 2. Empty libcudart.so and libmoe.so: candle-kernels asks the linker for
-#    -lcudart and -lmoe (its mixture-of-experts kernels, built as a static
-#    libmoe.a that zig's linker will not take for -lmoe), but nothing in dlp
-#    calls either, so the binary keeps no dependency on them (nor on any
-#    CUDA library: cudarc opens those itself). Were anything to call them,
-#    linking would fail on the missing symbols.
-for lib in cudart moe; do
-    [[ -f $stubs/lib$lib.so ]] && continue
-    mkdir -p "$stubs"
-    : >"$stubs/empty.c"
-    "$venv/bin/python" -m ziglang cc -target x86_64-linux-gnu.$glibc -shared \
-        -o "$stubs/lib$lib.so" "$stubs/empty.c" ||
-        die "zig could not make the stub $stubs/lib$lib.so"
-done
-
-# 3. Build. nvcc and the CUDA version for cudarc and candle-kernels; zig
+# 2. Build. nvcc and the CUDA version for cudarc and candle-kernels; zig
 #    (from the venv's python) as the linker, against glibc 2.28.
 export PATH=$venv/bin:$cu/bin:$PATH
 export NVCC=$cu/bin/nvcc CUDA_HOME=$cu CUDA_PATH=$cu CUDA_ROOT=$cu
 export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90}
 export CUDARC_CUDA_VERSION=13000
 export CARGO_ZIGBUILD_PYTHON_PATH=$venv/bin/python
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-L native=$stubs"
 
 shown=$command
 [[ $command == zigbuild ]] && shown=build
 say "cargo $shown --release --features cuda --target $triple.$glibc $*"
 if ! compgen -G "target/$triple/release/build/candle-kernels-*/out/ptx.rs" >/dev/null; then
-    say "the first build compiles candle's CUDA kernels with nvcc: 10 to 15 minutes on 2 cores"
+    say "the first build compiles candle's CUDA kernels with nvcc: a few minutes on 2 cores"
 fi
 # cargo's JSON messages on stdout name the executables it built; its other
 # output there (a test run's) passes through.
