@@ -36,11 +36,17 @@ steps=("$@")
 
 # The CUDA libraries dlp loads at run time (driver, cuBLAS, cuBLASLt,
 # cuRAND, NVRTC, cuDNN), wherever this machine keeps them; never a
-# `stubs/` folder.
-libs=$(find /usr/local/nvidia /usr/local/cuda* /opt /usr/lib/x86_64-linux-gnu \
+# `stubs/` folder. The driver's and the toolkit's folders come first, then
+# the system's, then Python packages' (PyTorch's own copies): cuBLAS and
+# cuBLASLt must come from one release.
+libs=$(find /usr/local/nvidia /usr/local/cuda* /usr/lib/x86_64-linux-gnu /opt \
     \( -name 'libcuda.so.1' -o -name 'libcublas.so.1[0-9]' -o -name 'libcublasLt.so.1[0-9]' \
     -o -name 'libcurand.so.1[0-9]' -o -name 'libnvrtc.so.1[0-9]' -o -name 'libcudnn.so.9' \) \
-    2>/dev/null | grep -v /stubs/ | xargs -r -n1 dirname | sort -u | paste -sd:)
+    2>/dev/null | grep -v /stubs/ | xargs -r -n1 dirname |
+    awk '{ p = /^\/usr\/local/ ? 1 : /^\/usr\/lib/ ? 2 : 3; print p "\t" $0 }' |
+    sort -u | cut -f2 | awk '!seen[$0]++' | paste -sd:)
+# PyTorch keeps the library path it came with (its own cuDNN and cuBLAS).
+torch=(env "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" "$python")
 export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >"$out/env.txt"
 
@@ -71,7 +77,7 @@ for s in "${steps[@]}"; do
         for b in 128 512; do
             step "dlp-bench-$b" 200 "$bin/dlp" bench pipelines/cifar10.dlp --device cuda \
                 --set train.batch=$b --reps 7 --steps 20
-            step "torch-bench-$b" 120 "$python" benches/pytorch_reference.py --device cuda \
+            step "torch-bench-$b" 120 "${torch[@]}" benches/pytorch_reference.py --device cuda \
                 --batch $b --reps 7 --steps 20 --threads 16
             figures "$out/dlp-bench-$b.log" "$out/torch-bench-$b.log"
         done
@@ -100,7 +106,7 @@ for s in "${steps[@]}"; do
         DLP_DATA=$data step dlp-epochs 420 "$bin/dlp" run pipelines/cifar10.dlp \
             --set train.epochs=3 --device cuda --out "$out/epochs-dlp"
         cp "$out/epochs-dlp/stages.csv" "$out/epochs-dlp-stages.csv" 2>/dev/null
-        step torch-epochs 420 "$python" benches/pytorch_epoch.py --data "$data" \
+        step torch-epochs 420 "${torch[@]}" benches/pytorch_epoch.py --data "$data" \
             --train 45000 --valid 5000 --epochs 3 --augment --workers 12 --threads 4 \
             --device cuda --out "$out/epochs-torch"
         grep -E '^epoch|^load' "$out/torch-epochs.log" >>"$out/summary.txt"
