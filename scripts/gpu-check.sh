@@ -86,10 +86,10 @@ for s in "${steps[@]}"; do
         data=$out/data-small
         [[ -d $data/cifar10 ]] || step gen-small 60 "$bin/gen_cifar" "$data" 4000 2000
         for run in gpu-a gpu-b; do
-            DLP_DATA=$data step "small-$run" 240 "$bin/dlp" run benches/gpu-small.dlp \
+            DLP_DATA=$data step "small-$run" 180 "$bin/dlp" run benches/gpu-small.dlp \
                 --device cuda --out "$out/small-$run" --quiet
         done
-        DLP_DATA=$data step small-cpu 240 "$bin/dlp" run benches/gpu-small.dlp \
+        DLP_DATA=$data step small-cpu 180 "$bin/dlp" run benches/gpu-small.dlp \
             --device cpu --out "$out/small-cpu" --quiet
         for f in train.csv eval.csv confusion.csv model.safetensors; do
             if cmp -s "$out/small-gpu-a/$f" "$out/small-gpu-b/$f"; then
@@ -103,10 +103,10 @@ for s in "${steps[@]}"; do
     epochs)
         data=$out/data-full
         [[ -d $data/cifar10 ]] || step gen-full 120 "$bin/gen_cifar" "$data" 50000 10000
-        DLP_DATA=$data step dlp-epochs 420 "$bin/dlp" run pipelines/cifar10.dlp \
+        DLP_DATA=$data step dlp-epochs 300 "$bin/dlp" run pipelines/cifar10.dlp \
             --set train.epochs=3 --device cuda --out "$out/epochs-dlp"
         cp "$out/epochs-dlp/stages.csv" "$out/epochs-dlp-stages.csv" 2>/dev/null
-        step torch-epochs 420 "${torch[@]}" benches/pytorch_epoch.py --data "$data" \
+        step torch-epochs 300 "${torch[@]}" benches/pytorch_epoch.py --data "$data" \
             --train 45000 --valid 5000 --epochs 3 --augment --workers 12 --threads 4 \
             --device cuda --out "$out/epochs-torch"
         grep -E '^epoch|^load' "$out/torch-epochs.log" >>"$out/summary.txt"
