@@ -228,3 +228,23 @@ pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Resu
         ow: (wd + pl + pr - kw) / stride + 1,
     })
 }
+/// (N, C, H·W) of a 4-D batch-norm operand's layout.
+pub fn batch_norm_dims(l: &candle_core::Layout) -> Result<(usize, usize, usize)> {
+    match l.dims() {
+        &[n, c, h, w] => Ok((n, c, h * w)),
+        d => bail!("batch_norm: expected (N, C, H, W), got {d:?}"),
+    }
+}
+
+/// The output size (OH, OW) of a valid pooling of an H×W plane by
+/// `size`×`size` windows every `stride`; errors on a zero size or stride
+/// or a window larger than the plane.
+pub fn pool_output(h: usize, w: usize, size: usize, stride: usize) -> Result<(usize, usize)> {
+    if size == 0 || stride == 0 {
+        bail!("pooling: size and stride must be at least 1");
+    }
+    if size > h || size > w {
+        bail!("pooling: window {size} is larger than the input {h}x{w}");
+    }
+    Ok(((h - size) / stride + 1, (w - size) / stride + 1))
+}

@@ -10,6 +10,7 @@
 //! parallel, each sequential), so results do not depend on threads.
 
 use super::storage;
+use crate::ops::geometry::batch_norm_dims;
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
@@ -65,14 +66,6 @@ struct BatchNormTrain {
     relu_input: bool,
 }
 
-/// (N, C, H·W) of a 4-D layout.
-fn dims(l: &Layout) -> Result<(usize, usize, usize)> {
-    match l.dims() {
-        &[n, c, h, w] => Ok((n, c, h * w)),
-        d => bail!("batch_norm: expected (N, C, H, W), got {d:?}"),
-    }
-}
-
 /// The values of channel `ch`, plane by plane.
 fn planes(x: &[f32], ch: usize, c: usize, hw: usize) -> impl Iterator<Item = &[f32]> {
     x.chunks(hw).skip(ch).step_by(c)
@@ -125,7 +118,7 @@ impl CustomOp3 for BatchNormTrain {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, gamma, beta) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
-        let (n, c, hw) = dims(l1)?;
+        let (n, c, hw) = batch_norm_dims(l1)?;
         let m = (n * hw) as f64;
         if x.is_empty() {
             bail!("batch_norm: empty batch");
@@ -218,7 +211,7 @@ impl CustomOp3 for BatchNormGrad<'_> {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, gamma, dy) = (storage(s1, l1)?, storage(s2, l2)?, storage(s3, l3)?);
-        let (n, c, hw) = dims(l1)?;
+        let (n, c, hw) = batch_norm_dims(l1)?;
         let st = self.stats;
         let sums: Vec<(f32, f32)> = (0..c)
             .into_par_iter()

@@ -7,7 +7,7 @@
 //! each is computed sequentially, so results do not depend on threads.
 
 use super::storage;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// Planes handed to one rayon task at least (tiny planes are cheap).
@@ -34,13 +34,7 @@ struct Pool {
 impl Pool {
     fn new(kind: Kind, x: &Tensor, size: usize, stride: usize) -> Result<Self> {
         let (_, _, h, w) = x.dims4()?;
-        if size == 0 || stride == 0 {
-            bail!("pooling: size and stride must be at least 1");
-        }
-        if size > h || size > w {
-            bail!("pooling: window {size} is larger than the input {h}x{w}");
-        }
-        let (oh, ow) = ((h - size) / stride + 1, (w - size) / stride + 1);
+        let (oh, ow) = crate::ops::geometry::pool_output(h, w, size, stride)?;
         Ok(Self {
             kind,
             size,

@@ -6,6 +6,7 @@
 //! the input gradient when the input is a ReLU's output.
 
 use super::{Kernel, THREADS, alloc, cuda_only, elementwise, run, storage, view};
+use crate::ops::geometry::batch_norm_dims;
 use candle_core::cuda_backend::cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::{CudaDevice, CudaStorage};
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, bail};
@@ -124,14 +125,6 @@ pub fn channel_sum(
     Ok(out)
 }
 
-/// (N, C, H·W) of a 4-D layout.
-fn dims(l: &Layout) -> Result<(usize, usize, usize)> {
-    match l.dims() {
-        &[n, c, h, w] => Ok((n, c, h * w)),
-        d => bail!("batch_norm: expected (N, C, H, W), got {d:?}"),
-    }
-}
-
 struct BatchNormTrain {
     eps: f32,
     stats: Arc<OnceLock<Stats>>,
@@ -166,7 +159,7 @@ impl CustomOp3 for BatchNormTrain {
     ) -> Result<(CudaStorage, Shape)> {
         let dev = &s1.device;
         let (x, gamma, beta) = (view(s1, l1)?, view(s2, l2)?, view(s3, l3)?);
-        let (n, c, hw) = dims(l1)?;
+        let (n, c, hw) = batch_norm_dims(l1)?;
         if x.is_empty() {
             bail!("batch_norm: empty batch");
         }
@@ -286,7 +279,7 @@ impl CustomOp3 for BatchNormGrad<'_> {
     ) -> Result<(CudaStorage, Shape)> {
         let dev = &s1.device;
         let (x, gamma, dy) = (view(s1, l1)?, view(s2, l2)?, view(s3, l3)?);
-        let (n, c, hw) = dims(l1)?;
+        let (n, c, hw) = batch_norm_dims(l1)?;
         let st = self.stats;
         let (count, per) = slices(n, c);
         // SAFETY: bn_grad_partials writes every (channel, slice) entry.

@@ -22,16 +22,7 @@ fn sizes(p: &Pool, l: &Layout) -> Result<(usize, usize, usize, usize, usize)> {
     let &[n, c, h, w] = l.dims() else {
         bail!("pooling: expected (N, C, H, W), got {:?}", l.dims());
     };
-    if p.size == 0 || p.stride == 0 {
-        bail!("pooling: size and stride must be at least 1");
-    }
-    if p.size > h || p.size > w {
-        bail!(
-            "pooling: window {} is larger than the input {h}x{w}",
-            p.size
-        );
-    }
-    let (oh, ow) = ((h - p.size) / p.stride + 1, (w - p.size) / p.stride + 1);
+    let (oh, ow) = crate::ops::geometry::pool_output(h, w, p.size, p.stride)?;
     Ok((n * c, h, w, oh, ow))
 }
 
