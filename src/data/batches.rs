@@ -1,6 +1,7 @@
 //! A prefetching batch iterator: a background thread assembles batches
 //! (each in parallel with rayon) into a bounded queue while the caller
-//! trains on the previous ones.
+//! trains on the previous ones. The thread can also finish each batch, e.g.
+//! put it on the device, so that copy overlaps the caller's work too.
 
 use super::dataset::{Batch, Dataset, Part};
 use crate::error::Result;
@@ -12,21 +13,22 @@ use std::thread::JoinHandle;
 /// Batches prepared ahead of the consumer.
 const QUEUE: usize = 3;
 
-pub struct Batches {
-    rx: Option<Receiver<Result<Batch>>>,
+pub struct Batches<T = Batch> {
+    rx: Option<Receiver<Result<T>>>,
     worker: Option<JoinHandle<()>>,
     remaining: usize,
 }
 
-impl Batches {
+impl<T: Send + 'static> Batches<T> {
+    /// Batches of `order` in chunks of `batch_size`, each passed through
+    /// `finish` on the background thread.
     pub(crate) fn spawn(
         data: Arc<Dataset>,
         part: Part,
-        order: Vec<usize>,
-        batch_size: usize,
-        drop_last: bool,
+        (order, batch_size, drop_last): (Vec<usize>, usize, bool),
         augment: Option<(AugmentPlan, u64)>,
-    ) -> Batches {
+        finish: impl Fn(Batch) -> Result<T> + Send + 'static,
+    ) -> Batches<T> {
         let size = batch_size.max(1);
         let mut count = order.len() / size;
         if !drop_last && !order.len().is_multiple_of(size) {
@@ -35,7 +37,9 @@ impl Batches {
         let (tx, rx) = sync_channel(QUEUE);
         let worker = std::thread::spawn(move || {
             for chunk in order.chunks(size).take(count) {
-                let b = data.batch(part, chunk, augment.as_ref().map(|(a, e)| (a, *e)));
+                let b = data
+                    .batch(part, chunk, augment.as_ref().map(|(a, e)| (a, *e)))
+                    .and_then(&finish);
                 let failed = b.is_err();
                 if tx.send(b).is_err() || failed {
                     return;
@@ -50,10 +54,10 @@ impl Batches {
     }
 }
 
-impl Iterator for Batches {
-    type Item = Result<Batch>;
+impl<T> Iterator for Batches<T> {
+    type Item = Result<T>;
 
-    fn next(&mut self) -> Option<Result<Batch>> {
+    fn next(&mut self) -> Option<Result<T>> {
         if self.remaining == 0 {
             return None;
         }
@@ -70,7 +74,7 @@ impl Iterator for Batches {
     }
 }
 
-impl Drop for Batches {
+impl<T> Drop for Batches<T> {
     fn drop(&mut self) {
         // Closing the queue stops the worker at its next send.
         self.rx.take();

@@ -182,13 +182,19 @@ impl Dataset {
         drop_last: bool,
         augment: Option<(AugmentPlan, u64)>,
     ) -> Batches {
-        Batches::spawn(
-            Arc::clone(self),
-            part,
-            order,
-            batch_size,
-            drop_last,
-            augment,
-        )
+        self.batches_then(part, (order, batch_size, drop_last), augment, Ok)
+    }
+
+    /// [`Dataset::batches`], with each batch then passed through `finish`
+    /// on the same background thread (the runner puts it on the device
+    /// there): `(order, batch_size, drop_last)` as for `batches`.
+    pub fn batches_then<T: Send + 'static>(
+        self: &Arc<Self>,
+        part: Part,
+        chunks: (Vec<usize>, usize, bool),
+        augment: Option<(AugmentPlan, u64)>,
+        finish: impl Fn(Batch) -> Result<T> + Send + 'static,
+    ) -> Batches<T> {
+        Batches::spawn(Arc::clone(self), part, chunks, augment, finish)
     }
 }

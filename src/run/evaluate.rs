@@ -2,6 +2,7 @@
 //! values named as everywhere else (`val_accuracy`, `test_f1_weighted`,
 //! `test_recall_3`, …).
 
+use super::input::on_device;
 use crate::data::{Dataset, Part};
 use crate::error::Result;
 use crate::metrics::{Confusion, top_k_accuracy};
@@ -56,19 +57,18 @@ pub fn evaluate(
     let mut outputs = 0;
     let mut loss_sum = 0.0f64;
     let order: Vec<usize> = (0..n).collect();
-    for batch in data.batches(part, order, batch_size.max(1), false, None) {
+    let chunks = (order, batch_size.max(1), false);
+    for batch in data.batches_then(part, chunks, None, on_device(device)) {
         let batch = batch?;
-        let rows = batch.y.len();
-        let x = Tensor::from_vec(batch.x, batch.dims.as_slice(), device)?;
-        let y = Tensor::from_vec(batch.y.clone(), rows, device)?;
-        let out = model.forward(&x, ForwardMode::Eval)?.detach();
-        let l = loss(kind, &out, &y, None)?
+        let rows = batch.rows();
+        let out = model.forward(&batch.x, ForwardMode::Eval)?.detach();
+        let l = loss(kind, &out, &batch.y, None)?
             .to_dtype(DType::F32)?
             .to_scalar::<f32>()?;
         loss_sum += f64::from(l) * rows as f64;
         let probs = model.probabilities(&out)?.detach();
         outputs = probs.dim(1)?;
-        for (&t, p) in batch.y.iter().zip(predict(&probs)?) {
+        for (&t, p) in batch.labels.iter().zip(predict(&probs)?) {
             confusion.add(t, p);
         }
         probs_all.extend(probs.flatten_all()?.to_vec1::<f32>()?);

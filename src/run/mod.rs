@@ -21,6 +21,7 @@ pub mod device;
 pub mod early_stop;
 pub mod evaluate;
 pub mod folder;
+pub mod input;
 pub mod memory;
 pub mod predict;
 pub mod saver;

@@ -12,6 +12,7 @@
 use super::checkpoint::CheckpointRule;
 use super::early_stop::{Decision, EarlyStopping};
 use super::evaluate::{Evaluation, evaluate, named_metrics, predict};
+use super::input::on_device;
 use super::saver::Saver;
 use super::state::{self, Snapshot, TrainState};
 use super::step::{Step, StepInputs, train_step};
@@ -137,10 +138,10 @@ pub struct Trainer<'a> {
     /// The per-epoch validation passes: their time and the images they
     /// evaluated (`stages.csv`'s `validate` row, part of `train`'s time).
     pub validation: (Duration, u64),
-    /// The training loop's time waiting for the next batch from the
-    /// prefetch thread and putting it on the device, and the images it got
-    /// (`stages.csv`'s `input` row, part of `train`'s time): near zero when
-    /// batch assembly and augmentation keep up with the steps.
+    /// The training loop's time waiting for its next batch from the
+    /// prefetch thread, which assembles, augments and puts it on the
+    /// device, and the images it got (`stages.csv`'s `input` row, part of
+    /// `train`'s time): near zero when the input keeps up with the steps.
     pub input: (Duration, u64),
     class_weights: Option<Tensor>,
 }
@@ -293,20 +294,17 @@ impl<'a> Trainer<'a> {
         let order = self.order(epoch);
         let skip = (self.state.batch * bs).min(order.len());
         let augment = (!plan.augment.is_empty()).then(|| (plan.augment.clone(), epoch as u64));
-        let mut batches = self.data.batches(
+        let mut batches = self.data.batches_then(
             Part::Train,
-            order[skip..].to_vec(),
-            bs,
-            plan.train.drop_last,
+            (order[skip..].to_vec(), bs, plan.train.drop_last),
             augment,
+            on_device(&self.device),
         );
         loop {
             let waited = Instant::now();
             let Some(batch) = batches.next() else { break };
             let batch = batch?;
-            let rows = batch.y.len();
-            let x = Tensor::from_vec(batch.x, batch.dims.as_slice(), &self.device)?;
-            let y = Tensor::from_vec(batch.y.clone(), rows, &self.device)?;
+            let rows = batch.rows();
             self.input.0 += waited.elapsed();
             self.input.1 += rows as u64;
             let inputs = StepInputs {
@@ -317,8 +315,8 @@ impl<'a> Trainer<'a> {
             let (loss, output) = match train_step(
                 &inputs,
                 self.optimizer.as_mut(),
-                &x,
-                &y,
+                &batch.x,
+                &batch.y,
                 lr,
                 self.state.step,
             )? {
@@ -326,7 +324,11 @@ impl<'a> Trainer<'a> {
                 Step::NonFinite(value) => return Err(self.diverged(value, lr)),
             };
             let preds = predict(&self.model.probabilities(&output)?)?;
-            let correct = preds.iter().zip(&batch.y).filter(|(p, t)| p == t).count();
+            let correct = preds
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, t)| p == t)
+                .count();
             let s = &mut self.state;
             s.step += 1;
             s.batch += 1;

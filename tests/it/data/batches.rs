@@ -1,5 +1,6 @@
 //! Batches: augmentation determinism independent of the thread count, the
-//! prefetching iterator (order, drop_last, epochs), and errors.
+//! prefetching iterator (order, drop_last, epochs, finishing on its
+//! thread), and errors.
 
 use dlp::data::{Dataset, Part, load_parts, synth};
 use dlp::plan::{
@@ -125,4 +126,34 @@ fn bad_requests_are_errors() {
         .collect();
     assert_eq!(r.len(), 2);
     assert!(r[1].is_err());
+}
+
+#[test]
+fn batches_are_finished_on_the_prefetch_thread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let caller = std::thread::current().id();
+    let order: Vec<usize> = (0..30).collect();
+    let finished: Vec<_> = ds
+        .batches_then(Part::Train, (order.clone(), 8, false), None, move |b| {
+            Ok((std::thread::current().id() != caller, b.indices))
+        })
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(finished.iter().all(|(elsewhere, _)| *elsewhere));
+    let indices: Vec<usize> = finished.into_iter().flat_map(|(_, i)| i).collect();
+    assert_eq!(indices, order);
+    // An error from `finish` (a failed copy to the device) ends the batches.
+    let r: Vec<_> = ds
+        .batches_then(Part::Train, (order, 8, false), None, |b| {
+            if b.indices[0] == 8 {
+                Err(dlp::error::Error::Runtime("copy failed".into()))
+            } else {
+                Ok(b.indices[0])
+            }
+        })
+        .collect();
+    assert_eq!(r.len(), 2);
+    assert_eq!(*r[0].as_ref().unwrap(), 0);
+    assert_eq!(r[1].as_ref().unwrap_err().to_string(), "copy failed");
 }
