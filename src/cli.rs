@@ -33,7 +33,7 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// Measure training, inference, augmentation and loading speed.
     Bench(BenchArgs),
-    /// Show how runs stand: running, finished, interrupted or crashed.
+    /// Show how runs stand: running, finished, interrupted or crashed (also each trial of a sweep, each seed).
     Status(StatusArgs),
     /// A sweep folder: each trial's state, resubmit failed trials, or write the summary.
     #[command(subcommand)]
@@ -243,7 +243,7 @@ pub struct SweepResumeArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Run folders.
+    /// Run folders, sweep folders or multi-seed folders.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
 }

@@ -1,20 +1,22 @@
-//! `dlp status RUN_DIR…`: how each run stands, one line per folder. A run
+//! `dlp status DIR…`: how each run stands, one line per run folder. A run
 //! whose `run.yaml` says `running` while its process is gone (killed,
 //! crashed) is marked `crashed` there on the spot, and its line says how
-//! to continue it.
+//! to continue it. A multi-seed folder gets a line per seed; a sweep
+//! folder what `dlp sweep status` says of it.
 
 use crate::cli::StatusArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::Status;
-use crate::run::folder;
 use crate::run::state::{self, TrainState};
+use crate::run::sweep::{self, slurm};
+use crate::run::{folder, seeds};
 use std::path::Path;
 
 pub fn run(args: &StatusArgs) -> Result<i32> {
     let mut unreadable = false;
     for dir in &args.dirs {
-        match describe(dir) {
-            Ok(line) => super::out(&format!("{line}\n"))?,
+        match folder_status(dir) {
+            Ok(text) => super::out(&text)?,
             Err(e) => {
                 eprintln!("error: {e}");
                 unreadable = true;
@@ -24,7 +26,36 @@ pub fn run(args: &StatusArgs) -> Result<i32> {
     Ok(if unreadable { 2 } else { 0 })
 }
 
-/// One folder's line.
+/// What `dlp status` says of one folder, ending in a newline.
+fn folder_status(dir: &Path) -> Result<String> {
+    if sweep::is_sweep_folder(dir) {
+        return slurm::status(dir);
+    }
+    if seeds::is_seeds_folder(dir) {
+        let spec = seeds::Spec::read(dir)?;
+        let n = spec.seeds.len();
+        let mut text = String::new();
+        for i in 0..n {
+            let run = dir.join(seeds::folder_name(i, n));
+            if run.join(crate::report::manifest::FILE).exists() {
+                text += &describe(&run)?;
+            } else {
+                text += &format!("{}: not started", run.display());
+            }
+            text.push('\n');
+        }
+        return Ok(text);
+    }
+    if !dir.join(crate::report::manifest::FILE).exists() {
+        return Err(Error::Usage(format!(
+            "{}: not a run folder (no run.yaml), a sweep (no sweep.yaml) nor a multi-seed run (no seeds.yaml)",
+            dir.display()
+        )));
+    }
+    Ok(describe(dir)? + "\n")
+}
+
+/// One run folder's line.
 fn describe(dir: &Path) -> Result<String> {
     let inspected = folder::inspect(dir)?;
     let m = &inspected.manifest;

@@ -119,14 +119,22 @@ pub fn run(
 /// Finishes the multi-seed run in `dir` (see the module documentation).
 pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let base = RunFolder::lock(dir)?;
-    let path = dir.join(SPEC_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let spec: Spec =
-        serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
-    if spec.seeds.is_empty() {
-        return Err(Error::file(&path, "no seeds listed"));
-    }
+    let spec = Spec::read(dir)?;
     execute(&base, &spec, jobs, opts)
+}
+
+impl Spec {
+    /// The `seeds.yaml` of the multi-seed folder `dir`.
+    pub fn read(dir: &Path) -> Result<Spec> {
+        let path = dir.join(SPEC_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let spec: Spec =
+            serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
+        if spec.seeds.is_empty() {
+            return Err(Error::file(&path, "no seeds listed"));
+        }
+        Ok(spec)
+    }
 }
 
 /// One run of a batch (a seed, a sweep's trial): kept when finished,

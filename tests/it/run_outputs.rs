@@ -328,6 +328,18 @@ fn a_grid_sweep_runs_every_trial_into_its_folder_and_summarises() {
         let dir = out.join(format!("trial-{i:03}"));
         assert!(dir.join("eval.csv").exists(), "trial {i}");
     }
+    // `dlp status` of a sweep folder says what `dlp sweep status` says.
+    let status = run(&["status", out.to_str().unwrap()]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let text = stdout(&status);
+    assert!(
+        text.starts_with(&format!("{}: 4 trials: 4 done\n", out.display())),
+        "{text}"
+    );
+    assert_eq!(
+        text,
+        stdout(&run(&["sweep", "status", out.to_str().unwrap()]))
+    );
     // The trial's manifest holds the overridden values.
     let yaml = read(out.join("trial-004/run.yaml"));
     assert!(yaml.contains("lr: 0.05"), "{yaml}");

@@ -651,6 +651,21 @@ fn seeds_jobs_and_resume_of_the_folder_write_the_same_bytes() {
         stderr(&o)
     );
     assert!(read(cut.join("seed-01/run.yaml")).contains("status: interrupted"));
+    // `dlp status` of the multi-seed folder: a line per seed.
+    let o = run(&["status", &s(&cut)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let seed = |n: &str| cut.join(n).display().to_string();
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{}: interrupted; last saved in epoch 2 of 12, after batch 8; continue with `dlp run --resume {}`\n\
+             {}: not started\n{}: not started\n",
+            seed("seed-01"),
+            seed("seed-01"),
+            seed("seed-02"),
+            seed("seed-03")
+        )
+    );
     let o = run(&[
         "run",
         "--resume",

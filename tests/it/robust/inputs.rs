@@ -498,6 +498,14 @@ const CASES: &[Case] = &[
         contains: &["nothing to resume"],
     },
     Case {
+        name: "status of a folder that holds no run",
+        setup: |d| vec!["status".into(), s(d)],
+        code: 2,
+        contains: &[
+            ": not a run folder (no run.yaml), a sweep (no sweep.yaml) nor a multi-seed run (no seeds.yaml)",
+        ],
+    },
+    Case {
         name: "resume a folder that does not exist",
         setup: |d| vec!["run".into(), "--resume".into(), s(d.join("ghost"))],
         code: 2,
