@@ -196,11 +196,36 @@ __device__ double block_sum(double v, double *shared) {
     return total;
 }
 
+// A block's walk over the (image, pixel) pairs of one channel's slice of
+// images: the slice's planes end to end, thread t at pairs t, t + blockDim,
+// t + 2·blockDim, …, so every thread has work however small the planes
+// (8×8 maps, or hw = 1 after a dense layer). The offset of the next pair
+// follows from the last without a division.
+struct SliceWalk {
+    uint64_t hw, plane_stride, left, k, offset, step_k, step_planes;
+    __device__ SliceWalk(uint32_t first, uint32_t last, uint32_t c, uint32_t ch, uint64_t hw)
+        : hw(hw), plane_stride((uint64_t)c * hw), left((uint64_t)(last - first) * hw) {
+        step_k = blockDim.x % hw;
+        step_planes = blockDim.x / hw;
+        k = threadIdx.x % hw;
+        offset = ((uint64_t)(first + threadIdx.x / hw) * c + ch) * hw + k;
+    }
+    // Whether thread's pair number `t` is in the slice.
+    __device__ bool has(uint64_t t) const { return t < left; }
+    __device__ void next() {
+        k += step_k;
+        offset += step_planes * plane_stride + step_k;
+        if (k >= hw) {
+            k -= hw;
+            offset += plane_stride - hw;
+        }
+    }
+};
+
 // Partial sums per (channel, slice): grid (c, slices), block THREADS.
 // Slice s of channel ch covers images [s·per, (s+1)·per). With `centre`
-// null it sums x (and x·y when y is given, into partial2), else
-// (x − centre_c)². Used for the statistics (x), the bias gradient (dy)
-// and batch norm's backward (dy and dy·x̂, with x̂ from mean/inv_std).
+// null it sums x, else (x − centre_c)². Used for the statistics (x), the
+// bias gradient (dy) and batch norm's variance.
 extern "C" __global__ void channel_partials(const float *x, const float *centre,
                                             double *partial, uint32_t n, uint32_t c,
                                             uint64_t hw, uint32_t per) {
@@ -209,16 +234,14 @@ extern "C" __global__ void channel_partials(const float *x, const float *centre,
     uint32_t first = s * per, last = min(n, first + per);
     double acc = 0.0;
     float mu = centre ? centre[ch] : 0.0f;
-    for (uint32_t img = first; img < last; ++img) {
-        const float *plane = x + ((uint64_t)img * c + ch) * hw;
-        for (uint64_t k = threadIdx.x; k < hw; k += blockDim.x) {
-            float v = plane[k];
-            if (centre) {
-                float d = v - mu;
-                acc += (double)(d * d);
-            } else {
-                acc += (double)v;
-            }
+    SliceWalk walk(first, last, c, ch, hw);
+    for (uint64_t t = threadIdx.x; walk.has(t); t += blockDim.x, walk.next()) {
+        float v = x[walk.offset];
+        if (centre) {
+            float d = v - mu;
+            acc += (double)(d * d);
+        } else {
+            acc += (double)v;
         }
     }
     double total = block_sum(acc, shared);
@@ -235,13 +258,11 @@ extern "C" __global__ void bn_grad_partials(const float *x, const float *dy, con
     uint32_t first = s * per, last = min(n, first + per);
     float mu = mean[ch], inv = inv_std[ch];
     double a = 0.0, b = 0.0;
-    for (uint32_t img = first; img < last; ++img) {
-        uint64_t base = ((uint64_t)img * c + ch) * hw;
-        for (uint64_t k = threadIdx.x; k < hw; k += blockDim.x) {
-            float d = dy[base + k];
-            a += (double)d;
-            b += (double)(d * ((x[base + k] - mu) * inv));
-        }
+    SliceWalk walk(first, last, c, ch, hw);
+    for (uint64_t t = threadIdx.x; walk.has(t); t += blockDim.x, walk.next()) {
+        float d = dy[walk.offset];
+        a += (double)d;
+        b += (double)(d * ((x[walk.offset] - mu) * inv));
     }
     double ta = block_sum(a, shared);
     double tb = block_sum(b, shared);
