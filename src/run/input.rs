@@ -28,9 +28,17 @@ pub fn on_device(device: &Device) -> impl Fn(Batch) -> Result<DeviceBatch> + Sen
     let device = device.clone();
     move |batch| {
         let rows = batch.y.len();
+        let x = Tensor::from_vec(batch.x, batch.dims.as_slice(), &device)?;
+        let y = Tensor::from_vec(batch.y.clone(), rows, &device)?;
+        // candle's CUDA device works on each thread's own default stream,
+        // and streams do not wait for each other: the copies were queued on
+        // this thread's, and the training loop reads the batch on its own.
+        // So they must be done before the batch is handed over. This waits
+        // here, on the prefetch thread, never on the loop's.
+        device.synchronize()?;
         Ok(DeviceBatch {
-            x: Tensor::from_vec(batch.x, batch.dims.as_slice(), &device)?,
-            y: Tensor::from_vec(batch.y.clone(), rows, &device)?,
+            x,
+            y,
             labels: batch.y,
         })
     }
