@@ -25,6 +25,18 @@ pub mod reference;
 use crate::plan::Padding;
 use candle_core::{DType, Device, Result, Tensor};
 
+/// Readies a device that was just opened for dlp's kernels, and on a GPU
+/// runs a convolution through cuDNN and dlp's own kernels, so that a
+/// missing cuDNN library or a driver that cannot load dlp's PTX is found
+/// when the device is chosen, not in the middle of a run.
+pub fn prepare(device: &Device) -> Result<()> {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(d) => cuda::prepare(d),
+        _ => Ok(()),
+    }
+}
+
 /// TensorFlow's `same` padding for one axis: (before, after), the extra
 /// row/column going after.
 pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {

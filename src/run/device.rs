@@ -87,7 +87,8 @@ const LIBRARIES: [(&str, Opens); 5] = [
 #[cfg(feature = "cuda")]
 type Opens = unsafe fn() -> bool;
 
-/// GPU `ordinal`, checked by running one of candle's kernels on it.
+/// GPU `ordinal`, checked by running one of candle's kernels on it, then a
+/// convolution through cuDNN and dlp's own kernels ([`crate::ops::prepare`]).
 #[cfg(feature = "cuda")]
 fn cuda(ordinal: usize) -> std::result::Result<Device, Unusable> {
     use driver::{CudaContext, DriverError};
@@ -125,7 +126,9 @@ fn cuda(ordinal: usize) -> std::result::Result<Device, Unusable> {
         .and_then(|t| t.affine(2.0, 1.0))
         .and_then(|t| t.to_vec1::<f32>());
     match check {
-        Ok(v) if v == [3.0] => Ok(device),
+        Ok(v) if v == [3.0] => crate::ops::prepare(&device)
+            .map(|()| device)
+            .map_err(|e| because(format!("cuDNN or dlp's kernels failed on the GPU: {e}"))),
         Ok(v) => Err(because(format!("a test kernel computed {v:?}, not [3.0]"))),
         Err(e) => Err(because(format!(
             "the GPU cannot run dlp's kernels, built for CUDA 13.0 (driver 580 or newer) and sm_90: {e}"

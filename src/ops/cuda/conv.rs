@@ -1,6 +1,6 @@
 //! 2-D convolutions on the GPU through cuDNN: forward with the
-//! heuristically fastest algorithm (cuDNN's forward algorithms are all
-//! deterministic), backward-data and backward-filter with cuDNN's
+//! heuristically fastest algorithm, chosen once per shape (cuDNN's forward
+//! algorithms are all deterministic), backward-data and backward-filter with cuDNN's
 //! deterministic `ALGO_1`, the bias and ReLU as one epilogue kernel, the
 //! bias gradient as a fixed-order channel sum. TensorFlow's asymmetric
 //! `same` padding (the extra row after) is done by padding the input
@@ -13,33 +13,103 @@ use crate::ops::{Relu, same_padding};
 use crate::plan::Padding;
 use candle_core::cuda_backend::cudarc::cudnn::{self, Cudnn};
 use candle_core::cuda_backend::cudarc::driver::PushKernelArg;
-use candle_core::cuda_backend::{CudaDevice, CudaStorage, DeviceId};
+use candle_core::cuda_backend::{CudaDevice, CudaStorage};
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp3, DType, Error, Layout, Result, Shape, Tensor, bail,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use cudnn::sys::cudnnConvolutionBwdDataAlgo_t::CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
 use cudnn::sys::cudnnConvolutionBwdFilterAlgo_t::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+use cudnn::sys::cudnnConvolutionFwdAlgo_t::{self, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM};
 use cudnn::sys::cudnnConvolutionMode_t::CUDNN_CROSS_CORRELATION;
 use cudnn::sys::cudnnTensorFormat_t::CUDNN_TENSOR_NCHW;
 
 thread_local! {
-    // cuDNN handles are neither Send nor Sync: one per thread and device.
-    static HANDLES: RefCell<HashMap<DeviceId, Arc<Cudnn>>> = RefCell::new(HashMap::new());
+    // cuDNN handles are neither Send nor Sync: one per thread and GPU. Every
+    // candle device of a GPU shares its primary context and works on the
+    // thread's default stream, so a handle serves them all (a sweep makes a
+    // device per trial).
+    static HANDLES: RefCell<HashMap<usize, Arc<Cudnn>>> = RefCell::new(HashMap::new());
+    // The descriptors, forward algorithm and workspace sizes of each
+    // convolution shape met on this thread, made once: a run meets a few
+    // (each layer at the batch size, the last batch's and evaluation's).
+    static PLANS: RefCell<HashMap<(usize, ConvGeometry, usize), Rc<ConvPlan>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The GPU of a device.
+fn ordinal(dev: &CudaDevice) -> usize {
+    dev.cuda_stream().context().ordinal()
 }
 
 fn handle(dev: &CudaDevice) -> Result<Arc<Cudnn>> {
+    let gpu = ordinal(dev);
     HANDLES.with(|h| {
-        if let Some(c) = h.borrow().get(&dev.id()) {
+        if let Some(c) = h.borrow().get(&gpu) {
             return Ok(c.clone());
         }
         let c = Cudnn::new(dev.cuda_stream()).map_err(Error::wrap)?;
-        h.borrow_mut().insert(dev.id(), c.clone());
+        h.borrow_mut().insert(gpu, c.clone());
         Ok(c)
     })
+}
+
+/// How one convolution shape runs: its descriptors, the forward algorithm
+/// cuDNN's heuristic picks (implicit GEMM, which takes every shape, if it
+/// picks none), and the workspace each pass needs.
+struct ConvPlan {
+    d: Descriptors,
+    forward: (cudnnConvolutionFwdAlgo_t, usize),
+    backward_data: usize,
+    backward_filter: usize,
+}
+
+/// The plan of `g` on a batch of `n` images on `dev`.
+fn plan(dev: &CudaDevice, g: &ConvGeometry, n: usize) -> Result<Rc<ConvPlan>> {
+    let key = (ordinal(dev), *g, n);
+    if let Some(p) = PLANS.with(|p| p.borrow().get(&key).cloned()) {
+        return Ok(p);
+    }
+    let cudnn = handle(dev)?;
+    let d = descriptors(&cudnn, g, n)?;
+    let forward = cudnn::ConvForward {
+        conv: &d.conv,
+        x: &d.x,
+        w: &d.w,
+        y: &d.y,
+    };
+    let algo = forward
+        .pick_algorithm()
+        .unwrap_or(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+    let forward = (algo, forward.get_workspace_size(algo).map_err(Error::wrap)?);
+    let backward_data = cudnn::ConvBackwardData {
+        conv: &d.conv,
+        dx: &d.x,
+        w: &d.w,
+        dy: &d.y,
+    }
+    .get_workspace_size(CUDNN_CONVOLUTION_BWD_DATA_ALGO_1)
+    .map_err(Error::wrap)?;
+    let backward_filter = cudnn::ConvBackwardFilter {
+        conv: &d.conv,
+        x: &d.x,
+        dw: &d.w,
+        dy: &d.y,
+    }
+    .get_workspace_size(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1)
+    .map_err(Error::wrap)?;
+    let plan = Rc::new(ConvPlan {
+        d,
+        forward,
+        backward_data,
+        backward_filter,
+    });
+    PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));
+    Ok(plan)
 }
 
 /// `relu(conv2d(x, w) + b)` as [`crate::ops::conv2d`] and its fused
@@ -172,16 +242,16 @@ impl CustomOp3 for Conv {
         let n = l1.dims()[0];
         let len = n * g.f * g.oh * g.ow;
         let mut y = alloc(dev, len)?;
-        let cudnn = handle(dev)?;
-        let d = descriptors(&cudnn, g, n)?;
+        let p = plan(dev, g, n)?;
+        let d = &p.d;
         let op = cudnn::ConvForward {
             conv: &d.conv,
             x: &d.x,
             w: &d.w,
             y: &d.y,
         };
-        let algo = op.pick_algorithm().map_err(Error::wrap)?;
-        let mut ws = workspace(dev, op.get_workspace_size(algo).map_err(Error::wrap)?)?;
+        let (algo, bytes) = p.forward;
+        let mut ws = workspace(dev, bytes)?;
         // SAFETY: the buffers have the shapes and dtype of the descriptors.
         unsafe { op.launch(algo, Some(&mut ws), (1.0, 0.0), &x, &w, &mut y) }
             .map_err(Error::wrap)?;
@@ -270,8 +340,8 @@ impl CustomOp3 for ConvGrad {
         let n = l1.dims()[0];
         let dx_len = if self.with_dx { x.len() } else { 0 };
         let mut out = alloc(dev, dx_len + w.len())?;
-        let cudnn = handle(dev)?;
-        let d = descriptors(&cudnn, g, n)?;
+        let p = plan(dev, g, n)?;
+        let d = &p.d;
         if self.with_dx {
             let op = cudnn::ConvBackwardData {
                 conv: &d.conv,
@@ -280,7 +350,7 @@ impl CustomOp3 for ConvGrad {
                 dy: &d.y,
             };
             let algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
-            let mut ws = workspace(dev, op.get_workspace_size(algo).map_err(Error::wrap)?)?;
+            let mut ws = workspace(dev, p.backward_data)?;
             let mut dx = out.slice_mut(0..dx_len);
             // SAFETY: the buffers have the shapes and dtype of the descriptors.
             unsafe { op.launch(algo, Some(&mut ws), (1.0, 0.0), &mut dx, &w, &dy) }
@@ -293,7 +363,7 @@ impl CustomOp3 for ConvGrad {
             dy: &d.y,
         };
         let algo = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
-        let mut ws = workspace(dev, op.get_workspace_size(algo).map_err(Error::wrap)?)?;
+        let mut ws = workspace(dev, p.backward_filter)?;
         let total = out.len();
         let mut dw = out.slice_mut(dx_len..total);
         // SAFETY: the buffers have the shapes and dtype of the descriptors.

@@ -21,6 +21,37 @@ use candle_core::cuda_backend::{CudaDevice, CudaStorage, WrapErr};
 use candle_core::{CpuStorage, Layout, Result, Shape, bail};
 use std::sync::Arc;
 
+/// [`crate::ops::prepare`] on a GPU.
+pub(super) fn prepare(dev: &CudaDevice) -> Result<()> {
+    // cudarc records two CUDA events per buffer for programs that share
+    // buffers between streams; dlp never does: each device's work runs on
+    // one thread's stream, and the prefetch thread, the only other thread
+    // that makes buffers, waits for its copies before handing a batch over
+    // (`run::input`). Without the events each allocation costs no event
+    // creations.
+    // SAFETY: as above, no buffer is used on two streams at once.
+    unsafe { dev.disable_event_tracking() };
+    // A 3×3 image by a 2×2 kernel of ones, bias −12, then ReLU: the window
+    // sums 12, 16, 24, 28 less 12.
+    let device = candle_core::Device::Cuda(dev.clone());
+    let x = candle_core::Tensor::arange(1f32, 10., &device)?.reshape((1, 1, 3, 3))?;
+    let w = candle_core::Tensor::ones((1, 1, 2, 2), candle_core::DType::F32, &device)?;
+    let b = candle_core::Tensor::new(&[-12f32], &device)?;
+    let y = conv::conv2d(
+        &x,
+        &w,
+        Some(&b),
+        1,
+        crate::plan::Padding::Valid,
+        crate::ops::Relu::On,
+    )?;
+    let got = y.flatten_all()?.to_vec1::<f32>()?;
+    if got != [0.0, 4.0, 12.0, 16.0] {
+        bail!("a test convolution computed {got:?}, not [0, 4, 12, 16]");
+    }
+    Ok(())
+}
+
 /// Threads per block of the element-wise kernels (and `THREADS` in
 /// `dlp.cu`, which the reductions' shared memory is sized for).
 const THREADS: u32 = 256;
@@ -41,10 +72,12 @@ fn alloc(dev: &CudaDevice, len: usize) -> Result<CudaSlice<f32>> {
     unsafe { dev.alloc::<f32>(len) }
 }
 
-/// One thread per element of `n`.
+/// One thread per element of `n` (below 2³² · 256, far beyond any GPU's
+/// memory in f32).
 fn elementwise(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(THREADS as usize).max(1);
     LaunchConfig {
-        grid_dim: ((n as u32).div_ceil(THREADS).max(1), 1, 1),
+        grid_dim: (u32::try_from(blocks).unwrap_or(u32::MAX), 1, 1),
         block_dim: (THREADS, 1, 1),
         shared_mem_bytes: 0,
     }
