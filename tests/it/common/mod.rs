@@ -27,12 +27,13 @@ pub fn in_child(test: &str) -> bool {
     std::env::var_os(CHILD_TEST).is_some_and(|t| t == test)
 }
 
-/// For a test whose code under test reads environment variables in this
-/// process: runs `test` (its `module_path!()` and name) alone in a child
-/// copy of this test binary with `env` set there, and fails if it fails.
-/// The test calls this when [`in_child`] is false and goes on with its
-/// body when it is true, so this process's environment, which every test
-/// thread reads, is never written.
+/// For a test whose code under test reads environment variables or sets
+/// process-wide state (the global tracing subscriber): runs `test` (its
+/// `module_path!()` and name) alone in a child copy of this test binary
+/// with `env` set there, and fails if it fails. The test calls this when
+/// [`in_child`] is false and goes on with its body when it is true, so
+/// this process's environment and globals, which every test thread
+/// shares, are never written.
 pub fn run_in_child(test: &str, env: &[(&str, &OsStr)]) {
     // Test names leave out the crate's name, which `module_path!()` starts with.
     let (_, name) = test.split_once("::").expect("a path below the crate");

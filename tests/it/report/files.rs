@@ -2,7 +2,7 @@
 //! the learning curves, `data.csv`, the trace file; and the report pages
 //! in a real browser.
 
-use crate::common::{self, browser};
+use crate::common::{self, browser, in_child, run_in_child};
 
 use dlp::report::{EpochRow, History, Marks, atomic, curves, trace};
 use std::collections::BTreeMap;
@@ -312,8 +312,18 @@ fn data_csv_counts() {
     assert_eq!(text.lines().nth(4), Some("test,0,67"));
 }
 
+/// Installs the process's global tracing subscriber, so it runs in a child
+/// copy of the test binary: this one's other tests keep no subscriber.
 #[test]
 fn trace_init_twice_and_writes_a_chrome_trace() {
+    let test = concat!(
+        module_path!(),
+        "::trace_init_twice_and_writes_a_chrome_trace"
+    );
+    if !in_child(test) {
+        run_in_child(test, &[]);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // Logging only, twice: idempotent.
     drop(trace::init(None).unwrap());
