@@ -166,6 +166,9 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             }
             step += 1;
         }
+        // On a GPU the last update may still be running: wait for it, so
+        // the time covers every step (a no-op on the CPU).
+        device.synchronize()?;
         Ok(())
     })?;
     say(line("train_img_per_s", train))?;
