@@ -124,7 +124,8 @@ fn synthetic_cache(plan: &Plan) -> Result<Option<tempfile::TempDir>> {
 }
 
 pub fn run(args: &BenchArgs) -> Result<i32> {
-    let plan = analyze::load(&args.file, &args.overrides.set)?;
+    let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
+    eprint!("{warnings}");
     let _cache = synthetic_cache(&plan)?;
     let spec = args
         .device

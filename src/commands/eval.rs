@@ -10,7 +10,8 @@ use crate::run::{device, evaluate, memory, trainer};
 use std::sync::Arc;
 
 pub fn run(args: &EvalArgs) -> Result<i32> {
-    let plan = analyze::load(&args.file, &args.overrides.set)?;
+    let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
+    eprint!("{warnings}");
     let spec = args
         .device
         .as_deref()

@@ -222,6 +222,12 @@ fn eval_reproduces_the_test_metrics_from_saved_weights() {
         evald.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The pipeline's warnings, as `dlp run` and `dlp check` print them.
+    assert!(
+        stderr(&o).contains("warning: metrics accuracy changes nothing"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(read(out.join("eval.csv")), read(evald.join("eval.csv")));
     assert_eq!(
         read(out.join("confusion.csv")),
@@ -558,6 +564,11 @@ fn bench_prints_every_figure_in_the_reference_format() {
         "64",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: metrics confusion changes nothing"),
+        "{}",
+        stderr(&o)
+    );
     let out = stdout(&o);
     for figure in [
         "train_img_per_s",
