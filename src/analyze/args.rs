@@ -156,6 +156,17 @@ impl Args {
         self.values.get(name).map_or(self.name_span, |r| r.span)
     }
 
+    /// How messages name parameter `name`: `epochs count`, and `seed`
+    /// rather than `seed seed` where the statement's one parameter has its
+    /// name.
+    fn param(&self, name: &str) -> String {
+        if name == self.stmt {
+            name.to_string()
+        } else {
+            format!("{} {name}", self.stmt)
+        }
+    }
+
     fn missing(&self, cx: &mut Cx, name: &str) {
         if self.failed.contains(&name) {
             return;
@@ -186,8 +197,8 @@ impl Args {
                 Kind::Type,
                 r.span,
                 format!(
-                    "{} {name} must be a number, got {}",
-                    self.stmt,
+                    "{} must be a number, got {}",
+                    self.param(name),
                     r.describe()
                 ),
             );
@@ -197,7 +208,7 @@ impl Args {
             cx.error(
                 Kind::Range,
                 r.span,
-                format!("{} {name} must be {}, got {x}", self.stmt, range.describe()),
+                format!("{} must be {}, got {x}", self.param(name), range.describe()),
             );
             return None;
         }
@@ -222,8 +233,8 @@ impl Args {
                     Kind::Type,
                     r.span,
                     format!(
-                        "{} {name} must be an integer, got {}",
-                        self.stmt,
+                        "{} must be an integer, got {}",
+                        self.param(name),
                         r.describe()
                     ),
                 );
@@ -234,7 +245,7 @@ impl Args {
             cx.error(
                 Kind::Range,
                 r.span,
-                format!("{} {name} must be ≥ {min}, got {i}", self.stmt),
+                format!("{} must be ≥ {min}, got {i}", self.param(name)),
             );
             return None;
         }
@@ -265,8 +276,8 @@ impl Args {
                     Kind::Type,
                     r.span,
                     format!(
-                        "{} {name} must be true or false, got {}",
-                        self.stmt,
+                        "{} must be true or false, got {}",
+                        self.param(name),
                         r.describe()
                     ),
                 );
@@ -303,7 +314,7 @@ impl Args {
                 cx.error(
                     Kind::UnknownValue,
                     r.span,
-                    format!("unknown {} {name} \"{w}\"{hint}{list}", self.stmt),
+                    format!("unknown {} \"{w}\"{hint}{list}", self.param(name)),
                 );
                 None
             }
@@ -312,8 +323,8 @@ impl Args {
                     Kind::Type,
                     r.span,
                     format!(
-                        "{} {name} must be one of {}, got {}",
-                        self.stmt,
+                        "{} must be one of {}, got {}",
+                        self.param(name),
                         choices.join(", "),
                         r.describe()
                     ),
@@ -336,8 +347,8 @@ impl Args {
                     Kind::Type,
                     r.span,
                     format!(
-                        "{} {name} must be a string, got {}",
-                        self.stmt,
+                        "{} must be a string, got {}",
+                        self.param(name),
                         r.describe()
                     ),
                 );

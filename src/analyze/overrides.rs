@@ -7,6 +7,7 @@ use super::block::kind_of;
 use super::schema::{self, did_you_mean, spec};
 use crate::error::{Error, Result};
 use crate::syntax::{self, Arg, Command, File, Ident, Span, Statement, Value, ValueKind};
+use pest::error::ErrorVariant;
 
 /// Applies `NAME=VALUE` overrides in order. An unknown name or a malformed
 /// override is an [`Error::Usage`] that lists the valid names.
@@ -16,10 +17,18 @@ pub fn apply_overrides(file: &mut File, overrides: &[String]) -> Result<()> {
             return Err(Error::Usage(format!("--set {o}: expected NAME=VALUE")));
         };
         let name = name.trim();
-        let value = syntax::parse_value(text.trim()).unwrap_or(Value {
-            kind: ValueKind::Str(text.trim().to_string()),
-            span: Span::default(),
-        });
+        let value = match syntax::parse_value(text.trim()) {
+            Ok(v) => v,
+            // A value that reads as one but cannot be (an integer beyond
+            // 64 bits, nothing at all) says so, not "got the string".
+            Err(e) if matches!(e.variant, ErrorVariant::CustomError { .. }) => {
+                return Err(Error::Usage(format!("--set {o}: {}", e.variant.message())));
+            }
+            Err(_) => Value {
+                kind: ValueKind::Str(text.trim().to_string()),
+                span: Span::default(),
+            },
+        };
         set(file, name, value).map_err(|why| {
             Error::Usage(format!(
                 "--set {name}: {why}\nvalid names: {}",

@@ -215,6 +215,40 @@ const CASES: &[Case] = &[
         code: 2,
         contains: &["error: --set train.epochs: expected NAME=VALUE"],
     },
+    Case {
+        name: "--set with an empty value",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["check".into(), s(p), "--set".into(), "train.epochs=".into()]
+        },
+        code: 2,
+        contains: &["error: --set train.epochs=: expected a value\n"],
+    },
+    Case {
+        name: "--set with an integer beyond 64 bits",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec![
+                "check".into(),
+                s(p),
+                "--set".into(),
+                "seed=18446744073709551616".into(),
+            ]
+        },
+        code: 2,
+        contains: &[
+            "error: --set seed=18446744073709551616: integer 18446744073709551616 is too large\n",
+        ],
+    },
+    Case {
+        name: "--set seed to a word names the seed once",
+        setup: |d| {
+            let p = write(d, "p.dlp", &small_blobs(""));
+            vec!["check".into(), s(p), "--set".into(), "seed=abc".into()]
+        },
+        code: 2,
+        contains: &["error: seed must be an integer, got \"abc\"\n"],
+    },
     // --- statements that would change nothing: a warning at their line
     // (exit 0), or an error where they cannot mean anything ---
     Case {
