@@ -269,7 +269,7 @@ pub enum WeightsChoice {
 pub struct PredictArgs {
     /// The run folder: its model, weights and preprocessing statistics.
     pub run: PathBuf,
-    /// Image files or folders (image pipelines), CSV files (tabular ones), IDX files.
+    /// Image files or folders (image pipelines), CSV files (tabular ones), IDX files, CIFAR-10 batches (.bin).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// The best or the last epoch's weights (default: model.safetensors, the weights the test split saw).

@@ -7,6 +7,12 @@ use crate::error::{Error, Result};
 use crate::plan::Shape;
 use std::path::Path;
 
+/// One image's shape.
+pub const SHAPE: Shape = Shape::Image {
+    channels: 3,
+    height: 32,
+    width: 32,
+};
 pub const PIXELS: usize = 3 * 32 * 32;
 pub const RECORD: usize = 1 + PIXELS;
 const TRAIN_FILES: [&str; 5] = [
@@ -26,7 +32,7 @@ pub fn files() -> Vec<&'static str> {
 }
 
 /// Appends the records of one batch file to `pixels` and `labels`.
-fn read_batch(path: &Path, pixels: &mut Vec<u8>, labels: &mut Vec<u32>) -> Result<()> {
+pub fn read_batch(path: &Path, pixels: &mut Vec<u8>, labels: &mut Vec<u32>) -> Result<()> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.len() % RECORD != 0 {
         return Err(Error::file(
@@ -95,11 +101,7 @@ pub fn load(dir: &Path) -> Result<Loaded> {
     Ok(Loaded {
         name: "cifar10".into(),
         classes: class_names(dir)?,
-        shape: Shape::Image {
-            channels: 3,
-            height: 32,
-            width: 32,
-        },
+        shape: SHAPE,
         train: read_part(dir, &TRAIN_FILES)?,
         test: Some(read_part(dir, &[TEST_FILE])?),
     })

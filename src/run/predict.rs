@@ -6,7 +6,8 @@
 //! and the weights. Inputs are read the way the run read its data — image
 //! files through the loader's own decoding and load-time transforms
 //! (`grayscale`, `rgb`, `resize`), CSV cells with the loader's number rule,
-//! IDX files as the IDX source reads them — then the value transforms
+//! IDX files as the IDX source reads them, CIFAR-10 batch files (`.bin`)
+//! as the `cifar10` source does — then the value transforms
 //! (`scale`, `normalize`) are rebuilt from the recorded statistics, never
 //! refitted; augmentation is never applied. The model sees them in
 //! batches of the size the run's evaluation used, so predicting the run's
@@ -20,7 +21,7 @@
 use super::{device, evaluate, memory, trainer};
 use crate::data::convert::{self, LoadTransform};
 use crate::data::preprocess::{Affine, PreprocessStats};
-use crate::data::{csv_source, idx, images};
+use crate::data::{cifar, csv_source, idx, images};
 use crate::error::{Error, Result};
 use crate::nn::{ForwardMode, Model};
 use crate::plan::{BatchSize, DeviceSpec, Plan, Shape};
@@ -93,6 +94,8 @@ enum Kind {
     Image,
     Csv,
     Idx,
+    /// CIFAR-10's binary batches.
+    Cifar,
 }
 
 fn kind_of(path: &Path) -> Result<Kind> {
@@ -100,8 +103,10 @@ fn kind_of(path: &Path) -> Result<Kind> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if ext.as_deref() == Some("csv") {
-        return Ok(Kind::Csv);
+    match ext.as_deref() {
+        Some("csv") => return Ok(Kind::Csv),
+        Some("bin") => return Ok(Kind::Cifar),
+        _ => {}
     }
     if images::is_image(path) {
         return Ok(Kind::Image);
@@ -115,7 +120,7 @@ fn kind_of(path: &Path) -> Result<Kind> {
         [0x89, b'P', b'N', b'G'] | [0xff, 0xd8, 0xff, _] => Ok(Kind::Image),
         _ => Err(Error::file(
             path,
-            "not an image (PNG, JPEG), a CSV file (.csv) or an IDX file",
+            "not an image (PNG, JPEG), a CSV file (.csv), an IDX file or a CIFAR-10 batch (.bin)",
         )),
     }
 }
@@ -266,6 +271,7 @@ impl Predictor {
                 format!("a CSV file, but the run's model reads {}", describe(image)),
             ))),
             (Kind::Idx, _) => one(self.idx(path)),
+            (Kind::Cifar, _) => one(self.cifar(path)),
         }
     }
 
@@ -327,6 +333,20 @@ impl Predictor {
     fn idx(&self, path: &Path) -> Result<Vec<Sample>> {
         let file = idx::read(path)?;
         let shape = idx::sample_shape(path, &file.dims)?;
+        self.records(path, &file.data, shape)
+    }
+
+    /// A CIFAR-10 batch file's images (its labels are not needed).
+    fn cifar(&self, path: &Path) -> Result<Vec<Sample>> {
+        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+        cifar::read_batch(path, &mut pixels, &mut labels)?;
+        self.records(path, &pixels, cifar::SHAPE)
+    }
+
+    /// The samples of `shape` stored back to back in `data` (an IDX file, a
+    /// CIFAR-10 batch), named `file[i]`, through the run's load-time
+    /// transforms.
+    fn records(&self, path: &Path, data: &[u8], shape: Shape) -> Result<Vec<Sample>> {
         let (numel, out) = (shape.numel(), self.load.shape(shape));
         if out != self.plan.model.input
             || (matches!(shape, Shape::Flat(_)) && !self.load.is_identity())
@@ -340,9 +360,13 @@ impl Predictor {
                 ),
             ));
         }
-        let Shape::Image { height, width, .. } = shape else {
-            return Ok(file
-                .data
+        let Shape::Image {
+            channels,
+            height,
+            width,
+        } = shape
+        else {
+            return Ok(data
                 .chunks_exact(numel.max(1))
                 .enumerate()
                 .map(|(i, s)| {
@@ -353,15 +377,14 @@ impl Predictor {
                 })
                 .collect());
         };
-        Ok(file
-            .data
+        Ok(data
             .par_chunks_exact(numel.max(1))
             .enumerate()
             .map(|(i, s)| {
                 let pixels = if self.load.is_identity() {
                     s.to_vec()
                 } else {
-                    convert::sample(s, 1, height, width, self.load)
+                    convert::sample(s, channels, height, width, self.load)
                 };
                 self.finish(
                     format!("{}[{i}]", path.display()),

@@ -1576,6 +1576,62 @@ fn predict_on_the_test_idx_file_reproduces_eval_and_confusion() {
     );
 }
 
+/// `dlp predict` on a CIFAR-10 batch file (`test_batch.bin`) of a run with
+/// a load-time `grayscale`: the predictions, against the labels in the
+/// file, give the run's `confusion.csv` and accuracy exactly.
+#[test]
+fn predict_on_the_cifar_test_batch_reproduces_eval_and_confusion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    dlp::data::synth::write_cifar10(&cache.join("cifar10"), 300, 150, 3).unwrap();
+    let p = write(
+        tmp.path(),
+        "c.dlp",
+        "seed 4\ndata {\n  source cifar10\n  split train=270 valid=30 test=official\n}\n\
+         preprocess { grayscale; normalize mean_std }\n\
+         model {\n  flatten\n  dense 10 activation=softmax\n}\n\
+         train {\n  loss cross_entropy\n  optimizer adam lr=0.003\n  batch 64\n  epochs 2\n}\n",
+    );
+    let out = tmp.path().join("run");
+    let o = dlp()
+        .args(["run", p.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&out)
+        .env("DLP_DATA", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let batch = cache.join("cifar10/cifar-10-batches-bin/test_batch.bin");
+    let o = run(&["predict", out.to_str().unwrap(), batch.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let labels: Vec<usize> = std::fs::read(&batch)
+        .unwrap()
+        .chunks(3073)
+        .map(|r| usize::from(r[0]))
+        .collect();
+    let classes = dlp::data::synth::CIFAR10_CLASSES;
+    let mut counts = [[0u64; 10]; 10];
+    let text = stdout(&o);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 150);
+    for (i, line) in rows.iter().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[0], format!("{}[{i}]", batch.display()));
+        let p = classes.iter().position(|c| *c == cells[1]).unwrap();
+        counts[labels[i]][p] += 1;
+    }
+    let mut confusion = format!("true\\predicted,{}\n", classes.join(","));
+    for (c, row) in classes.iter().zip(&counts) {
+        let cells: Vec<String> = row.iter().map(u64::to_string).collect();
+        confusion.push_str(&format!("{c},{}\n", cells.join(",")));
+    }
+    assert_eq!(confusion, read(out.join("confusion.csv")));
+    let correct: u64 = (0..10).map(|i| counts[i][i]).sum();
+    assert_eq!(
+        dlp::report::num(correct as f64 / 150.0),
+        eval_accuracy(&read(out.join("eval.csv")))
+    );
+}
+
 /// The diagnosis' validation error is that of the weights the test split
 /// saw: with `restore_best` the best epoch's `val_accuracy`, taken from its
 /// row instead of a second pass (so the `diagnose` stage passes over the

@@ -975,7 +975,7 @@ fn predict_names_each_bad_input_and_predicts_the_rest() {
             at("empty")
         ),
         format!(
-            "error: {}: not an image (PNG, JPEG), a CSV file (.csv) or an IDX file",
+            "error: {}: not an image (PNG, JPEG), a CSV file (.csv), an IDX file or a CIFAR-10 batch (.bin)",
             at("notes.txt")
         ),
         format!(
