@@ -2,7 +2,8 @@
 //! checksum-verified, cached. A download goes to `FILE.part`, resumes from
 //! there with an HTTP `Range` request, and is renamed only after its MD5
 //! matches, so a partial or corrupt file is never used. An extracted copy
-//! in the cache is used as is, with no network.
+//! in the cache is used as is, with no network. A lock on the dataset's
+//! cache folder lets one process (or thread) download at a time.
 
 use crate::error::{Error, Result};
 use crate::plan::Builtin;
@@ -336,6 +337,35 @@ fn extract(archive: &Path, dir: &Path, folder: &str) -> Result<()> {
     Ok(())
 }
 
+/// The lock file of a dataset's cache folder.
+pub const LOCK: &str = ".lock";
+
+/// Holds the lock of the cache folder `dir` until dropped, waiting for
+/// another process or thread that holds it (saying so when `progress`).
+fn lock(dir: &Path, name: &str, progress: bool) -> Result<std::fs::File> {
+    let path = dir.join(LOCK);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::write(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            if progress {
+                eprintln!(
+                    "waiting for another dlp process downloading {name} into {}",
+                    dir.display()
+                );
+            }
+            file.lock().map_err(|e| Error::io(&path, e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    Ok(file)
+}
+
 /// Makes sure the dataset is in the cache and returns its data folder.
 /// `mirror` replaces the base URL (env `DLP_MIRROR`).
 pub fn ensure(spec: &Spec, cache: &Path, mirror: Option<&str>, progress: bool) -> Result<PathBuf> {
@@ -344,6 +374,14 @@ pub fn ensure(spec: &Spec, cache: &Path, mirror: Option<&str>, progress: bool) -
     }
     let dir = cache.join(&spec.name);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // One download of a dataset at a time: the trials of a sweep or the
+    // seeds run side by side (`--jobs`), and separate dlp processes, would
+    // otherwise append to the same `.part` file. The others wait here and
+    // then find the dataset ready.
+    let _lock = lock(&dir, &spec.name, progress)?;
+    if spec.ready(cache) {
+        return Ok(spec.data_dir(cache));
+    }
     let agent = agent();
     for r in &spec.resources {
         if dir.join(&r.file).is_file() {

@@ -1,6 +1,7 @@
 //! Built-in dataset downloads against a loopback HTTP server (never the
 //! internet): download and extract, checksum failure, resume after a
-//! partial download, offline use of the cache, offline without a cache.
+//! partial download, offline use of the cache, offline without a cache,
+//! one download at a time.
 
 use dlp::data::download::{Spec, ensure, md5_file};
 use dlp::data::{cifar, synth};
@@ -241,4 +242,28 @@ fn gunzipped_mnist_in_the_cache_is_used_offline() {
         dlp::data::download::locate(&dir, "t10k-labels-idx1-ubyte.gz"),
         dir.join("t10k-labels-idx1-ubyte")
     );
+}
+
+/// While another process (here: this test) holds the dataset's cache lock,
+/// `ensure` waits, then finds the dataset that process put there: no
+/// request (the mirror is a closed port), no second download.
+#[test]
+fn a_download_in_progress_elsewhere_is_waited_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let folder = cache.join("cifar10");
+    std::fs::create_dir_all(&folder).unwrap();
+    let held = std::fs::File::create(folder.join(dlp::data::download::LOCK)).unwrap();
+    held.lock().unwrap();
+    let spec = cifar_spec("00000000000000000000000000000000");
+    let waiter = {
+        let cache = cache.clone();
+        std::thread::spawn(move || ensure(&spec, &cache, Some(OFFLINE), false))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!waiter.is_finished(), "ensure did not wait for the lock");
+    synth::write_cifar10(&folder, 30, 10, 7).unwrap();
+    drop(held);
+    let dir = waiter.join().unwrap().unwrap();
+    assert_eq!(dir, folder.join("cifar-10-batches-bin"));
 }
