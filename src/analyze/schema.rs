@@ -486,7 +486,7 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
         ("dropout", "rate") => ("fraction of inputs zeroed in training", ""),
         ("batchnorm", "momentum") => ("momentum of the moving statistics", "0.99"),
         ("batchnorm", "epsilon") => ("added to the variance", "0.001"),
-        ("leaky_relu", "alpha") => ("slope below zero", "0.2"),
+        ("leaky_relu", "alpha") => ("slope below zero (Keras' LeakyReLU layer)", "0.3"),
         ("optimizer", "lr") => ("learning rate", "0.01 for sgd, 0.001 otherwise"),
         ("optimizer", "momentum") => ("momentum", "0"),
         ("optimizer", "nesterov") => ("Nesterov momentum", "false"),

@@ -29,6 +29,7 @@ mod engine {
 }
 
 mod frontend {
+    mod defaults;
     mod errors;
     mod pipelines;
 }
