@@ -15,7 +15,7 @@
 //! rounded to float32, as every feature `dlp` trains on).
 
 use super::numpy_random::RandomState;
-use super::table::{Loaded, Table, Values};
+use super::table::{Loaded, Names, Table, Values};
 use crate::error::{Error, Result};
 use crate::plan::{BlobsGenerator, Shape};
 use crate::rng;
@@ -144,6 +144,7 @@ pub fn load(
             values: Values::F32(x),
             numel: features,
             labels: y,
+            names: Names::Unnamed,
         },
         test: None,
     })

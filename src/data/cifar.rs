@@ -2,7 +2,7 @@
 //! bytes (1,024 red, 1,024 green, 1,024 blue, row-major), which is already
 //! the CHW layout candle wants.
 
-use super::table::{Loaded, Table, Values};
+use super::table::{Loaded, Names, Table, Values};
 use crate::error::{Error, Result};
 use crate::plan::Shape;
 use std::path::Path;
@@ -59,13 +59,18 @@ pub fn read_batch(path: &Path, pixels: &mut Vec<u8>, labels: &mut Vec<u32>) -> R
 fn read_part(dir: &Path, names: &[&str]) -> Result<Table> {
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
+    let mut files = Vec::new();
     for name in names {
-        read_batch(&dir.join(name), &mut pixels, &mut labels)?;
+        let path = dir.join(name);
+        let before = labels.len();
+        read_batch(&path, &mut pixels, &mut labels)?;
+        files.push((path.display().to_string(), labels.len() - before));
     }
     Ok(Table {
         values: Values::U8(pixels),
         numel: PIXELS,
         labels,
+        names: Names::Records(files),
     })
 }
 

@@ -142,5 +142,6 @@ pub fn table(table: Table, shape: Shape, t: LoadTransform) -> Result<Table> {
         values: Values::U8(out),
         numel: out_numel,
         labels: table.labels,
+        names: table.names,
     })
 }

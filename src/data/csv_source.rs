@@ -2,7 +2,7 @@
 //! columns, one label column. Each distinct label text is a class (see
 //! [`classes`]); an empty label is an error naming its line.
 
-use super::table::{Loaded, Table, Values};
+use super::table::{Loaded, Names, Table, Values};
 use crate::error::{Error, Result};
 use crate::plan::Shape;
 use std::path::{Path, PathBuf};
@@ -92,6 +92,7 @@ pub fn load(path: &Path, label: &str) -> Result<Loaded> {
             values: Values::F32(values),
             numel: features,
             labels,
+            names: Names::Unnamed,
         },
         test: None,
     })

@@ -80,6 +80,14 @@ impl Dataset {
         self.part(part).is_some()
     }
 
+    /// Where sample `index` of `part` came from (`FILE[j]`, an image
+    /// file), as `dlp predict` names that input; `None` for generated or
+    /// CSV samples.
+    pub fn source_name(&self, part: Part, index: usize) -> Option<String> {
+        let p = self.part(part)?;
+        self.tables[p.table].names.get(*p.rows.get(index)?)
+    }
+
     /// The stored bytes of sample `index` of `part` (pixels as loaded and
     /// resized, before augmentation and the value transforms), for
     /// pictures of it; `None` for feature vectors or an index out of range.

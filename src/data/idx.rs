@@ -2,8 +2,8 @@
 //! number of dimensions), big-endian u32 dimensions, then the data.
 //! Gzipped files are recognised by their magic bytes, not their name.
 
-use super::table::Table;
 use super::table::Values;
+use super::table::{Names, Table};
 use crate::error::{Error, Result};
 use crate::plan::Shape;
 use flate2::read::GzDecoder;
@@ -167,6 +167,7 @@ pub fn read_pair(images: &Path, labels: &Path) -> Result<(Table, Shape)> {
             values: Values::U8(img.data),
             numel: shape.numel(),
             labels: lab.data.iter().map(|&l| u32::from(l)).collect(),
+            names: Names::Records(vec![(images.display().to_string(), img.dims[0])]),
         },
         shape,
     ))

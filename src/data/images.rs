@@ -5,7 +5,7 @@
 //! `grayscale` or `rgb`); see [`Survey`].
 
 use super::convert::{self, LoadTransform};
-use super::table::{Loaded, Table, Values};
+use super::table::{Loaded, Names, Table, Values};
 use crate::error::{Error, Result};
 use crate::plan::Shape;
 use image::{DynamicImage, ImageReader};
@@ -351,6 +351,7 @@ pub fn load(root: &Path, t: LoadTransform) -> Result<Loaded> {
             values: Values::U8(px),
             numel,
             labels,
+            names: Names::Files(imgs.iter().map(|(p, _)| p.display().to_string()).collect()),
         }
     };
     let train = to_table(&train_imgs, train_labels);

@@ -18,6 +18,43 @@ pub struct Table {
     /// Scalars per sample.
     pub numel: usize,
     pub labels: Vec<u32>,
+    /// Where each sample came from.
+    pub names: Names,
+}
+
+/// How the outputs name a stored sample (`misclassified.csv`'s `source`),
+/// as `dlp predict` names the same input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Names {
+    /// Generated samples (blobs), or read from rows (CSV): not named.
+    #[default]
+    Unnamed,
+    /// Records stored back to back in files (IDX, CIFAR-10 batches), in
+    /// order: each file and its record count; sample `j` of a file is
+    /// `FILE[j]`.
+    Records(Vec<(String, usize)>),
+    /// A file per sample (image folders).
+    Files(Vec<String>),
+}
+
+impl Names {
+    /// The name of sample `row`, if the source names its samples.
+    pub fn get(&self, row: usize) -> Option<String> {
+        match self {
+            Names::Unnamed => None,
+            Names::Records(files) => {
+                let mut first = 0;
+                for (file, count) in files {
+                    if row < first + count {
+                        return Some(format!("{file}[{}]", row - first));
+                    }
+                    first += count;
+                }
+                None
+            }
+            Names::Files(paths) => paths.get(row).cloned(),
+        }
+    }
 }
 
 impl Table {

@@ -6,8 +6,10 @@
 //! image as the model saw it before the value transforms (after
 //! `grayscale`/`rgb`/`resize`), shrunk to fit [`MAX_SIDE`] pixels; the CSV
 //! has a row per tile: `index` (the sample's position in the test split,
-//! from 0), `true` and `predicted` class names, and the predicted class's
-//! `probability`.
+//! from 0), `true` and `predicted` class names, the predicted class's
+//! `probability`, and `source`: where the image came from (an image file,
+//! `FILE[j]` for the j-th record of an IDX file or CIFAR-10 batch), as
+//! `dlp predict` names that input.
 
 use super::atomic;
 use crate::data::{Dataset, Part};
@@ -32,6 +34,9 @@ pub struct Mistake {
     pub truth: String,
     pub predicted: String,
     pub probability: f64,
+    /// Where the image came from (empty in files written before the
+    /// column existed).
+    pub source: String,
 }
 
 /// The strip and its rows, as read back from a run folder.
@@ -168,9 +173,12 @@ pub fn write(
     };
     let rows: Vec<Vec<String>> = chosen
         .iter()
-        .map(|&(i, t, p, q)| vec![i.to_string(), name(t), name(p), q.to_string()])
+        .map(|&(i, t, p, q)| {
+            let source = data.source_name(Part::Test, i).unwrap_or_default();
+            vec![i.to_string(), name(t), name(p), q.to_string(), source]
+        })
         .collect();
-    let header = ["index", "true", "predicted", "probability"].map(String::from);
+    let header = ["index", "true", "predicted", "probability", "source"].map(String::from);
     atomic::write_csv(&dir.join(CSV), &header, &rows)?;
     atomic::write(&dir.join(PNG), &png)
 }
@@ -190,10 +198,11 @@ pub fn read(dir: &Path) -> Result<Option<Misclassified>> {
         let bad = |what: &str| {
             Error::file(
                 &csv_path,
-                format!("line {line}: {what} (expected index,true,predicted,probability)"),
+                format!("line {line}: {what} (expected index,true,predicted,probability,source)"),
             )
         };
-        if record.len() != 4 {
+        // Runs of earlier versions have no `source`.
+        if !(4..=5).contains(&record.len()) {
             return Err(bad(&format!("{} fields", record.len())));
         }
         rows.push(Mistake {
@@ -204,6 +213,7 @@ pub fn read(dir: &Path) -> Result<Option<Misclassified>> {
             predicted: record[2].to_string(),
             probability: atomic::parse_num(&record[3])
                 .ok_or_else(|| bad(&format!("probability `{}` is not a number", &record[3])))?,
+            source: record.get(4).unwrap_or_default().to_string(),
         });
     }
     let png = std::fs::read(&png_path).map_err(|e| Error::io(&png_path, e))?;
@@ -255,6 +265,49 @@ mod tests {
         let got = choose(&probs, 3, &truth, 12);
         assert_eq!(got, vec![(2, 0, 2, 0.9), (1, 1, 0, 0.6), (3, 2, 1, 0.6)]);
         assert_eq!(choose(&probs, 3, &truth, 1).len(), 1);
+    }
+
+    #[test]
+    fn read_takes_the_source_column_and_files_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut png = Vec::new();
+        RgbImage::new(4, 2)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        std::fs::write(dir.path().join(PNG), &png).unwrap();
+        for (text, source) in [
+            (
+                "index,true,predicted,probability,source\n3,cat,dog,0.75,imgs/cat/7.png\n5,dog,cat,0.5,imgs/dog/1.png\n",
+                "imgs/cat/7.png",
+            ),
+            // A run written before the column existed.
+            (
+                "index,true,predicted,probability\n3,cat,dog,0.75\n5,dog,cat,0.5\n",
+                "",
+            ),
+        ] {
+            std::fs::write(dir.path().join(CSV), text).unwrap();
+            let m = read(dir.path()).unwrap().unwrap();
+            assert_eq!(m.tile, (2, 2));
+            assert_eq!(
+                m.rows[0],
+                Mistake {
+                    index: 3,
+                    truth: "cat".into(),
+                    predicted: "dog".into(),
+                    probability: 0.75,
+                    source: source.into(),
+                }
+            );
+        }
+        std::fs::write(dir.path().join(CSV), "index,true,predicted\n3,cat,dog\n").unwrap();
+        assert_eq!(
+            read(dir.path()).unwrap_err().to_string(),
+            format!(
+                "{}: line 2: 3 fields (expected index,true,predicted,probability,source)",
+                dir.path().join(CSV).display()
+            )
+        );
     }
 
     #[test]

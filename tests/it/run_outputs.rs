@@ -1460,6 +1460,8 @@ fn predict_on_the_test_images_reproduces_eval_and_confusion() {
         let index: usize = cells[0].parse().unwrap();
         let (class, file) = (cells[1], index % 100);
         let input = test.join(class).join(format!("{file:03}.png"));
+        // `source` names the file, as predictions.csv names the input.
+        assert_eq!(cells[4], input.display().to_string());
         let line = text
             .lines()
             .find(|l| l.starts_with(&format!("{},", input.display())))

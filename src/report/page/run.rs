@@ -310,7 +310,7 @@ fn misclassified(f: &RunFiles) -> String {
     let (w, h) = (tw * zoom, th * zoom);
     let n = m.rows.len() as u32;
     let mut s = format!(
-        "<h3>Misclassified test images</h3>\n<p class=\"muted\">The {} most confident mistakes (misclassified.png, misclassified.csv); #index is the position in the test split.</p>\n<style>.mis .px{{width:{w}px;height:{h}px;background-size:{}px {h}px;background-image:url(data:image/png;base64,{})}}</style>\n<div class=\"mis\">",
+        "<h3>Misclassified test images</h3>\n<p class=\"muted\">The {} most confident mistakes (misclassified.png, misclassified.csv); #index is the position in the test split, and each image's title names its file.</p>\n<style>.mis .px{{width:{w}px;height:{h}px;background-size:{}px {h}px;background-image:url(data:image/png;base64,{})}}</style>\n<div class=\"mis\">",
         n,
         w * n,
         base64::engine::general_purpose::STANDARD.encode(&m.png)
@@ -320,8 +320,13 @@ fn misclassified(f: &RunFiles) -> String {
             s,
             "<figure title=\"{}\"><span class=\"px\" role=\"img\" aria-label=\"test image {}\" style=\"background-position:-{}px 0\"></span>#{} true {}<br>→ <b>{}</b> {}</figure>",
             escape(&format!(
-                "test sample {}: true class {}, predicted {} with probability {}",
+                "test sample {}{}: true class {}, predicted {} with probability {}",
                 r.index,
+                if r.source.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.source)
+                },
                 r.truth,
                 r.predicted,
                 pct(r.probability)

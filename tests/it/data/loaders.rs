@@ -31,6 +31,16 @@ fn cifar_records_are_read_as_written() {
     // Record 5 is the first of data_batch_2.
     let raw2 = std::fs::read(dir.join("data_batch_2.bin")).unwrap();
     assert_eq!(&px[5 * 3072..6 * 3072], &raw2[1..3073]);
+    // Each record is named by its file and its place there.
+    let at = |file: &str, j: usize| Some(format!("{}[{j}]", dir.join(file).display()));
+    assert_eq!(set.train.names.get(4), at("data_batch_1.bin", 4));
+    assert_eq!(set.train.names.get(5), at("data_batch_2.bin", 0));
+    assert_eq!(set.train.names.get(22), at("data_batch_5.bin", 3));
+    assert_eq!(set.train.names.get(23), None);
+    assert_eq!(
+        set.test.as_ref().unwrap().names.get(6),
+        at("test_batch.bin", 6)
+    );
 }
 
 #[test]
@@ -277,6 +287,9 @@ fn image_folders() {
     let s = images::load(&root, Default::default()).unwrap();
     assert_eq!(s.classes, ["cat", "dog"]);
     assert_eq!(s.train.labels, [0, 0, 1]);
+    let name = |p: &str| Some(root.join(p).display().to_string());
+    assert_eq!(s.train.names.get(1), name("cat/2.png"));
+    assert_eq!(s.train.names.get(2), name("dog/1.png"));
     assert!(s.test.is_none());
     assert_eq!(
         s.shape,
@@ -471,7 +484,7 @@ fn image_folders_with_official_test() {
 #[test]
 fn rgb_replicates_a_grayscale_plane() {
     use dlp::data::convert::{LoadTransform, sample, table};
-    use dlp::data::table::Table;
+    use dlp::data::table::{Names, Table};
     let rgb = LoadTransform {
         rgb: true,
         ..Default::default()
@@ -500,9 +513,12 @@ fn rgb_replicates_a_grayscale_plane() {
         values: Values::U8(vec![1, 2, 3, 4, 9, 9, 9, 9]),
         numel: 4,
         labels: vec![0, 1],
+        names: Names::Files(vec!["a.png".into(), "b.png".into()]),
     };
     let out = table(t, one, rgb).unwrap();
     assert_eq!(out.numel, 12);
+    // The samples keep their names through the load-time transforms.
+    assert_eq!(out.names.get(1).as_deref(), Some("b.png"));
     let Values::U8(px) = &out.values else {
         panic!()
     };

@@ -2,7 +2,7 @@
 //! their use on every split.
 
 use dlp::data::preprocess::{self, Scope, Step};
-use dlp::data::table::{Table, Values};
+use dlp::data::table::{Names, Table, Values};
 use dlp::data::{Part, load_parts};
 use dlp::plan::{DataPlan, Loc, Preprocess, Shape, Source, SplitPlan, SplitSize, TestSplit};
 
@@ -13,6 +13,7 @@ fn table() -> Table {
         values: Values::U8(vec![0, 2, 10, 10, 4, 2, 20, 20, 255, 255, 255, 255]),
         numel: 4,
         labels: vec![0, 1, 0],
+        names: Names::Unnamed,
     }
 }
 
