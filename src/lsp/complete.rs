@@ -142,6 +142,14 @@ pub(crate) fn complete(doc: &Doc, at: usize) -> Vec<CompletionItem> {
                 for (name, what) in variables(&doc.text, &[]) {
                     out.push(&name, CompletionItemKind::VARIABLE, &what, range);
                 }
+                for path in sweep_paths(&doc.text, at) {
+                    let what = match path.split('.').collect::<Vec<_>>()[..] {
+                        [_, stmt, param] => schema::param_doc(stmt, param).map_or("", |d| d.0),
+                        [section, stmt] => schema::statement_doc(section, stmt),
+                        _ => "",
+                    };
+                    out.push(&path, CompletionItemKind::FIELD, what, range);
+                }
                 return out.items;
             }
             s => schema::statements(s).to_vec(),
@@ -235,6 +243,22 @@ fn metric_names() -> Vec<String> {
 
 /// The `let` variables of the text and the `repeat` bindings of the
 /// enclosing blocks, each with what it is bound to.
+/// What a sweep (and `--set`) can vary in this file besides its variables:
+/// `seed` and the dotted paths (`train.optimizer.lr`, `model.dense.units`), read from
+/// the text without the line being typed, which rarely parses yet.
+fn sweep_paths(text: &str, at: usize) -> Vec<String> {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let rest = format!("{}{}", &text[..start], &text[end..]);
+    match crate::syntax::parse(&rest) {
+        Ok(file) => crate::analyze::valid_targets(&file)
+            .into_iter()
+            .filter(|p| p.contains('.') || p == "seed")
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 fn variables(text: &str, blocks: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for line in text.lines() {

@@ -1468,10 +1468,43 @@ evaluate { metrics accuracy }
     assert!(complete(3, 4).iter().any(|l| l == "maxpool"));
     assert!(complete(3, 4).iter().all(|l| l != "loss"));
 
+    // In a sweep, the paths it can vary in this file, while the line being
+    // typed does not parse yet.
+    let text = "let w = 8\ndata {\n  source blobs\n  split train=0.8 test=0.2\n}\n\
+                model { dense $w activation=relu; dense 3 activation=softmax }\n\
+                train {\n  loss cross_entropy\n  optimizer adam\n  epochs 2\n}\n\
+                sweep grid {\n  train.opt\n}\n";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": text}]}),
+    );
+    lsp.diagnostics();
+    let items = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 12, "character": 11}}),
+    );
+    let items = items.as_array().unwrap();
+    let labels: Vec<&str> = items.iter().map(|i| i["label"].as_str().unwrap()).collect();
+    for want in [
+        "w",
+        "seed",
+        "train.optimizer.lr",
+        "train.epochs",
+        "model.dense.units",
+    ] {
+        assert!(labels.contains(&want), "{want} not in {labels:?}");
+    }
+    let lr = items
+        .iter()
+        .find(|i| i["label"] == "train.optimizer.lr")
+        .unwrap();
+    assert_eq!(lr["documentation"], "learning rate");
+    assert_eq!(range(&lr["textEdit"]["range"]), [12, 2, 12, 11]);
+
     // Formatting: one edit, `dlp fmt`'s text.
     lsp.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": "train{optimizer   adam}"}]}),
+        json!({"textDocument": {"uri": uri, "version": 5}, "contentChanges": [{"text": "train{optimizer   adam}"}]}),
     );
     lsp.diagnostics();
     let edits = lsp.request(
@@ -1486,7 +1519,7 @@ evaluate { metrics accuracy }
         let started = std::time::Instant::now();
         lsp.notify(
             "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": 5 + v}, "contentChanges": [{"text": cifar}]}),
+            json!({"textDocument": {"uri": uri, "version": 6 + v}, "contentChanges": [{"text": cifar}]}),
         );
         let d = lsp.diagnostics();
         times.push(started.elapsed());
