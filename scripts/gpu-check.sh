@@ -12,7 +12,8 @@
 #   bench    `dlp bench --device cuda` and benches/pytorch_reference.py
 #            --device cuda, batch 128 and 512, inference at 1000
 #   small    benches/gpu-small.dlp on the GPU twice (the files must be the
-#            same bytes) and on the CPU (test accuracy within 0.5 points)
+#            same bytes) and on the CPU (test accuracy within 0.5 points);
+#            the GPU run's weights through `dlp eval` and `dlp predict`
 #   epochs   pipelines/cifar10.dlp for 3 epochs on 50,000 + 10,000
 #            generated images, augmentation on, against
 #            benches/pytorch_epoch.py --augment --device cuda
@@ -99,6 +100,32 @@ for s in "${steps[@]}"; do
             fi
         done
         grep -h test_accuracy "$out"/small-*.log | tee -a "$out/summary.txt"
+        # The GPU run's weights through `dlp eval` and `dlp predict` on the
+        # GPU: eval.csv must be the run's bytes; predicting the test batch
+        # must give its confusion matrix.
+        DLP_DATA=$data step small-eval 60 "$bin/dlp" eval benches/gpu-small.dlp \
+            --weights "$out/small-gpu-a/model.safetensors" --device cuda --out "$out/small-eval"
+        if cmp -s "$out/small-gpu-a/eval.csv" "$out/small-eval/eval.csv"; then
+            echo "small: dlp eval on the GPU wrote the run's eval.csv" | tee -a "$out/summary.txt"
+        else
+            echo "small: dlp eval on the GPU wrote ANOTHER eval.csv" | tee -a "$out/summary.txt"
+        fi
+        step small-predict 60 "$bin/dlp" predict "$out/small-gpu-a" \
+            "$data/cifar10/cifar-10-batches-bin/test_batch.bin" --device cuda \
+            --out "$out/small-predictions.csv"
+        "${torch[@]}" - "$out/small-predictions.csv" "$data/cifar10/cifar-10-batches-bin/test_batch.bin" \
+            "$out/small-gpu-a/confusion.csv" <<'PY' 2>&1 | tee -a "$out/summary.txt"
+import csv, sys
+preds, batch, confusion = sys.argv[1:]
+truth = open(batch, "rb").read()[::3073]
+rows = list(csv.reader(open(confusion)))
+classes = rows[0][1:]
+counts = [[0] * len(classes) for _ in classes]
+for i, r in enumerate(csv.DictReader(open(preds))):
+    counts[truth[i]][classes.index(r["class"])] += 1
+same = [[str(c) for c in row] for row in counts] == [r[1:] for r in rows[1:]]
+print("small: dlp predict on the GPU", "gives the run's confusion.csv" if same else "gives ANOTHER confusion matrix")
+PY
         ;;
     epochs)
         data=$out/data-full
