@@ -187,8 +187,15 @@ pub struct SweepAxis {
 #[serde(rename_all = "snake_case")]
 pub enum SweepValues {
     List(Vec<Value>),
-    Uniform { low: f64, high: f64 },
-    LogUniform { low: f64, high: f64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    #[serde(rename = "loguniform", alias = "log_uniform")]
+    LogUniform {
+        low: f64,
+        high: f64,
+    },
 }
 
 impl Plan {

@@ -121,14 +121,17 @@ pub enum Layer {
         activation: Activation,
         l2: f64,
     },
+    #[serde(rename = "maxpool", alias = "max_pool")]
     MaxPool {
         size: usize,
         stride: usize,
     },
+    #[serde(rename = "avgpool", alias = "avg_pool")]
     AvgPool {
         size: usize,
         stride: usize,
     },
+    #[serde(rename = "global_avgpool", alias = "global_avg_pool")]
     GlobalAvgPool,
     Flatten,
     Dropout {
@@ -138,6 +141,7 @@ pub enum Layer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
     },
+    #[serde(rename = "batchnorm", alias = "batch_norm")]
     BatchNorm {
         momentum: f64,
         epsilon: f64,

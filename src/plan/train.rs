@@ -63,6 +63,7 @@ pub enum Optimizer {
         beta2: f64,
         epsilon: f64,
     },
+    #[serde(rename = "adamw", alias = "adam_w")]
     AdamW {
         lr: f64,
         beta1: f64,
@@ -70,6 +71,7 @@ pub enum Optimizer {
         epsilon: f64,
         weight_decay: f64,
     },
+    #[serde(rename = "rmsprop", alias = "rms_prop")]
     RmsProp {
         lr: f64,
         rho: f64,

@@ -435,7 +435,7 @@ fn differences_section(runs: &[Compared], diffs: &[(String, Vec<String>)]) -> St
         let changed: Vec<&(String, Vec<String>)> =
             diffs.iter().filter(|(_, v)| v[i] != v[0]).collect();
         // A changed variant implies its fields: `train.optimizer.kind adam
-        // → rms_prop` without every `…kind.adam.lr 0.001 → –` under it.
+        // → rmsprop` without every `…kind.adam.lr 0.001 → –` under it.
         let changes: Vec<String> = changed
             .iter()
             .filter(|(path, _)| {

@@ -1536,3 +1536,37 @@ evaluate { metrics accuracy }
     let status = lsp.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// `run.yaml` and `sweep.yaml` spell layers, optimizers and sweep
+/// distributions as the language does (`maxpool`, `rmsprop`,
+/// `loguniform`), and still read the spellings of earlier versions
+/// (`max_pool`, `rms_prop`, `log_uniform`).
+#[test]
+fn resolved_plans_use_the_language_words_and_read_the_old_ones() {
+    for (optimizer, old_optimizer) in [("rmsprop", "rms_prop"), ("adamw", "adam_w")] {
+        let text = format!(
+            "data {{\n  source cifar10\n  split train=0.9 valid=0.1 test=official\n}}\n\
+             model {{\n  conv2d 4\n  batchnorm\n  maxpool\n  avgpool\n  global_avgpool\n  dense 10 activation=softmax\n}}\n\
+             train {{\n  loss cross_entropy\n  optimizer {optimizer}\n  epochs 2\n}}\n\
+             sweep random trials=2 seed=1 {{\n  train.optimizer.lr = loguniform(1e-4, 1e-2)\n}}\n"
+        );
+        let plan = analyze_source(&text, Path::new("w.dlp"), &[]).unwrap();
+        let yaml = serde_yaml_ng::to_string(&plan).unwrap();
+        let words = [
+            ("batchnorm:", "batch_norm:"),
+            ("maxpool:", "max_pool:"),
+            ("avgpool:", "avg_pool:"),
+            ("global_avgpool", "global_avg_pool"),
+            (&format!("{optimizer}:"), &format!("{old_optimizer}:")),
+            ("loguniform:", "log_uniform:"),
+        ];
+        let mut old = yaml.clone();
+        for (new, was) in words {
+            assert!(yaml.contains(new), "no {new} in\n{yaml}");
+            assert!(!yaml.contains(was), "{was} in\n{yaml}");
+            old = old.replace(new, was);
+        }
+        let read: Plan = serde_yaml_ng::from_str(&old).unwrap();
+        assert_eq!(read, plan);
+    }
+}
