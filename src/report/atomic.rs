@@ -1,4 +1,5 @@
-//! Atomic file writes and the one number format every CSV uses.
+//! Atomic file writes, reading the YAML files back, and the one number
+//! format every CSV uses.
 //!
 //! A run folder is read while the run is still going (a person tailing
 //! `train.csv`, a CI job polling `run.yaml`) and must survive a crash or a
@@ -110,6 +111,13 @@ pub fn safetensors_bytes(
 ) -> Result<Vec<u8>> {
     safetensors::serialize(tensors, metadata)
         .map_err(|e| Error::file(path, format!("cannot encode tensors as safetensors: {e}")))
+}
+
+/// Reads a YAML file (`run.yaml`, `sweep.yaml`, `seeds.yaml`, …); one that
+/// cannot be read or does not parse as `T` is an error naming it.
+pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_yaml_ng::from_str(&text).map_err(|e| Error::file(path, e.to_string()))
 }
 
 /// Writes a CSV file (header, then rows) atomically. Every row must have

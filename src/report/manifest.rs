@@ -137,9 +137,7 @@ impl Manifest {
 
     /// Reads `dir/run.yaml`.
     pub fn read(dir: &Path) -> Result<Manifest> {
-        let path = dir.join(FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))
+        super::atomic::read_yaml(&dir.join(FILE))
     }
 }
 

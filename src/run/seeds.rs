@@ -127,9 +127,7 @@ impl Spec {
     /// The `seeds.yaml` of the multi-seed folder `dir`.
     pub fn read(dir: &Path) -> Result<Spec> {
         let path = dir.join(SPEC_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let spec: Spec =
-            serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
+        let spec: Spec = atomic::read_yaml(&path)?;
         if spec.seeds.is_empty() {
             return Err(Error::file(&path, "no seeds listed"));
         }

@@ -122,9 +122,7 @@ fn merge(into: &mut BTreeMap<String, f64>, more: BTreeMap<String, f64>) {
 /// `final_metrics` of a `run.yaml`, read without the rest of the manifest
 /// so runs written by other `dlp` versions still compare.
 fn read_final_metrics(path: &Path) -> Result<BTreeMap<String, f64>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let doc: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&text).map_err(|e| Error::file(path, e.to_string()))?;
+    let doc: serde_yaml_ng::Value = crate::report::atomic::read_yaml(path)?;
     let mut out = BTreeMap::new();
     let Some(metrics) = doc.get("final_metrics") else {
         return Ok(out);

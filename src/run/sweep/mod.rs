@@ -89,9 +89,7 @@ impl Spec {
     /// Reads `sweep.yaml` from a sweep folder.
     pub fn read(dir: &Path) -> Result<Spec> {
         let path = dir.join(SPEC_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let spec: Spec =
-            serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))?;
+        let spec: Spec = crate::report::atomic::read_yaml(&path)?;
         if spec.trials.is_empty() {
             return Err(Error::file(&path, "no trials listed"));
         }
