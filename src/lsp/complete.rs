@@ -241,11 +241,10 @@ fn metric_names() -> Vec<String> {
     names
 }
 
-/// The `let` variables of the text and the `repeat` bindings of the
-/// enclosing blocks, each with what it is bound to.
-/// What a sweep (and `--set`) can vary in this file besides its variables:
-/// `seed` and the dotted paths (`train.optimizer.lr`, `model.dense.units`), read from
-/// the text without the line being typed, which rarely parses yet.
+/// What a sweep (and `--set`) can vary in this file besides its
+/// variables: `seed` and the dotted paths (`train.optimizer.lr`,
+/// `model.dense.units`), read from the text without the line being typed,
+/// which rarely parses yet.
 fn sweep_paths(text: &str, at: usize) -> Vec<String> {
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
@@ -259,6 +258,8 @@ fn sweep_paths(text: &str, at: usize) -> Vec<String> {
     }
 }
 
+/// The `let` variables of the text and the `repeat` bindings of the
+/// enclosing blocks, each with what it is bound to.
 fn variables(text: &str, blocks: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for line in text.lines() {

@@ -1,10 +1,10 @@
 //! 2-D convolutions on the GPU through cuDNN: forward with the
-//! heuristically fastest algorithm, chosen once per shape (cuDNN's forward
-//! algorithms are all deterministic), backward-data and backward-filter with cuDNN's
-//! deterministic `ALGO_1`, the bias and ReLU as one epilogue kernel, the
-//! bias gradient as a fixed-order channel sum. TensorFlow's asymmetric
-//! `same` padding (the extra row after) is done by padding the input
-//! first; symmetric padding goes to cuDNN.
+//! heuristically fastest algorithm, chosen once per shape (cuDNN's
+//! forward algorithms are all deterministic), backward-data and
+//! backward-filter with cuDNN's deterministic `ALGO_1`, the bias and ReLU
+//! as one epilogue kernel, the bias gradient as a fixed-order channel sum.
+//! TensorFlow's asymmetric `same` padding (the extra row after) is done by
+//! padding the input first; symmetric padding goes to cuDNN.
 
 use super::batch_norm::channel_sum;
 use super::{Kernel, alloc, cuda_only, elementwise, run, storage, view};

@@ -27,8 +27,7 @@ pub(super) fn prepare(dev: &CudaDevice) -> Result<()> {
     // buffers between streams; dlp never does: each device's work runs on
     // one thread's stream, and the prefetch thread, the only other thread
     // that makes buffers, waits for its copies before handing a batch over
-    // (`run::input`). Without the events each allocation costs no event
-    // creations.
+    // (`run::input`). Turned off, an allocation creates no events.
     // SAFETY: as above, no buffer is used on two streams at once.
     unsafe { dev.disable_event_tracking() };
     // A 3×3 image by a 2×2 kernel of ones, bias −12, then ReLU: the window
