@@ -33,9 +33,11 @@ pub struct SweepValues {
 }
 
 /// A run's resolved plan (and seed) as `path → value` lines, in the
-/// plan's order: enums as their variant (`train.optimizer.kind.adam.lr`),
-/// layers by name (`model.layers[dense_1]…`); source positions and the
-/// list of defaults are left out.
+/// plan's order, named as the language and `--set` name them: a
+/// statement's variant as its value and the variant's fields below it
+/// (`train.optimizer = adam`, `train.optimizer.lr`), a count as its value
+/// (`train.batch = 32`), layers by name (`model.layers[dense_1].units`);
+/// source positions and the list of defaults are left out.
 pub fn flatten_plan(files: &RunFiles) -> Result<Vec<(String, String)>> {
     let value = serde_yaml_ng::to_value(&files.manifest).map_err(|e| {
         Error::Runtime(format!(
@@ -44,16 +46,24 @@ pub fn flatten_plan(files: &RunFiles) -> Result<Vec<(String, String)>> {
         ))
     })?;
     let mut out = Vec::new();
-    if let Some(plan) = value.get("plan") {
-        flatten(plan, "", &mut out);
+    if let Some(Value::Mapping(plan)) = value.get("plan") {
+        fields(plan, "", &mut out);
     }
     Ok(out)
 }
 
 /// Lines left out: source positions, the list of defaults, and what the
-/// analyzer derives from a layer's parameters (its shapes and counts).
+/// analyzer derives from a layer's parameters (its shapes and counts) or
+/// names it by (its name, already in the path).
 const SKIPPED: [&str; 3] = ["loc", "source_loc", "defaults"];
-const DERIVED: [&str; 4] = ["input", "output", "params", "trainable"];
+const DERIVED: [&str; 5] = ["input", "output", "params", "trainable", "name"];
+/// Fields that hold nothing but a statement's variant (`optimizer.kind`,
+/// a layer's `layer`): their lines are the statement's own.
+const WRAPPERS: [&str; 2] = ["kind", "layer"];
+/// Variants around a single value (`batch 32` is `size: 32`, `test=200`
+/// is `size: {count: 200}`, `source cifar10` is `builtin: cifar10`):
+/// their line is that value.
+const NEWTYPES: [&str; 4] = ["size", "count", "fraction", "builtin"];
 
 fn scalar(v: &Value) -> Option<String> {
     match v {
@@ -65,33 +75,33 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// An enum's variant as serialised: a word (a unit variant) or a one-key
+/// mapping around the variant's value.
+fn is_variant(v: &Value) -> bool {
+    match v {
+        Value::String(_) => true,
+        Value::Mapping(m) => m.len() == 1,
+        _ => false,
+    }
+}
+
+/// The lines of a value at `path`.
 fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    let in_layer = path.starts_with("model.layers[") && path.ends_with(']');
     match v {
         Value::Mapping(m) => {
-            // An enum is a one-key mapping around its variant's fields:
-            // the variant gets a line of its own (`kind = adam`).
-            if let [(k, Value::Mapping(_))] = m.iter().collect::<Vec<_>>().as_slice()
-                && !path.is_empty()
+            // An enum is a one-key mapping around its variant's value.
+            if let [(k, inner)] = m.iter().collect::<Vec<_>>().as_slice()
                 && let Some(variant) = scalar(k)
             {
-                out.push((path.to_string(), variant));
-            }
-            for (k, v) in m {
-                let key = scalar(k).unwrap_or_else(|| format!("{k:?}"));
-                if SKIPPED.contains(&key.as_str()) || (in_layer && DERIVED.contains(&key.as_str()))
-                {
-                    continue;
+                if NEWTYPES.contains(&variant.as_str()) {
+                    return flatten(inner, path, out);
                 }
-                flatten(v, &join(&key), out);
+                if let Value::Mapping(body) = inner {
+                    out.push((path.to_string(), variant));
+                    return fields(body, path, out);
+                }
             }
+            fields(m, path, out);
         }
         Value::Sequence(items) => {
             let names: Option<Vec<&str>> = items
@@ -115,6 +125,25 @@ fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
         }
         Value::Tagged(t) => flatten(&t.value, path, out),
         other => out.push((path.to_string(), scalar(other).unwrap_or_default())),
+    }
+}
+
+/// The lines of a struct's fields (or a variant's) below `path`.
+fn fields(m: &serde_yaml_ng::Mapping, path: &str, out: &mut Vec<(String, String)>) {
+    let in_layer = path.starts_with("model.layers[") && path.ends_with(']');
+    for (k, v) in m {
+        let key = scalar(k).unwrap_or_else(|| format!("{k:?}"));
+        if SKIPPED.contains(&key.as_str()) || (in_layer && DERIVED.contains(&key.as_str())) {
+            continue;
+        }
+        let child = if WRAPPERS.contains(&key.as_str()) && is_variant(v) {
+            path.to_string()
+        } else if path.is_empty() {
+            key
+        } else {
+            format!("{path}.{key}")
+        };
+        flatten(v, &child, out);
     }
 }
 
@@ -434,8 +463,8 @@ fn differences_section(runs: &[Compared], diffs: &[(String, Vec<String>)]) -> St
     for (i, r) in runs.iter().enumerate().skip(1) {
         let changed: Vec<&(String, Vec<String>)> =
             diffs.iter().filter(|(_, v)| v[i] != v[0]).collect();
-        // A changed variant implies its fields: `train.optimizer.kind adam
-        // → rmsprop` without every `…kind.adam.lr 0.001 → –` under it.
+        // A changed variant implies its fields: `train.optimizer adam →
+        // rmsprop` without every `train.optimizer.beta1 0.9 → –` under it.
         let changes: Vec<String> = changed
             .iter()
             .filter(|(path, _)| {
@@ -538,10 +567,7 @@ mod tests {
     fn differences_keep_only_what_changes() {
         let a = vec![
             ("seed".to_string(), "1".to_string()),
-            (
-                "train.optimizer.kind.adam.lr".to_string(),
-                "0.001".to_string(),
-            ),
+            ("train.optimizer.lr".to_string(), "0.001".to_string()),
             ("train.epochs".to_string(), "5".to_string()),
         ];
         let mut b = a.clone();
@@ -552,7 +578,7 @@ mod tests {
             d,
             vec![
                 (
-                    "train.optimizer.kind.adam.lr".to_string(),
+                    "train.optimizer.lr".to_string(),
                     vec!["0.001".to_string(), "0.01".to_string()]
                 ),
                 (
@@ -589,23 +615,67 @@ mod tests {
     }
 
     #[test]
-    fn plans_flatten_with_enum_variants_and_layer_names() {
-        let yaml = "a:\n  kind:\n    adam:\n      lr: 0.001\n  loc: {line: 1, column: 2}\nmodel:\n  layers:\n  - name: dense\n    units: 3\n    params: 9\n  - name: out\n    units: 2\nmetrics: [precision, f1]\nnothing: null\n";
-        let v: Value = serde_yaml_ng::from_str(yaml).unwrap();
+    fn plans_flatten_as_the_language_names_them() {
+        // As serde writes a plan: `kind` and a layer's `layer` hold a
+        // variant; `batch` a count in a `size` variant; `test` a count in
+        // `size: {count: …}`; a layer's name and derived shapes are left out.
+        let yaml = "\
+train:
+  optimizer:
+    kind:
+      adam:
+        lr: 0.001
+    clip_norm: null
+    loc: {line: 1, column: 2}
+  batch:
+    size: 32
+data:
+  source:
+    blobs:
+      samples: 100
+  other_source:
+    builtin: cifar10
+  split:
+    test:
+      size:
+        count: 200
+    stratify: false
+model:
+  layers:
+  - name: dense
+    layer:
+      dense:
+        units: 3
+    params: 9
+  - name: flatten
+    layer: flatten
+metrics: [precision, f1]
+diagnose:
+  human_error: 0.05
+";
+        let Value::Mapping(m) = serde_yaml_ng::from_str(yaml).unwrap() else {
+            panic!()
+        };
         let mut out = Vec::new();
-        flatten(&v, "", &mut out);
+        fields(&m, "", &mut out);
         let text: Vec<String> = out.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
             text,
             [
-                "a.kind=adam",
-                "a.kind.adam.lr=0.001",
-                "model.layers[dense].name=dense",
+                "train.optimizer=adam",
+                "train.optimizer.lr=0.001",
+                "train.optimizer.clip_norm=none",
+                "train.batch=32",
+                "data.source=blobs",
+                "data.source.samples=100",
+                "data.other_source=cifar10",
+                "data.split.test=200",
+                "data.split.stratify=false",
+                "model.layers[dense]=dense",
                 "model.layers[dense].units=3",
-                "model.layers[out].name=out",
-                "model.layers[out].units=2",
+                "model.layers[flatten]=flatten",
                 "metrics=[precision, f1]",
-                "nothing=none"
+                "diagnose.human_error=0.05",
             ]
         );
     }
