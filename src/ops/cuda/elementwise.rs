@@ -3,11 +3,31 @@
 
 use super::{Kernel, alloc, cuda_only, elementwise, run, storage, view};
 use crate::ops::AdamStep;
-use candle_core::cuda_backend::CudaStorage;
-use candle_core::cuda_backend::cudarc::driver::PushKernelArg;
+use candle_core::cuda_backend::cudarc::driver::{CudaView, PushKernelArg};
+use candle_core::cuda_backend::{CudaDevice, CudaStorage};
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Device, Layout, Result, Shape, Tensor, bail,
 };
+
+/// Runs `kernel(operands…, out, len)` of `dlp.cu`, one thread per element
+/// of the operands (all of `shape`), and returns `out`.
+fn map(
+    dev: &CudaDevice,
+    kernel: &str,
+    operands: &[CudaView<'_, f32>],
+    shape: &Shape,
+) -> Result<(CudaStorage, Shape)> {
+    let n = shape.elem_count();
+    let mut out = alloc(dev, n)?;
+    let (k, len) = (Kernel::new(dev, kernel)?, n as u64);
+    let mut args = k.args();
+    for x in operands {
+        args.arg(x);
+    }
+    args.arg(&mut out).arg(&len);
+    run(args, elementwise(n))?;
+    Ok((storage(out, dev), shape.clone()))
+}
 
 /// ReLU, gradient 0 at 0 as on the CPU.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
@@ -26,14 +46,7 @@ impl CustomOp1 for Relu {
     }
 
     fn cuda_fwd(&self, s: &CudaStorage, l: &Layout) -> Result<(CudaStorage, Shape)> {
-        let (dev, x) = (&s.device, view(s, l)?);
-        let n = x.len();
-        let mut y = alloc(dev, n)?;
-        let (k, len) = (Kernel::new(dev, "relu_fwd")?, n as u64);
-        let mut args = k.args();
-        args.arg(&x).arg(&mut y).arg(&len);
-        run(args, elementwise(n))?;
-        Ok((storage(y, dev), l.shape().clone()))
+        map(&s.device, "relu_fwd", &[view(s, l)?], l.shape())
     }
 
     fn bwd(&self, _x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
@@ -71,14 +84,8 @@ impl CustomOp2 for ReluGrad {
         s2: &CudaStorage,
         l2: &Layout,
     ) -> Result<(CudaStorage, Shape)> {
-        let (dev, y, dy) = (&s1.device, view(s1, l1)?, view(s2, l2)?);
-        let n = y.len();
-        let mut dx = alloc(dev, n)?;
-        let (k, len) = (Kernel::new(dev, "relu_bwd")?, n as u64);
-        let mut args = k.args();
-        args.arg(&y).arg(&dy).arg(&mut dx).arg(&len);
-        run(args, elementwise(n))?;
-        Ok((storage(dx, dev), l1.shape().clone()))
+        let operands = [view(s1, l1)?, view(s2, l2)?];
+        map(&s1.device, "relu_bwd", &operands, l1.shape())
     }
 }
 
@@ -111,14 +118,8 @@ impl CustomOp2 for MaskMul {
         s2: &CudaStorage,
         l2: &Layout,
     ) -> Result<(CudaStorage, Shape)> {
-        let (dev, x, mask) = (&s1.device, view(s1, l1)?, view(s2, l2)?);
-        let n = x.len();
-        let mut y = alloc(dev, n)?;
-        let (k, len) = (Kernel::new(dev, "mask_mul")?, n as u64);
-        let mut args = k.args();
-        args.arg(&x).arg(&mask).arg(&mut y).arg(&len);
-        run(args, elementwise(n))?;
-        Ok((storage(y, dev), l1.shape().clone()))
+        let operands = [view(s1, l1)?, view(s2, l2)?];
+        map(&s1.device, "mask_mul", &operands, l1.shape())
     }
 
     fn bwd(
