@@ -1,8 +1,7 @@
-//! The command line: argument definitions and dispatch. Each subcommand's
-//! work lives in `commands/`, one file per subcommand.
+//! The command line's definitions (clap types) and nothing else: the
+//! dispatch is [`crate::commands::main`], each subcommand's work one file
+//! of `commands/`.
 
-use crate::commands;
-use crate::error::Error;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -323,7 +322,7 @@ pub struct DiffArgs {
     #[arg(long = "tol", value_name = "METRIC=TOL", allow_hyphen_values = true)]
     pub tol: Vec<String>,
     /// Significance level of Welch's t-test between multi-seed folders.
-    #[arg(long, default_value_t = crate::report::diff::DEFAULT_ALPHA)]
+    #[arg(long, default_value_t = crate::diff::DEFAULT_ALPHA)]
     pub alpha: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
@@ -354,43 +353,4 @@ pub struct BenchArgs {
     pub infer_batch: usize,
     #[arg(long)]
     pub device: Option<String>,
-}
-
-/// Parses the command line, runs the command and returns the exit code.
-pub fn main() -> i32 {
-    let cli = Cli::parse();
-    if let Err(e) = crate::run::signals::survive_file_size_limit() {
-        return report(&e);
-    }
-    let result = match cli.command {
-        Command::Check(a) => commands::check::run(&a),
-        Command::Plan(a) => commands::plan::run(&a),
-        Command::Run(a) => commands::run::run(&a),
-        Command::Eval(a) => commands::eval::run(&a),
-        Command::Diff(a) => commands::diff::run(&a),
-        Command::Baseline(a) => commands::baseline::run(&a),
-        Command::Bench(a) => commands::bench::run(&a),
-        Command::Status(a) => commands::status::run(&a),
-        Command::Sweep(c) => commands::sweep::run(&c),
-        Command::Report(a) => commands::report::run(&a),
-        Command::Predict(a) => commands::predict::run(&a),
-        Command::Fmt(a) => commands::fmt::run(&a),
-        Command::Lsp => commands::lsp::run(),
-        Command::Completions(a) => commands::completions::run(&a),
-    };
-    match result {
-        Ok(code) => code,
-        // `dlp plan … | head` closed the pipe: nothing is wrong.
-        Err(e) if e.is_broken_pipe() => 0,
-        Err(e) => report(&e),
-    }
-}
-
-fn report(e: &Error) -> i32 {
-    match e {
-        // Diagnostics are already rendered with their own `error:` lines.
-        Error::Invalid(report) => eprint!("{report}"),
-        _ => eprintln!("error: {e}"),
-    }
-    e.exit_code()
 }

@@ -2,7 +2,7 @@
 //! (README, "Exit codes"): 1 runtime failure, 2 invalid pipeline or usage,
 //! 3 expectation failed, 130 interrupted.
 
-use crate::analyze::Report;
+use crate::diagnostics::Report;
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

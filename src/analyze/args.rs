@@ -2,10 +2,10 @@
 //! the documented names, so `dense 10` and `dense units=10` are one thing.
 //! Typed getters check types and ranges, and record defaults.
 
-use super::context::Cx;
-use super::diagnostic::{Diagnostic, Kind};
+use super::context::Context;
 use super::schema::{Spec, did_you_mean};
-use super::value::{R, V};
+use super::value::{Located, Resolved};
+use crate::diagnostics::{Diagnostic, Kind};
 use crate::syntax::{Command, Span};
 use std::collections::BTreeMap;
 
@@ -55,7 +55,7 @@ pub struct Args {
     pub prefix: String,
     /// The statement name's span, where "missing" errors point.
     pub name_span: Span,
-    values: BTreeMap<&'static str, R>,
+    values: BTreeMap<&'static str, Located>,
     /// Parameters given but whose value failed to evaluate (already
     /// reported): not "missing".
     failed: Vec<&'static str>,
@@ -64,8 +64,8 @@ pub struct Args {
 impl Args {
     /// Binds `cmd`'s arguments to `spec`, reporting unknown, duplicate and
     /// surplus arguments.
-    pub fn bind(cx: &mut Cx, cmd: &Command, spec: Spec, stmt: &str, prefix: String) -> Args {
-        let mut values: BTreeMap<&'static str, R> = BTreeMap::new();
+    pub fn bind(cx: &mut Context, cmd: &Command, spec: Spec, stmt: &str, prefix: String) -> Args {
+        let mut values: BTreeMap<&'static str, Located> = BTreeMap::new();
         let mut failed = Vec::new();
         let mut positional = 0;
         for arg in &cmd.args {
@@ -143,7 +143,7 @@ impl Args {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&R> {
+    pub fn get(&self, name: &str) -> Option<&Located> {
         self.values.get(name)
     }
 
@@ -167,7 +167,7 @@ impl Args {
         }
     }
 
-    fn missing(&self, cx: &mut Cx, name: &str) {
+    fn missing(&self, cx: &mut Context, name: &str) {
         if self.failed.contains(&name) {
             return;
         }
@@ -178,12 +178,18 @@ impl Args {
         );
     }
 
-    fn defaulted(&self, cx: &mut Cx, name: &str) {
+    fn defaulted(&self, cx: &mut Context, name: &str) {
         cx.mark_default(format!("{}.{name}", self.prefix));
     }
 
     /// A number in `range`; `default` when absent (recorded as a default).
-    pub fn f64(&self, cx: &mut Cx, name: &str, default: Option<f64>, range: Range) -> Option<f64> {
+    pub fn f64(
+        &self,
+        cx: &mut Context,
+        name: &str,
+        default: Option<f64>,
+        range: Range,
+    ) -> Option<f64> {
         let Some(r) = self.values.get(name) else {
             if default.is_some() {
                 self.defaulted(cx, name);
@@ -216,7 +222,7 @@ impl Args {
     }
 
     /// An integer ≥ `min`; integral floats (`$w/2`) are accepted.
-    pub fn int(&self, cx: &mut Cx, name: &str, default: Option<i64>, min: i64) -> Option<i64> {
+    pub fn int(&self, cx: &mut Context, name: &str, default: Option<i64>, min: i64) -> Option<i64> {
         let Some(r) = self.values.get(name) else {
             if default.is_some() {
                 self.defaulted(cx, name);
@@ -226,8 +232,8 @@ impl Args {
             return default;
         };
         let i = match r.v {
-            V::Int(i) => i,
-            V::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => f as i64,
+            Resolved::Int(i) => i,
+            Resolved::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => f as i64,
             _ => {
                 cx.error(
                     Kind::Type,
@@ -255,7 +261,7 @@ impl Args {
     /// Like [`Args::int`], as a `usize`.
     pub fn usize(
         &self,
-        cx: &mut Cx,
+        cx: &mut Context,
         name: &str,
         default: Option<usize>,
         min: usize,
@@ -264,13 +270,13 @@ impl Args {
             .map(|i| i as usize)
     }
 
-    pub fn bool(&self, cx: &mut Cx, name: &str, default: bool) -> bool {
+    pub fn bool(&self, cx: &mut Context, name: &str, default: bool) -> bool {
         let Some(r) = self.values.get(name) else {
             self.defaulted(cx, name);
             return default;
         };
         match r.v {
-            V::Bool(b) => b,
+            Resolved::Bool(b) => b,
             _ => {
                 cx.error(
                     Kind::Type,
@@ -289,7 +295,7 @@ impl Args {
     /// One of `choices`; `default` when absent.
     pub fn choice(
         &self,
-        cx: &mut Cx,
+        cx: &mut Context,
         name: &str,
         choices: &[&str],
         default: Option<&str>,
@@ -335,7 +341,7 @@ impl Args {
     }
 
     /// A required text (a path, a column name).
-    pub fn text(&self, cx: &mut Cx, name: &str) -> Option<String> {
+    pub fn text(&self, cx: &mut Context, name: &str) -> Option<String> {
         let Some(r) = self.values.get(name) else {
             self.missing(cx, name);
             return None;

@@ -1,9 +1,9 @@
 //! Walking a section's block: the statements it may hold, reported once
 //! each when unknown, misplaced or repeated.
 
-use super::context::Cx;
-use super::diagnostic::{Diagnostic, Kind};
+use super::context::Context;
 use super::schema::{self, did_you_mean};
+use crate::diagnostics::{Diagnostic, Kind};
 use crate::syntax::{Command, Statement};
 
 /// What `statement` is called in messages for a section (`layer` in model).
@@ -21,7 +21,7 @@ fn noun(section: &str) -> String {
 /// known command of `section`. With `unique`, a command given twice is an
 /// error at the second.
 pub fn commands<'a>(
-    cx: &mut Cx,
+    cx: &mut Context,
     section: &str,
     block: &'a [Statement],
     unique: bool,
@@ -91,7 +91,7 @@ pub fn commands<'a>(
 
 /// The error for a sweep line (`PATH = VALUES`) or a comparison outside
 /// the block that takes it (`sweep`, `expect`); other statements pass.
-pub fn misplaced_line(cx: &mut Cx, statement: &Statement) {
+pub fn misplaced_line(cx: &mut Context, statement: &Statement) {
     let (span, msg) = match statement {
         Statement::Assign(a) => (a.span, "`PATH = VALUES` is only allowed inside sweep"),
         Statement::Compare(c) => (c.span, "comparisons are only allowed inside expect"),

@@ -1,28 +1,28 @@
 //! The analyzer's working state: the source (to locate diagnostics), variable
 //! scopes, collected errors and the set of defaulted paths.
 
-use super::diagnostic::{Diagnostic, Kind, Severity};
 use super::schema::did_you_mean;
-use super::value::{R, V};
+use super::value::{Located, Resolved};
+use crate::diagnostics::{Diagnostic, Kind, Severity};
 use crate::syntax::{BinOp, Expr, ExprKind, Span, Value, ValueKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub struct Cx<'s> {
+pub struct Context<'s> {
     pub source: &'s str,
     pub diags: Vec<Diagnostic>,
     /// Things that are valid but do not do what they seem to (see
-    /// [`Cx::warn`]).
+    /// [`Context::warn`]).
     pub warnings: Vec<Diagnostic>,
     pub defaults: BTreeSet<String>,
     /// Partial results for tools (see [`super::Found`]).
     pub found: super::Found,
     /// Innermost last: `let`s at the bottom, `repeat` bindings above.
-    scopes: Vec<BTreeMap<String, R>>,
+    scopes: Vec<BTreeMap<String, Located>>,
 }
 
-impl<'s> Cx<'s> {
-    pub fn new(source: &'s str) -> Cx<'s> {
-        Cx {
+impl<'s> Context<'s> {
+    pub fn new(source: &'s str) -> Context<'s> {
+        Context {
             source,
             diags: Vec::new(),
             warnings: Vec::new(),
@@ -76,7 +76,7 @@ impl<'s> Cx<'s> {
         self.defaults.insert(path.into());
     }
 
-    pub fn define(&mut self, name: &str, value: R) {
+    pub fn define(&mut self, name: &str, value: Located) {
         if let Some(top) = self.scopes.last_mut() {
             top.insert(name.to_string(), value);
         }
@@ -93,11 +93,11 @@ impl<'s> Cx<'s> {
     }
 
     /// The `let` variables (the outermost scope).
-    pub fn globals(&self) -> &BTreeMap<String, R> {
+    pub fn globals(&self) -> &BTreeMap<String, Located> {
         &self.scopes[0]
     }
 
-    fn lookup(&self, name: &str) -> Option<&R> {
+    fn lookup(&self, name: &str) -> Option<&Located> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
 
@@ -106,37 +106,37 @@ impl<'s> Cx<'s> {
     }
 
     /// Resolves variables and arithmetic; `None` after reporting an error.
-    pub fn eval(&mut self, value: &Value) -> Option<R> {
+    pub fn eval(&mut self, value: &Value) -> Option<Located> {
         let span = value.span;
         let v = match &value.kind {
             ValueKind::Expr(e) => return self.eval_expr(e),
-            ValueKind::Str(s) => V::Str(s.clone()),
-            ValueKind::Word(w) | ValueKind::Path(w) => V::Word(w.clone()),
-            ValueKind::Bool(b) => V::Bool(*b),
+            ValueKind::Str(s) => Resolved::Str(s.clone()),
+            ValueKind::Word(w) | ValueKind::Path(w) => Resolved::Word(w.clone()),
+            ValueKind::Bool(b) => Resolved::Bool(*b),
             ValueKind::List(items) => {
                 let mut out = Vec::new();
                 for i in items {
                     out.push(self.eval(i)?);
                 }
-                V::List(out)
+                Resolved::List(out)
             }
             ValueKind::Call { name, args } => {
                 let mut out = Vec::new();
                 for a in args {
                     out.push(self.eval(a)?);
                 }
-                V::Call(name.name.clone(), out)
+                Resolved::Call(name.name.clone(), out)
             }
         };
-        Some(R::new(v, span))
+        Some(Located::new(v, span))
     }
 
-    fn eval_expr(&mut self, e: &Expr) -> Option<R> {
+    fn eval_expr(&mut self, e: &Expr) -> Option<Located> {
         match &e.kind {
-            ExprKind::Int(i) => Some(R::new(V::Int(*i), e.span)),
-            ExprKind::Float(f) => Some(R::new(V::Float(*f), e.span)),
+            ExprKind::Int(i) => Some(Located::new(Resolved::Int(*i), e.span)),
+            ExprKind::Float(f) => Some(Located::new(Resolved::Float(*f), e.span)),
             ExprKind::Var(name) => match self.lookup(name) {
-                Some(r) => Some(R::new(r.v.clone(), e.span)),
+                Some(r) => Some(Located::new(r.v.clone(), e.span)),
                 None => {
                     let names = self.all_names();
                     let hint = did_you_mean(name, names.iter().map(String::as_str))
@@ -153,9 +153,15 @@ impl<'s> Cx<'s> {
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.eval_expr(lhs)?, self.eval_expr(rhs)?);
                 let v = match (&a.v, &b.v, op) {
-                    (V::Int(x), V::Int(y), BinOp::Add) => x.checked_add(*y).map(V::Int),
-                    (V::Int(x), V::Int(y), BinOp::Sub) => x.checked_sub(*y).map(V::Int),
-                    (V::Int(x), V::Int(y), BinOp::Mul) => x.checked_mul(*y).map(V::Int),
+                    (Resolved::Int(x), Resolved::Int(y), BinOp::Add) => {
+                        x.checked_add(*y).map(Resolved::Int)
+                    }
+                    (Resolved::Int(x), Resolved::Int(y), BinOp::Sub) => {
+                        x.checked_sub(*y).map(Resolved::Int)
+                    }
+                    (Resolved::Int(x), Resolved::Int(y), BinOp::Mul) => {
+                        x.checked_mul(*y).map(Resolved::Int)
+                    }
                     _ => match (a.as_f64(), b.as_f64()) {
                         (Some(x), Some(y)) => {
                             let r = match op {
@@ -168,7 +174,7 @@ impl<'s> Cx<'s> {
                                 self.error(Kind::Range, rhs.span, "division by zero");
                                 return None;
                             }
-                            Some(V::Float(r))
+                            Some(Resolved::Float(r))
                         }
                         (None, _) => {
                             self.error(
@@ -189,7 +195,7 @@ impl<'s> Cx<'s> {
                     },
                 };
                 match v {
-                    Some(v) => Some(R::new(v, e.span)),
+                    Some(v) => Some(Located::new(v, e.span)),
                     None => {
                         self.error(Kind::Range, e.span, "integer overflow");
                         None
@@ -200,7 +206,7 @@ impl<'s> Cx<'s> {
     }
 }
 
-impl Cx<'_> {
+impl Context<'_> {
     /// The 1-based line and column of a span's start.
     pub fn loc(&self, span: Span) -> crate::plan::Loc {
         let mut i = span.start.min(self.source.len());

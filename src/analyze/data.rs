@@ -3,12 +3,12 @@
 
 use super::args::{Args, Range};
 use super::block::{commands, kind_of};
-use super::context::Cx;
-use super::diagnostic::Kind;
+use super::context::Context;
 use super::schema::{self, BLOBS_GENERATORS, spec};
-use super::value::V;
+use super::value::Resolved;
 use crate::data::SourceInfo;
 use crate::data::convert::LoadTransform;
+use crate::diagnostics::Kind;
 use crate::plan::{
     AugmentPlan, BlobsGenerator, Builtin, DataPlan, FillMode, Flip, Preprocess, Shape, Source,
     SplitPlan, SplitSize, TestSplit,
@@ -18,7 +18,7 @@ use crate::syntax::{Command, Span, Statement};
 use std::path::Path;
 
 /// Binds a command of `section` with its (kind-dependent) spec.
-pub fn bind(cx: &mut Cx, section: &str, cmd: &Command) -> Args {
+pub fn bind(cx: &mut Context, section: &str, cmd: &Command) -> Args {
     let name = cmd.name.name.as_str();
     let kind = kind_of(cmd);
     let sp = spec(section, name, kind).unwrap_or_else(|| {
@@ -44,7 +44,7 @@ pub struct DataOut {
 }
 
 pub fn data(
-    cx: &mut Cx,
+    cx: &mut Context,
     block: &[Statement],
     head: Span,
     seed: u64,
@@ -107,7 +107,7 @@ fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
     }
 }
 
-fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> {
+fn source(cx: &mut Context, cmd: &Command, seed: u64, base: &Path) -> Option<Source> {
     let a = bind(cx, "data", cmd);
     let kind = a.choice(cx, "kind", schema::SOURCE_KINDS, None)?;
     Some(match kind.as_str() {
@@ -215,11 +215,11 @@ fn source(cx: &mut Cx, cmd: &Command, seed: u64, base: &Path) -> Option<Source> 
 }
 
 /// A split size: an integer count ≥ 1 or a fraction in (0, 1].
-fn size(cx: &mut Cx, a: &Args, name: &str) -> Option<SplitSize> {
+fn size(cx: &mut Context, a: &Args, name: &str) -> Option<SplitSize> {
     let r = a.get(name)?;
     match r.v {
-        V::Int(n) if n >= 1 => Some(SplitSize::Count(n as usize)),
-        V::Int(n) => {
+        Resolved::Int(n) if n >= 1 => Some(SplitSize::Count(n as usize)),
+        Resolved::Int(n) => {
             cx.error(
                 Kind::Range,
                 r.span,
@@ -227,8 +227,8 @@ fn size(cx: &mut Cx, a: &Args, name: &str) -> Option<SplitSize> {
             );
             None
         }
-        V::Float(f) if f > 0.0 && f <= 1.0 => Some(SplitSize::Fraction(f)),
-        V::Float(f) => {
+        Resolved::Float(f) if f > 0.0 && f <= 1.0 => Some(SplitSize::Fraction(f)),
+        Resolved::Float(f) => {
             cx.error_hint(
                 Kind::Range,
                 r.span,
@@ -251,7 +251,7 @@ fn size(cx: &mut Cx, a: &Args, name: &str) -> Option<SplitSize> {
     }
 }
 
-fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Option<SplitPlan> {
+fn split(cx: &mut Context, cmd: &Command, seed: u64, source: Option<&Source>) -> Option<SplitPlan> {
     let a = bind(cx, "data", cmd);
     let train = if a.has("train") {
         size(cx, &a, "train")
@@ -262,7 +262,7 @@ fn split(cx: &mut Cx, cmd: &Command, seed: u64, source: Option<&Source>) -> Opti
     let valid = size(cx, &a, "valid");
     let test = match a.get("test").map(|r| &r.v) {
         None => TestSplit::None,
-        Some(V::Word(w)) if w == "official" => {
+        Some(Resolved::Word(w)) if w == "official" => {
             if let Some(src) = source
                 && !src.has_official_test()
             {
@@ -381,12 +381,12 @@ fn image_dims(shape: Shape) -> Option<(usize, usize, usize)> {
 }
 
 /// The preprocess section; updates `shape` as grayscale and resize do.
-pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Preprocess> {
+pub fn preprocess(cx: &mut Context, block: &[Statement], shape: &mut Shape) -> Vec<Preprocess> {
     let mut out = Vec::new();
     for cmd in commands(cx, "preprocess", block, false) {
         let a = bind(cx, "preprocess", cmd);
         let name = cmd.name.name.as_str();
-        let needs_image = |cx: &mut Cx, shape: Shape| {
+        let needs_image = |cx: &mut Context, shape: Shape| {
             if image_dims(shape).is_none() {
                 cx.error(
                     Kind::Shape,
@@ -456,8 +456,8 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
                 let method = a.choice(cx, "method", schema::NORMALIZE_METHODS, Some("mean_std"));
                 let by_method = method.as_deref() == Some("per_channel");
                 let flag = a.get("per_channel").and_then(|r| match &r.v {
-                    V::Bool(b) => Some((*b, r.span)),
-                    V::Word(w) if w == "per_channel" => Some((true, r.span)),
+                    Resolved::Bool(b) => Some((*b, r.span)),
+                    Resolved::Word(w) if w == "per_channel" => Some((true, r.span)),
                     _ => {
                         cx.error(Kind::Type,
                             r.span,
@@ -494,7 +494,7 @@ pub fn preprocess(cx: &mut Cx, block: &[Statement], shape: &mut Shape) -> Vec<Pr
 /// (grayscale and colour files mixed without `grayscale` or `rgb`, sizes
 /// that differ without `resize`) is an error at its `source`, naming the
 /// first file that differs.
-pub fn check_images(cx: &mut Cx, data: &DataOut, preprocess: &[Preprocess]) {
+pub fn check_images(cx: &mut Context, data: &DataOut, preprocess: &[Preprocess]) {
     let Some(survey) = &data.info.survey else {
         return;
     };
@@ -505,7 +505,7 @@ pub fn check_images(cx: &mut Cx, data: &DataOut, preprocess: &[Preprocess]) {
 
 /// The augment section (its head may carry `seed=`).
 pub fn augment(
-    cx: &mut Cx,
+    cx: &mut Context,
     head: &Args,
     block: &[Statement],
     shape: Shape,

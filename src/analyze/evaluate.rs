@@ -2,12 +2,12 @@
 
 use super::args::{Args, Range};
 use super::block::commands;
-use super::context::Cx;
+use super::context::Context;
 use super::data::bind;
-use super::diagnostic::Kind;
 use super::overrides;
 use super::schema::{self, did_you_mean};
-use super::value::V;
+use super::value::Resolved;
+use crate::diagnostics::Kind;
 use crate::plan::{
     CmpOp, DiagnosePlan, Expectation, Metric, Mode, Prune, SweepAxis, SweepKind, SweepPlan,
     SweepValues, Weights,
@@ -22,13 +22,13 @@ pub struct EvaluateOut {
     pub weights: Option<(Weights, Span)>,
 }
 
-pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
+pub fn evaluate(cx: &mut Context, block: &[Statement]) -> EvaluateOut {
     let mut out = EvaluateOut {
         metrics: Vec::new(),
         top_k: None,
         weights: None,
     };
-    let weights = |cx: &mut Cx, a: &Args, key: &str, out: &mut EvaluateOut| {
+    let weights = |cx: &mut Context, a: &Args, key: &str, out: &mut EvaluateOut| {
         if let Some(w) = a.choice(cx, key, schema::WEIGHTS, None) {
             let w = if w == "best" {
                 Weights::Best
@@ -125,7 +125,7 @@ pub fn evaluate(cx: &mut Cx, block: &[Statement]) -> EvaluateOut {
     out
 }
 
-pub fn diagnose(cx: &mut Cx, block: &[Statement], head: Span) -> Option<DiagnosePlan> {
+pub fn diagnose(cx: &mut Context, block: &[Statement], head: Span) -> Option<DiagnosePlan> {
     let cmds = commands(cx, "diagnose", block, true);
     let Some(cmd) = cmds.first() else {
         cx.error_hint(
@@ -147,7 +147,7 @@ pub fn diagnose(cx: &mut Cx, block: &[Statement], head: Span) -> Option<Diagnose
 
 /// The expectations and their metric spans (names are checked once the
 /// plan is complete).
-pub fn expect(cx: &mut Cx, block: &[Statement]) -> Vec<(Expectation, Span)> {
+pub fn expect(cx: &mut Context, block: &[Statement]) -> Vec<(Expectation, Span)> {
     let mut out = Vec::new();
     for s in block {
         let Statement::Compare(c) = s else {
@@ -198,7 +198,7 @@ pub struct SweepHead {
 }
 
 pub fn sweep(
-    cx: &mut Cx,
+    cx: &mut Context,
     head: &Args,
     block: &[Statement],
     seed: u64,
@@ -253,10 +253,10 @@ pub fn sweep(
             continue;
         };
         let values = match r.v {
-            V::List(items) if !items.is_empty() => {
+            Resolved::List(items) if !items.is_empty() => {
                 SweepValues::List(items.iter().map(|i| i.to_plan()).collect())
             }
-            V::List(_) => {
+            Resolved::List(_) => {
                 cx.error(
                     Kind::Missing,
                     r.span,
@@ -264,7 +264,7 @@ pub fn sweep(
                 );
                 continue;
             }
-            V::Call(ref name, ref args) if name == "uniform" || name == "loguniform" => {
+            Resolved::Call(ref name, ref args) if name == "uniform" || name == "loguniform" => {
                 if matches!(kind, SweepKind::Grid) {
                     cx.error_hint(
                         Kind::Conflict,
@@ -302,7 +302,7 @@ pub fn sweep(
                     SweepValues::LogUniform { low, high }
                 }
             }
-            V::Call(ref name, _) => {
+            Resolved::Call(ref name, _) => {
                 cx.error(
                     Kind::UnknownValue,
                     r.span,
@@ -348,7 +348,7 @@ pub fn sweep(
 }
 
 /// `monitor=`, `goal=`, `prune=`, `warmup=` and `startup=` of the head.
-fn sweep_head(cx: &mut Cx, head: &Args) -> Option<(Option<Prune>, SweepHead)> {
+fn sweep_head(cx: &mut Context, head: &Args) -> Option<(Option<Prune>, SweepHead)> {
     let monitor = match head.get("monitor") {
         None => None,
         Some(r) => match r.as_text() {
@@ -397,7 +397,7 @@ fn sweep_head(cx: &mut Cx, head: &Args) -> Option<(Option<Prune>, SweepHead)> {
 /// stopping's monitor and mode, else the checkpoint's, else `val_loss`
 /// (`loss` without validation data) in its own direction.
 pub fn resolve_sweep_monitor(
-    cx: &mut Cx,
+    cx: &mut Context,
     sweep: &mut SweepPlan,
     head: &SweepHead,
     train: &crate::plan::TrainPlan,

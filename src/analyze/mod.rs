@@ -31,7 +31,6 @@ mod args;
 mod block;
 mod context;
 mod data;
-pub mod diagnostic;
 mod evaluate;
 mod metric_names;
 mod model;
@@ -42,8 +41,8 @@ mod schema_walk;
 mod train;
 mod value;
 
+pub use crate::diagnostics::{Diagnostic, Kind, Report, Severity};
 pub(crate) use block::kind_of;
-pub use diagnostic::{Diagnostic, Kind, Report, Severity};
 pub(crate) use metric_names::{TEST_METRICS, TRAIN_METRICS, VAL_METRICS};
 pub use metric_names::{
     epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
@@ -56,7 +55,7 @@ use crate::error::{Error, Result};
 use crate::plan::{EvaluatePlan, Loss, Metric, Plan, Shape, Weights};
 use crate::syntax::{self, Command, File, Span, Statement};
 use args::Args;
-use context::Cx;
+use context::Context;
 use schema::did_you_mean;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -69,7 +68,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
 /// Like [`load`], with the warnings of a valid pipeline (statements that
 /// change nothing, said at their line), for the commands to show.
 pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Checked> {
-    let source = syntax::read_source(path)?;
+    let source = syntax::read_source(path).map_err(|e| Error::io(path, e))?;
     analyze_source_with_warnings(&source, path, overrides)
 }
 
@@ -146,7 +145,7 @@ pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analy
         }
     };
     apply_overrides(&mut file, overrides)?;
-    let mut cx = Cx::new(source);
+    let mut cx = Context::new(source);
     let plan = analyze(&mut cx, &file, path);
     let by_place = |d: &Diagnostic| (d.line, d.column);
     cx.diags.sort_by_key(by_place);
@@ -160,7 +159,21 @@ pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analy
 }
 
 /// Top-level walk: `seed`, `let`s, then each section in dependency order.
-fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
+fn analyze(cx: &mut Context, file: &File, path: &Path) -> Option<Plan> {
+    let top = collect_top_level(cx, file);
+    resolve(cx, file, path, &top)
+}
+
+/// What the top level of a file holds: its sections by name and its
+/// `seed` statement.
+struct TopLevel<'f> {
+    sections: BTreeMap<&'f str, &'f Command>,
+    seed: Option<&'f Command>,
+}
+
+/// Collects the sections, the `seed` and the `let`s (defining each
+/// variable in `cx`), reporting duplicates and statements out of place.
+fn collect_top_level<'f>(cx: &mut Context, file: &'f File) -> TopLevel<'f> {
     let mut sections: BTreeMap<&str, &Command> = BTreeMap::new();
     let mut seed_cmd: Option<&Command> = None;
     for s in &file.statements {
@@ -238,8 +251,18 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
             Statement::Assign(_) | Statement::Compare(_) => block::misplaced_line(cx, s),
         }
     }
+    TopLevel {
+        sections,
+        seed: seed_cmd,
+    }
+}
 
-    let seed = match seed_cmd {
+/// Resolves each section in dependency order (data, preprocess, augment,
+/// model, train, evaluate, diagnose, expect, sweep), checks them against
+/// each other and assembles the plan.
+fn resolve(cx: &mut Context, file: &File, path: &Path, top: &TopLevel) -> Option<Plan> {
+    let sections = &top.sections;
+    let seed = match top.seed {
         Some(c) => {
             let a = data::bind(cx, "", c);
             a.int(cx, "seed", None, 0).map_or(0, |s| s as u64)
@@ -255,12 +278,12 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         .map(|(k, v)| (k.clone(), v.to_plan()))
         .collect();
 
-    let head = |cx: &mut Cx, name: &str| -> Option<(Args, &[Statement])> {
+    let head = |cx: &mut Context, name: &str| -> Option<(Args, &[Statement])> {
         let c = sections.get(name)?;
         let a = data::bind(cx, "", c);
         Some((a, c.block.as_deref().unwrap_or(&[])))
     };
-    let missing = |cx: &mut Cx, name: &str, example: &str| {
+    let missing = |cx: &mut Context, name: &str, example: &str| {
         cx.error_hint(
             Kind::Missing,
             Span::new(0, 0),
@@ -442,7 +465,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
 /// Analyzes the pipeline once per listed sweep value (each value alone,
 /// the others as written), so a value that would break a trial is reported
 /// now, at the value, rather than when that trial starts.
-fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
+fn check_sweep_values(cx: &mut Context, file: &File, path: &Path) {
     let mut base = file.clone();
     base.statements
         .retain(|s| !matches!(s, Statement::Command(c) if c.name.name == "sweep"));
@@ -463,7 +486,7 @@ fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
             if overrides::set(&mut trial, &a.target.name, item.clone()).is_err() {
                 continue;
             }
-            let mut inner = Cx::new(cx.source);
+            let mut inner = Context::new(cx.source);
             let ok = analyze(&mut inner, &trial, path).is_some() && inner.diags.is_empty();
             if !ok && let Some(first) = inner.diags.first() {
                 let text = cx
@@ -495,7 +518,7 @@ fn check_sweep_values(cx: &mut Cx, file: &File, path: &Path) {
 /// with one-hot targets whether it is written or not (a warning at it), and
 /// `binary_cross_entropy` compares its one unit with the 0/1 label, which a
 /// one-hot target cannot be (an error).
-fn check_one_hot(cx: &mut Cx, preprocess: &[Statement], loss: Loss) {
+fn check_one_hot(cx: &mut Context, preprocess: &[Statement], loss: Loss) {
     let Some(span) = preprocess.iter().find_map(|s| match s {
         Statement::Command(c) if c.name.name == "one_hot" => Some(c.name.span),
         _ => None,
@@ -530,7 +553,7 @@ fn check_one_hot(cx: &mut Cx, preprocess: &[Statement], loss: Loss) {
 /// when the model is broken. A monitor of a metric nobody computes would
 /// read NaN every epoch.
 fn check_monitors(
-    cx: &mut Cx,
+    cx: &mut Context,
     split: &crate::plan::SplitPlan,
     metrics: &[crate::plan::Metric],
     monitors: &[&train::Monitor],
@@ -600,7 +623,7 @@ struct Spans<'a> {
 /// model's output and the data's classes, monitors and expectations
 /// against the metrics that will exist, `top_k` and class weights against
 /// the class count.
-fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spans) {
+fn cross_check(cx: &mut Context, plan: &mut Plan, classes: Option<usize>, spans: &Spans) {
     let Spans {
         layers: layer_spans,
         top_k,

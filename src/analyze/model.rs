@@ -3,10 +3,10 @@
 
 use super::args::{Args, Range};
 use super::block::commands;
-use super::context::Cx;
-use super::diagnostic::Kind;
+use super::context::Context;
 use super::schema::{self, spec};
-use super::value::V;
+use super::value::Resolved;
+use crate::diagnostics::Kind;
 use crate::plan::summary::thousands;
 use crate::plan::{Activation, Layer, LayerPlan, ModelPlan, Padding, Shape};
 use crate::rng::{Stream, stream_seed};
@@ -44,7 +44,7 @@ struct Expander {
 /// is the pipeline's (initialisation), `train_seed` the training side's
 /// (dropout masks): `train seed=`, else the pipeline's.
 pub fn model(
-    cx: &mut Cx,
+    cx: &mut Context,
     head: &Args,
     block: &[Statement],
     input: Option<Shape>,
@@ -88,7 +88,7 @@ pub fn model(
     ))
 }
 
-fn expand(cx: &mut Cx, block: &[Statement], ex: &mut Expander, depth: usize) {
+fn expand(cx: &mut Context, block: &[Statement], ex: &mut Expander, depth: usize) {
     for cmd in commands(cx, "model", block, false) {
         if cmd.name.name == "repeat" {
             repeat(cx, cmd, ex, depth);
@@ -109,7 +109,7 @@ fn expand(cx: &mut Cx, block: &[Statement], ex: &mut Expander, depth: usize) {
 }
 
 /// `repeat NAME=[…] NAME=[…] { … }`: the body once per list position.
-fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
+fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
     let Some(body) = &cmd.block else {
         cx.error(
             Kind::Missing,
@@ -126,7 +126,7 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
         );
         return;
     }
-    let mut bindings: Vec<(String, Vec<super::value::R>, Span)> = Vec::new();
+    let mut bindings: Vec<(String, Vec<super::value::Located>, Span)> = Vec::new();
     let mut ok = true;
     for arg in &cmd.args {
         let Some(key) = &arg.key else {
@@ -145,10 +145,10 @@ fn repeat(cx: &mut Cx, cmd: &Command, ex: &mut Expander, depth: usize) {
         }
         match cx.eval(&arg.value) {
             Some(r) => match r.v {
-                V::List(items) if !items.is_empty() => {
+                Resolved::List(items) if !items.is_empty() => {
                     bindings.push((key.name.clone(), items, arg.span))
                 }
-                V::List(_) => {
+                Resolved::List(_) => {
                     cx.error(
                         Kind::Missing,
                         r.span,
@@ -218,7 +218,7 @@ const LEAKY_RELU_LAYER_ALPHA: f64 = 0.3;
 
 /// A layer's `activation=`: `leaky_relu` there is Keras' activation
 /// function, slope 0.2, not the `LeakyReLU` layer's 0.3.
-fn activation(cx: &mut Cx, a: &Args) -> Option<Activation> {
+fn activation(cx: &mut Context, a: &Args) -> Option<Activation> {
     let w = a.choice(cx, "activation", schema::ACTIVATIONS, Some("linear"))?;
     Some(activation_of(&w, LEAKY_RELU_ACTIVATION_ALPHA))
 }
@@ -234,7 +234,7 @@ fn activation_of(name: &str, alpha: f64) -> Activation {
     }
 }
 
-fn layer(cx: &mut Cx, cmd: &Command, keras: &str) -> Option<Layer> {
+fn layer(cx: &mut Context, cmd: &Command, keras: &str) -> Option<Layer> {
     let name = cmd.name.name.as_str();
     let sp = spec("model", name, None)?;
     let a = Args::bind(cx, cmd, sp, name, format!("model.{keras}"));
@@ -333,7 +333,11 @@ fn valid(n: usize, k: usize, stride: usize) -> Option<usize> {
 
 /// Names, shapes and parameter counts, layer by layer. Stops at the first
 /// shape error: later shapes would only repeat it.
-fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<Vec<LayerPlan>> {
+fn infer(
+    cx: &mut Context,
+    layers: &[(Layer, String, Span)],
+    input: Shape,
+) -> Option<Vec<LayerPlan>> {
     let mut out = Vec::with_capacity(layers.len());
     let mut shape = input;
     let mut total = 0usize;
@@ -352,7 +356,7 @@ fn infer(cx: &mut Cx, layers: &[(Layer, String, Span)], input: Shape) -> Option<
     }
     for (layer, name, span) in layers {
         let kind = layer.kind();
-        let fail = |cx: &mut Cx, msg: String, hint: Option<&str>| {
+        let fail = |cx: &mut Context, msg: String, hint: Option<&str>| {
             cx.error_hint(Kind::Shape, *span, msg, hint);
         };
         let (output, params, trainable) = match (layer, shape) {

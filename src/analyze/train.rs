@@ -3,11 +3,11 @@
 
 use super::args::{Args, Range};
 use super::block::commands;
-use super::context::Cx;
+use super::context::Context;
 use super::data::bind;
-use super::diagnostic::Kind;
 use super::schema;
-use super::value::V;
+use super::value::Resolved;
+use crate::diagnostics::Kind;
 use crate::plan::{
     BatchSize, CheckpointPlan, ClassWeight, DeviceSpec, EarlyStopPlan, Loss, Mode, Optimizer,
     OptimizerPlan, Schedule, SchedulePlan, TrainPlan,
@@ -51,7 +51,7 @@ fn synthetic(name: &str, kind: &str, at: Span) -> Command {
     }
 }
 
-fn mode(cx: &mut Cx, a: &Args, monitor: &str) -> Mode {
+fn mode(cx: &mut Context, a: &Args, monitor: &str) -> Mode {
     if a.has("mode") {
         match a.choice(cx, "mode", schema::MODES, None).as_deref() {
             Some("max") => Mode::Max,
@@ -64,7 +64,7 @@ fn mode(cx: &mut Cx, a: &Args, monitor: &str) -> Mode {
     }
 }
 
-fn monitor(cx: &mut Cx, a: &Args, what: &'static str, monitors: &mut Vec<Monitor>) -> String {
+fn monitor(cx: &mut Context, a: &Args, what: &'static str, monitors: &mut Vec<Monitor>) -> String {
     let name = match a.get("monitor") {
         None => {
             cx.mark_default(format!("{}.monitor", a.prefix));
@@ -96,7 +96,7 @@ fn monitor(cx: &mut Cx, a: &Args, what: &'static str, monitors: &mut Vec<Monitor
 
 /// `seed` is the root of the training streams: `train seed=`, else the
 /// pipeline seed.
-pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainOut {
+pub fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u64) -> TrainOut {
     let cmds = commands(cx, "train", block, true);
     let find = |n: &str| cmds.iter().copied().find(|c| c.name.name == n);
     let mut monitors = Vec::new();
@@ -158,8 +158,8 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
         Some(c) => {
             let a = bind(cx, "train", c);
             let size = match a.get("size") {
-                Some(r) if matches!(&r.v, V::Word(w) if w == "all") => Some(BatchSize::All),
-                Some(r) if matches!(r.v, V::Word(_) | V::Str(_)) => {
+                Some(r) if matches!(&r.v, Resolved::Word(w) if w == "all") => Some(BatchSize::All),
+                Some(r) if matches!(r.v, Resolved::Word(_) | Resolved::Str(_)) => {
                     cx.error(
                         Kind::Type,
                         r.span,
@@ -233,8 +233,8 @@ pub fn train(cx: &mut Cx, head: &Args, block: &[Statement], seed: u64) -> TrainO
                     );
                     None
                 }
-                Some((V::Word(w), _)) if w == "balanced" => Some(ClassWeight::Balanced),
-                Some((V::List(items), _)) => {
+                Some((Resolved::Word(w), _)) if w == "balanced" => Some(ClassWeight::Balanced),
+                Some((Resolved::List(items), _)) => {
                     let mut ws = Vec::new();
                     for i in items {
                         match i.as_f64() {
@@ -330,12 +330,12 @@ pub fn parse_device(text: &str) -> Option<DeviceSpec> {
 }
 
 /// Keras 3 defaults for each optimizer.
-fn optimizer(cx: &mut Cx, cmd: &Command) -> Option<OptimizerPlan> {
+fn optimizer(cx: &mut Context, cmd: &Command) -> Option<OptimizerPlan> {
     let a = bind(cx, "train", cmd);
     let kind = a.choice(cx, "kind", schema::OPTIMIZERS, None)?;
     let lr_default = if kind == "sgd" { 0.01 } else { 0.001 };
     let lr = a.f64(cx, "lr", Some(lr_default), Range::Positive);
-    let eps = |cx: &mut Cx| a.f64(cx, "epsilon", Some(1e-7), Range::Positive);
+    let eps = |cx: &mut Context| a.f64(cx, "epsilon", Some(1e-7), Range::Positive);
     let kind = match kind.as_str() {
         "sgd" => Optimizer::Sgd {
             lr: lr?,
@@ -387,7 +387,7 @@ fn optimizer(cx: &mut Cx, cmd: &Command) -> Option<OptimizerPlan> {
     })
 }
 
-fn schedule(cx: &mut Cx, cmd: &Command, monitors: &mut Vec<Monitor>) -> Option<SchedulePlan> {
+fn schedule(cx: &mut Context, cmd: &Command, monitors: &mut Vec<Monitor>) -> Option<SchedulePlan> {
     let a = bind(cx, "train", cmd);
     let kind = a.choice(cx, "kind", schema::SCHEDULES, None)?;
     let warmup = a.usize(cx, "warmup", Some(0), 0);

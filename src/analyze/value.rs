@@ -7,33 +7,33 @@ use crate::syntax::Span;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum V {
+pub enum Resolved {
     Int(i64),
     Float(f64),
     Str(String),
     Word(String),
     Bool(bool),
-    List(Vec<R>),
-    Call(String, Vec<R>),
+    List(Vec<Located>),
+    Call(String, Vec<Located>),
 }
 
 /// A resolved value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct R {
-    pub v: V,
+pub struct Located {
+    pub v: Resolved,
     pub span: Span,
 }
 
-impl R {
-    pub fn new(v: V, span: Span) -> R {
-        R { v, span }
+impl Located {
+    pub fn new(v: Resolved, span: Span) -> Located {
+        Located { v, span }
     }
 
     /// The value as a number, if it is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self.v {
-            V::Int(i) => Some(i as f64),
-            V::Float(f) => Some(f),
+            Resolved::Int(i) => Some(i as f64),
+            Resolved::Float(f) => Some(f),
             _ => None,
         }
     }
@@ -41,7 +41,7 @@ impl R {
     /// The value as a text: strings, words and dotted paths alike.
     pub fn as_text(&self) -> Option<&str> {
         match &self.v {
-            V::Str(s) | V::Word(s) => Some(s),
+            Resolved::Str(s) | Resolved::Word(s) => Some(s),
             _ => None,
         }
     }
@@ -49,25 +49,25 @@ impl R {
     /// What kind of value this is, for "expected …, got …" messages.
     pub fn describe(&self) -> String {
         match &self.v {
-            V::Int(i) => format!("the integer {i}"),
-            V::Float(f) => format!("the number {f}"),
-            V::Str(s) => format!("the string \"{s}\""),
-            V::Word(w) => format!("\"{w}\""),
-            V::Bool(b) => format!("{b}"),
-            V::List(_) => "a list".into(),
-            V::Call(n, _) => format!("{n}(…)"),
+            Resolved::Int(i) => format!("the integer {i}"),
+            Resolved::Float(f) => format!("the number {f}"),
+            Resolved::Str(s) => format!("the string \"{s}\""),
+            Resolved::Word(w) => format!("\"{w}\""),
+            Resolved::Bool(b) => format!("{b}"),
+            Resolved::List(_) => "a list".into(),
+            Resolved::Call(n, _) => format!("{n}(…)"),
         }
     }
 
     /// The plan's representation (words become strings).
     pub fn to_plan(&self) -> PlanValue {
         match &self.v {
-            V::Int(i) => PlanValue::Int(*i),
-            V::Float(f) => PlanValue::Float(*f),
-            V::Str(s) | V::Word(s) => PlanValue::Str(s.clone()),
-            V::Bool(b) => PlanValue::Bool(*b),
-            V::List(items) => PlanValue::List(items.iter().map(R::to_plan).collect()),
-            V::Call(n, args) => PlanValue::Str(format!(
+            Resolved::Int(i) => PlanValue::Int(*i),
+            Resolved::Float(f) => PlanValue::Float(*f),
+            Resolved::Str(s) | Resolved::Word(s) => PlanValue::Str(s.clone()),
+            Resolved::Bool(b) => PlanValue::Bool(*b),
+            Resolved::List(items) => PlanValue::List(items.iter().map(Located::to_plan).collect()),
+            Resolved::Call(n, args) => PlanValue::Str(format!(
                 "{n}({})",
                 args.iter()
                     .map(|a| a.to_string())
@@ -78,19 +78,19 @@ impl R {
     }
 }
 
-impl fmt::Display for R {
+impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.v {
-            V::Int(i) => write!(f, "{i}"),
-            V::Float(x) => write!(f, "{x}"),
-            V::Str(s) => write!(f, "\"{s}\""),
-            V::Word(w) => write!(f, "{w}"),
-            V::Bool(b) => write!(f, "{b}"),
-            V::List(items) => {
+            Resolved::Int(i) => write!(f, "{i}"),
+            Resolved::Float(x) => write!(f, "{x}"),
+            Resolved::Str(s) => write!(f, "\"{s}\""),
+            Resolved::Word(w) => write!(f, "{w}"),
+            Resolved::Bool(b) => write!(f, "{b}"),
+            Resolved::List(items) => {
                 let parts: Vec<String> = items.iter().map(|i| i.to_string()).collect();
                 write!(f, "[{}]", parts.join(", "))
             }
-            V::Call(n, args) => {
+            Resolved::Call(n, args) => {
                 let parts: Vec<String> = args.iter().map(|i| i.to_string()).collect();
                 write!(f, "{n}({})", parts.join(", "))
             }

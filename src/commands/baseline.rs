@@ -12,10 +12,11 @@
 //! refresh removes the baseline files the new run does not have.
 
 use crate::cli::BaselineArgs;
+use crate::diff::load::{EVAL_FILE, METRICS_FILE, SEEDS_FILE};
 use crate::error::{Error, Result};
-use crate::report::diff::load::{EVAL_FILE, METRICS_FILE, SEEDS_FILE};
-use crate::report::{Manifest, Status, atomic, history, manifest};
-use crate::run::seeds;
+use crate::records::eval_csv::CONFUSION_FILE;
+use crate::records::{Manifest, Status, atomic, data_csv, history, manifest};
+use crate::sweeps::seeds;
 use std::path::Path;
 
 /// The file that marks a baseline folder.
@@ -26,15 +27,15 @@ const FILES: [&str; 7] = [
     METRICS_FILE,
     history::FILE,
     EVAL_FILE,
-    "confusion.csv",
-    "data.csv",
+    CONFUSION_FILE,
+    data_csv::FILE,
     SEEDS_FILE,
     seeds::SUMMARY_FILE,
 ];
 
 pub fn run(args: &BaselineArgs) -> Result<i32> {
     let written = write(&args.run, &args.dir)?;
-    super::out(&format!(
+    crate::terminal::out(&format!(
         "baseline {}: {}\n",
         args.dir.display(),
         written.join(", ")
@@ -114,10 +115,10 @@ fn single(run: &Path) -> Result<(String, Files)> {
     }
     let mut metrics = String::from("metric,value\n");
     for (k, v) in &m.final_metrics {
-        metrics.push_str(&format!("{k},{}\n", atomic::num(*v)));
+        metrics.push_str(&format!("{k},{}\n", atomic::csv_num(*v)));
     }
     let mut files: Files = vec![(METRICS_FILE, metrics.into_bytes())];
-    for name in [history::FILE, EVAL_FILE, "confusion.csv", "data.csv"] {
+    for name in [history::FILE, EVAL_FILE, CONFUSION_FILE, data_csv::FILE] {
         let path = run.join(name);
         if path.is_file() {
             files.push((name, read(&path)?));

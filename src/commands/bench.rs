@@ -48,7 +48,7 @@ impl Figure {
 }
 
 fn say(text: String) -> Result<()> {
-    super::out(&(text + "\n"))
+    crate::terminal::out(&(text + "\n"))
 }
 
 fn line(name: &str, f: Figure) -> String {

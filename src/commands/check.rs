@@ -18,7 +18,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
                     n => format!(", {n} warnings"),
                 };
                 eprint!("{warnings}");
-                super::out(&format!(
+                crate::terminal::out(&format!(
                     "{}: ok ({} layers, {params} parameters{noted})\n",
                     file.display(),
                     plan.model.layers.len()

@@ -12,7 +12,7 @@ pub fn run(args: &CompletionsArgs) -> Result<i32> {
     let mut cmd = command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "dlp", &mut out);
-    super::out(&String::from_utf8_lossy(&out))?;
+    crate::terminal::out(&String::from_utf8_lossy(&out))?;
     Ok(0)
 }
 

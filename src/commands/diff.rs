@@ -1,6 +1,6 @@
 //! `dlp diff OLD NEW [--tol METRIC=TOL]… [--alpha A] [--format F]`:
 //! compares the metrics of two runs (run folders, multi-seed folders,
-//! baselines or CSV files; the rules are in [`crate::report::diff`]) and
+//! baselines or CSV files; the rules are in [`crate::diff`]) and
 //! prints a table, one row per metric, then one per `train.csv` column.
 //!
 //! Exit codes: 0 when the comparison passes (exact mode: nothing differs;
@@ -9,8 +9,8 @@
 //! 0 whatever changed; a CI gate needs the difference.)
 
 use crate::cli::{DiffArgs, DiffFormat};
+use crate::diff;
 use crate::error::{Error, Result};
-use crate::report::diff;
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
     let gate = diff::parse_gate(&args.tol, args.alpha)?;
@@ -29,6 +29,6 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         DiffFormat::Markdown => comparison.markdown(&a, &b),
         DiffFormat::Json => comparison.json(&a, &b),
     };
-    super::out(&text)?;
+    crate::terminal::out(&text)?;
     Ok(comparison.exit_code())
 }

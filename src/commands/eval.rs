@@ -5,7 +5,6 @@ use crate::cli::EvalArgs;
 use crate::data::{self, Part};
 use crate::error::{Error, Result};
 use crate::nn::Model;
-use crate::report;
 use crate::run::{device, evaluate, memory, trainer};
 use std::sync::Arc;
 
@@ -49,12 +48,12 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
     );
     let text: String = metrics
         .iter()
-        .map(|(name, value)| format!("{name} {}\n", report::atomic::num(*value)))
+        .map(|(name, value)| format!("{name} {}\n", crate::records::atomic::csv_num(*value)))
         .collect();
-    super::out(&text)?;
+    crate::terminal::out(&text)?;
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
-        report::write_eval(out, &data.classes, &eval.confusion)?;
+        crate::records::write_eval(out, &data.classes, &eval.confusion)?;
     }
     Ok(0)
 }

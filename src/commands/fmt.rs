@@ -36,14 +36,14 @@ pub fn run(args: &FmtArgs) -> Result<i32> {
         };
         if formatted == source {
             if stdin && !args.check {
-                super::out(&formatted)?;
+                crate::terminal::out(&formatted)?;
             }
             continue;
         }
         changed = true;
         match (args.check, stdin) {
-            (true, _) => super::out(&diff(&source, &formatted, &shown))?,
-            (false, true) => super::out(&formatted)?,
+            (true, _) => crate::terminal::out(&diff(&source, &formatted, &shown))?,
+            (false, true) => crate::terminal::out(&formatted)?,
             (false, false) => write_in_place(file, &formatted)?,
         }
     }

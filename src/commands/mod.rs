@@ -15,15 +15,45 @@ pub mod run;
 pub mod status;
 pub mod sweep;
 
-use crate::error::{Error, Result};
-use std::io::Write;
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use clap::Parser;
 
-/// Writes `text` to standard output. A closed pipe (`dlp plan … | head`)
-/// becomes [`Error::Stdout`], which ends the command quietly.
-pub(crate) fn out(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Stdout)
+/// Parses the command line, runs the command and returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    if let Err(e) = crate::run::signals::survive_file_size_limit() {
+        return report(&e);
+    }
+    let result = match cli.command {
+        Command::Check(a) => check::run(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Run(a) => run::run(&a),
+        Command::Eval(a) => eval::run(&a),
+        Command::Diff(a) => diff::run(&a),
+        Command::Baseline(a) => baseline::run(&a),
+        Command::Bench(a) => bench::run(&a),
+        Command::Status(a) => status::run(&a),
+        Command::Sweep(c) => sweep::run(&c),
+        Command::Report(a) => report::run(&a),
+        Command::Predict(a) => predict::run(&a),
+        Command::Fmt(a) => fmt::run(&a),
+        Command::Lsp => lsp::run(),
+        Command::Completions(a) => completions::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        // `dlp plan … | head` closed the pipe: nothing is wrong.
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &Error) -> i32 {
+    match e {
+        // Diagnostics are already rendered with their own `error:` lines.
+        Error::Invalid(report) => eprint!("{report}"),
+        _ => eprintln!("error: {e}"),
+    }
+    e.exit_code()
 }

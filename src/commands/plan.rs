@@ -13,12 +13,12 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     eprint!("{warnings}");
     match args.format {
         Format::Text => {
-            super::out(&format!("{}\n{}", summary(&plan), describe(&plan)))?;
+            crate::terminal::out(&format!("{}\n{}", summary(&plan), describe(&plan)))?;
         }
         Format::Yaml => {
             let text = serde_yaml_ng::to_string(&plan)
                 .map_err(|e| Error::Runtime(format!("cannot write the plan as YAML: {e}")))?;
-            super::out(&text)?;
+            crate::terminal::out(&text)?;
         }
     }
     Ok(0)

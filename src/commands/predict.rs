@@ -8,7 +8,7 @@
 
 use crate::cli::{PredictArgs, WeightsChoice};
 use crate::error::{Error, Result};
-use crate::report::atomic;
+use crate::records::atomic;
 use crate::run::device;
 use crate::run::predict::{Prediction, Predictor, Weights};
 use std::path::Path;
@@ -46,7 +46,7 @@ pub fn run(args: &PredictArgs) -> Result<i32> {
                 predictions.len() as f64 / model.as_secs_f64().max(1e-9)
             );
         }
-        None => super::out(&String::from_utf8_lossy(&text))?,
+        None => crate::terminal::out(&String::from_utf8_lossy(&text))?,
     }
     if bad.is_empty() {
         return Ok(0);

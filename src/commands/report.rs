@@ -9,8 +9,8 @@
 
 use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
-use crate::report::atomic;
-use crate::report::manifest;
+use crate::records::atomic;
+use crate::records::manifest;
 use crate::report::page::compare::{self, Compared, SweepValues};
 use crate::report::page::{self, RunFiles};
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         let files = RunFiles::read(one)?;
         let out = args.out.clone().unwrap_or_else(|| one.join(page::FILE));
         atomic::write(&out, page::run::render(&files)?.as_bytes())?;
-        super::out(&format!("{}\n", out.display()))?;
+        crate::terminal::out(&format!("{}\n", out.display()))?;
         return Ok(0);
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
@@ -80,7 +80,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
     let title = format!("{}: {} runs compared", names.join(", "), runs.len());
     let html = compare::render(&runs, sweep.as_ref(), &title)?;
     atomic::write(&out, html.as_bytes())?;
-    super::out(&format!("{}\n", out.display()))?;
+    crate::terminal::out(&format!("{}\n", out.display()))?;
     Ok(0)
 }
 

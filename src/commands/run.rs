@@ -4,8 +4,10 @@
 use crate::analyze;
 use crate::cli::{Executor, RunArgs, SlurmArgs};
 use crate::error::{Error, Result};
-use crate::report::trace;
-use crate::run::{self, RunOptions, device, seeds, sweep};
+use crate::run::{self, RunOptions, device};
+use crate::sweeps::seeds;
+use crate::sweeps::sweep;
+use crate::terminal::trace;
 
 pub fn run(args: &RunArgs) -> Result<i32> {
     let _guard = trace::init(args.trace.as_deref())?;
@@ -86,7 +88,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
                         ));
                     }
                     let options = slurm_options(&args.slurm, args.device.clone());
-                    return sweep::slurm::submit(
+                    return crate::sweeps::slurm::submit(
                         &plan,
                         &args.overrides.set,
                         args.out.as_deref(),
@@ -118,8 +120,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 }
 
 /// The Slurm options of a command line.
-pub fn slurm_options(a: &SlurmArgs, device: Option<String>) -> sweep::slurm::Options {
-    sweep::slurm::Options {
+pub fn slurm_options(a: &SlurmArgs, device: Option<String>) -> crate::sweeps::slurm::Options {
+    crate::sweeps::slurm::Options {
         partition: a.partition.clone(),
         gpus_per_trial: a.gpus_per_trial,
         cpus_per_trial: a.cpus_per_trial,

@@ -6,17 +6,19 @@
 
 use crate::cli::StatusArgs;
 use crate::error::{Error, Result};
-use crate::report::Status;
+use crate::records::Status;
+use crate::run::folder;
 use crate::run::state::{self, TrainState};
-use crate::run::sweep::{self, slurm};
-use crate::run::{folder, seeds};
+use crate::sweeps::seeds;
+use crate::sweeps::slurm;
+use crate::sweeps::sweep;
 use std::path::Path;
 
 pub fn run(args: &StatusArgs) -> Result<i32> {
     let mut unreadable = false;
     for dir in &args.dirs {
         match folder_status(dir) {
-            Ok(text) => super::out(&text)?,
+            Ok(text) => crate::terminal::out(&text)?,
             Err(e) => {
                 eprintln!("error: {e}");
                 unreadable = true;
@@ -37,7 +39,7 @@ fn folder_status(dir: &Path) -> Result<String> {
         let mut text = String::new();
         for i in 0..n {
             let run = dir.join(seeds::folder_name(i, n));
-            if run.join(crate::report::manifest::FILE).exists() {
+            if run.join(crate::records::manifest::FILE).exists() {
                 text += &describe(&run)?;
             } else {
                 text += &format!("{}: not started", run.display());
@@ -46,7 +48,7 @@ fn folder_status(dir: &Path) -> Result<String> {
         }
         return Ok(text);
     }
-    if !dir.join(crate::report::manifest::FILE).exists() {
+    if !dir.join(crate::records::manifest::FILE).exists() {
         return Err(Error::Usage(format!(
             "{}: not a run folder (no run.yaml), a sweep (no sweep.yaml) nor a multi-seed run (no seeds.yaml)",
             dir.display()

@@ -3,21 +3,22 @@
 
 use crate::cli::{Executor, SweepCommand};
 use crate::error::{Error, Result};
-use crate::run::sweep::{self, slurm, summary};
 use crate::run::{RunOptions, device};
+use crate::sweeps::sweep;
+use crate::sweeps::{slurm, summary};
 use std::path::Path;
 
 pub fn run(command: &SweepCommand) -> Result<i32> {
     match command {
         SweepCommand::Status(a) => {
             sweep_folder(&a.dir)?;
-            super::out(&slurm::status(&a.dir)?)?;
+            crate::terminal::out(&slurm::status(&a.dir)?)?;
             Ok(0)
         }
         SweepCommand::Summary(a) => {
             sweep_folder(&a.dir)?;
             let (text, unfinished) = summary::summarize(&a.dir)?;
-            super::out(&text)?;
+            crate::terminal::out(&text)?;
             if unfinished.is_empty() {
                 Ok(0)
             } else {

@@ -6,6 +6,7 @@
 //! cache folder lets one process (or thread) download at a time.
 
 use crate::error::{Error, Result};
+use crate::lockfile::Attempt;
 use crate::plan::Builtin;
 use md5::{Digest, Md5};
 use std::io::{Read, Write};
@@ -338,32 +339,23 @@ fn extract(archive: &Path, dir: &Path, folder: &str) -> Result<()> {
 }
 
 /// The lock file of a dataset's cache folder.
-pub const LOCK: &str = ".lock";
+pub const LOCK: &str = crate::lockfile::LOCK;
 
 /// Holds the lock of the cache folder `dir` until dropped, waiting for
 /// another process or thread that holds it (saying so when `progress`).
 fn lock(dir: &Path, name: &str, progress: bool) -> Result<std::fs::File> {
-    let path = dir.join(LOCK);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::write(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
+    match crate::lockfile::try_lock(dir)? {
+        Attempt::Taken(file) => Ok(file),
+        Attempt::Held(file) => {
             if progress {
                 eprintln!(
                     "waiting for another dlp process downloading {name} into {}",
                     dir.display()
                 );
             }
-            file.lock().map_err(|e| Error::io(&path, e))?;
+            crate::lockfile::wait(dir, file)
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
-    Ok(file)
 }
 
 /// Makes sure the dataset is in the cache and returns its data folder.

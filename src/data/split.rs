@@ -1,7 +1,7 @@
 //! Train/validation/test splits: counts or fractions, an official test
 //! part, stratification and a seeded shuffle.
 
-use crate::analyze::{Kind, Report};
+use crate::diagnostics::{Kind, Report};
 use crate::error::{Error, Result};
 use crate::plan::{Loc, SplitPlan, SplitSize, TestSplit};
 use crate::rng;

@@ -13,9 +13,6 @@ mod complete;
 mod index;
 mod query;
 
-#[cfg(test)]
-mod highlight;
-
 use crate::analyze::{self, Analysis, Diagnostic, Severity};
 use crate::syntax::{self, File, Span};
 use index::LineIndex;

@@ -2,8 +2,8 @@
 //! hover, go to definition, rename, inlay hints.
 
 use super::Doc;
-use crate::analyze::diagnostic::line_col;
 use crate::analyze::{kind_of, schema};
+use crate::diagnostics::line_col;
 use crate::plan::{LayerPlan, Loc};
 use crate::syntax::{
     Assign, Command, Compare, Expr, ExprKind, Let, Span, Statement, Value, ValueKind,

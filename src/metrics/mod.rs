@@ -1,13 +1,15 @@
 //! Classification metrics: the [`Confusion`] matrix (rows = true class,
 //! columns = predicted) and everything derived from it — accuracy,
 //! per-class precision/recall/F1/support, macro and weighted averages,
-//! with scikit-learn's conventions — and top-k accuracy.
+//! with scikit-learn's conventions — and top-k accuracy; [`stats`]
+//! summarises a metric over seeds (mean, spread, Welch's t-test).
 //!
 //! For a binary task the positive class is class 1
 //! ([`Confusion::binary_positive`]).
 
 pub mod classification;
 pub mod confusion;
+pub mod stats;
 pub mod top_k;
 
 pub use classification::{ClassFigures, predicted_classes};

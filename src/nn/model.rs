@@ -334,10 +334,10 @@ impl Model {
     }
 
     /// Writes the state as safetensors, atomically
-    /// ([`crate::report::atomic::write`]): a crash or a full disk never
+    /// ([`crate::records::atomic::write`]): a crash or a full disk never
     /// leaves half a file, and an error names the file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::report::atomic::write_safetensors(path, self.state()?, None)
+        crate::records::atomic::write_safetensors(path, self.state()?, None)
     }
 
     /// Reads weights written by [`Model::save`]. A missing, corrupt or

@@ -13,6 +13,7 @@ mod model;
 mod shape;
 pub mod summary;
 mod train;
+pub mod trials;
 
 pub use data::*;
 pub use model::*;
@@ -69,13 +70,9 @@ pub enum Value {
     List(Vec<Value>),
 }
 
-/// A source location, 1-based, kept in the plan where later stages report
-/// errors against the pipeline (split sizes, expectations).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Loc {
-    pub line: usize,
-    pub column: usize,
-}
+/// Where later stages report errors against the pipeline (split sizes,
+/// expectations): kept in the plan, defined with the diagnostics.
+pub use crate::diagnostics::Loc;
 
 /// `diagnose { human_error 0.005 tolerance=0.02 }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ pub(crate) fn thousands(n: usize) -> String {
 }
 
 /// A number as a user would write it: `0.001`, `1e-7`, `32`.
-pub fn num(x: f64) -> String {
+pub fn written_num(x: f64) -> String {
     if x != 0.0 && x.abs() < 1e-3 {
         format!("{x:e}")
     } else {
@@ -128,7 +128,7 @@ impl<'a> Line<'a> {
 fn size(s: SplitSize) -> String {
     match s {
         SplitSize::Count(n) => n.to_string(),
-        SplitSize::Fraction(f) => num(f),
+        SplitSize::Fraction(f) => written_num(f),
     }
 }
 
@@ -136,7 +136,7 @@ fn activation(a: Activation) -> String {
     match a {
         Activation::Linear => "linear".into(),
         Activation::Relu => "relu".into(),
-        Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha={})", num(alpha)),
+        Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha={})", written_num(alpha)),
         Activation::Sigmoid => "sigmoid".into(),
         Activation::Tanh => "tanh".into(),
         Activation::Softmax => "softmax".into(),
@@ -177,7 +177,7 @@ fn value(v: &Value) -> String {
     match v {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => num(*f),
+        Value::Float(f) => written_num(*f),
         Value::Str(s) => s.clone(),
         Value::List(items) => format!(
             "[{}]",
@@ -186,22 +186,35 @@ fn value(v: &Value) -> String {
     }
 }
 
-/// The resolved plan, one statement per line, defaults marked `(default)`.
+/// The resolved plan, one statement per line, defaults marked `(default)`:
+/// one function per section, in the order of the file.
 pub fn describe(plan: &Plan) -> String {
     let mut s = String::new();
-    let d = |p: &str| {
-        if plan.defaults.contains(p) {
-            " (default)"
-        } else {
-            ""
-        }
-    };
+    describe_header(&mut s, plan);
+    describe_data(&mut s, plan);
+    describe_preprocess(&mut s, plan);
+    describe_augment(&mut s, plan);
+    describe_model(&mut s, plan);
+    describe_train(&mut s, plan);
+    describe_evaluate(&mut s, plan);
+    describe_diagnose(&mut s, plan);
+    describe_expect(&mut s, plan);
+    describe_sweep(&mut s, plan);
+    s
+}
+
+/// The pipeline's name, seed and variables.
+fn describe_header(s: &mut String, plan: &Plan) {
+    let d = |p: &str| default_mark(plan, p);
     let _ = writeln!(s, "Pipeline \"{}\" ({})", plan.name, plan.path.display());
     let _ = writeln!(s, "seed {}{}", plan.seed, d("seed"));
     for (k, v) in &plan.vars {
         let _ = writeln!(s, "let {k} = {}", value(v));
     }
+}
 
+/// `data`: the source, the split and the input shape.
+fn describe_data(s: &mut String, plan: &Plan) {
     let _ = writeln!(s, "\ndata");
     let src = match &plan.data.source {
         Source::Builtin(b) => Line::new(plan, format!("source {}", b.name())),
@@ -216,7 +229,7 @@ pub fn describe(plan: &Plan) -> String {
             .kv("data.source.samples", "samples", samples)
             .kv("data.source.centers", "centers", centers)
             .kv("data.source.features", "features", features)
-            .kv("data.source.std", "std", num(*std))
+            .kv("data.source.std", "std", written_num(*std))
             .kv("data.source.seed", "seed", seed)
             .kv("data.source.generator", "generator", generator.name()),
         Source::Csv { path, label } => Line::new(
@@ -242,7 +255,7 @@ pub fn describe(plan: &Plan) -> String {
             l
         }
     };
-    src.done(&mut s, 2);
+    src.done(s, 2);
     let sp = &plan.data.split;
     let mut l = Line::new(plan, "split").text(format!("train={}", size(sp.train)));
     if let Some(v) = sp.valid {
@@ -261,9 +274,13 @@ pub fn describe(plan: &Plan) -> String {
             if sp.validate_on_test { "test" } else { "valid" },
         )
         .text(format!("seed={}", sp.seed))
-        .done(&mut s, 2);
+        .done(s, 2);
     let _ = writeln!(s, "  input {}", plan.model.input);
+}
 
+/// `preprocess`, when there is any.
+fn describe_preprocess(s: &mut String, plan: &Plan) {
+    let d = |p: &str| default_mark(plan, p);
     if !plan.preprocess.is_empty() {
         let _ = writeln!(s, "\npreprocess (statistics from the train split)");
         for p in &plan.preprocess {
@@ -271,7 +288,7 @@ pub fn describe(plan: &Plan) -> String {
                 Preprocess::Grayscale => "grayscale".to_string(),
                 Preprocess::Rgb => "rgb".to_string(),
                 Preprocess::Resize { height, width } => format!("resize {height} {width}"),
-                Preprocess::Scale { factor } => format!("scale {}", num(*factor)),
+                Preprocess::Scale { factor } => format!("scale {}", written_num(*factor)),
                 Preprocess::Normalize { per_channel } => format!(
                     "normalize mean_std per_channel={per_channel}{} (x - mean) / (std + 1e-7)",
                     d("preprocess.normalize.per_channel")
@@ -281,18 +298,32 @@ pub fn describe(plan: &Plan) -> String {
             let _ = writeln!(s, "  {text}");
         }
     }
+}
 
+/// `augment`, when there is any.
+fn describe_augment(s: &mut String, plan: &Plan) {
+    let d = |p: &str| default_mark(plan, p);
     let a = &plan.augment;
     if !a.is_empty() {
         let _ = writeln!(s, "\naugment (training batches only, seed={})", a.seed);
         if let Some(r) = a.rotate {
-            let _ = writeln!(s, "  rotate ±{}°", num(r));
+            let _ = writeln!(s, "  rotate ±{}°", written_num(r));
         }
         if let Some((w, h)) = a.shift {
-            let _ = writeln!(s, "  shift width=±{} height=±{}", num(w), num(h));
+            let _ = writeln!(
+                s,
+                "  shift width=±{} height=±{}",
+                written_num(w),
+                written_num(h)
+            );
         }
         if let Some(z) = a.zoom {
-            let _ = writeln!(s, "  zoom [{}, {}]", num(1.0 - z), num(1.0 + z));
+            let _ = writeln!(
+                s,
+                "  zoom [{}, {}]",
+                written_num(1.0 - z),
+                written_num(1.0 + z)
+            );
         }
         if let Some(f) = a.fill {
             let f = format!("{f:?}").to_lowercase();
@@ -302,13 +333,16 @@ pub fn describe(plan: &Plan) -> String {
             let _ = writeln!(s, "  flip {} (p=0.5)", format!("{f:?}").to_lowercase());
         }
         if let Some((lo, hi)) = a.brightness {
-            let _ = writeln!(s, "  brightness [{}, {}]", num(lo), num(hi));
+            let _ = writeln!(s, "  brightness [{}, {}]", written_num(lo), written_num(hi));
         }
         if let Some((size, pad)) = a.crop {
             let _ = writeln!(s, "  crop {size} padding={pad}");
         }
     }
+}
 
+/// `model`: the initialisers and every layer with its parameters.
+fn describe_model(s: &mut String, plan: &Plan) {
     let m = &plan.model;
     let _ = writeln!(
         s,
@@ -331,7 +365,7 @@ pub fn describe(plan: &Plan) -> String {
             } => line
                 .text(format!("dense {units}"))
                 .kv(&p("activation"), "activation", activation(*act))
-                .kv(&p("l2"), "l2", num(*l2)),
+                .kv(&p("l2"), "l2", written_num(*l2)),
             Layer::Conv2d {
                 filters,
                 kernel,
@@ -349,13 +383,13 @@ pub fn describe(plan: &Plan) -> String {
                     format!("{padding:?}").to_lowercase(),
                 )
                 .kv(&p("activation"), "activation", activation(*act))
-                .kv(&p("l2"), "l2", num(*l2)),
+                .kv(&p("l2"), "l2", written_num(*l2)),
             Layer::MaxPool { size, stride } | Layer::AvgPool { size, stride } => line
                 .text(format!("{} {size}", l.layer.kind()))
                 .kv(&p("stride"), "stride", stride)
                 .text("padding=valid"),
             Layer::Dropout { rate, seed } => {
-                let line = line.text(format!("dropout {}", num(*rate)));
+                let line = line.text(format!("dropout {}", written_num(*rate)));
                 match seed {
                     Some(s) => line.text(format!("seed={s}")),
                     None => line.text(format!("seed={} (model dropout stream)", m.dropout_seed)),
@@ -363,17 +397,21 @@ pub fn describe(plan: &Plan) -> String {
             }
             Layer::BatchNorm { momentum, epsilon } => line
                 .text("batchnorm")
-                .kv(&p("momentum"), "momentum", num(*momentum))
-                .kv(&p("epsilon"), "epsilon", num(*epsilon)),
+                .kv(&p("momentum"), "momentum", written_num(*momentum))
+                .kv(&p("epsilon"), "epsilon", written_num(*epsilon)),
             Layer::Activation(Activation::LeakyRelu { alpha }) => {
                 line.text("leaky_relu")
-                    .kv(&p("alpha"), "alpha", num(*alpha))
+                    .kv(&p("alpha"), "alpha", written_num(*alpha))
             }
             other => line.text(other.kind()),
         };
-        line.done(&mut s, 2);
+        line.done(s, 2);
     }
+}
 
+/// `train`: loss, optimizer, schedule, batches, epochs, stopping.
+fn describe_train(s: &mut String, plan: &Plan) {
+    let d = |p: &str| default_mark(plan, p);
     let t = &plan.train;
     let _ = writeln!(s, "\ntrain");
     let loss = match t.loss {
@@ -392,8 +430,8 @@ pub fn describe(plan: &Plan) -> String {
             nesterov,
         } => line
             .text(format!("sgd{}", d(&k("kind"))))
-            .kv(&k("lr"), "lr", num(lr))
-            .kv(&k("momentum"), "momentum", num(momentum))
+            .kv(&k("lr"), "lr", written_num(lr))
+            .kv(&k("momentum"), "momentum", written_num(momentum))
             .kv(&k("nesterov"), "nesterov", nesterov),
         Optimizer::Adam {
             lr,
@@ -402,10 +440,10 @@ pub fn describe(plan: &Plan) -> String {
             epsilon,
         } => line
             .text(format!("adam{}", d(&k("kind"))))
-            .kv(&k("lr"), "lr", num(lr))
-            .kv(&k("beta1"), "beta1", num(beta1))
-            .kv(&k("beta2"), "beta2", num(beta2))
-            .kv(&k("epsilon"), "epsilon", num(epsilon)),
+            .kv(&k("lr"), "lr", written_num(lr))
+            .kv(&k("beta1"), "beta1", written_num(beta1))
+            .kv(&k("beta2"), "beta2", written_num(beta2))
+            .kv(&k("epsilon"), "epsilon", written_num(epsilon)),
         Optimizer::AdamW {
             lr,
             beta1,
@@ -414,11 +452,15 @@ pub fn describe(plan: &Plan) -> String {
             weight_decay,
         } => line
             .text(format!("adamw{}", d(&k("kind"))))
-            .kv(&k("lr"), "lr", num(lr))
-            .kv(&k("beta1"), "beta1", num(beta1))
-            .kv(&k("beta2"), "beta2", num(beta2))
-            .kv(&k("epsilon"), "epsilon", num(epsilon))
-            .kv(&k("weight_decay"), "weight_decay", num(weight_decay)),
+            .kv(&k("lr"), "lr", written_num(lr))
+            .kv(&k("beta1"), "beta1", written_num(beta1))
+            .kv(&k("beta2"), "beta2", written_num(beta2))
+            .kv(&k("epsilon"), "epsilon", written_num(epsilon))
+            .kv(
+                &k("weight_decay"),
+                "weight_decay",
+                written_num(weight_decay),
+            ),
         Optimizer::RmsProp {
             lr,
             rho,
@@ -426,38 +468,46 @@ pub fn describe(plan: &Plan) -> String {
             epsilon,
         } => line
             .text(format!("rmsprop{}", d(&k("kind"))))
-            .kv(&k("lr"), "lr", num(lr))
-            .kv(&k("rho"), "rho", num(rho))
-            .kv(&k("momentum"), "momentum", num(momentum))
-            .kv(&k("epsilon"), "epsilon", num(epsilon)),
+            .kv(&k("lr"), "lr", written_num(lr))
+            .kv(&k("rho"), "rho", written_num(rho))
+            .kv(&k("momentum"), "momentum", written_num(momentum))
+            .kv(&k("epsilon"), "epsilon", written_num(epsilon)),
         Optimizer::Adagrad {
             lr,
             initial_accumulator,
             epsilon,
         } => line
             .text(format!("adagrad{}", d(&k("kind"))))
-            .kv(&k("lr"), "lr", num(lr))
+            .kv(&k("lr"), "lr", written_num(lr))
             .kv(
                 &k("initial_accumulator"),
                 "initial_accumulator",
-                num(initial_accumulator),
+                written_num(initial_accumulator),
             )
-            .kv(&k("epsilon"), "epsilon", num(epsilon)),
+            .kv(&k("epsilon"), "epsilon", written_num(epsilon)),
     };
-    let line = line.kv(&k("decay"), "decay", num(t.optimizer.decay));
+    let line = line.kv(&k("decay"), "decay", written_num(t.optimizer.decay));
     let line = match t.optimizer.clip_norm {
-        Some(c) => line.text(format!("clip_norm={}", num(c))),
+        Some(c) => line.text(format!("clip_norm={}", written_num(c))),
         None => line.text("clip_norm=none (default)"),
     };
-    line.done(&mut s, 2);
+    line.done(s, 2);
     let sched = match &t.schedule.kind {
         Schedule::Constant => format!("constant{}", d("train.schedule.kind")),
-        Schedule::Step { every, factor } => format!("step every={every} factor={}", num(*factor)),
-        Schedule::Exponential { every, factor } => {
-            format!("exponential every={every} factor={}", num(*factor))
+        Schedule::Step { every, factor } => {
+            format!("step every={every} factor={}", written_num(*factor))
         }
-        Schedule::Cosine { min } => format!("cosine min={}{}", num(*min), d("train.schedule.min")),
-        Schedule::Linear { to } => format!("linear to={}{}", num(*to), d("train.schedule.to")),
+        Schedule::Exponential { every, factor } => {
+            format!("exponential every={every} factor={}", written_num(*factor))
+        }
+        Schedule::Cosine { min } => format!(
+            "cosine min={}{}",
+            written_num(*min),
+            d("train.schedule.min")
+        ),
+        Schedule::Linear { to } => {
+            format!("linear to={}{}", written_num(*to), d("train.schedule.to"))
+        }
         Schedule::Plateau {
             monitor,
             mode: md,
@@ -468,16 +518,20 @@ pub fn describe(plan: &Plan) -> String {
         } => Line::new(plan, "plateau")
             .kv("train.schedule.monitor", "monitor", monitor)
             .kv("train.schedule.mode", "mode", mode(*md))
-            .kv("train.schedule.factor", "factor", num(*factor))
+            .kv("train.schedule.factor", "factor", written_num(*factor))
             .kv("train.schedule.patience", "patience", patience)
-            .kv("train.schedule.min_delta", "min_delta", num(*min_delta))
-            .kv("train.schedule.min_lr", "min_lr", num(*min_lr))
+            .kv(
+                "train.schedule.min_delta",
+                "min_delta",
+                written_num(*min_delta),
+            )
+            .kv("train.schedule.min_lr", "min_lr", written_num(*min_lr))
             .parts
             .join(" "),
     };
     Line::new(plan, format!("schedule {sched}"))
         .kv("train.schedule.warmup", "warmup", t.schedule.warmup)
-        .done(&mut s, 2);
+        .done(s, 2);
     let batch = match t.batch {
         BatchSize::Size(n) => n.to_string(),
         BatchSize::All => "all".into(),
@@ -486,20 +540,24 @@ pub fn describe(plan: &Plan) -> String {
         .kv("train.batch.drop_last", "drop_last", t.drop_last)
         .text("shuffle=every epoch")
         .text(format!("seed={}", t.shuffle_seed))
-        .done(&mut s, 2);
+        .done(s, 2);
     let _ = writeln!(s, "  epochs {}", t.epochs);
     match &t.early_stop {
         Some(e) => Line::new(plan, "early_stop")
             .kv("train.early_stop.monitor", "monitor", &e.monitor)
             .kv("train.early_stop.mode", "mode", mode(e.mode))
-            .kv("train.early_stop.min_delta", "min_delta", num(e.min_delta))
+            .kv(
+                "train.early_stop.min_delta",
+                "min_delta",
+                written_num(e.min_delta),
+            )
             .kv("train.early_stop.patience", "patience", e.patience)
             .kv(
                 "train.early_stop.restore_best",
                 "restore_best",
                 e.restore_best,
             )
-            .done(&mut s, 2),
+            .done(s, 2),
         None => {
             let _ = writeln!(s, "  early_stop none (default)");
         }
@@ -509,7 +567,7 @@ pub fn describe(plan: &Plan) -> String {
             .kv("train.checkpoint.monitor", "monitor", &c.monitor)
             .kv("train.checkpoint.mode", "mode", mode(c.mode))
             .kv("train.checkpoint.best_only", "best_only", c.best_only)
-            .done(&mut s, 2),
+            .done(s, 2),
         None => {
             let _ = writeln!(s, "  checkpoint none (default)");
         }
@@ -519,7 +577,7 @@ pub fn describe(plan: &Plan) -> String {
             let _ = writeln!(s, "  class_weight balanced");
         }
         Some(ClassWeight::List(ws)) => {
-            let ws: Vec<String> = ws.iter().map(|w| num(*w)).collect();
+            let ws: Vec<String> = ws.iter().map(|w| written_num(*w)).collect();
             let _ = writeln!(s, "  class_weight [{}]", ws.join(", "));
         }
         None => {
@@ -532,7 +590,11 @@ pub fn describe(plan: &Plan) -> String {
         DeviceSpec::Cuda(n) => format!("cuda:{n}"),
     };
     let _ = writeln!(s, "  device {dev}{}", d("train.device"));
+}
 
+/// `evaluate`: the metrics and the weights the test split sees.
+fn describe_evaluate(s: &mut String, plan: &Plan) {
+    let d = |p: &str| default_mark(plan, p);
     let e = &plan.evaluate;
     let _ = writeln!(s, "\nevaluate");
     let metrics: Vec<String> = e
@@ -552,25 +614,42 @@ pub fn describe(plan: &Plan) -> String {
         "weights",
         format!("{:?}", e.weights).to_lowercase(),
     )
-    .done(&mut s, 2);
+    .done(s, 2);
     let _ = writeln!(s, "  the test split sees {}", test_weights(plan));
+}
 
+/// `diagnose`, when there is one.
+fn describe_diagnose(s: &mut String, plan: &Plan) {
     if let Some(dg) = &plan.diagnose {
         let _ = writeln!(s, "\ndiagnose");
-        Line::new(plan, format!("human_error {}", num(dg.human_error)))
+        Line::new(plan, format!("human_error {}", written_num(dg.human_error)))
             .kv(
                 "diagnose.human_error.tolerance",
                 "tolerance",
-                num(dg.tolerance),
+                written_num(dg.tolerance),
             )
-            .done(&mut s, 2);
+            .done(s, 2);
     }
+}
+
+/// `expect`, when there is one.
+fn describe_expect(s: &mut String, plan: &Plan) {
     if !plan.expect.is_empty() {
         let _ = writeln!(s, "\nexpect");
         for x in &plan.expect {
-            let _ = writeln!(s, "  {} {} {}", x.metric, x.op.symbol(), num(x.value));
+            let _ = writeln!(
+                s,
+                "  {} {} {}",
+                x.metric,
+                x.op.symbol(),
+                written_num(x.value)
+            );
         }
     }
+}
+
+/// `sweep`, when there is one, with the trials it will run.
+fn describe_sweep(s: &mut String, plan: &Plan) {
     if let Some(sw) = &plan.sweep {
         let head = match sw.kind {
             SweepKind::Grid => "sweep grid".to_string(),
@@ -589,30 +668,38 @@ pub fn describe(plan: &Plan) -> String {
                 .kv("sweep.warmup", "warmup", warmup)
                 .kv("sweep.startup", "startup", startup),
         };
-        l.done(&mut s, 2);
+        l.done(s, 2);
         for ax in &sw.axes {
             let vals = match &ax.values {
                 SweepValues::List(vs) => {
                     format!("[{}]", vs.iter().map(value).collect::<Vec<_>>().join(", "))
                 }
                 SweepValues::Uniform { low, high } => {
-                    format!("uniform({}, {})", num(*low), num(*high))
+                    format!("uniform({}, {})", written_num(*low), written_num(*high))
                 }
                 SweepValues::LogUniform { low, high } => {
-                    format!("loguniform({}, {})", num(*low), num(*high))
+                    format!("loguniform({}, {})", written_num(*low), written_num(*high))
                 }
             };
             let _ = writeln!(s, "  {} = {vals}", ax.target);
         }
-        trial_list(&mut s, sw);
+        trial_list(s, sw);
     }
-    s
+}
+
+/// " (default)" after a value the pipeline left to its default.
+fn default_mark(plan: &Plan, path: &str) -> &'static str {
+    if plan.defaults.contains(path) {
+        " (default)"
+    } else {
+        ""
+    }
 }
 
 /// The trials a sweep will run, with their values (and seeds), as `dlp
 /// run` will number them.
 fn trial_list(s: &mut String, sw: &SweepPlan) {
-    let trials = match crate::run::sweep::trials(sw) {
+    let trials = match crate::plan::trials::trials(sw) {
         Ok(t) => t,
         Err(e) => {
             let _ = writeln!(s, "  no trials: {e}");
@@ -628,12 +715,12 @@ fn trial_list(s: &mut String, sw: &SweepPlan) {
     for (i, t) in trials.iter().enumerate() {
         let mut words: Vec<String> = t.iter().map(|(k, v)| format!("{k}={}", value(v))).collect();
         if let SweepKind::Random { seed, .. } = sw.kind {
-            words.push(format!("seed={}", crate::run::sweep::trial_seed(seed, i)));
+            words.push(format!("seed={}", crate::plan::trials::trial_seed(seed, i)));
         }
         let _ = writeln!(
             s,
             "    {}  {}",
-            crate::run::sweep::trial_name(i, n),
+            crate::plan::trials::trial_name(i, n),
             words.join(" ")
         );
     }

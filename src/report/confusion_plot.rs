@@ -4,9 +4,9 @@
 //! to read, labelled with its count and that share. The report page draws
 //! the same colours ([`blues`]).
 
-use super::atomic;
 use super::curves::{FAMILY, register_font};
 use crate::error::{Error, Result};
+use crate::records::atomic;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -8,9 +8,9 @@
 //! (`assets/fonts/`, Bitstream Vera licence), so the figure is the same on
 //! a machine without system fonts (a CI container, a bare server).
 
-use super::atomic;
-use super::history::History;
 use crate::error::{Error, Result};
+use crate::records::atomic;
+use crate::records::history::History;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;

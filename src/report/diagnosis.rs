@@ -9,8 +9,8 @@
 //! The train error comes from a clean pass over the train split (no
 //! dropout, no augmentation), not from the running training average.
 
-use super::history::History;
 use crate::plan::DiagnosePlan;
+use crate::records::history::History;
 use std::fmt;
 
 /// The tolerance when the pipeline has no `diagnose { tolerance=… }`.
@@ -148,7 +148,7 @@ impl Diagnosis {
 
     /// Writes the text to `path` (`diagnosis.txt`) atomically.
     pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
-        super::atomic::write(path, self.to_string().as_bytes())
+        crate::records::atomic::write(path, self.to_string().as_bytes())
     }
 
     /// As [`Diagnosis::new`], with human error and tolerance from the
@@ -323,7 +323,7 @@ impl fmt::Display for Diagnosis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::history::EpochRow;
+    use crate::records::history::EpochRow;
 
     fn history(loss: &[f64], val_loss: &[f64]) -> History {
         let mut h = History::new();

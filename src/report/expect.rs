@@ -3,8 +3,8 @@
 //! points at the assertion in the pipeline, like a compiler error, so an
 //! editor or CI log links straight to it.
 
-use super::atomic::num;
 use crate::plan::Expectation;
+use crate::records::atomic::csv_num;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -21,7 +21,7 @@ pub fn check(
     let mut failures = Vec::new();
     for e in expect {
         let at = format!("{}:{}:{}", pipeline.display(), e.loc.line, e.loc.column);
-        let wanted = format!("{} {} {}", e.metric, e.op.symbol(), num(e.value));
+        let wanted = format!("{} {} {}", e.metric, e.op.symbol(), csv_num(e.value));
         match metrics.get(&e.metric) {
             None => {
                 let known: Vec<&str> = metrics.keys().map(String::as_str).collect();
@@ -49,7 +49,7 @@ fn shown(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.4}")
     } else {
-        num(x)
+        csv_num(x)
     }
 }
 

@@ -11,10 +11,10 @@
 //! `FILE[j]` for the j-th record of an IDX file or CIFAR-10 batch), as
 //! `dlp predict` names that input.
 
-use super::atomic;
 use crate::data::{Dataset, Part};
 use crate::error::{Error, Result};
 use crate::plan::Shape;
+use crate::records::atomic;
 use image::{ImageReader, RgbImage, imageops};
 use std::path::Path;
 

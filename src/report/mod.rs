@@ -20,31 +20,13 @@
 //! [`progress`] shows training on the terminal and [`trace`] sets up logs
 //! and Chrome traces.
 
-pub mod atomic;
 pub mod confusion_plot;
 pub mod curves;
-pub mod data_csv;
 pub mod diagnosis;
-pub mod diff;
-pub mod eval_csv;
 pub mod expect;
-pub mod history;
-pub mod manifest;
 pub mod misclassified;
 pub mod page;
-pub mod progress;
-pub mod stages;
-pub mod stats;
 pub mod sweep_plot;
-pub mod trace;
 
-pub use atomic::num;
 pub use curves::Marks;
-pub use data_csv::write_data_csv;
 pub use diagnosis::{Diagnosis, Verdict};
-pub use eval_csv::write_eval;
-pub use history::{EpochRow, History};
-pub use manifest::{Manifest, Status};
-pub use progress::Progress;
-pub use stages::StageTimer;
-pub use trace::TraceGuard;

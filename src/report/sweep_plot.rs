@@ -12,10 +12,10 @@
 //! Text uses the embedded DejaVu Sans, as the learning curves do; the
 //! bytes depend only on the trials' files.
 
-use super::atomic;
 use super::curves::{FAMILY, register_font};
 use crate::error::{Error, Result};
 use crate::plan::Mode;
+use crate::records::atomic;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;

@@ -10,20 +10,21 @@
 //! `dlp run --resume` or `dlp status` takes the lock over.
 
 use crate::error::{Error, Result};
+use crate::lockfile::{self, Attempt};
 use crate::plan::Plan;
-use crate::report::{Manifest, Status, manifest};
-use std::fs::{File, OpenOptions, TryLockError};
+use crate::records::{Manifest, Status, manifest};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// The lock file's name inside a run folder; it holds the owner's pid.
-pub const LOCK: &str = ".lock";
+pub const LOCK: &str = lockfile::LOCK;
 
 /// A run id from the UTC time: `20261128-051233`.
 pub fn run_id(now: SystemTime) -> String {
     // From `2026-11-28T05:12:33Z`.
-    crate::report::manifest::rfc3339(now)
+    crate::records::manifest::rfc3339(now)
         .chars()
         .filter_map(|c| match c {
             '-' | ':' | 'Z' => None,
@@ -66,23 +67,16 @@ impl RunFolder {
         // temporary file in an --out folder.
         folder.remove_stale_temporaries()?;
         let text = std::fs::read(&plan.path).map_err(|e| Error::io(&plan.path, e))?;
-        crate::report::atomic::write(&folder.dir.join("pipeline.dlp"), &text)?;
+        crate::records::atomic::write(&folder.dir.join("pipeline.dlp"), &text)?;
         Ok(folder)
     }
 
     /// Takes the lock of an existing folder, or says which process holds it.
     pub fn lock(dir: &Path) -> Result<RunFolder> {
         let path = dir.join(LOCK);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::write(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
+        let mut file = match lockfile::try_lock(dir)? {
+            Attempt::Taken(file) => file,
+            Attempt::Held(mut file) => {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
                 let who = match pid.trim() {
@@ -94,8 +88,7 @@ impl RunFolder {
                     dir.display()
                 )));
             }
-            Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-        }
+        };
         // The pid is only for the message above; the lock is what counts.
         let pid = format!("{}\n", std::process::id());
         file.set_len(0)
@@ -109,7 +102,7 @@ impl RunFolder {
     }
 
     /// Deletes temporary files that a killed process left behind (the
-    /// `.<name>.<random>.tmp` files of [`crate::report::atomic::write`]).
+    /// `.<name>.<random>.tmp` files of [`crate::records::atomic::write`]).
     pub fn remove_stale_temporaries(&self) -> Result<()> {
         let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         for entry in entries.flatten() {

@@ -25,11 +25,9 @@ pub mod input;
 pub mod memory;
 pub mod predict;
 pub mod saver;
-pub mod seeds;
 pub mod signals;
 pub mod state;
 pub mod step;
-pub mod sweep;
 pub mod trainer;
 
 use crate::data::{self, Dataset, Part};
@@ -37,7 +35,9 @@ use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::{self, Scheduler};
 use crate::plan::{DeviceSpec, Loss, Plan, TestWeights};
-use crate::report::{self, Manifest, Progress, StageTimer, Status};
+use crate::records::{Manifest, StageTimer, Status};
+use crate::report;
+use crate::terminal::Progress;
 use evaluate::{Evaluation, named_metrics};
 use folder::RunFolder;
 use std::collections::BTreeMap;
@@ -227,7 +227,7 @@ fn execute(
         manifest,
         &mut stages,
     )?;
-    stages.write_csv(&dir.join("stages.csv"))?;
+    stages.write_csv(&dir.join(crate::records::stages::FILE))?;
     manifest.final_metrics = metrics.clone();
 
     let summary = summary_line(plan, &metrics, dir);
@@ -272,7 +272,11 @@ fn prepare_data(
     .filter(|(_, p)| data.has(*p))
     .map(|(n, p)| (n, data.class_counts(p)))
     .collect();
-    report::write_data_csv(&dir.join("data.csv"), &data.classes, &parts)?;
+    crate::records::write_data_csv(
+        &dir.join(crate::records::data_csv::FILE),
+        &data.classes,
+        &parts,
+    )?;
     if plan.data.split.validate_on_test && !opts.quiet {
         eprintln!(
             "warning: validation metrics come from the test split (validate_on=test): model selection sees the test set"
@@ -312,7 +316,7 @@ fn prepare_training<'a>(
     };
     if resuming {
         // `train.csv` may hold an epoch finished after the last save.
-        let csv = dir.join(report::history::FILE);
+        let csv = dir.join(crate::records::history::FILE);
         if start.0.history.rows.is_empty() {
             remove_if_present(&csv)?;
         } else {
@@ -404,7 +408,7 @@ fn evaluate_test(
         plan.evaluate.top_k,
         true,
     ));
-    report::write_eval(dir, &trainer.data.classes, &eval.confusion)?;
+    crate::records::write_eval(dir, &trainer.data.classes, &eval.confusion)?;
     stages.record(
         "evaluate",
         started.elapsed(),
@@ -457,7 +461,7 @@ fn report(
         plan.diagnose.as_ref(),
         &trained.history,
     );
-    report::atomic::write(&dir.join("diagnosis.txt"), diagnosis.to_string().as_bytes())?;
+    crate::records::atomic::write(&dir.join("diagnosis.txt"), diagnosis.to_string().as_bytes())?;
     // Through the progress reporter, so it prints above any live bar (and
     // not at all with --quiet).
     trainer.progress.message(&diagnosis.to_string());

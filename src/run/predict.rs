@@ -25,8 +25,7 @@ use crate::data::{cifar, csv_source, idx, images};
 use crate::error::{Error, Result};
 use crate::nn::{ForwardMode, Model};
 use crate::plan::{BatchSize, DeviceSpec, Plan, Shape};
-use crate::report::Manifest;
-use crate::report::page::files;
+use crate::records::Manifest;
 use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -155,18 +154,18 @@ fn describe(shape: Shape) -> String {
 impl Predictor {
     /// Opens a finished run folder with the chosen weights.
     pub fn open(dir: &Path, weights: Weights, device: Option<DeviceSpec>) -> Result<Predictor> {
-        let yaml = dir.join(crate::report::manifest::FILE);
+        let yaml = dir.join(crate::records::manifest::FILE);
         if !yaml.is_file() {
             return Err(Error::Usage(format!(
                 "{}: not a run folder (no {})",
                 dir.display(),
-                crate::report::manifest::FILE
+                crate::records::manifest::FILE
             )));
         }
         let manifest = Manifest::read(dir)?;
         let plan = manifest.plan.clone();
-        let data_csv = dir.join("data.csv");
-        let rows = files::read_data(&data_csv)?;
+        let data_csv = dir.join(crate::records::data_csv::FILE);
+        let rows = crate::records::data_csv::read_data(&data_csv)?;
         let first = rows.first().map(|r| r.split.clone());
         let classes: Vec<String> = rows
             .iter()
@@ -532,7 +531,7 @@ fn weights_file(dir: &Path, m: &Manifest, which: Weights) -> Result<PathBuf> {
     let tested = m.test_epoch;
     // A run that completed trained every epoch of its bound.
     let last = m.stop_epoch.or(match m.status {
-        crate::report::Status::Completed => Some(m.plan.train.epochs),
+        crate::records::Status::Completed => Some(m.plan.train.epochs),
         _ => None,
     });
     let (name, file, epoch) = match which {

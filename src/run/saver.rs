@@ -8,13 +8,13 @@
 //! waiting (only the latest matters), so a slow disk or epochs of a few
 //! milliseconds cost skipped intermediate saves, never training time: the
 //! file on disk is at most about a second behind the last epoch's end. Every file written is complete
-//! ([`crate::report::atomic::write`]), so whatever moment a crash comes,
+//! ([`crate::records::atomic::write`]), so whatever moment a crash comes,
 //! the file on disk is the state of some earlier point, and training from
 //! there is deterministic. [`Saver::flush`] waits for the latest state and
 //! reports a failed write (a full disk) as the run's error.
 
 use crate::error::{Error, Result};
-use crate::report::atomic;
+use crate::records::atomic;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;

@@ -23,7 +23,7 @@ use super::early_stop::EarlyStopping;
 use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::Optimizer;
-use crate::report::{History, atomic};
+use crate::records::{History, atomic};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -202,7 +202,7 @@ fn state_of(path: &Path, bytes: &[u8]) -> Result<TrainState> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
-    use crate::report::EpochRow;
+    use crate::records::EpochRow;
     use crate::run::early_stop::Best;
     use std::collections::BTreeMap;
 

@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::{Optimizer, Scheduler};
 use crate::plan::{BatchSize, ClassWeight, Plan};
-use crate::report::{EpochRow, History, Progress};
+use crate::records::{EpochRow, History};
 use crate::rng;
+use crate::terminal::Progress;
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 use std::collections::BTreeMap;
@@ -43,7 +44,7 @@ pub enum Ending {
 }
 
 /// A decision taken from outside the run at the end of each epoch: a
-/// sweep's pruning rule ([`crate::run::sweep::prune`]).
+/// sweep's pruning rule ([`crate::sweeps::prune`]).
 pub trait Pruner: Send + Sync + std::fmt::Debug {
     /// Whether to stop after 1-based `epoch`, given the run's rows so far.
     /// It may wait for other runs to reach `epoch`; once `stop` is set
@@ -386,7 +387,7 @@ impl<'a> Trainer<'a> {
         let outputs = tracing::info_span!("epoch_outputs").entered();
         self.state
             .history
-            .write_csv(&self.dir.join(crate::report::history::FILE))?;
+            .write_csv(&self.dir.join(crate::records::history::FILE))?;
         self.progress.end_epoch(&row);
         self.scheduler.end_epoch(epoch - 1, &row.values);
 

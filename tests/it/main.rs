@@ -9,6 +9,7 @@
 //! `sh -c 'umask …; exec …'` wrapper), never for this one.
 
 mod common;
+mod floor_plan;
 mod run_outputs;
 
 mod data {
@@ -31,6 +32,7 @@ mod engine {
 mod frontend {
     mod defaults;
     mod errors;
+    mod highlight;
     mod pipelines;
 }
 

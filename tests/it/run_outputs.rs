@@ -41,7 +41,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
         read(out.join("data.csv")),
         "split,class,count\ntrain,0,263\ntrain,1,270\ntrain,2,267\ntest,0,71\ntest,1,63\ntest,2,66\n"
     );
-    let m = dlp::report::Manifest::read(&out).unwrap();
+    let m = dlp::records::Manifest::read(&out).unwrap();
     let metric = |k: &str| -> f64 {
         *m.final_metrics
             .get(k)
@@ -60,7 +60,7 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     // one, train.csv has a row per epoch run, and restore_best hands the best epoch's
     // weights to the test split, which is the validation split here
     // (validate_on=test): the test figures are that epoch's validation figures.
-    assert_eq!(m.status, dlp::report::Status::StoppedEarly);
+    assert_eq!(m.status, dlp::records::Status::StoppedEarly);
     let (best, stop) = (m.best_epoch.unwrap(), m.stop_epoch.unwrap());
     assert_eq!(stop, best + 50);
     assert!(best > 50, "best epoch {best}");
@@ -490,10 +490,12 @@ fn plan_lists_the_trials_of_a_sweep() {
         + "sweep random trials=2 seed=3 prune=median warmup=2 {\n  train.batch = [16, 32]\n}\n";
     let p = write(tmp.path(), "r.dlp", &text);
     let o = run(&["plan", p.to_str().unwrap()]);
-    let seeds: Vec<u64> = (0..2).map(|i| dlp::run::sweep::trial_seed(3, i)).collect();
+    let seeds: Vec<u64> = (0..2)
+        .map(|i| dlp::plan::trials::trial_seed(3, i))
+        .collect();
     let plan = dlp::analyze::load(&p, &[]).unwrap();
-    let trials = dlp::run::sweep::trials(plan.sweep.as_ref().unwrap()).unwrap();
-    let batch = |i: usize| dlp::run::sweep::value_text(&trials[i][0].1);
+    let trials = dlp::plan::trials::trials(plan.sweep.as_ref().unwrap()).unwrap();
+    let batch = |i: usize| dlp::plan::trials::value_text(&trials[i][0].1);
     assert!(
         stdout(&o).ends_with(&format!(
             "\nsweep random trials=2 seed=3\n  ranked by monitor=val_accuracy (default) goal=max (default) prune=median warmup=2 startup=5 (default)\n  \
@@ -650,7 +652,7 @@ fn trial_seeds(sweep: &std::path::Path, trials: usize) -> Vec<u64> {
     (1..=trials)
         .map(|i| {
             let dir = sweep.join(format!("trial-{i:03}"));
-            dlp::report::Manifest::read(&dir)
+            dlp::records::Manifest::read(&dir)
                 .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
                 .plan
                 .seed
@@ -715,7 +717,7 @@ fn a_random_sweep_runs_for_any_seed_and_follows_its_own_seed() {
         assert!((1e-3..=1e-1).contains(&lr), "{summary}");
     }
     // The trial ran with the drawn values: its manifest holds them.
-    let m = dlp::report::Manifest::read(&a.join("trial-002")).unwrap();
+    let m = dlp::records::Manifest::read(&a.join("trial-002")).unwrap();
     assert_eq!(format!("{:?}", m.plan.train.optimizer.lr()), lrs[1]);
 
     // Same sweep seed, another pipeline seed: same trial seeds and values,
@@ -825,12 +827,12 @@ fn run_text(
     dir: &std::path::Path,
     name: &str,
     text: &str,
-) -> (std::path::PathBuf, dlp::report::Manifest) {
+) -> (std::path::PathBuf, dlp::records::Manifest) {
     let p = write(dir, &format!("{name}.dlp"), text);
     let out = dir.join(name);
     let o = run_quiet(&p, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
-    let m = dlp::report::Manifest::read(&out).unwrap();
+    let m = dlp::records::Manifest::read(&out).unwrap();
     (out, m)
 }
 
@@ -856,7 +858,7 @@ fn class_weight_changes_what_the_model_learns() {
         "weighted",
         &small_blobs("class_weight [1, 1, 1e-6]"),
     );
-    let recall = |m: &dlp::report::Manifest| m.final_metrics["test_recall_2"];
+    let recall = |m: &dlp::records::Manifest| m.final_metrics["test_recall_2"];
     assert!(
         recall(&a) > 0.9,
         "unweighted recall of class 2 {}",
@@ -961,7 +963,7 @@ fn weights_last_evaluates_the_last_epoch() {
     // Training itself is the same run.
     let csv = read(best_dir.join("train.csv"));
     assert_eq!(csv, read(last_dir.join("train.csv")));
-    assert_eq!(best.status, dlp::report::Status::StoppedEarly);
+    assert_eq!(best.status, dlp::records::Status::StoppedEarly);
     let (b, s) = (best.best_epoch.unwrap(), best.stop_epoch.unwrap());
     assert_eq!(s, b + 1);
     let val = floats(&csv, "val_loss");
@@ -1437,7 +1439,7 @@ fn predict_on_the_test_images_reproduces_eval_and_confusion() {
     let (confusion, accuracy) = confusion_of_predictions(&text, &["blue", "green", "red"]);
     assert_eq!(confusion, read(out.join("confusion.csv")));
     let eval = read(out.join("eval.csv"));
-    assert_eq!(dlp::report::num(accuracy), eval_accuracy(&eval));
+    assert_eq!(dlp::records::csv_num(accuracy), eval_accuracy(&eval));
     assert!(accuracy < 1.0, "the test wants some mistakes: {confusion}");
     // Printed when there is no --out: the same text.
     let o = run(&["predict", out.to_str().unwrap(), test.to_str().unwrap()]);
@@ -1557,7 +1559,7 @@ fn predict_on_the_test_idx_file_reproduces_eval_and_confusion() {
         );
         let correct: u64 = (0..3).map(|i| counts[i][i]).sum();
         assert_eq!(
-            dlp::report::num(correct as f64 / f64::from(m)),
+            dlp::records::csv_num(correct as f64 / f64::from(m)),
             eval_accuracy(&read(out.join("eval.csv")))
         );
     }
@@ -1629,7 +1631,7 @@ fn predict_on_the_cifar_test_batch_reproduces_eval_and_confusion() {
     assert_eq!(confusion, read(out.join("confusion.csv")));
     let correct: u64 = (0..10).map(|i| counts[i][i]).sum();
     assert_eq!(
-        dlp::report::num(correct as f64 / 150.0),
+        dlp::records::csv_num(correct as f64 / 150.0),
         eval_accuracy(&read(out.join("eval.csv")))
     );
 }

@@ -233,7 +233,7 @@ fn tick(v: f64, span: f64, log: bool) -> String {
     if log {
         let x = 10f64.powf(v);
         let rounded: f64 = format!("{x:.1e}").parse().unwrap_or(x);
-        return crate::plan::summary::num(rounded);
+        return crate::plan::summary::written_num(rounded);
     }
     let step = span / 5.0;
     let decimals = if step > 0.0 && step.is_finite() {

@@ -6,36 +6,15 @@
 //! error naming the file and the line.
 
 use crate::error::{Error, Result};
-use crate::report::atomic::parse_num;
-use crate::report::history::{self, History};
-use crate::report::manifest::{self, Manifest};
+use crate::records::csv_table::{optional, optional_text};
+pub use crate::records::data_csv::DataRow;
+use crate::records::data_csv::{self, read_data};
+use crate::records::eval_csv::{self, read_confusion, read_eval};
+pub use crate::records::eval_csv::{ConfusionTable, EvalRow};
+use crate::records::history::{self, History};
+use crate::records::manifest::{self, Manifest};
 use crate::report::misclassified::{self, Misclassified};
 use std::path::{Path, PathBuf};
-
-/// One row of `eval.csv` (a class, `macro_avg`, `weighted_avg` or `accuracy`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalRow {
-    pub class: String,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub support: f64,
-}
-
-/// `confusion.csv`: class names and counts (rows true, columns predicted).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfusionTable {
-    pub classes: Vec<String>,
-    pub counts: Vec<Vec<u64>>,
-}
-
-/// One row of `data.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataRow {
-    pub split: String,
-    pub class: String,
-    pub count: u64,
-}
 
 /// Everything the pages show of one run.
 #[derive(Debug, Clone)]
@@ -78,183 +57,14 @@ impl RunFiles {
             dir: dir.to_path_buf(),
             manifest,
             history,
-            eval: read_eval(&dir.join("eval.csv"))?,
-            confusion: read_confusion(&dir.join("confusion.csv"))?,
-            data: read_data(&dir.join("data.csv"))?,
+            eval: read_eval(&dir.join(eval_csv::EVAL_FILE))?,
+            confusion: read_confusion(&dir.join(eval_csv::CONFUSION_FILE))?,
+            data: read_data(&dir.join(data_csv::FILE))?,
             diagnosis: optional_text(&dir.join("diagnosis.txt"))?,
             pipeline: optional_text(&dir.join("pipeline.dlp"))?,
             misclassified: misclassified::read(dir)?,
         })
     }
-}
-
-/// A file's bytes, or `None` when it does not exist.
-fn optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-fn optional_text(path: &Path) -> Result<Option<String>> {
-    optional(path)?
-        .map(|b| {
-            String::from_utf8(b).map_err(|e| Error::file(path, format!("not UTF-8 text: {e}")))
-        })
-        .transpose()
-}
-
-/// A CSV file's header (checked by `check_head` before any record is read)
-/// and records, each with its line and as many fields as the header;
-/// `None` when the file does not exist.
-type Table = (csv::StringRecord, Vec<(u64, csv::StringRecord)>);
-
-fn table(
-    path: &Path,
-    check_head: impl FnOnce(&csv::StringRecord) -> Result<()>,
-) -> Result<Option<Table>> {
-    let Some(bytes) = optional(path)? else {
-        return Ok(None);
-    };
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(bytes.as_slice());
-    let head = r
-        .headers()
-        .map_err(|e| Error::file(path, format!("line 1: {e}")))?
-        .clone();
-    check_head(&head)?;
-    let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| Error::file(path, e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != head.len() {
-            return Err(Error::file(
-                path,
-                format!(
-                    "line {line}: {} fields, the header has {}",
-                    rec.len(),
-                    head.len()
-                ),
-            ));
-        }
-        rows.push((line, rec));
-    }
-    Ok(Some((head, rows)))
-}
-
-/// The records of a CSV file with the expected header, each with its line.
-fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::StringRecord)>>> {
-    let rows = table(path, |head| {
-        if head.iter().eq(header.iter().copied()) {
-            return Ok(());
-        }
-        Err(Error::file(
-            path,
-            format!(
-                "line 1: expected the header `{}`, found `{}`",
-                header.join(","),
-                head.iter().collect::<Vec<_>>().join(",")
-            ),
-        ))
-    })?;
-    Ok(rows.map(|(_, rows)| rows))
-}
-
-fn number(path: &Path, line: u64, column: &str, cell: &str) -> Result<f64> {
-    parse_num(cell).ok_or_else(|| {
-        Error::file(
-            path,
-            format!("line {line}: column `{column}`: `{cell}` is not a number"),
-        )
-    })
-}
-
-fn count(path: &Path, line: u64, column: &str, cell: &str) -> Result<u64> {
-    cell.trim().parse().map_err(|_| {
-        Error::file(
-            path,
-            format!("line {line}: column `{column}`: `{cell}` is not a count"),
-        )
-    })
-}
-
-/// `eval.csv`: `class,precision,recall,f1,support`.
-pub fn read_eval(path: &Path) -> Result<Vec<EvalRow>> {
-    let head = ["class", "precision", "recall", "f1", "support"];
-    let Some(rows) = records(path, &head)? else {
-        return Ok(Vec::new());
-    };
-    rows.into_iter()
-        .map(|(line, r)| {
-            Ok(EvalRow {
-                class: r[0].to_string(),
-                precision: number(path, line, head[1], &r[1])?,
-                recall: number(path, line, head[2], &r[2])?,
-                f1: number(path, line, head[3], &r[3])?,
-                support: number(path, line, head[4], &r[4])?,
-            })
-        })
-        .collect()
-}
-
-/// `confusion.csv`: `true\predicted,<class>…`, then a row per true class.
-pub fn read_confusion(path: &Path) -> Result<Option<ConfusionTable>> {
-    let table = table(path, |head| {
-        if head.get(0) == Some("true\\predicted") && head.len() >= 2 {
-            return Ok(());
-        }
-        Err(Error::file(
-            path,
-            "line 1: expected the header `true\\predicted,<class>,…`",
-        ))
-    })?;
-    let Some((head, rows)) = table else {
-        return Ok(None);
-    };
-    let classes: Vec<String> = head.iter().skip(1).map(String::from).collect();
-    let mut counts = Vec::new();
-    for (line, rec) in rows {
-        let want = classes.get(counts.len()).map(String::as_str);
-        if Some(&rec[0]) != want {
-            return Err(Error::file(
-                path,
-                format!(
-                    "line {line}: row `{}` where the header's class order has `{}`",
-                    &rec[0],
-                    want.unwrap_or("no more rows")
-                ),
-            ));
-        }
-        let row = (1..rec.len())
-            .map(|i| count(path, line, &classes[i - 1], &rec[i]))
-            .collect::<Result<Vec<u64>>>()?;
-        counts.push(row);
-    }
-    if counts.len() != classes.len() {
-        return Err(Error::file(
-            path,
-            format!("{} rows for {} classes", counts.len(), classes.len()),
-        ));
-    }
-    Ok(Some(ConfusionTable { classes, counts }))
-}
-
-/// `data.csv`: `split,class,count`.
-pub fn read_data(path: &Path) -> Result<Vec<DataRow>> {
-    let Some(rows) = records(path, &["split", "class", "count"])? else {
-        return Ok(Vec::new());
-    };
-    rows.into_iter()
-        .map(|(line, r)| {
-            Ok(DataRow {
-                split: r[0].to_string(),
-                class: r[1].to_string(),
-                count: count(path, line, "count", &r[2])?,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@ pub mod run;
 
 pub use files::RunFiles;
 
-use super::atomic;
-use super::manifest::Manifest;
 use crate::error::Result;
+use crate::records::atomic;
+use crate::records::manifest::Manifest;
 use std::path::Path;
 
 /// The page's file name inside a run folder.

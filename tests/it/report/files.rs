@@ -4,7 +4,9 @@
 
 use crate::common::{self, browser, in_child, run_in_child};
 
-use dlp::report::{EpochRow, History, Marks, atomic, curves, trace};
+use dlp::records::{EpochRow, History, atomic};
+use dlp::report::{Marks, curves};
+use dlp::terminal::trace;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -301,7 +303,7 @@ fn data_csv_counts() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("data.csv");
     let classes = ["0", "1", "2"].map(String::from);
-    dlp::report::write_data_csv(
+    dlp::records::write_data_csv(
         &p,
         &classes,
         &[("train", vec![267, 267, 266]), ("test", vec![67, 66, 67])],

@@ -1,9 +1,9 @@
 //! A run folder written by the report pieces, read back: the manifest round
 //! trip, and `dlp diff` (the built binary) on folders and CSV files.
 
+use dlp::diff;
 use dlp::plan::*;
-use dlp::report::diff;
-use dlp::report::{EpochRow, History, Manifest, Status};
+use dlp::records::{EpochRow, History, Manifest, Status};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;

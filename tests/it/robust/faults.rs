@@ -611,7 +611,7 @@ fn seeds_jobs_and_resume_of_the_folder_write_the_same_bytes() {
         .map(|l| l.split(',').nth(1).unwrap())
         .collect();
     let want: Vec<String> = (0..3)
-        .map(|i| dlp::run::seeds::seed_of(7, i).to_string())
+        .map(|i| dlp::sweeps::seeds::seed_of(7, i).to_string())
         .collect();
     assert_eq!(column, want);
     assert!(

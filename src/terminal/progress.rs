@@ -3,8 +3,8 @@
 //! `--quiet`. The final summary line is printed in every mode, on stdout,
 //! so a script can read the result of a run.
 
-use super::atomic::num;
-use super::history::{EpochRow, column_order};
+use crate::records::atomic::csv_num;
+use crate::records::history::{EpochRow, column_order};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -190,13 +190,17 @@ impl Drop for Progress {
 /// Metrics in `train.csv` order, four decimals.
 pub fn epoch_line(row: &EpochRow, epochs: usize, seconds: Option<f64>) -> String {
     let width = epochs.to_string().len();
-    let mut line = format!("epoch {:>width$}/{epochs}  lr {}", row.epoch, num(row.lr));
+    let mut line = format!(
+        "epoch {:>width$}/{epochs}  lr {}",
+        row.epoch,
+        csv_num(row.lr)
+    );
     for name in column_order(row.values.keys().map(String::as_str)) {
         let v = row.values[&name];
         if v.is_finite() {
             line.push_str(&format!("  {name} {v:.4}"));
         } else {
-            line.push_str(&format!("  {name} {}", num(v)));
+            line.push_str(&format!("  {name} {}", csv_num(v)));
         }
     }
     if let Some(s) = seconds {

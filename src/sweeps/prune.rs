@@ -30,7 +30,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::Mode;
-use crate::report::{History, Status, history, manifest};
+use crate::records::{History, Status, history, manifest};
 use crate::run::trainer::Pruner;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -375,8 +375,8 @@ mod tests {
         );
     }
 
-    fn row(epoch: usize, v: f64) -> crate::report::EpochRow {
-        crate::report::EpochRow {
+    fn row(epoch: usize, v: f64) -> crate::records::EpochRow {
+        crate::records::EpochRow {
             epoch,
             lr: 0.1,
             values: [("val_loss".to_string(), v)].into(),
@@ -386,7 +386,7 @@ mod tests {
     fn write_trial(dir: &Path, status: &str, values: &[f64]) {
         std::fs::create_dir_all(dir).unwrap();
         let yaml = format!("status: {status}\nexit_code: null\n");
-        crate::report::atomic::write(&dir.join("run.yaml"), yaml.as_bytes()).unwrap();
+        crate::records::atomic::write(&dir.join("run.yaml"), yaml.as_bytes()).unwrap();
         let mut h = History::new();
         for (i, v) in values.iter().enumerate() {
             h.push(row(i + 1, *v));

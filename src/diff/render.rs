@@ -4,15 +4,15 @@
 
 use super::{Amount, CURVE_PREFIX, Comparison, CurveRow, Outcome, Row};
 use crate::plan::Mode;
-use crate::report::atomic::num;
+use crate::records::atomic::csv_num;
 use serde::Serialize;
 
 /// Six significant digits for the tables (the files keep every digit).
 pub fn short(x: f64) -> String {
     if !x.is_finite() {
-        return num(x);
+        return csv_num(x);
     }
-    num(format!("{x:.5e}").parse().unwrap_or(x))
+    csv_num(format!("{x:.5e}").parse().unwrap_or(x))
 }
 
 fn better(mode: Mode) -> &'static str {
@@ -170,7 +170,7 @@ fn curve_table(c: &Comparison) -> Vec<Vec<String>> {
                 .map_or("-".into(), |e| e.to_string()),
         ];
         if !c.exact {
-            cells.push(r.tol.map_or("-".to_string(), num));
+            cells.push(r.tol.map_or("-".to_string(), csv_num));
         }
         cells.push(curve_result(r, c.exact).to_string());
         table.push(cells);
@@ -240,7 +240,7 @@ impl Comparison {
             .filter_map(|r| r.tol.map(|t| format!("{} {t}", r.metric)))
             .chain(self.curves.iter().filter_map(|c| {
                 c.tol
-                    .map(|t| format!("{CURVE_PREFIX}{} {}", c.column, num(t)))
+                    .map(|t| format!("{CURVE_PREFIX}{} {}", c.column, csv_num(t)))
             }))
             .collect()
     }
@@ -265,7 +265,7 @@ impl Comparison {
             if !self.exact {
                 s.push_str(&format!(
                     "; a gated metric regresses only when its mean moved beyond the tolerance and p < {}",
-                    num(self.alpha)
+                    csv_num(self.alpha)
                 ));
             }
         }

@@ -4,8 +4,20 @@
 //! same distribution).
 
 use super::atomic;
+use super::csv_table::{count, records};
 use crate::error::{Error, Result};
 use std::path::Path;
+
+/// The file's name in a run folder.
+pub const FILE: &str = "data.csv";
+
+/// One row of `data.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataRow {
+    pub split: String,
+    pub class: String,
+    pub count: u64,
+}
 
 /// Writes `data.csv` with the columns `split,class,count`: one row per
 /// split and class, splits in the order given, classes in `classes` order.
@@ -28,6 +40,22 @@ pub fn write_data_csv(path: &Path, classes: &[String], parts: &[(&str, Vec<usize
         }
     }
     atomic::write_csv(path, &header, &rows)
+}
+
+/// `data.csv`: `split,class,count`.
+pub fn read_data(path: &Path) -> Result<Vec<DataRow>> {
+    let Some(rows) = records(path, &["split", "class", "count"])? else {
+        return Ok(Vec::new());
+    };
+    rows.into_iter()
+        .map(|(line, r)| {
+            Ok(DataRow {
+                split: r[0].to_string(),
+                class: r[1].to_string(),
+                count: count(path, line, "count", &r[2])?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

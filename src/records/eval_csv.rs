@@ -1,10 +1,33 @@
 //! `eval.csv` and `confusion.csv`: the test split's classification report
 //! (scikit-learn's `classification_report` layout) and confusion matrix.
 
-use super::atomic::{num, write_csv};
-use crate::error::Result;
+use super::atomic::{csv_num, write_csv};
+use super::csv_table::{count, number, records, table};
+use crate::error::{Error, Result};
 use crate::metrics::Confusion;
 use std::path::Path;
+
+/// The test metrics per class and averaged.
+pub const EVAL_FILE: &str = "eval.csv";
+/// The test confusion matrix.
+pub const CONFUSION_FILE: &str = "confusion.csv";
+
+/// One row of `eval.csv` (a class, `macro_avg`, `weighted_avg` or `accuracy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalRow {
+    pub class: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: f64,
+}
+
+/// `confusion.csv`: class names and counts (rows true, columns predicted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfusionTable {
+    pub classes: Vec<String>,
+    pub counts: Vec<Vec<u64>>,
+}
 
 /// Writes `dir/eval.csv` and `dir/confusion.csv`.
 ///
@@ -19,9 +42,9 @@ pub fn write_eval(dir: &Path, classes: &[String], c: &Confusion) -> Result<()> {
         .map(|k| {
             vec![
                 name(classes, k),
-                num(c.precision(k)),
-                num(c.recall(k)),
-                num(c.f1(k)),
+                csv_num(c.precision(k)),
+                csv_num(c.recall(k)),
+                csv_num(c.f1(k)),
                 c.support(k).to_string(),
             ]
         })
@@ -29,19 +52,19 @@ pub fn write_eval(dir: &Path, classes: &[String], c: &Confusion) -> Result<()> {
     let total = c.total().to_string();
     rows.push(vec![
         "macro_avg".into(),
-        num(c.macro_precision()),
-        num(c.macro_recall()),
-        num(c.macro_f1()),
+        csv_num(c.macro_precision()),
+        csv_num(c.macro_recall()),
+        csv_num(c.macro_f1()),
         total.clone(),
     ]);
     rows.push(vec![
         "weighted_avg".into(),
-        num(c.weighted_precision()),
-        num(c.weighted_recall()),
-        num(c.weighted_f1()),
+        csv_num(c.weighted_precision()),
+        csv_num(c.weighted_recall()),
+        csv_num(c.weighted_f1()),
         total.clone(),
     ]);
-    let acc = num(c.accuracy());
+    let acc = csv_num(c.accuracy());
     rows.push(vec![
         "accuracy".into(),
         acc.clone(),
@@ -49,7 +72,7 @@ pub fn write_eval(dir: &Path, classes: &[String], c: &Confusion) -> Result<()> {
         acc,
         total,
     ]);
-    write_csv(&dir.join("eval.csv"), &header, &rows)?;
+    write_csv(&dir.join(EVAL_FILE), &header, &rows)?;
 
     let mut header = vec!["true\\predicted".to_string()];
     header.extend((0..c.classes()).map(|k| name(classes, k)));
@@ -63,11 +86,72 @@ pub fn write_eval(dir: &Path, classes: &[String], c: &Confusion) -> Result<()> {
             row
         })
         .collect();
-    write_csv(&dir.join("confusion.csv"), &header, &rows)
+    write_csv(&dir.join(CONFUSION_FILE), &header, &rows)
 }
 
 fn name(classes: &[String], k: usize) -> String {
     classes.get(k).cloned().unwrap_or_else(|| k.to_string())
+}
+
+/// `eval.csv`: `class,precision,recall,f1,support`.
+pub fn read_eval(path: &Path) -> Result<Vec<EvalRow>> {
+    let head = ["class", "precision", "recall", "f1", "support"];
+    let Some(rows) = records(path, &head)? else {
+        return Ok(Vec::new());
+    };
+    rows.into_iter()
+        .map(|(line, r)| {
+            Ok(EvalRow {
+                class: r[0].to_string(),
+                precision: number(path, line, head[1], &r[1])?,
+                recall: number(path, line, head[2], &r[2])?,
+                f1: number(path, line, head[3], &r[3])?,
+                support: number(path, line, head[4], &r[4])?,
+            })
+        })
+        .collect()
+}
+
+/// `confusion.csv`: `true\predicted,<class>…`, then a row per true class.
+pub fn read_confusion(path: &Path) -> Result<Option<ConfusionTable>> {
+    let table = table(path, |head| {
+        if head.get(0) == Some("true\\predicted") && head.len() >= 2 {
+            return Ok(());
+        }
+        Err(Error::file(
+            path,
+            "line 1: expected the header `true\\predicted,<class>,…`",
+        ))
+    })?;
+    let Some((head, rows)) = table else {
+        return Ok(None);
+    };
+    let classes: Vec<String> = head.iter().skip(1).map(String::from).collect();
+    let mut counts = Vec::new();
+    for (line, rec) in rows {
+        let want = classes.get(counts.len()).map(String::as_str);
+        if Some(&rec[0]) != want {
+            return Err(Error::file(
+                path,
+                format!(
+                    "line {line}: row `{}` where the header's class order has `{}`",
+                    &rec[0],
+                    want.unwrap_or("no more rows")
+                ),
+            ));
+        }
+        let row = (1..rec.len())
+            .map(|i| count(path, line, &classes[i - 1], &rec[i]))
+            .collect::<Result<Vec<u64>>>()?;
+        counts.push(row);
+    }
+    if counts.len() != classes.len() {
+        return Err(Error::file(
+            path,
+            format!("{} rows for {} classes", counts.len(), classes.len()),
+        ));
+    }
+    Ok(Some(ConfusionTable { classes, counts }))
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ pub(crate) fn csv_bytes(path: &Path, header: &[String], rows: &[Vec<String>]) ->
 /// notation only for magnitudes below 1e-5 or from 1e16 on; `nan`, `inf`
 /// and `-inf` for the non-finite values (Rust's and NumPy's parsers read
 /// them back).
-pub fn num(x: f64) -> String {
+pub fn csv_num(x: f64) -> String {
     if x.is_nan() {
         "nan".into()
     } else if x.is_infinite() {
@@ -165,7 +165,7 @@ pub fn num(x: f64) -> String {
     }
 }
 
-/// Parses a number written by [`num`] (or any decimal/scientific spelling).
+/// Parses a number written by [`csv_num`] (or any decimal/scientific spelling).
 pub fn parse_num(s: &str) -> Option<f64> {
     let t = s.trim();
     match t {
@@ -197,7 +197,7 @@ mod tests {
             (f64::NEG_INFINITY, "-inf"),
         ];
         for &(x, s) in table {
-            assert_eq!(num(x), s, "num({x:?})");
+            assert_eq!(csv_num(x), s, "csv_num({x:?})");
             let back = parse_num(s).unwrap();
             assert!(back == x || (back.is_nan() && x.is_nan()), "{s} reads back");
         }

@@ -9,7 +9,7 @@
 //! blobs` unless their statements fix a `seed=`). When all have finished,
 //! `seeds.csv` has one row per seed (its final metrics) and `summary.csv`
 //! one row per metric: mean, sample sd, min, max and the 95 % t interval
-//! of the mean ([`crate::report::stats`]).
+//! of the mean ([`crate::metrics::stats`]).
 //!
 //! With `--jobs J`, J seeds run at once, each in its own rayon pool of
 //! ⌊cores / J⌋ threads (J is capped at the cores and at N). The kernels
@@ -21,19 +21,18 @@
 //! --resume FOLDER` finishes a multi-seed run: finished seeds are kept,
 //! interrupted or crashed ones resume, missing ones start.
 
-use super::{Outcome, RunOptions, folder::RunFolder};
+use super::batch::Batch;
 use crate::analyze;
+use crate::diff::load::SEEDS_FILE;
 use crate::error::{Error, Result};
+use crate::metrics::stats::Summary;
 use crate::plan::Plan;
-use crate::report::diff::load::SEEDS_FILE;
-use crate::report::stats::Summary;
-use crate::report::{Manifest, Status, atomic, history, manifest};
+use crate::records::{Manifest, Status, atomic, history, manifest};
 use crate::rng;
+use crate::run::{Outcome, RunOptions, folder::RunFolder};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// The spec of a multi-seed folder.
 pub const SPEC_FILE: &str = "seeds.yaml";
@@ -163,11 +162,11 @@ pub fn member_run(
                 metrics: m.final_metrics,
                 dir: dir.to_path_buf(),
             }),
-            _ => super::resume(dir, &opts),
+            _ => crate::run::resume(dir, &opts),
         };
     }
     let plan = analyze::load(pipeline, set)?;
-    super::run(&plan, &opts)
+    crate::run::run(&plan, &opts)
 }
 
 fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result<Outcome> {
@@ -177,160 +176,30 @@ fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result
     member_run(&spec.pipeline, &set, &dir, opts)
 }
 
-/// How many runs of a batch of `count` go at once, and on how many threads
-/// each: `jobs` capped at the runs and at the cores, the cores split
-/// evenly.
-pub fn parallelism(count: usize, jobs: usize) -> (usize, usize) {
-    let cores = rayon::current_num_threads().max(1);
-    let jobs = jobs.clamp(1, count.max(1)).min(cores);
-    (jobs, (cores / jobs).max(1))
-}
-
 fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let n = spec.seeds.len();
-    let (jobs, threads) = parallelism(n, jobs);
-    // Concurrent progress bars would overwrite each other.
-    let opts = RunOptions {
-        quiet: opts.quiet || jobs > 1,
-        ..opts.clone()
+    let batch = Batch {
+        dir: &base.dir,
+        noun: "seeds",
+        count: n,
+        label: &|i| folder_name(i, n),
     };
-    if !opts.quiet || jobs > 1 {
-        eprintln!(
-            "{n} seeds into {}: {jobs} at a time, {threads} thread{} each",
-            base.dir.display(),
-            if threads == 1 { "" } else { "s" }
-        );
-    }
-    let label = |i: usize| folder_name(i, n);
-    let results = run_batch(n, jobs, &opts, &label, &|i, opts| {
-        seed_run(&base.dir, spec, i, opts)
-    })?;
-    let mut failed = false;
-    let mut rows = Vec::with_capacity(n);
-    let mut first_error = None;
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Ok(o) => {
-                failed |= !o.failures.is_empty();
-                rows.push((i, o.metrics));
-            }
-            Err(e) => {
-                eprintln!("{}: {e}", folder_name(i, n));
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        let hint = format!(
-            "{} of {n} seeds finished; continue with `dlp run --resume {}`",
-            rows.len(),
-            base.dir.display()
-        );
-        return Err(match e {
-            Error::Interrupted(_) => Error::Interrupted(hint),
-            other => {
-                eprintln!("{hint}");
-                other
-            }
-        });
-    }
-    if rows.len() < n {
-        return Err(Error::Interrupted(format!(
-            "{} of {n} seeds finished; continue with `dlp run --resume {}`",
-            rows.len(),
-            base.dir.display()
-        )));
-    }
+    let ended = batch.execute(jobs, opts, &|i, opts| seed_run(&base.dir, spec, i, opts))?;
+    let done = ended.complete()?;
+    let failed = done.iter().any(|(_, o)| !o.failures.is_empty());
+    let rows: Vec<_> = done.into_iter().map(|(i, o)| (i, o.metrics)).collect();
     let metrics = write_tables(&base.dir, spec, &rows)?;
     let shown: Vec<String> = ["test_accuracy", "test_loss", "val_accuracy", "val_loss"]
         .iter()
         .filter_map(|k| metrics.iter().find(|(m, _)| m == k))
         .map(|(k, s)| format!("{k} {:.4} ± {:.4}", s.mean, s.sd))
         .collect();
-    crate::commands::out(&format!(
+    crate::terminal::out(&format!(
         "{n} seeds: {} → {}\n",
         shown.join(", "),
         base.dir.join(SUMMARY_FILE).display()
     ))?;
     Ok(if failed { 3 } else { 0 })
-}
-
-/// Runs the `count` runs of a batch (the seeds of a multi-seed run, the
-/// trials of a sweep), `jobs` at a time (see [`parallelism`]): with one
-/// job in the process's pool, else each worker in its own pool of
-/// ⌊cores / jobs⌋ threads. `run(i, opts)` runs or finishes run `i`;
-/// `label(i)` names it in messages. The results come in order; once a run
-/// is interrupted no further run starts, and those never started are left
-/// out.
-pub fn run_batch<T: Send>(
-    count: usize,
-    jobs: usize,
-    opts: &RunOptions,
-    label: &(dyn Fn(usize) -> String + Sync),
-    run: &(dyn Fn(usize, &RunOptions) -> Result<T> + Sync),
-) -> Result<Vec<Result<T>>> {
-    let (jobs, threads) = parallelism(count, jobs);
-    if jobs == 1 {
-        let mut out = Vec::with_capacity(count);
-        for i in 0..count {
-            let r = run(i, opts);
-            let stop = matches!(r, Err(Error::Interrupted(_)));
-            out.push(r);
-            if stop {
-                break;
-            }
-        }
-        return Ok(out);
-    }
-    let next = AtomicUsize::new(0);
-    let stop = super::signals::stop_flag()?;
-    let results: Arc<Mutex<Vec<Option<Result<T>>>>> =
-        Arc::new(Mutex::new((0..count).map(|_| None).collect()));
-    let pools: Vec<rayon::ThreadPool> = (0..jobs)
-        .map(|_| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Runtime(format!("cannot start a thread pool: {e}")))
-        })
-        .collect::<Result<_>>()?;
-    std::thread::scope(|s| {
-        for pool in &pools {
-            let (next, results, stop) = (&next, Arc::clone(&results), Arc::clone(&stop));
-            s.spawn(move || {
-                loop {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= count {
-                        break;
-                    }
-                    let r = pool.install(|| run(i, opts));
-                    match &r {
-                        Ok(_) => eprintln!("{}: finished", label(i)),
-                        // The others stop too (a test hook interrupts one
-                        // run without a signal), and none starts.
-                        Err(Error::Interrupted(_)) => stop.store(true, Ordering::SeqCst),
-                        Err(_) => {}
-                    }
-                    let mut guard = results.lock().unwrap_or_else(|p| p.into_inner());
-                    guard[i] = Some(r);
-                }
-            });
-        }
-    });
-    let mut guard = results.lock().unwrap_or_else(|p| p.into_inner());
-    // Runs never started (after an interrupt) are left out: the caller
-    // counts them as unfinished.
-    let mut out = Vec::with_capacity(count);
-    for r in guard.iter_mut() {
-        match r.take() {
-            Some(r) => out.push(r),
-            None => break,
-        }
-    }
-    Ok(out)
 }
 
 /// Writes `seeds.csv` and `summary.csv`; returns each metric's summary.
@@ -354,7 +223,7 @@ fn write_tables(
             row.extend(
                 metrics
                     .iter()
-                    .map(|k| m.get(k).map(|v| atomic::num(*v)).unwrap_or_default()),
+                    .map(|k| m.get(k).map(|v| atomic::csv_num(*v)).unwrap_or_default()),
             );
             row
         })
@@ -389,7 +258,7 @@ fn write_tables(
             row.extend(
                 [s.mean, s.sd, s.min, s.max, s.ci_low, s.ci_high]
                     .iter()
-                    .map(|v| atomic::num(*v)),
+                    .map(|v| atomic::csv_num(*v)),
             );
             row
         })

@@ -1,6 +1,6 @@
 use super::render::result;
 use super::*;
-use crate::report::history::EpochRow;
+use crate::records::history::EpochRow;
 
 fn map(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()

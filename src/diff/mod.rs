@@ -37,11 +37,11 @@ pub mod render;
 
 pub use load::{Loaded, SeedTable, load};
 
-use super::atomic::num;
-use super::history::History;
-use super::stats::{Summary, welch};
 use crate::error::{Error, Result};
+use crate::metrics::stats::{Summary, welch};
 use crate::plan::Mode;
+use crate::records::atomic::csv_num;
+use crate::records::history::History;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -89,8 +89,8 @@ impl fmt::Display for Tol {
             None => "",
         };
         match self.amount {
-            Amount::Abs(a) => write!(f, "{sign}{}", num(a)),
-            Amount::Rel(r) => write!(f, "{sign}{}%", num(r * 100.0)),
+            Amount::Abs(a) => write!(f, "{sign}{}", csv_num(a)),
+            Amount::Rel(r) => write!(f, "{sign}{}%", csv_num(r * 100.0)),
         }
     }
 }

@@ -8,7 +8,7 @@
 //! each epoch, so it is complete and readable at any moment of a run and a
 //! resumed run reads it back with [`History::read_csv`].
 
-use super::atomic::{self, num, parse_num};
+use super::atomic::{self, csv_num, parse_num};
 use crate::error::{Error, Result};
 use crate::plan::Mode;
 use std::collections::BTreeMap;
@@ -132,11 +132,11 @@ impl History {
             .rows
             .iter()
             .map(|r| {
-                let mut cells = vec![r.epoch.to_string(), num(r.lr)];
+                let mut cells = vec![r.epoch.to_string(), csv_num(r.lr)];
                 cells.extend(
                     self.columns
                         .iter()
-                        .map(|c| r.get(c).map(num).unwrap_or_default()),
+                        .map(|c| r.get(c).map(csv_num).unwrap_or_default()),
                 );
                 cells
             })

@@ -11,12 +11,13 @@
 //! it completed or stopped early (a pruned trial is never the best, as in
 //! Optuna).
 
-use super::{Spec, trial_name, value_text};
+use super::sweep::Spec;
 use crate::error::{Error, Result};
 use crate::plan::Mode;
+use crate::plan::trials::{trial_name, value_text};
 use crate::plan::{SweepValues, Value};
+use crate::records::{History, Manifest, Status, atomic, history, manifest};
 use crate::report::sweep_plot::{self, Axis, AxisValue, End, Line, Picture};
-use crate::report::{History, Manifest, Status, atomic, history, manifest};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -169,14 +170,14 @@ pub fn csv_table(
                 status_text(r.status).to_string(),
                 r.epochs().to_string(),
                 score.map(|(e, _)| e.to_string()).unwrap_or_default(),
-                score.map(|(_, v)| atomic::num(v)).unwrap_or_default(),
+                score.map(|(_, v)| atomic::csv_num(v)).unwrap_or_default(),
                 rank.to_string(),
                 (best == Some(i)).to_string(),
             ]);
             row.extend(metrics.iter().map(|k| {
                 r.metrics
                     .get(k)
-                    .map(|v| atomic::num(*v))
+                    .map(|v| atomic::csv_num(*v))
                     .unwrap_or_default()
             }));
             row
@@ -361,7 +362,7 @@ pub fn unfinished_error(base: &Path, unfinished: &[usize]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::EpochRow;
+    use crate::records::EpochRow;
 
     fn result(status: Option<Status>, curve: &[f64]) -> TrialResult {
         let mut history = History::new();

@@ -3,9 +3,9 @@
 //! documentation).
 
 use crate::error::{Error, Result};
-use crate::report::atomic::parse_num;
-use crate::report::history::{self, History};
-use crate::report::manifest;
+use crate::records::atomic::parse_num;
+use crate::records::history::{self, History};
+use crate::records::manifest;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -14,7 +14,7 @@ pub const SEEDS_FILE: &str = "seeds.csv";
 /// `metrics.csv`: a baseline's final metrics (`metric,value`).
 pub const METRICS_FILE: &str = "metrics.csv";
 /// `eval.csv`: the test split's classification report.
-pub const EVAL_FILE: &str = "eval.csv";
+pub use crate::records::eval_csv::EVAL_FILE;
 
 /// The metrics of one side.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -103,7 +103,7 @@ fn seed_side(table: SeedTable) -> Result<Loaded> {
     let values = table
         .values
         .iter()
-        .map(|(k, v)| (k.clone(), super::super::stats::Summary::of(v).mean))
+        .map(|(k, v)| (k.clone(), crate::metrics::stats::Summary::of(v).mean))
         .collect();
     Ok(Loaded {
         values,
@@ -122,7 +122,7 @@ fn merge(into: &mut BTreeMap<String, f64>, more: BTreeMap<String, f64>) {
 /// `final_metrics` of a `run.yaml`, read without the rest of the manifest
 /// so runs written by other `dlp` versions still compare.
 fn read_final_metrics(path: &Path) -> Result<BTreeMap<String, f64>> {
-    let doc: serde_yaml_ng::Value = crate::report::atomic::read_yaml(path)?;
+    let doc: serde_yaml_ng::Value = crate::records::atomic::read_yaml(path)?;
     let mut out = BTreeMap::new();
     let Some(metrics) = doc.get("final_metrics") else {
         return Ok(out);

@@ -88,6 +88,13 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
+/// The folder name of trial `index` (0-based) of `count`: `trial-001`, …
+/// (more digits from 1,000 trials on).
+pub fn trial_name(index: usize, count: usize) -> String {
+    let width = count.to_string().len().max(3);
+    format!("trial-{:0width$}", index + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,18 @@
 //! `--> file:line:col`, the source line, a caret), and the language server
 //! turns the same values into editor ranges.
 
-use crate::plan::Loc;
 use crate::syntax::Span;
 use crate::syntax::parser::{Rule, SyntaxError};
 use pest::error::{Error as PestError, ErrorVariant, InputLocation};
 use std::fmt;
+
+/// A source location, 1-based, kept in the plan where later stages report
+/// errors against the pipeline (split sizes, expectations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Loc {
+    pub line: usize,
+    pub column: usize,
+}
 
 /// Whether a diagnostic stops the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -6,7 +6,7 @@
 //! resume file, `run.yaml`). `sweep.yaml` records the pipeline, the
 //! overrides, the sweep and every trial's values before any trial starts,
 //! so the trials run anywhere from the folder alone: here, `--jobs` at a
-//! time through the multi-seed machinery ([`super::seeds::run_batch`]),
+//! time through the multi-seed machinery ([`super::batch`]),
 //! or as Slurm array tasks ([`slurm`]). When every trial has ended,
 //! [`summary`] writes `sweep.csv` (the best trial marked) and the picture
 //! and prints the ranked table.
@@ -16,18 +16,14 @@
 //! starts the rest; `--trial I` does that for trial I alone (what an array
 //! task runs).
 
-pub mod prune;
-pub mod slurm;
-pub mod summary;
-pub mod trials;
-
-pub use trials::{Trial, trial_seed, trials, value_text};
-
-use super::folder::RunFolder;
-use super::{RunOptions, seeds};
+use super::batch::Batch;
+use super::{prune, seeds, slurm, summary};
 use crate::error::{Error, Result};
+use crate::plan::trials::{trial_name, trial_seed, trials, value_text};
 use crate::plan::{Plan, Prune, SweepKind, SweepPlan, Value};
-use crate::report::{Status, atomic};
+use crate::records::{Status, atomic};
+use crate::run::RunOptions;
+use crate::run::folder::RunFolder;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,7 +85,7 @@ impl Spec {
     /// Reads `sweep.yaml` from a sweep folder.
     pub fn read(dir: &Path) -> Result<Spec> {
         let path = dir.join(SPEC_FILE);
-        let spec: Spec = crate::report::atomic::read_yaml(&path)?;
+        let spec: Spec = crate::records::atomic::read_yaml(&path)?;
         if spec.trials.is_empty() {
             return Err(Error::file(&path, "no trials listed"));
         }
@@ -144,13 +140,6 @@ impl Spec {
             .collect::<Vec<_>>()
             .join(" ")
     }
-}
-
-/// The folder name of trial `index` (0-based) of `count`: `trial-001`, …
-/// (more digits from 1,000 trials on).
-pub fn trial_name(index: usize, count: usize) -> String {
-    let width = count.to_string().len().max(3);
-    format!("trial-{:0width$}", index + 1)
 }
 
 /// Whether `dir` holds a sweep.
@@ -222,7 +211,7 @@ fn pruner(
     i: usize,
     quiet: bool,
     peers: Arc<dyn prune::Peers>,
-) -> Option<Arc<dyn super::trainer::Pruner>> {
+) -> Option<Arc<dyn crate::run::trainer::Pruner>> {
     let n = spec.trials.len();
     match spec.sweep.prune? {
         Prune::Median { warmup, startup } => Some(Arc::new(prune::MedianPruner {
@@ -271,65 +260,34 @@ fn trial_run(
 
 fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let n = spec.trials.len();
-    let (jobs, threads) = seeds::parallelism(n, jobs);
-    // Concurrent progress bars would overwrite each other.
-    let opts = RunOptions {
-        quiet: opts.quiet || jobs > 1,
-        ..opts.clone()
+    let pruning = Arc::new(prune::Batch::new(n));
+    let batch = Batch {
+        dir: &base.dir,
+        noun: "trials",
+        count: n,
+        label: &|i| trial_name(i, n),
     };
-    if !opts.quiet || jobs > 1 {
-        eprintln!(
-            "{n} trials into {}: {jobs} at a time, {threads} thread{} each",
-            base.dir.display(),
-            if threads == 1 { "" } else { "s" }
-        );
-    }
-    let label = |i: usize| trial_name(i, n);
-    let batch = Arc::new(prune::Batch::new(n));
-    let results = seeds::run_batch(n, jobs, &opts, &label, &|i, opts| {
+    let ended = batch.execute(jobs, opts, &|i, opts| {
         if !opts.quiet {
             eprintln!("trial {}/{n}: {}", i + 1, spec.describe(i));
         }
-        let r = trial_run(&base.dir, spec, i, opts, batch.clone());
-        batch.done(i);
+        let r = trial_run(&base.dir, spec, i, opts, pruning.clone());
+        pruning.done(i);
         r
     })?;
-    let mut failed = false;
-    let mut finished = 0;
-    let mut first_error = None;
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Ok(f) => {
-                failed |= f;
-                finished += 1;
-            }
-            Err(e) => {
-                if !matches!(e, Error::Interrupted(_)) {
-                    eprintln!("{}: {e}", trial_name(i, n));
-                }
-                first_error.get_or_insert(e);
-            }
+    if ended
+        .first_error
+        .as_ref()
+        .is_some_and(|e| !matches!(e, Error::Interrupted(_)))
+    {
+        // What finished is still worth a table; the rows say which
+        // failed. The trial's error matters more than the table's.
+        if let Err(w) = summary::write(&base.dir, spec) {
+            eprintln!("note: {w}");
         }
     }
-    let hint = format!(
-        "{finished} of {n} trials finished; continue with `dlp run --resume {}`",
-        base.dir.display()
-    );
-    match first_error {
-        Some(Error::Interrupted(_)) => return Err(Error::Interrupted(hint)),
-        Some(other) => {
-            // What finished is still worth a table; the rows say which
-            // failed. The trial's error matters more than the table's.
-            if let Err(w) = summary::write(&base.dir, spec) {
-                eprintln!("note: {w}");
-            }
-            eprintln!("{hint}");
-            return Err(other);
-        }
-        None if finished < n => return Err(Error::Interrupted(hint)),
-        None => {}
-    }
+    let failed = ended.complete()?.iter().any(|(_, f)| *f);
     let table = summary::write(&base.dir, spec)?;
-    crate::commands::out(&table)?;
+    crate::terminal::out(&table)?;
     Ok(if failed { 3 } else { 0 })
 }

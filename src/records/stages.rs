@@ -4,10 +4,13 @@
 //! other file is a pure function of the pipeline, the seed, the device and
 //! the thread count, so two runs can be compared byte for byte.
 
-use super::atomic::{self, num};
+use super::atomic::{self, csv_num};
 use crate::error::Result;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// The file's name in a run folder.
+pub const FILE: &str = "stages.csv";
 
 /// One timed stage.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,9 +81,9 @@ impl StageTimer {
             .map(|s| {
                 vec![
                     s.stage.clone(),
-                    num(s.seconds),
+                    csv_num(s.seconds),
                     s.items.to_string(),
-                    num(s.items_per_second()),
+                    csv_num(s.items_per_second()),
                 ]
             })
             .collect();

@@ -6,8 +6,8 @@
 use fancy_regex::Regex;
 use serde_json::Value;
 
-const TM: &str = include_str!("../../editors/vscode/syntaxes/dlp.tmLanguage.json");
-const PEST: &str = include_str!("../../grammar/dlp.pest");
+const TM: &str = include_str!("../../../editors/vscode/syntaxes/dlp.tmLanguage.json");
+const PEST: &str = include_str!("../../../grammar/dlp.pest");
 
 /// The pest rules a reader sees as tokens, and the repository entry that
 /// colours each. Structure-only rules (a statement, a value) map to "".

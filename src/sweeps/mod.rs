@@ -1,0 +1,14 @@
+//! Many runs of one pipeline, above the single-run engine ([`crate::run`]),
+//! through one executor ([`batch`]):
+//! [`seeds`] runs it with N seeds and summarises them, [`sweep`] runs a
+//! `sweep` block's trials (here, or as a Slurm job array through
+//! [`slurm`]), [`prune`] stops unpromising trials through the engine's
+//! `Pruner` trait, and [`summary`] ranks finished trials into `sweep.csv`
+//! and the picture.
+
+pub mod batch;
+pub mod prune;
+pub mod seeds;
+pub mod slurm;
+pub mod summary;
+pub mod sweep;
