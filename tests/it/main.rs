@@ -32,6 +32,7 @@ mod frontend {
     mod defaults;
     mod errors;
     mod pipelines;
+    mod reference;
 }
 
 mod ops {
