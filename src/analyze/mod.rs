@@ -35,6 +35,7 @@ mod evaluate;
 mod metric_names;
 mod model;
 mod overrides;
+pub mod reference;
 pub mod schema;
 #[cfg(test)]
 mod schema_walk;

@@ -425,6 +425,7 @@ pub fn statement_doc(section: &str, statement: &str) -> &'static str {
 /// or absent means off), for hover.
 pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static str)> {
     Some(match (statement, key) {
+        ("seed", "seed") => ("the root of every random stream", "0"),
         (_, "seed") => (
             "seed of this statement's random stream",
             "derived from the pipeline seed",

@@ -14,7 +14,7 @@
 //!
 //! Operands are candle tensors in NCHW layout; results are differentiable
 //! through candle's autograd wherever the reference is. Where a CPU step's
-//! time goes, and what was tried, is in the README (*Speed*).
+//! time goes, and what was tried, is in `benches/README.md`.
 
 mod cpu;
 #[cfg(feature = "cuda")]

@@ -34,6 +34,7 @@ mod frontend {
     mod errors;
     mod highlight;
     mod pipelines;
+    mod reference;
 }
 
 mod ops {

@@ -3,8 +3,8 @@
 //! [`crate::ops`] calls them, after deciding that the operands are CPU f32
 //! tensors.
 //!
-//! What made them fast (each measured before and after; figures in the
-//! README's *Speed* section and the commit messages): the weight gradient
+//! What made them fast (each measured before and after; figures in
+//! `benches/README.md` and the commit messages): the weight gradient
 //! as `[col; 1]·dyᵀ`, so `gemm` packs both operands contiguously; the input
 //! gradient of stride-1 layers with C ≥ F as a forward convolution with
 //! flipped kernels (no col2im); im2col copying shifted runs of rows;

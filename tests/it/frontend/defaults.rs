@@ -78,6 +78,7 @@ fn resolved(source: &str, set: &[String]) -> serde_yaml_ng::Value {
 fn hover_defaults_are_the_analyzers() {
     // (pipeline, --set path, statement and parameter in the hover table)
     let cases: &[(&str, &str, (&str, &str))] = &[
+        (BLOBS, "seed", ("seed", "seed")),
         (BLOBS, "data.source.samples", ("source", "samples")),
         (BLOBS, "data.source.centers", ("source", "centers")),
         (BLOBS, "data.source.features", ("source", "features")),
