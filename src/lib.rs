@@ -20,6 +20,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 mod fault;
+pub(crate) mod file_format;
 pub mod fmt;
 pub(crate) mod lsp;
 pub mod metrics;
