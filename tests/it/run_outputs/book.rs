@@ -203,6 +203,69 @@ fn blobs_reproduces_the_book_exercise_and_writes_every_file() {
     assert_eq!(stage_items(&stages, "input"), stop * 800, "{stages}");
     let png = image::open(out.join("curves.png")).expect("curves.png decodes");
     assert!(png.width() >= 800 && png.height() >= 400);
+
+    // The figures and the weights decode, and say what the CSVs say.
+    // curves.svg: XML, the PNG's size, both charts with their series.
+    let texts = |svg: &roxmltree::Document| -> Vec<String> {
+        svg.descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| n.text().unwrap_or("").trim().to_string())
+            .collect()
+    };
+    let size = |svg: &roxmltree::Document| -> (u32, u32) {
+        let root = svg.root_element();
+        assert!(root.has_tag_name("svg"));
+        let attr = |a: &str| root.attribute(a).unwrap().parse().unwrap();
+        (attr("width"), attr("height"))
+    };
+    let text = read(out.join("curves.svg"));
+    let curves = roxmltree::Document::parse(&text).expect("curves.svg is XML");
+    assert_eq!(size(&curves), (png.width(), png.height()));
+    let words = texts(&curves);
+    for w in ["Loss", "Accuracy", "train", "validation", "epoch"] {
+        assert!(
+            words.iter().any(|t| t == w),
+            "curves.svg lacks {w}: {words:?}"
+        );
+    }
+    // confusion.svg: XML, the PNG's size, every count of confusion.csv.
+    let text = read(out.join("confusion.svg"));
+    let matrix = roxmltree::Document::parse(&text).expect("confusion.svg is XML");
+    let png = image::open(out.join("confusion.png")).expect("confusion.png decodes");
+    assert_eq!(size(&matrix), (png.width(), png.height()));
+    let words = texts(&matrix);
+    let counts: Vec<String> = words
+        .iter()
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()))
+        .cloned()
+        .collect();
+    for row in &c {
+        for v in row {
+            assert!(
+                counts.contains(&v.to_string()),
+                "confusion.svg lacks {v}: {words:?}"
+            );
+        }
+    }
+    // model.safetensors: the two dense layers' tensors, of the plan's shapes
+    // (2 features → 25 → 3 classes).
+    let weights =
+        candle_core::safetensors::load(out.join("model.safetensors"), &candle_core::Device::Cpu)
+            .expect("model.safetensors parses");
+    let mut shapes: Vec<(String, Vec<usize>)> = weights
+        .iter()
+        .map(|(k, t)| (k.clone(), t.dims().to_vec()))
+        .collect();
+    shapes.sort();
+    assert_eq!(
+        shapes,
+        [
+            ("dense/bias".to_string(), vec![25]),
+            ("dense/kernel".to_string(), vec![2, 25]),
+            ("dense_1/bias".to_string(), vec![3]),
+            ("dense_1/kernel".to_string(), vec![25, 3]),
+        ]
+    );
 }
 
 #[test]
