@@ -29,7 +29,7 @@ fn mutate(bytes: &[u8], op: u8, a: prop::sample::Index, b: prop::sample::Index, 
         1 => out[i] = v,
         2 => {
             let end = (i + 8).min(out.len());
-            out[i..end].fill(if v % 2 == 0 { 0xFF } else { 0 })
+            out[i..end].fill(if v.is_multiple_of(2) { 0xFF } else { 0 })
         }
         // Cut short, or lengthened with junk.
         3 => out.truncate(i),
