@@ -167,8 +167,16 @@ impl Diagnostic {
         } else {
             None
         };
+        // An integer beyond 64 bits parses as a number that cannot be:
+        // a range error, headed by its message.
+        let kind = match &err.variant {
+            ErrorVariant::CustomError { message } if crate::syntax::is_too_large(message) => {
+                Kind::Range
+            }
+            _ => Kind::Syntax,
+        };
         let mut d = Diagnostic::error(
-            Kind::Syntax,
+            kind,
             Span::new(start, end),
             err.variant.message().to_string(),
         );

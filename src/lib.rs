@@ -22,6 +22,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod error;
 mod fault;
+pub(crate) mod file_format;
 pub mod fmt;
 pub mod lockfile;
 pub(crate) mod lsp;

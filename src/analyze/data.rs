@@ -580,7 +580,19 @@ pub fn augment(
             }
             "crop" => {
                 let size = a.usize(cx, "size", None, 1);
-                let padding = a.usize(cx, "padding", Some(0), 0);
+                let mut padding = a.usize(cx, "padding", Some(0), 0);
+                // More padding than the crop is wide would let a crop be
+                // all padding (and a huge value overflow the padded size).
+                if let (Some(s), Some(p)) = (size, padding)
+                    && p > s
+                {
+                    cx.error(
+                        Kind::Range,
+                        a.span("padding"),
+                        format!("crop padding must be ≤ the crop size ({s}), got {p}"),
+                    );
+                    padding = None;
+                }
                 // Augmentation runs on training batches only, so a crop must
                 // give back the size evaluation sees: pad, then crop to it.
                 if let (Some(s), Some((_, h, w))) = (size, image_dims(shape))

@@ -127,8 +127,10 @@ fn single(run: &Path) -> Result<(String, Files)> {
     let marker = format!(
         "# A dlp baseline: metric CSVs of a run, for `dlp diff BASELINE RUN`.\n\
          # Refresh: dlp baseline RUN_FOLDER THIS_FOLDER\n\
-         pipeline: {}\nkind: single\nseed: {}\n",
-        m.plan.name, m.seed
+         format: {}\npipeline: {}\nkind: single\nseed: {}\n",
+        crate::file_format::CURRENT,
+        m.plan.name,
+        m.seed
     );
     Ok((marker, files))
 }
@@ -143,9 +145,7 @@ fn multi_seed(run: &Path) -> Result<(String, Files)> {
         )));
     }
     let spec_path = run.join(seeds::SPEC_FILE);
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::io(&spec_path, e))?;
-    let spec: seeds::Spec =
-        serde_yaml_ng::from_str(&text).map_err(|e| Error::file(&spec_path, e.to_string()))?;
+    let spec: seeds::Spec = atomic::read_yaml(&spec_path)?;
     let name = spec
         .pipeline
         .file_stem()
@@ -154,7 +154,8 @@ fn multi_seed(run: &Path) -> Result<(String, Files)> {
     let marker = format!(
         "# A dlp baseline: metric CSVs of a multi-seed run, for `dlp diff BASELINE RUN`.\n\
          # Refresh: dlp baseline RUN_FOLDER THIS_FOLDER\n\
-         pipeline: {name}\nkind: seeds\nseeds: [{}]\n",
+         format: {}\npipeline: {name}\nkind: seeds\nseeds: [{}]\n",
+        crate::file_format::CURRENT,
         list.join(", ")
     );
     let mut files: Files = vec![(SEEDS_FILE, read(&table)?)];

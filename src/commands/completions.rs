@@ -90,7 +90,11 @@ mod tests {
     #[test]
     fn the_real_parser_takes_any_tolerance() {
         use clap::Parser;
-        let cli = Cli::try_parse_from(["dlp", "diff", "a", "b", "--tol", "test_accuracy=1%"]);
-        assert!(cli.is_ok());
+        let cli = Cli::try_parse_from(["dlp", "diff", "a", "b", "--tol", "test_accuracy=1%"])
+            .expect("the real command line parses");
+        let crate::cli::Command::Diff(args) = cli.command else {
+            panic!("not parsed as `dlp diff`");
+        };
+        assert_eq!(args.tol, ["test_accuracy=1%"]);
     }
 }

@@ -11,9 +11,7 @@ use crate::terminal::trace;
 
 pub fn run(args: &RunArgs) -> Result<i32> {
     let _guard = trace::init(args.trace.as_deref())?;
-    let interrupt_after = std::env::var("DLP_INTERRUPT_AFTER_STEPS")
-        .ok()
-        .and_then(|v| v.parse().ok());
+    let interrupt_after = crate::fault::interrupt_after_steps();
     let save_every = args
         .save_every
         .as_deref()

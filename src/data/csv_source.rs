@@ -24,6 +24,9 @@ pub fn header(path: &Path, label: &str) -> Result<(Vec<String>, usize)> {
         .iter()
         .map(|s| s.trim().to_string())
         .collect();
+    if let Some(e) = duplicate_column(&names) {
+        return Err(Error::file(path, e));
+    }
     let at = names.iter().position(|n| n == label).ok_or_else(|| {
         Error::file(
             path,
@@ -34,6 +37,20 @@ pub fn header(path: &Path, label: &str) -> Result<(Vec<String>, usize)> {
         )
     })?;
     Ok((names, at))
+}
+
+/// The first column whose name an earlier column has, as the error that
+/// names both (1-based, as a spreadsheet counts): a model would read the
+/// wrong column under that name.
+pub fn duplicate_column(names: &[String]) -> Option<String> {
+    names.iter().enumerate().find_map(|(j, n)| {
+        let i = names[..j].iter().position(|m| m == n)?;
+        Some(format!(
+            "columns {} and {} are both named \"{n}\"; column names must differ",
+            i + 1,
+            j + 1
+        ))
+    })
 }
 
 fn name(path: &Path) -> String {

@@ -70,6 +70,12 @@ fn load_folder(dir: &Path) -> Result<Loaded> {
             "not a run folder: it has no run.yaml, seeds.csv, metrics.csv, eval.csv or train.csv",
         ));
     }
+    // A baseline folder's marker names its format.
+    let marker = dir.join("baseline.yaml");
+    if marker.is_file() {
+        let text = std::fs::read_to_string(&marker).map_err(|e| Error::io(&marker, e))?;
+        crate::file_format::check_yaml(&marker, &text)?;
+    }
     let mut out = Loaded::default();
     if yaml.is_file() {
         out.values = read_final_metrics(&yaml)?;

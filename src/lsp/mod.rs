@@ -12,6 +12,7 @@
 mod complete;
 mod index;
 mod query;
+mod transport;
 
 use crate::analyze::{self, Analysis, Diagnostic, Severity};
 use crate::syntax::{self, File, Span};
@@ -33,9 +34,11 @@ use lsp_types::{
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// Serves on standard input and output until the client says `exit`.
+/// Serves on standard input and output until the client says `exit`. A
+/// malformed message is answered with JSON-RPC's error and the server
+/// goes on ([`transport`]).
 pub fn serve_stdio() -> crate::error::Result<()> {
-    let (connection, io) = Connection::stdio();
+    let (connection, io) = transport::stdio();
     let served = serve(&connection);
     drop(connection);
     let joined = io.join();

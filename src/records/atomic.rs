@@ -114,9 +114,12 @@ pub fn safetensors_bytes(
 }
 
 /// Reads a YAML file (`run.yaml`, `sweep.yaml`, `seeds.yaml`, …); one that
-/// cannot be read or does not parse as `T` is an error naming it.
+/// cannot be read, is of a newer format ([`crate::file_format`]) or does
+/// not parse as `T` is an error naming it.
 pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    // A newer format is refused by name before its keys are misread.
+    crate::file_format::check_yaml(path, &text)?;
     serde_yaml_ng::from_str(&text).map_err(|e| Error::file(path, e.to_string()))
 }
 

@@ -132,7 +132,7 @@ impl Manifest {
         let path = dir.join(FILE);
         let text = serde_yaml_ng::to_string(self)
             .map_err(|e| Error::file(&path, format!("cannot render the manifest: {e}")))?;
-        atomic::write(&path, text.as_bytes())
+        atomic::write(&path, crate::file_format::stamp(&text).as_bytes())
     }
 
     /// Reads `dir/run.yaml`.

@@ -403,6 +403,9 @@ impl Predictor {
             Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
             Err(e) => return fail(Error::file(path, e.to_string())),
         };
+        if let Some(e) = csv_source::duplicate_column(&header) {
+            return fail(Error::file(path, e));
+        }
         let columns: Vec<usize> = if self.columns.is_empty() {
             if header.len() != features {
                 return fail(Error::file(

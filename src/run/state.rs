@@ -121,6 +121,7 @@ pub fn encode(
         );
     }
     let yaml = serde_yaml_ng::to_string(state).map_err(|e| Error::Runtime(e.to_string()))?;
+    let yaml = crate::file_format::stamp(&yaml);
     let csv = state.history.csv_bytes(path)?;
     let csv = String::from_utf8(csv).map_err(|e| Error::Runtime(e.to_string()))?;
     atomic::safetensors_bytes(
@@ -192,8 +193,9 @@ fn state_of(path: &Path, bytes: &[u8]) -> Result<TrainState> {
             .and_then(|m| m.get(key))
             .ok_or_else(|| bad("no training state in its metadata".into()))
     };
-    let mut state: TrainState =
-        serde_yaml_ng::from_str(entry(STATE_KEY)?).map_err(|e| bad(e.to_string()))?;
+    let yaml = entry(STATE_KEY)?;
+    crate::file_format::check_yaml(path, yaml)?;
+    let mut state: TrainState = serde_yaml_ng::from_str(yaml).map_err(|e| bad(e.to_string()))?;
     state.history = History::parse_csv(path, entry(HISTORY_KEY)?.as_bytes())?;
     Ok(state)
 }

@@ -111,6 +111,7 @@ pub fn run(
         seeds: (0..count).map(|i| seed_of(plan.seed, i)).collect(),
     };
     let text = serde_yaml_ng::to_string(&spec).map_err(|e| Error::Runtime(e.to_string()))?;
+    let text = crate::file_format::stamp(&text);
     atomic::write(&base.dir.join(SPEC_FILE), text.as_bytes())?;
     execute(&base, &spec, jobs, opts)
 }

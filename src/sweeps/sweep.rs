@@ -109,6 +109,7 @@ impl Spec {
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         let text = serde_yaml_ng::to_string(self).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = crate::file_format::stamp(&text);
         atomic::write(&dir.join(SPEC_FILE), text.as_bytes())
     }
 

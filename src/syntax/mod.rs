@@ -5,6 +5,7 @@ pub mod ast;
 pub mod parser;
 
 pub use ast::*;
+pub(crate) use parser::is_too_large;
 pub use parser::{parse, parse_value};
 
 use std::path::Path;

@@ -96,6 +96,18 @@ fn span_of(pair: &Pair<Rule>) -> Span {
     Span::new(s.start(), s.end())
 }
 
+/// The message for an integer literal beyond 64 bits: a range error, not
+/// a slip of syntax (see [`is_too_large`]).
+fn too_large(text: &str) -> String {
+    format!("integer {text} is too large")
+}
+
+/// Whether a custom parse error's message is [`too_large`]'s, so that the
+/// diagnostic is headed by it as `--set` shows it, not by "invalid syntax".
+pub(crate) fn is_too_large(message: &str) -> bool {
+    message.starts_with("integer ") && message.ends_with(" is too large")
+}
+
 fn custom(pair: &Pair<Rule>, message: String) -> Box<SyntaxError> {
     Box::new(PestError::new_from_span(
         ErrorVariant::CustomError { message },
@@ -311,7 +323,7 @@ fn operand(pair: Pair<Rule>) -> Result<Expr, Box<SyntaxError>> {
             } else {
                 text.parse::<i64>()
                     .map(ExprKind::Int)
-                    .map_err(|_| custom(&pair, format!("integer {text} is too large")))?
+                    .map_err(|_| custom(&pair, too_large(text)))?
             };
             Ok(Expr { kind, span })
         }

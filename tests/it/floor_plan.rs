@@ -13,7 +13,7 @@ const FLOORS: &[&[&str]] = &[
     &["alloc", "fault", "rng", "metrics", "syntax"],
     &["diagnostics"],
     &["error"],
-    &["plan", "lockfile"],
+    &["plan", "lockfile", "file_format"],
     &["data", "ops", "records"],
     &["nn", "optim", "analyze", "terminal", "report", "diff"],
     &["fmt"],

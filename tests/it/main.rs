@@ -46,11 +46,15 @@ mod ops {
 
 mod report {
     mod files;
+    mod formats;
     mod run_folder;
+    mod untrusted;
 }
 
 mod robust {
     mod faults;
     mod fuzz;
+    mod fuzz_files;
     mod inputs;
+    mod wrong_answers;
 }

@@ -71,6 +71,11 @@ pub fn sgemm(
         (m - 1) * ldd + n <= dst.len(),
         "gemm destination out of bounds"
     );
+    // Rows that overlap would be written by two threads at once.
+    assert!(
+        m == 1 || ldd >= n,
+        "gemm destination rows overlap: row stride {ldd} < row width {n}"
+    );
     if k == 0 {
         if !accumulate {
             for row in 0..m {
@@ -81,8 +86,11 @@ pub fn sgemm(
     }
     a.check(m, k);
     b.check(k, n);
-    // SAFETY: every index the product touches was bounds-checked above,
-    // and `dst` is borrowed mutably so it aliases neither input.
+    // SAFETY: every index the product touches was bounds-checked above;
+    // `dst` is borrowed mutably so it aliases neither input; and its rows
+    // do not overlap (row stride ≥ row width, checked above), so the
+    // blocks of the output that `gemm` hands to different threads are
+    // disjoint.
     unsafe {
         gemm::gemm(
             m,
@@ -105,5 +113,28 @@ pub fn sgemm(
             false,
             par,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "gemm destination rows overlap: row stride 2 < row width 3")]
+    fn overlapping_destination_rows_are_refused() {
+        let (a, b) = ([1.0; 6], [1.0; 9]);
+        let mut dst = [0.0; 7];
+        sgemm(
+            2,
+            3,
+            3,
+            &mut dst,
+            2,
+            false,
+            MatRef::rows(&a, 3),
+            MatRef::rows(&b, 3),
+            Parallelism::None,
+        );
     }
 }

@@ -28,9 +28,12 @@ impl Jobs {
     pub fn read(base: &Path) -> Result<Option<Jobs>> {
         let path = base.join(DIR).join(JOBS_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_yaml_ng::from_str(&text)
-                .map(Some)
-                .map_err(|e| Error::file(&path, e.to_string())),
+            Ok(text) => {
+                crate::file_format::check_yaml(&path, &text)?;
+                serde_yaml_ng::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| Error::file(&path, e.to_string()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&path, e)),
         }
@@ -38,6 +41,7 @@ impl Jobs {
 
     pub(super) fn write(&self, base: &Path) -> Result<()> {
         let text = serde_yaml_ng::to_string(self).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = crate::file_format::stamp(&text);
         atomic::write(&base.join(DIR).join(JOBS_FILE), text.as_bytes())
     }
 

@@ -8,13 +8,32 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod browser;
+pub mod skip;
 
+/// The `dlp` binary, with the variables that change what it does (the
+/// log filter, the test hooks) removed from its environment. Every test
+/// starts `dlp` through this or [`dlp_in_shell`].
 pub fn dlp() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dlp"));
+    scrub(&mut c);
+    c
+}
+
+/// `dlp` started by `bash -c 'SETUP; exec dlp …'`, for a test that needs a
+/// shell setting for the child only (`ulimit -f 40`, `umask 077`), with
+/// [`dlp`]'s environment.
+pub fn dlp_in_shell(setup: &str) -> Command {
+    let mut c = Command::new("bash");
+    c.args(["-c", &format!("{setup}; exec \"$0\" \"$@\"")])
+        .arg(env!("CARGO_BIN_EXE_dlp"));
+    scrub(&mut c);
+    c
+}
+
+fn scrub(c: &mut Command) {
     c.env_remove("RUST_LOG")
         .env_remove("DLP_INTERRUPT_AFTER_STEPS")
         .env_remove("DLP_FAULT");
-    c
 }
 
 /// Set in a child copy of the test binary started by [`run_in_child`]:

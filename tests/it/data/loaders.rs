@@ -247,7 +247,7 @@ fn csv_nan_labels_through_a_run() {
         "data {\n  source csv \"d.csv\" label=y\n  split train=0.5 test=0.5 stratify=true\n}\nmodel { dense 3 activation=softmax }\ntrain { loss cross_entropy; epochs 1; batch 5 }\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+    let out = crate::common::dlp()
         .current_dir(tmp.path())
         .args(["run", "p.dlp", "--quiet", "--out", "run"])
         .output()

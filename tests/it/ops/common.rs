@@ -43,8 +43,8 @@ macro_rules! test_device {
 pub(crate) use test_device;
 
 /// GPU 0 for the CUDA variants of the op tests. Without a usable GPU the
-/// test is skipped with a note, unless `DLP_REQUIRE_GPU` is set (the GPU
-/// check script sets it), when that is a failure. The checks compare
+/// test fails, unless `DLP_ALLOW_SKIP` names `gpu` (see `common::skip`):
+/// then it is skipped and recorded. The checks compare
 /// against f32 references at f32 tolerances, so cuDNN must not use TF32:
 /// they need `NVIDIA_TF32_OVERRIDE=0`.
 #[cfg(feature = "cuda")]
@@ -58,11 +58,8 @@ pub fn gpu() -> Result<Option<Device>> {
             }
             Ok(Some(dev))
         }
-        Err(e) if std::env::var_os("DLP_REQUIRE_GPU").is_some() => {
-            candle_core::bail!("DLP_REQUIRE_GPU is set but {e}")
-        }
         Err(e) => {
-            eprintln!("note: {e}; the CUDA op tests are skipped");
+            crate::common::skip::skip_unless_allowed("gpu", &format!("no usable GPU: {e}"));
             Ok(None)
         }
     }

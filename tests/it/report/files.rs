@@ -136,7 +136,7 @@ fn run_into_a_folder_under_a_file_exits_1() {
     let blocker = dir.path().join("runs");
     std::fs::write(&blocker, b"keep").unwrap();
     let out_dir = blocker.join("blobs");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+    let out = common::dlp()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["run", "pipelines/blobs.dlp", "--quiet", "--out"])
         .arg(&out_dir)
@@ -410,7 +410,7 @@ train {
     )
     .unwrap();
     let out_dir = dir.path().join("run");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+    let out = common::dlp()
         .arg("run")
         .arg(&pipeline)
         .arg("--quiet")
@@ -440,20 +440,15 @@ train {
 /// its markers); a real mouse move over epoch 3 shows that epoch's values
 /// from train.csv; the heatmap holds confusion.csv's counts; on a phone
 /// screen nothing makes the page wider than the screen. Screenshots go to
-/// `target/tmp/report-browser/`. Without a browser the test says so and
-/// passes, unless `DLP_REQUIRE_BROWSER` is set (as `.ci/run` sets it when
-/// it could install one).
+/// `target/tmp/report-browser/`. Without a browser the test fails, unless
+/// `DLP_ALLOW_SKIP` names `browser` (see `common::skip`).
 #[test]
 fn report_pages_render_in_a_headless_browser() {
     let Some(exe) = browser::find() else {
-        assert!(
-            std::env::var_os("DLP_REQUIRE_BROWSER").is_none(),
-            "DLP_REQUIRE_BROWSER is set but no headless Chromium was found \
-             (apt-get install chromium-headless-shell, or set DLP_BROWSER)"
-        );
-        eprintln!(
-            "skipped: no headless Chromium on the PATH \
-             (apt-get install chromium-headless-shell, or set DLP_BROWSER)"
+        common::skip::skip_unless_allowed(
+            "browser",
+            "no headless Chromium on the PATH \
+             (apt-get install chromium-headless-shell, or set DLP_BROWSER)",
         );
         return;
     };

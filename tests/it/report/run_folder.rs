@@ -6,7 +6,6 @@ use dlp::plan::*;
 use dlp::records::{EpochRow, History, Manifest, Status};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 /// The blobs pipeline of the language reference (book section 4.4.3), resolved.
 fn blobs_plan() -> Plan {
@@ -164,7 +163,7 @@ fn run_folder(dir: &Path, test_accuracy: f64, val_loss: &[f64]) {
 }
 
 fn dlp_diff(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dlp"))
+    let out = crate::common::dlp()
         .arg("diff")
         .args(args)
         .output()
@@ -551,10 +550,7 @@ fn diff_usage_errors_exit_2() {
 }
 
 fn dlp_cmd(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dlp"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::common::dlp().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -13,6 +13,39 @@ use std::time::{Duration, Instant};
 
 const METRIC_FILES: [&str; 3] = ["train.csv", "eval.csv", "confusion.csv"];
 
+/// The files a resumed run may write differently from a run never
+/// interrupted, and why: `stages.csv` holds each stage's wall time, the
+/// `started:` and `ended:` lines of `run.yaml` are times of day, and the
+/// lock file holds the process id. Every other byte of every other file
+/// must be the same (CONTRIBUTING.md, "Resume tests").
+const MAY_DIFFER: [&str; 2] = ["stages.csv", ".lock"];
+
+/// The relative paths of the files under `dir`, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `run.yaml` less its times of day.
+fn without_times(yaml: &str) -> String {
+    yaml.lines()
+        .filter(|l| !l.starts_with("started: ") && !l.starts_with("ended: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn pipeline(tmp: &Path) -> PathBuf {
     // Early stopping, a schedule, a best-only checkpoint and dropout all
     // carry state across the cut.
@@ -44,21 +77,32 @@ fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The metric files and the weights the test split saw are those of the
-/// uninterrupted run; the run finished for good and left nothing behind.
+/// The resumed run wrote the files of the uninterrupted run, and every
+/// one of them byte for byte but those of [`MAY_DIFFER`] (`run.yaml` less
+/// its times); the run finished for good and left nothing behind.
 fn assert_same_as(whole: &Path, cut: &Path, case: &str) {
-    for f in METRIC_FILES {
-        assert_eq!(
-            read(whole.join(f)),
-            read(cut.join(f)),
-            "{case}: {f} differs after resume"
-        );
-    }
-    for f in ["model.safetensors", "report.html"] {
-        assert!(
-            std::fs::read(whole.join(f)).unwrap() == std::fs::read(cut.join(f)).unwrap(),
-            "{case}: {f} differs"
-        );
+    let names = |d: &Path| -> Vec<String> {
+        files_under(d)
+            .into_iter()
+            .filter(|f| f != ".lock")
+            .collect()
+    };
+    let files = names(whole);
+    assert_eq!(files, names(cut), "{case}: the files differ");
+    assert!(files.len() >= 14, "{case}: only {files:?}");
+    for f in &files {
+        match f.as_str() {
+            f if MAY_DIFFER.contains(&f) => {}
+            "run.yaml" => assert_eq!(
+                without_times(&read(whole.join(f))),
+                without_times(&read(cut.join(f))),
+                "{case}: run.yaml differs beyond its times"
+            ),
+            _ => assert!(
+                std::fs::read(whole.join(f)).unwrap() == std::fs::read(cut.join(f)).unwrap(),
+                "{case}: {f} differs after resume"
+            ),
+        }
     }
     let manifest = read(cut.join("run.yaml"));
     assert!(
@@ -94,10 +138,13 @@ fn resume_after_an_interrupt_mid_epoch_is_exact() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    // The armed test hook says so first.
     assert_eq!(
         stderr(&o),
         format!(
-            "error: interrupted at epoch 4, step 41; continue with `dlp run --resume {}`\n",
+            "warning: DLP_INTERRUPT_AFTER_STEPS=41 is set: a test hook that interrupts \
+             the run after 41 training steps\n\
+             error: interrupted at epoch 4, step 41; continue with `dlp run --resume {}`\n",
             cut.display()
         )
     );
@@ -135,13 +182,7 @@ fn sigint_finishes_the_batch_checkpoints_and_resumes_exactly() {
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     let o = run(&["run", "--resume", &s(&cut), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    for f in METRIC_FILES {
-        assert_eq!(
-            read(whole.join(f)),
-            read(cut.join(f)),
-            "{f} differs after resume"
-        );
-    }
+    assert_same_as(&whole, &cut, "SIGINT");
 }
 
 fn spawn_run(p: &Path, out: &Path, extra: &[&str]) -> Child {
@@ -177,9 +218,11 @@ fn wait_for_rows(dir: &Path, rows: usize) {
 }
 
 /// `kill -9` through the fault hook at the worst moments: halfway through
-/// writing each kind of file. Whatever was half written, `dlp status` says
-/// the run crashed and `--resume` finishes it exactly as an uninterrupted
-/// run would have.
+/// writing each file the reference run wrote (the cases come from its
+/// folder, so a new file is covered without a new line here), with a
+/// temporary file half written when the kill lands. Whatever was half
+/// written, `dlp status` says the run crashed and `--resume` finishes it
+/// exactly as an uninterrupted run would have.
 #[test]
 fn kill_9_during_any_write_resumes_to_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -188,22 +231,28 @@ fn kill_9_during_any_write_resumes_to_the_same_bytes() {
     let epochs = read(whole.join("train.csv")).lines().count() - 1;
     assert!(epochs >= 6, "the run stops early at epoch {epochs}");
 
-    // (file, its n-th write, extra flags). The resume file's writer writes
-    // at most once a second unless flushed, and this run takes less: its
-    // 1st write is the end of epoch 1 (with --save-every 0, the first
-    // batch), its 2nd the flush when training ends.
-    let cases: &[(&str, u32, &[&str])] = &[
-        ("resume.safetensors", 1, &[]),
-        ("resume.safetensors", 1, &["--save-every", "0"]),
-        ("resume.safetensors", 2, &[]),
-        ("best.safetensors", 1, &[]),
-        ("train.csv", 4, &[]),
-        ("eval.csv", 1, &[]),
-        ("curves.png", 1, &[]),
-        ("report.html", 1, &[]),
-        ("run.yaml", 2, &[]),
-    ];
-    for (i, &(file, n, extra)) in cases.iter().enumerate() {
+    // (file, its n-th write, extra flags): the first write of every file
+    // the reference run left, the last write of those written more than
+    // once, and the resume file, which a finished run deletes. The resume
+    // file's writer writes at most once a second unless flushed, and this
+    // run takes less: its 1st write is the end of epoch 1 (with
+    // --save-every 0, the first batch), its 2nd the flush when training
+    // ends. train.csv is rewritten each epoch, run.yaml at the start and
+    // the end.
+    let mut cases: Vec<(String, u32, &[&str])> = files_under(&whole)
+        .into_iter()
+        .filter(|f| !MAY_DIFFER.contains(&f.as_str()))
+        .map(|f| (f, 1, &[][..]))
+        .collect();
+    cases.extend([
+        ("resume.safetensors".to_string(), 1, &[][..]),
+        ("resume.safetensors".into(), 1, &["--save-every", "0"][..]),
+        ("resume.safetensors".into(), 2, &[][..]),
+        ("train.csv".into(), epochs as u32, &[][..]),
+        ("run.yaml".into(), 2, &[][..]),
+    ]);
+    for (i, (file, n, extra)) in cases.iter().enumerate() {
+        let (n, extra) = (*n, *extra);
         let case = format!("kill:{file}:{n} {extra:?}");
         let cut = tmp.path().join(format!("cut{i}"));
         let o = dlp()
@@ -213,6 +262,19 @@ fn kill_9_during_any_write_resumes_to_the_same_bytes() {
             .output()
             .unwrap();
         assert_eq!(o.status.signal(), Some(9), "{case}: {}", stderr(&o));
+        // The kill landed mid-write: that write's temporary file is there.
+        assert!(
+            files_under(&cut).iter().any(|f| f.ends_with(".tmp")),
+            "{case}: no temporary file when the kill landed: {:?}",
+            files_under(&cut)
+        );
+        if !cut.join("run.yaml").exists() {
+            // Killed before the manifest (pipeline.dlp is written first):
+            // no run to resume, as `killed_before_the_manifest_…` checks.
+            let o = run(&["run", "--resume", &s(&cut)]);
+            assert_eq!(o.status.code(), Some(2), "{case}: {}", stderr(&o));
+            continue;
+        }
         assert!(read(cut.join("run.yaml")).contains("status: running"));
 
         let o = run(&["status", &s(&cut)]);
@@ -257,10 +319,7 @@ fn kill_9_at_arbitrary_moments_resumes_to_the_same_bytes() {
     }
     let o = run(&["run", "--resume", &s(&cut), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    for f in METRIC_FILES {
-        assert_eq!(read(whole.join(f)), read(cut.join(f)), "{f} differs");
-    }
-    assert_eq!(leftovers(&cut), Vec::<String>::new());
+    assert_same_as(&whole, &cut, "kill -9 at arbitrary moments");
 }
 
 /// Killed before run.yaml existed: not a run to resume, and the folder
@@ -287,12 +346,21 @@ fn killed_before_the_manifest_the_folder_takes_a_new_run() {
     assert_eq!(leftovers(&out), Vec::<String>::new());
 }
 
-/// Two runs of one pipeline started in the same second each get a folder
-/// of their own, and each is complete.
+/// Two runs of one pipeline started together each get a folder of their
+/// own, and each is complete. The collision is forced: the folder of every
+/// second of the next two minutes is taken beforehand, so each run finds
+/// its time's folder taken and must take the next free suffix.
 #[test]
 fn two_runs_started_together_never_share_a_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write(tmp.path(), "twin.dlp", &small_blobs(""));
+    let now = std::time::SystemTime::now();
+    let taken: Vec<String> = (0..120)
+        .map(|k| dlp::run::folder::run_id(now + Duration::from_secs(k)))
+        .collect();
+    for id in &taken {
+        std::fs::create_dir_all(tmp.path().join("runs/twin").join(id)).unwrap();
+    }
     let start = || {
         dlp()
             .current_dir(tmp.path())
@@ -308,6 +376,7 @@ fn two_runs_started_together_never_share_a_folder() {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("runs/twin"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|d| d.join("run.yaml").exists())
         .collect();
     dirs.sort();
     assert_eq!(dirs.len(), 2, "{dirs:?}");
@@ -322,14 +391,32 @@ fn two_runs_started_together_never_share_a_folder() {
     for d in &dirs {
         assert!(read(d.join("run.yaml")).contains("status: completed"));
     }
-    // A collision takes the next suffix: if both started in the same
-    // second, the second folder is `<id>-2`.
+    // Each collided and took the next suffix of its second's id: `-2`, or
+    // `-3` when the other run took `-2` of the same second.
     let names: Vec<String> = dirs
         .iter()
         .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    if names[0].len() == 15 && names[1].starts_with(&names[0]) {
-        assert_eq!(names[1], format!("{}-2", names[0]));
+    // A folder name is the 15-character id `YYYYMMDD-HHMMSS`, `-`, suffix.
+    let parts: Vec<(&str, &str)> = names
+        .iter()
+        .map(|n| {
+            assert!(n.len() > 16 && &n[15..16] == "-", "{n}: no suffix");
+            (&n[..15], &n[16..])
+        })
+        .collect();
+    for (name, (id, _)) in names.iter().zip(&parts) {
+        assert!(
+            taken.iter().any(|t| t == id),
+            "{name}: not an id of the taken window"
+        );
+    }
+    let mut suffixes = [parts[0].1, parts[1].1];
+    suffixes.sort();
+    if parts[0].0 == parts[1].0 {
+        assert_eq!(suffixes, ["2", "3"], "{names:?}");
+    } else {
+        assert_eq!(suffixes, ["2", "2"], "{names:?}");
     }
 }
 
@@ -384,11 +471,8 @@ fn a_write_failure_fails_the_run_cleanly_and_it_resumes() {
 
     // 40 KiB: every file fits but curves.png.
     let cut = tmp.path().join("cut");
-    let o = std::process::Command::new("bash")
-        .args(["-c", "ulimit -f 40; exec \"$0\" \"$@\""])
-        .arg(env!("CARGO_BIN_EXE_dlp"))
+    let o = dlp_in_shell("ulimit -f 40")
         .args(["run", &s(&p), "--quiet", "--out", &s(&cut)])
-        .env_remove("DLP_FAULT")
         .output()
         .unwrap();
     assert_failed_at(
@@ -446,7 +530,10 @@ fn a_full_disk_fails_the_run_cleanly_and_it_resumes() {
             .is_ok_and(|o| o.status.success())
     };
     if !mount("size=128k") {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        skip::skip_unless_allowed(
+            "tmpfs",
+            "cannot mount a tmpfs here to fill (mount -t tmpfs needs root)",
+        );
         return;
     }
     struct Unmount(PathBuf);
@@ -480,9 +567,7 @@ fn outputs_follow_the_umask() {
     let p = write(tmp.path(), "m.dlp", &small_blobs(""));
     for (umask, file_mode, dir_mode) in [("022", 0o644, 0o755), ("077", 0o600, 0o700)] {
         let out = tmp.path().join(format!("u{umask}"));
-        let o = std::process::Command::new("bash")
-            .args(["-c", &format!("umask {umask}; exec \"$0\" \"$@\"")])
-            .arg(env!("CARGO_BIN_EXE_dlp"))
+        let o = dlp_in_shell(&format!("umask {umask}"))
             .args(["run", &s(&p), "--quiet", "--out", &s(&out)])
             .output()
             .unwrap();

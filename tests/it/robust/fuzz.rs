@@ -4,9 +4,12 @@
 //!
 //! CI runs a short budget; a long local run sets `DLP_FUZZ_CASES`
 //! (e.g. `DLP_FUZZ_CASES=2000000 cargo test --release --test it robust::fuzz`).
+//! Every fuzzer draws from one seed, fixed unless `DLP_FUZZ_SEED` gives
+//! another, and names it when it fails: a failure replays with
+//! `DLP_FUZZ_SEED=N` (the same cases, the same order).
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::Path;
 
 const SEEDS: [&str; 2] = [
@@ -124,6 +127,36 @@ fn analyze(text: &str) {
     let _ = dlp::analyze::analyze_source(text, Path::new("fuzz.dlp"), &[]);
 }
 
+/// The fuzzers' seed: `DLP_FUZZ_SEED`, else a fixed one.
+pub(crate) fn seed() -> u64 {
+    std::env::var("DLP_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(29)
+}
+
+/// A runner of `cases` cases drawing from [`seed`], which it prints.
+pub(crate) fn runner(cases: u32) -> TestRunner {
+    let seed = seed();
+    eprintln!("fuzz seed {seed} (replay with DLP_FUZZ_SEED={seed})");
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    )
+}
+
+/// What a failing fuzzer says: what broke, and the seed that replays it.
+pub(crate) fn failed(what: &str) -> String {
+    let seed = seed();
+    format!("{what} (fuzz seed {seed}: replay with DLP_FUZZ_SEED={seed})")
+}
+
 fn cases() -> u32 {
     std::env::var("DLP_FUZZ_CASES")
         .ok()
@@ -133,11 +166,7 @@ fn cases() -> u32 {
 
 #[test]
 fn token_soup_never_panics() {
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(cases());
     let strategy = proptest::collection::vec(proptest::sample::select(TOKENS), 0..60)
         .prop_map(|tokens| tokens.join(" "));
     runner
@@ -145,7 +174,7 @@ fn token_soup_never_panics() {
             analyze(&text);
             Ok(())
         })
-        .expect("the analyzer panicked");
+        .unwrap_or_else(|e| panic!("{}: {e}", failed("the analyzer panicked")));
 }
 
 /// Deletes, duplicates or replaces a span of a real pipeline, or splices
@@ -175,11 +204,7 @@ fn mutate(
 
 #[test]
 fn mutated_pipelines_never_panic() {
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(cases());
     // Delete, duplicate or replace a span of a real pipeline, or splice in a token.
     let strategy = (
         0..SEEDS.len(),
@@ -193,7 +218,7 @@ fn mutated_pipelines_never_panic() {
             analyze(&mutate(SEEDS[which], a, b, op, token));
             Ok(())
         })
-        .expect("the analyzer panicked");
+        .unwrap_or_else(|e| panic!("{}: {e}", failed("the analyzer panicked")));
 }
 
 use crate::common;
@@ -203,11 +228,7 @@ use crate::common;
 /// parse is refused with its syntax error, never a panic.
 #[test]
 fn formatting_mutated_pipelines_keeps_their_meaning() {
-    let mut runner = TestRunner::new(Config {
-        cases: cases() / 3,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(cases() / 3);
     let strategy = (
         0..SEEDS.len(),
         any::<prop::sample::Index>(),
@@ -229,14 +250,18 @@ fn formatting_mutated_pipelines_keeps_their_meaning() {
                     }
                 }
                 Err(d) => prop_assert!(
-                    !parses && d.kind == dlp::analyze::Kind::Syntax,
+                    !parses
+                        && matches!(
+                            d.kind,
+                            dlp::analyze::Kind::Syntax | dlp::analyze::Kind::Range
+                        ),
                     "refused parsable text ({}):\n{text}",
                     d.message
                 ),
             }
             Ok(())
         })
-        .expect("dlp fmt broke a pipeline");
+        .unwrap_or_else(|e| panic!("{}: {e}", failed("dlp fmt broke a pipeline")));
     // Most single mutations of a real pipeline still parse.
     let parsed = parsed.get();
     assert!(

@@ -1,0 +1,117 @@
+//! Text from the user's data (class-folder names, CSV labels) stays text
+//! wherever it lands: escaped in the report pages (checked in a real
+//! browser: no element, attribute or script comes from it, and it reads
+//! back as the same characters), quoted in the CSV files, quoted in YAML,
+//! and never a path.
+
+use crate::common::{self, browser, skip};
+use std::path::Path;
+
+/// A class-folder name that is markup, one with CSV and HTML
+/// metacharacters, and a plain one (sorted: the class ids follow).
+const HOSTILE: [&str; 3] = ["<img src=x onerror=alert(1)>", "a,\"b\" & 'c'", "red"];
+
+/// `colour_folder`'s images under the hostile class names.
+fn hostile_folder(root: &Path) {
+    common::colour_folder(root, 12, 4);
+    for part in ["train", "test"] {
+        for (from, to) in [("blue", HOSTILE[0]), ("green", HOSTILE[1])] {
+            std::fs::rename(root.join(part).join(from), root.join(part).join(to)).unwrap();
+        }
+    }
+}
+
+/// The column `i` of a CSV file, read by a CSV parser.
+fn csv_column(path: &Path, i: usize) -> Vec<String> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records().map(|rec| rec.unwrap()[i].to_string()).collect()
+}
+
+#[test]
+fn class_names_stay_text_in_files_and_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // The data folder's name is YAML's metacharacters.
+    let folder = "imgs: {a}, #b 'c' - [d]";
+    hostile_folder(&d.join(folder));
+    let p = common::write(
+        d,
+        "h.dlp",
+        "seed 3\ndata {\n  source images \"imgs: {a}, #b 'c' - [d]/\"\n  split train=0.75 valid=0.25 test=official\n}\n\
+         preprocess { scale 1/255 }\n\
+         model {\n  flatten\n  dense 3 activation=softmax\n}\n\
+         train {\n  loss cross_entropy\n  epochs 3\n}\n",
+    );
+    let run = d.join("run");
+    let o = common::run_quiet(&p, &run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let mut sorted = HOSTILE.map(String::from).to_vec();
+    sorted.sort();
+
+    // CSV: quoted, so a parser reads each name back whole.
+    let confusion = run.join("confusion.csv");
+    let header: Vec<String> = csv::Reader::from_path(&confusion)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(header[1..], sorted[..], "confusion.csv's header");
+    assert_eq!(csv_column(&confusion, 0), sorted, "confusion.csv's rows");
+    let data_classes = csv_column(&run.join("data.csv"), 1);
+    assert!(
+        sorted.iter().all(|c| data_classes.contains(c)),
+        "{data_classes:?}"
+    );
+
+    // YAML: run.yaml, parsed, holds the folder's name whole.
+    fn strings(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
+        match v {
+            serde_yaml_ng::Value::String(s) => out.push(s.clone()),
+            serde_yaml_ng::Value::Sequence(items) => items.iter().for_each(|i| strings(i, out)),
+            serde_yaml_ng::Value::Mapping(m) => m.iter().for_each(|(k, v)| {
+                strings(k, out);
+                strings(v, out);
+            }),
+            serde_yaml_ng::Value::Tagged(t) => strings(&t.value, out),
+            _ => {}
+        }
+    }
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&common::read(run.join("run.yaml"))).unwrap();
+    let mut found = Vec::new();
+    strings(&doc, &mut found);
+    assert!(
+        found.iter().any(|s| s.contains(folder)),
+        "run.yaml lost {folder:?}: {found:?}"
+    );
+
+    // HTML: escaped in the source...
+    let html = common::read(run.join("report.html"));
+    assert!(!html.contains(HOSTILE[0]), "raw markup in report.html");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("a,&quot;b&quot; &amp; &#39;c&#39;"));
+
+    // ...and in a real browser: the names read back as text, and nothing
+    // they spell became an element, an attribute or a request.
+    let Some(exe) = browser::find() else {
+        skip::skip_unless_allowed(
+            "browser",
+            "no headless Chromium on the PATH \
+             (apt-get install chromium-headless-shell, or set DLP_BROWSER)",
+        );
+        return;
+    };
+    let mut b = browser::Browser::launch(&exe, &d.join("profile"));
+    b.open(&run.join("report.html"), 1200, 900, false);
+    assert_eq!(
+        b.eval("document.querySelectorAll('[onerror], img[src=\"x\"]').length"),
+        0
+    );
+    let shown = b.eval(
+        "Array.from(document.querySelectorAll('table.confusion tbody th')).map(t => t.textContent)",
+    );
+    assert_eq!(shown, serde_json::json!(sorted));
+    assert_eq!(b.problems(), Vec::<String>::new());
+}
