@@ -23,6 +23,7 @@ mod data {
 }
 
 mod engine {
+    mod choices;
     mod model;
     mod optim;
     mod schedule;

@@ -1,0 +1,134 @@
+//! Every choice of a word-valued parameter changes what a run computes, not
+//! only the plan (the schema walk in `src/analyze/schema_walk.rs` proves the
+//! latter): one small blobs run per choice of the hidden activation, the
+//! optimizer, the loss, the learning-rate schedule and the blobs generator,
+//! and no two runs of one parameter may write the same `train.csv`. The
+//! choices are read from `dlp::analyze::schema`, so a new one is walked
+//! without a new line here.
+
+use crate::common::*;
+use dlp::analyze::schema;
+
+/// A blobs run that trains in a fraction of a second; `{ACT}`, `{OPT}`,
+/// `{LOSS}`, `{SCHED}`, `{GEN}` and `{OUT}` are filled in per case.
+const TEMPLATE: &str = "seed 4
+data {
+  source blobs samples=80 centers=2 features=2 std=2 generator={GEN}
+  split train=0.5 valid=0.25 test=0.25
+}
+model {
+  dense 6 activation={ACT}
+  dense {OUT}
+}
+train {
+  loss {LOSS}
+  optimizer {OPT} lr=0.05
+  schedule {SCHED}
+  batch 8
+  epochs 4
+}
+";
+
+struct Case<'a> {
+    act: &'a str,
+    opt: &'a str,
+    loss: &'a str,
+    sched: &'a str,
+    generator: &'a str,
+}
+
+const BASE: Case<'static> = Case {
+    act: "relu",
+    opt: "adam",
+    loss: "cross_entropy",
+    sched: "constant",
+    generator: "chacha",
+};
+
+/// The train.csv of one case's run.
+fn train_csv(dir: &std::path::Path, name: &str, c: &Case) -> String {
+    let out = match c.loss {
+        "binary_cross_entropy" => "1 activation=sigmoid",
+        "mse" => "2 activation=linear",
+        _ => "2 activation=softmax",
+    };
+    let sched = match c.sched {
+        // every=2: step and exponential differ at odd epochs.
+        "step" => "step every=2 factor=0.5",
+        "exponential" => "exponential every=2 factor=0.5",
+        // A min_delta no epoch reaches: the rate drops every epoch.
+        "plateau" => "plateau patience=0 factor=0.5 min_delta=10",
+        s => s,
+    };
+    let text = TEMPLATE
+        .replace("{ACT}", c.act)
+        .replace("{OPT}", c.opt)
+        .replace("{LOSS}", c.loss)
+        .replace("{SCHED}", sched)
+        .replace("{GEN}", c.generator)
+        .replace("{OUT}", out);
+    let p = write(dir, &format!("{name}.dlp"), &text);
+    let run = dir.join(name);
+    let o = run_quiet(&p, &run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{name}:\n{text}\n{}", stderr(&o));
+    read(run.join("train.csv"))
+}
+
+/// Runs every choice of one parameter and asserts the train.csv files are
+/// pairwise different.
+fn walk(param: &str, choices: &[&str], case: impl Fn(&str) -> Case<'static>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs: Vec<(String, String)> = choices
+        .iter()
+        .map(|&c| {
+            let name = format!("{param}-{c}");
+            let csv = train_csv(tmp.path(), &name, &case(c));
+            (c.to_string(), csv)
+        })
+        .collect();
+    for (i, (a, csv_a)) in runs.iter().enumerate() {
+        for (b, csv_b) in &runs[i + 1..] {
+            assert_ne!(csv_a, csv_b, "{param}: {a} and {b} trained the same");
+        }
+    }
+}
+
+#[test]
+fn every_activation_changes_the_training() {
+    walk("activation", schema::ACTIVATIONS, |c| Case {
+        act: Box::leak(c.to_string().into_boxed_str()),
+        ..BASE
+    });
+}
+
+#[test]
+fn every_optimizer_changes_the_training() {
+    walk("optimizer", schema::OPTIMIZERS, |c| Case {
+        opt: Box::leak(c.to_string().into_boxed_str()),
+        ..BASE
+    });
+}
+
+#[test]
+fn every_loss_changes_the_training() {
+    walk("loss", schema::LOSSES, |c| Case {
+        loss: Box::leak(c.to_string().into_boxed_str()),
+        ..BASE
+    });
+}
+
+#[test]
+fn every_schedule_changes_the_training() {
+    walk("schedule", schema::SCHEDULES, |c| Case {
+        sched: Box::leak(c.to_string().into_boxed_str()),
+        ..BASE
+    });
+}
+
+#[test]
+fn every_blobs_generator_changes_the_data() {
+    walk("generator", schema::BLOBS_GENERATORS, |c| Case {
+        generator: Box::leak(c.to_string().into_boxed_str()),
+        ..BASE
+    });
+}
