@@ -1,8 +1,9 @@
 //! Every choice of a word-valued parameter changes what a run computes, not
 //! only the plan (the schema walk in `src/analyze/schema_walk.rs` proves the
 //! latter): one small blobs run per choice of the hidden activation, the
-//! optimizer, the loss, the learning-rate schedule and the blobs generator,
-//! and no two runs of one parameter may write the same `train.csv`. The
+//! optimizer, the loss, the learning-rate schedule and the blobs generator
+//! (and one image run per convolution padding, flip and fill mode), and no
+//! two runs of one parameter may write the same `train.csv`. The
 //! choices are read from `dlp::analyze::schema`, so a new one is walked
 //! without a new line here.
 
@@ -131,4 +132,69 @@ fn every_blobs_generator_changes_the_data() {
         generator: Box::leak(c.to_string().into_boxed_str()),
         ..BASE
     });
+}
+
+/// An image run (8×8 colour images, three classes) with `{PAD}`, `{FLIP}`
+/// and `{FILL}` filled in per case.
+const IMAGES: &str = "seed 4
+data {
+  source images \"imgs/\"
+  split train=0.75 valid=0.25 test=official
+}
+preprocess { scale 1/255 }
+augment {
+  flip {FLIP}
+  shift 0.3 0.3 fill={FILL}
+}
+model {
+  conv2d 4 kernel=3 padding={PAD} activation=relu
+  flatten
+  dense 3 activation=softmax
+}
+train {
+  loss cross_entropy
+  optimizer adam lr=0.01
+  batch 8
+  epochs 3
+}
+";
+
+/// Runs each choice of `param` in the image pipeline (`at` is its
+/// placeholder, the others keep `base`) and asserts the train.csv files
+/// are pairwise different.
+fn walk_images(param: &str, at: &str, choices: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    colour_folder(&tmp.path().join("imgs"), 8, 2);
+    let base = [
+        ("{PAD}", "same"),
+        ("{FLIP}", "horizontal"),
+        ("{FILL}", "nearest"),
+    ];
+    let runs: Vec<(&str, String)> = choices
+        .iter()
+        .map(|&c| {
+            let mut text = IMAGES.to_string();
+            for (k, v) in base {
+                text = text.replace(k, if k == at { c } else { v });
+            }
+            let name = format!("{param}-{c}");
+            let p = write(tmp.path(), &format!("{name}.dlp"), &text);
+            let run = tmp.path().join(&name);
+            let o = run_quiet(&p, &run, &[]);
+            assert_eq!(o.status.code(), Some(0), "{name}:\n{text}\n{}", stderr(&o));
+            (c, read(run.join("train.csv")))
+        })
+        .collect();
+    for (i, (a, csv_a)) in runs.iter().enumerate() {
+        for (b, csv_b) in &runs[i + 1..] {
+            assert_ne!(csv_a, csv_b, "{param}: {a} and {b} trained the same");
+        }
+    }
+}
+
+#[test]
+fn every_padding_flip_and_fill_changes_the_training() {
+    walk_images("padding", "{PAD}", schema::PADDINGS);
+    walk_images("flip", "{FLIP}", schema::FLIPS);
+    walk_images("fill", "{FILL}", schema::FILLS);
 }
