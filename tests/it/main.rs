@@ -24,6 +24,7 @@ mod data {
 }
 
 mod engine {
+    mod choices;
     mod model;
     mod optim;
     mod schedule;

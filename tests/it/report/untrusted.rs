@@ -115,3 +115,54 @@ fn class_names_stay_text_in_files_and_pages() {
     assert_eq!(shown, serde_json::json!(sorted));
     assert_eq!(b.problems(), Vec::<String>::new());
 }
+
+/// Slurm batch scripts: a path that a shell would read as code (the
+/// dataset cache here: quotes, `$(…)`, a backtick, a newline) is quoted so
+/// that bash reads it back as the same path and runs nothing; a sweep
+/// folder whose path cannot go on an `#SBATCH` line is refused by name.
+#[test]
+fn paths_in_slurm_scripts_are_quoted_or_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let text = common::small_blobs("") + "sweep grid { train.optimizer.lr = [0.1, 0.01] }\n";
+    let p = common::write(d, "lr.dlp", &text);
+    let cache = d.join("it's $(touch pwned) `touch pwned2`\nnext");
+    let dry_run = |out: &Path| {
+        common::dlp()
+            .env("DLP_DATA", &cache)
+            .current_dir(d)
+            .args(["run", p.to_str().unwrap(), "--quiet", "--out"])
+            .arg(out)
+            .args(["--executor", "slurm", "--dry-run"])
+            .output()
+            .unwrap()
+    };
+    let o = dry_run(&d.join("sweep"));
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let script = common::stdout(&o);
+    // The export line, and what bash makes of it.
+    let start = script
+        .find("export DLP_DATA=")
+        .expect("an export of DLP_DATA");
+    let end = script[start..].find("\nexec ").unwrap() + start;
+    let export = &script[start..end];
+    let read_back = std::process::Command::new("bash")
+        .current_dir(d)
+        .args(["-c", &format!("{export}\nprintf %s \"$DLP_DATA\"")])
+        .output()
+        .unwrap();
+    assert!(read_back.status.success());
+    assert_eq!(read_back.stdout, cache.to_str().unwrap().as_bytes());
+    assert!(!d.join("pwned").exists() && !d.join("pwned2").exists());
+
+    let o = dry_run(&d.join("it's here"));
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert_eq!(
+        common::stderr(&o),
+        format!(
+            "error: {}: the sweep folder's path goes on #SBATCH lines, which cannot hold \
+             spaces or quotes; choose another --out\n",
+            d.join("it's here").display()
+        )
+    );
+}
