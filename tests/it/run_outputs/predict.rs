@@ -137,7 +137,7 @@ fn predict_on_the_test_images_reproduces_eval_and_confusion() {
     let (confusion, accuracy) = confusion_of_predictions(&text, &["blue", "green", "red"]);
     assert_eq!(confusion, read(out.join("confusion.csv")));
     let eval = read(out.join("eval.csv"));
-    assert_eq!(dlp::records::num(accuracy), eval_accuracy(&eval));
+    assert_eq!(dlp::records::csv_num(accuracy), eval_accuracy(&eval));
     assert!(accuracy < 1.0, "the test wants some mistakes: {confusion}");
     // Printed when there is no --out: the same text.
     let o = run(&["predict", out.to_str().unwrap(), test.to_str().unwrap()]);
@@ -257,7 +257,7 @@ fn predict_on_the_test_idx_file_reproduces_eval_and_confusion() {
         );
         let correct: u64 = (0..3).map(|i| counts[i][i]).sum();
         assert_eq!(
-            dlp::records::num(correct as f64 / f64::from(m)),
+            dlp::records::csv_num(correct as f64 / f64::from(m)),
             eval_accuracy(&read(out.join("eval.csv")))
         );
     }
@@ -329,7 +329,7 @@ fn predict_on_the_cifar_test_batch_reproduces_eval_and_confusion() {
     assert_eq!(confusion, read(out.join("confusion.csv")));
     let correct: u64 = (0..10).map(|i| counts[i][i]).sum();
     assert_eq!(
-        dlp::records::num(correct as f64 / 150.0),
+        dlp::records::csv_num(correct as f64 / 150.0),
         eval_accuracy(&read(out.join("eval.csv")))
     );
 }

@@ -184,7 +184,9 @@ fn plan_lists_the_trials_of_a_sweep() {
         + "sweep random trials=2 seed=3 prune=median warmup=2 {\n  train.batch = [16, 32]\n}\n";
     let p = write(tmp.path(), "r.dlp", &text);
     let o = run(&["plan", p.to_str().unwrap()]);
-    let seeds: Vec<u64> = (0..2).map(|i| dlp::plan::trials::trial_seed(3, i)).collect();
+    let seeds: Vec<u64> = (0..2)
+        .map(|i| dlp::plan::trials::trial_seed(3, i))
+        .collect();
     let plan = dlp::analyze::load(&p, &[]).unwrap();
     let trials = dlp::plan::trials::trials(plan.sweep.as_ref().unwrap()).unwrap();
     let batch = |i: usize| dlp::plan::trials::value_text(&trials[i][0].1);
