@@ -87,7 +87,9 @@ check_elf() {
     say "$bin: needs $(tr '\n' ' ' <<<"$needed"); newest symbol version GLIBC_$newest (<= $glibc_max)"
 }
 
-# --version, check and a short blobs run, in $work, with $bin_dir first on PATH.
+# --version, check and a short blobs run, in $work, with $bin_dir first on
+# PATH; extra arguments go to `dlp run`.
+quiet=(--quiet)
 use_as_user() {
     local bin_dir=$1 work=$2 shown
     shift 2
@@ -99,7 +101,7 @@ use_as_user() {
     shown=$(PATH=$bin_dir:$base_path dlp --version) || die "dlp --version failed"
     [[ $shown == "dlp $version" ]] || die "dlp --version printed '$shown', not 'dlp $version'"
     PATH=$bin_dir:$base_path dlp check pipelines/*.dlp || die "dlp check pipelines/*.dlp failed in $work"
-    PATH=$bin_dir:$base_path dlp run pipelines/blobs.dlp --set "train.epochs=$epochs" "$@" ||
+    PATH=$bin_dir:$base_path dlp run pipelines/blobs.dlp --set "train.epochs=$epochs" "${quiet[@]}" "$@" ||
         die "dlp run pipelines/blobs.dlp failed in $work"
     run=$(find "$work/runs/blobs" -mindepth 1 -maxdepth 1 -type d)
     [[ $(wc -l <<<"$run") == 1 && -n $run ]] || die "expected one run folder under $work/runs/blobs, found: $run"
@@ -150,6 +152,7 @@ if [[ -f $cuda_wheel ]]; then
     if ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
         die "this machine has libcuda.so.1: the CPU-path test of the CUDA wheel needs a machine without the NVIDIA driver"
     fi
+    quiet=() # --quiet would hide the note on the CPU fallback
     use_as_user "$tmp/cuda-venv/bin" "$tmp/cuda-work" --device auto 2>"$tmp/cuda-auto.err" ||
         die "dlp-pipelines-cuda --device auto: $(cat "$tmp/cuda-auto.err")"
     grep -q 'note: device auto: no usable CUDA GPU (no CUDA driver: libcuda.so.1 not found); using the CPU' "$tmp/cuda-auto.err" ||
