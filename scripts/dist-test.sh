@@ -19,7 +19,10 @@
 # - the `dlp-pipelines-cuda` wheel, when DIR has one: installed the same
 #   way, it runs on the CPU where no CUDA library is present (`--device
 #   auto` says so on stderr and trains; `--device cuda` exits 1 naming the
-#   missing driver), and its binary passes the same readelf checks.
+#   missing driver), and its binary passes the same readelf checks; with
+#   NVIDIA's cuRAND wheel installed from PyPI into that venv, `--device
+#   cuda` opens libcurand.so.10 from site-packages/nvidia/cu13/lib
+#   (LD_DEBUG=files shows it) before it finds no driver.
 #
 # Needs python3 with venv, readelf and ldd (binutils, libc-bin). Writes only
 # under a temporary folder, removed at the end. Exits 1 at the first failure.
@@ -168,6 +171,26 @@ if [[ -f $cuda_wheel ]]; then
     grep -q 'error: device cuda:0: no CUDA driver: libcuda.so.1 not found' "$tmp/cuda.err" ||
         die "dlp-pipelines-cuda --device cuda without a driver said: $(cat "$tmp/cuda.err")"
     step "dlp-pipelines-cuda wheel: installed; --device auto trains on the CPU (same files as dlp); --device cuda exits 1 naming libcuda.so.1"
+    # NVIDIA's libraries from wheels (src/run/nvidia_wheels.rs): with the
+    # real cuRAND wheel (and the CUDA runtime it needs) in the venv, asking
+    # for the GPU opens it from site-packages/nvidia/cu13/lib, as the
+    # loader's own log shows, before it finds no driver. The other wheels of
+    # the `cu13` extra (cuBLAS, cuDNN: about 1.5 GB) are left out.
+    "$tmp/cuda-venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "nvidia-cuda-runtime==13.0.*" "nvidia-curand==10.4.0.*" ||
+        die "pip could not install nvidia-cuda-runtime and nvidia-curand from PyPI"
+    curand=$(echo "$tmp"/cuda-venv/lib/python3*/site-packages/nvidia/cu13/lib/libcurand.so.10)
+    [[ -f $curand ]] || die "the nvidia-curand wheel put no libcurand.so.10 in site-packages/nvidia/cu13/lib"
+    set +e
+    (cd "$tmp/cuda-work" && LD_DEBUG=files PATH=$tmp/cuda-venv/bin:$base_path dlp run pipelines/blobs.dlp --device cuda) 2>"$tmp/cuda-ld.err"
+    status=$?
+    set -e
+    [[ $status == 1 ]] || die "dlp-pipelines-cuda --device cuda with the cuRAND wheel exited $status, not 1"
+    grep -q "calling init: $curand\$" "$tmp/cuda-ld.err" ||
+        die "dlp --device cuda did not load $curand (LD_DEBUG=files: $(grep -i curand "$tmp/cuda-ld.err" | head -5))"
+    grep -q 'error: device cuda:0: no CUDA driver: libcuda.so.1 not found' "$tmp/cuda-ld.err" ||
+        die "dlp-pipelines-cuda --device cuda with the cuRAND wheel said: $(grep -v ': *file=\|calling\|opening' "$tmp/cuda-ld.err" | tail -5)"
+    step "dlp-pipelines-cuda: --device cuda loads libcuRAND from the nvidia-curand wheel in its venv (LD_DEBUG=files)"
 else
     say "no $(basename "$cuda_wheel") in $dir (scripts/dist.sh --no-cuda?): the CUDA wheel is not tested"
 fi

@@ -136,6 +136,7 @@ def swap(old, new):
     text = text.replace(old, new)
 swap('name = "dlp-pipelines"\n', 'name = "dlp-pipelines-cuda"\n')
 swap('description = "', 'description = "NVIDIA CUDA build of dlp. ')
+swap('    "Environment :: Console",\n', '    "Environment :: Console",\n    "Environment :: GPU :: NVIDIA CUDA :: 13",\n')
 swap('dynamic = ["version"]\n', '''dynamic = ["version"]
 
 [project.optional-dependencies]
