@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// The CUDA 13 libraries a wheel may provide, in the order they are
 /// opened (cuBLASLt before cuBLAS, which needs it).
 #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-pub const SONAMES: [&str; 5] = [
+pub(crate) const SONAMES: [&str; 5] = [
     "libcublasLt.so.13",
     "libcublas.so.13",
     "libcurand.so.10",
@@ -36,7 +36,7 @@ pub const SONAMES: [&str; 5] = [
 /// `lib/python3.*/site-packages` (and `lib64`, and Debian's `dist-packages`)
 /// is searched; the folders of one environment come in name order.
 #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-pub fn lib_dirs(exe: &Path, env: impl Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
+pub(crate) fn lib_dirs(exe: &Path, env: impl Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
     let mut prefixes: Vec<PathBuf> = Vec::new();
     if let Some(prefix) = exe.parent().and_then(Path::parent) {
         prefixes.push(prefix.to_path_buf());
@@ -83,7 +83,7 @@ fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
 
 /// For each of `sonames`, the first of `dirs` that holds it.
 #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-pub fn find<'a>(sonames: &[&'a str], dirs: &[PathBuf]) -> Vec<(&'a str, PathBuf)> {
+pub(crate) fn find<'a>(sonames: &[&'a str], dirs: &[PathBuf]) -> Vec<(&'a str, PathBuf)> {
     sonames
         .iter()
         .filter_map(|soname| {
@@ -100,7 +100,7 @@ pub fn find<'a>(sonames: &[&'a str], dirs: &[PathBuf]) -> Vec<(&'a str, PathBuf)
 /// soname with its path and, where `dlopen` refused it, the loader's
 /// message (that library is then looked for as if no wheel had it).
 #[cfg(feature = "cuda")]
-pub fn preload() -> &'static [(String, PathBuf, Option<String>)] {
+pub(crate) fn preload() -> &'static [(String, PathBuf, Option<String>)] {
     use std::sync::OnceLock;
     static LOADED: OnceLock<Vec<(String, PathBuf, Option<String>)>> = OnceLock::new();
     LOADED.get_or_init(|| {
