@@ -15,7 +15,8 @@
 #
 # The version is Cargo.toml's. maturin (bindings = "bin", pyproject.toml)
 # packs the binary; zig (the `ziglang` wheel) links it against glibc 2.28.
-# Both come from PyPI into target/dist-venv/ (once, about 60 MB). The
+# Both come from PyPI into target/dist-venv/ (once; 430 MB unpacked, most
+# of it zig). The
 # compile goes to its own target folder, $CARGO_TARGET_DIR/dist (default
 # target/dist), so it leaves the usual build alone; it is a full release
 # build the first time (about as long as `cargo build --release`).
