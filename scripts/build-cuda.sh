@@ -11,6 +11,9 @@
 #
 # A first argument `build` (the default), `test`, `check` or `clippy` is
 # the cargo command. It prints the path of every executable it built.
+# `scripts/build-cuda.sh env` only installs the toolchain and prints the
+# environment a CUDA build needs, as shell `export` lines (scripts/dist.sh
+# evaluates them to build the CUDA wheel with maturin).
 #
 # Needs a Rust toolchain, python3 with venv, a C++ compiler for nvcc (g++),
 # and PyPI on the first run. Downloads into target/cuda-toolchain/ (once):
@@ -47,7 +50,7 @@ die() {
 command=zigbuild
 case "${1:-}" in
     build) shift ;;
-    test | check | clippy)
+    test | check | clippy | env)
         command=$1
         shift
         ;;
@@ -85,6 +88,12 @@ export NVCC=$cu/bin/nvcc CUDA_HOME=$cu CUDA_PATH=$cu CUDA_ROOT=$cu
 export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90}
 export CUDARC_CUDA_VERSION=13000
 export CARGO_ZIGBUILD_PYTHON_PATH=$venv/bin/python
+if [[ $command == env ]]; then
+    for name in PATH NVCC CUDA_HOME CUDA_PATH CUDA_ROOT CUDA_COMPUTE_CAP CUDARC_CUDA_VERSION; do
+        printf 'export %s=%q\n' "$name" "${!name}"
+    done
+    exit 0
+fi
 
 shown=$command
 [[ $command == zigbuild ]] && shown=build

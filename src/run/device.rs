@@ -97,14 +97,21 @@ fn cuda(ordinal: usize) -> std::result::Result<Device, Unusable> {
         Ok(text) => format!("{} ({:?})", text.to_string_lossy(), e.0),
         Err(_) => format!("{:?}", e.0),
     };
+    // NVIDIA's libraries from the nvidia-* wheels of a pip install, if any.
+    let wheels = super::nvidia_wheels::preload();
     for (i, (soname, present)) in LIBRARIES.iter().enumerate() {
         // SAFETY: only tries to open and close the library (dlopen, dlclose).
         if !unsafe { present() } {
+            let refused = wheels.iter().find_map(|(name, path, refused)| {
+                let why = refused.as_ref().filter(|_| name == soname)?;
+                Some(format!(" ({} refused: {why})", path.display()))
+            });
             return Err(because(if i == 0 {
                 format!("no CUDA driver: {soname} not found")
             } else {
                 format!(
-                    "{soname} not found: put the CUDA 13 libraries (cuBLAS, cuRAND, cuDNN 9) where the dynamic loader finds them, e.g. on LD_LIBRARY_PATH"
+                    "{soname} not found{}: put the CUDA 13 libraries (cuBLAS, cuRAND, cuDNN 9) where the dynamic loader finds them, e.g. on LD_LIBRARY_PATH, or install dlp with pip as dlp-pipelines-cuda[cu13]",
+                    refused.unwrap_or_default()
                 )
             }));
         }

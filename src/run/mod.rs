@@ -23,6 +23,7 @@ pub mod evaluate;
 pub mod folder;
 pub mod input;
 pub mod memory;
+pub mod nvidia_wheels;
 pub mod predict;
 pub mod saver;
 pub mod signals;
