@@ -19,6 +19,7 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
+pub mod export;
 mod fault;
 pub mod fmt;
 pub(crate) mod lsp;
