@@ -33,8 +33,17 @@ fn body(kind: &str) -> Option<String> {
 }
 
 fn plan(body: &str, loss: &str, preprocess: &str) -> Plan {
+    plan_from("cifar10", body, loss, preprocess)
+}
+
+fn plan_from(source: &str, body: &str, loss: &str, preprocess: &str) -> Plan {
+    let test = if source.starts_with("blobs") {
+        "0.1"
+    } else {
+        "official"
+    };
     let text = format!(
-        "data {{\n  source cifar10\n  split train=0.9 valid=0.1 test=official\n}}\n{preprocess}model {{\n  {body}\n}}\ntrain {{\n  loss {loss}\n  epochs 1\n}}\n"
+        "data {{\n  source {source}\n  split train=0.8 valid=0.1 test={test}\n}}\n{preprocess}model {{\n  {body}\n}}\ntrain {{\n  loss {loss}\n  epochs 1\n}}\n"
     );
     crate::analyze::analyze_source(&text, Path::new("walk.dlp"), &[])
         .unwrap_or_else(|e| panic!("{text}\n{e}"))
@@ -151,8 +160,9 @@ fn every_layer_kind_exports_and_computes_what_dlp_computes() {
 
 #[test]
 fn a_single_sigmoid_unit_gives_two_class_probabilities() {
-    let plan = plan(
-        "global_avgpool\n  dense 1 activation=sigmoid",
+    let plan = plan_from(
+        "blobs centers=2 features=3",
+        "dense 4 activation=tanh\n  dense 1 activation=sigmoid",
         "binary_cross_entropy",
         "",
     );
@@ -182,7 +192,9 @@ fn a_single_sigmoid_unit_gives_two_class_probabilities() {
 
 #[test]
 fn grayscale_in_the_graph_is_pils_integer_luma_exactly() {
-    let plan = plan("flatten", "mse", "preprocess { grayscale }\n");
+    // The network is `flatten` alone: the output is the grey pixels.
+    let mut plan = plan("flatten\n  dense 10", "mse", "preprocess { grayscale }\n");
+    plan.model.layers.truncate(1);
     let built = graph::build(
         &plan.model,
         Loss::Mse,
