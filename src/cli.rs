@@ -41,6 +41,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Classify new inputs with a run's model and exactly its preprocessing.
     Predict(PredictArgs),
+    /// Write a run's model as an ONNX file, with the run's preprocessing inside.
+    Export(ExportArgs),
     /// Format pipelines in place (exit 0), or with --check list what would change (exit 1).
     Fmt(FmtArgs),
     /// Serve the Language Server Protocol over stdio, for editors.
@@ -282,6 +284,32 @@ pub struct PredictArgs {
     pub top_k: Option<usize>,
     #[arg(long)]
     pub device: Option<String>,
+}
+
+/// The file formats `dlp export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Onnx,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The finished run folder to export.
+    pub run: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
+    pub format: ExportFormat,
+    /// The best or the last epoch's weights (default: model.safetensors, the weights the test split saw).
+    #[arg(long, value_enum)]
+    pub weights: Option<WeightsChoice>,
+    /// The file to write (default: RUN_DIR/model.onnx).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The ONNX operator set version (13 to 21).
+    #[arg(long, value_name = "N", default_value_t = crate::export::DEFAULT_OPSET)]
+    pub opset: i64,
+    /// The bare network: its input is the preprocessed values, NCHW for images.
+    #[arg(long)]
+    pub no_preprocessing: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ pub mod data;
 pub mod diagnostics;
 pub mod diff;
 pub mod error;
+pub mod export;
 mod fault;
 pub(crate) mod file_format;
 pub mod fmt;

@@ -6,6 +6,7 @@ pub mod check;
 pub mod completions;
 pub mod diff;
 pub mod eval;
+pub mod export;
 pub mod fmt;
 pub mod lsp;
 pub mod plan;
@@ -37,6 +38,7 @@ pub fn main() -> i32 {
         Command::Sweep(c) => sweep::run(&c),
         Command::Report(a) => report::run(&a),
         Command::Predict(a) => predict::run(&a),
+        Command::Export(a) => export::run(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Lsp => lsp::run(),
         Command::Completions(a) => completions::run(&a),

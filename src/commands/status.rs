@@ -69,7 +69,7 @@ fn describe(dir: &Path) -> Result<String> {
         None
     };
     let d = dir.display();
-    Ok(match (m.status, &inspected.folder) {
+    let line = match (m.status, &inspected.folder) {
         (Status::Running, None) => {
             let pid = std::fs::read_to_string(dir.join(folder::LOCK)).unwrap_or_default();
             format!(
@@ -101,6 +101,11 @@ fn describe(dir: &Path) -> Result<String> {
             status.as_str(),
             progress(saved.as_ref(), epochs)
         ),
+    };
+    // `dlp export`'s files, when the run has any.
+    Ok(match crate::records::export_yaml::summary(dir) {
+        Some(exported) => format!("{line}; {exported}"),
+        None => line,
     })
 }
 

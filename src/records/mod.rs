@@ -9,6 +9,7 @@
 //! | `train.csv` | [`history::History`] — one row per epoch, rewritten after each |
 //! | `data.csv` | [`data_csv`] — samples per split and class |
 //! | `eval.csv`, `confusion.csv` | [`eval_csv`] — test metrics and the confusion matrix |
+//! | `export.yaml` | [`export_yaml`] — every `dlp export` of the run |
 //! | `stages.csv` | [`stages::StageTimer`] — the only file with wall-clock times |
 //!
 //! The pictures and pages a person reads (`curves.*`, `confusion.*`,
@@ -19,6 +20,7 @@ pub mod atomic;
 pub mod csv_table;
 pub mod data_csv;
 pub mod eval_csv;
+pub mod export_yaml;
 pub mod history;
 pub mod manifest;
 pub mod stages;

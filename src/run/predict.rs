@@ -213,6 +213,23 @@ impl Predictor {
         })
     }
 
+    /// The loaded model (`dlp export` writes its tensors).
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The value transforms as this predictor applies them to every
+    /// sample, and the load-time ones (`dlp export` puts both in the graph).
+    pub fn preprocessing(&self) -> (&Affine, LoadTransform) {
+        (&self.affine, self.load)
+    }
+
+    /// A CSV source's feature columns in the order the model reads them
+    /// (empty for other sources).
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
     /// Reads every input (files, folders of images), in order: the samples
     /// that could be read, and an error naming each input that could not.
     pub fn read(&self, inputs: &[PathBuf]) -> (Vec<Sample>, Vec<Error>) {

@@ -18,6 +18,7 @@ const FLOORS: &[&[&str]] = &[
     &["nn", "optim", "analyze", "terminal", "report", "diff"],
     &["fmt"],
     &["run", "lsp"],
+    &["export"],
     &["sweeps"],
     &["cli"],
     &["commands"],
@@ -254,9 +255,9 @@ fn a_planted_upward_import_is_caught_with_its_line() {
             },
         ]
     );
-    let unplaced = vec![("export/mod.rs".to_string(), String::new())];
+    let unplaced = vec![("newroom/mod.rs".to_string(), String::new())];
     assert_eq!(
         climbs(&unplaced).unwrap_err(),
-        "src/export/mod.rs: module `export` has no floor in tests/it/floor_plan.rs"
+        "src/newroom/mod.rs: module `newroom` has no floor in tests/it/floor_plan.rs"
     );
 }

@@ -30,6 +30,12 @@ mod engine {
     mod schedule;
 }
 
+mod export {
+    mod cases;
+    mod errors;
+    mod runtimes;
+}
+
 mod frontend {
     mod defaults;
     mod errors;

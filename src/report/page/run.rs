@@ -117,6 +117,10 @@ fn header(f: &RunFiles) -> String {
     );
     let _ = writeln!(s, "<p class=\"kv\">{}</p>", headline(m));
     let _ = writeln!(s, "<p>{}</p>", escape(&epochs_line(f)));
+    // `dlp export`'s files, when the run has any.
+    if let Some(exported) = crate::records::export_yaml::summary(&f.dir) {
+        let _ = writeln!(s, "<p class=\"export\">{}</p>", escape(&exported));
+    }
     let _ = writeln!(
         s,
         "<p class=\"kv muted\"><span>seed {}</span><span>exit code {}</span><span>dlp {}</span><span>candle {}</span><span>{}, {} threads</span></p>",
