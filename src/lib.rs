@@ -31,3 +31,4 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod syntax;
+pub mod track;

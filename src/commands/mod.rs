@@ -14,6 +14,7 @@ pub mod report;
 pub mod run;
 pub mod status;
 pub mod sweep;
+pub mod sync;
 
 use crate::error::{Error, Result};
 use std::io::Write;
