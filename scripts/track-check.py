@@ -76,7 +76,11 @@ def tensorboard_dump(logdir):
             run["text"][tag] = [
                 tensor_util.make_ndarray(e.tensor_proto).item().decode() for e in acc.Tensors(tag)
             ]
-        for tag, content in acc.PluginTagToContent("hparams").items() if "hparams" in acc.ActivePlugins() else []:
+        try:
+            hparams = acc.PluginTagToContent("hparams")
+        except KeyError:
+            hparams = {}
+        for tag, content in hparams.items():
             data = plugin_data_pb2.HParamsPluginData.FromString(content)
             run["hparams"][tag] = json_format.MessageToDict(data)
         runs[os.path.relpath(root, logdir)] = run

@@ -46,6 +46,13 @@ mod report {
     mod run_folder;
 }
 
+mod track {
+    mod dvc;
+    mod mlflow;
+    mod tensorboard;
+    mod tools;
+}
+
 mod robust {
     mod faults;
     mod fuzz;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod browser;
+pub mod skip;
 
 pub fn dlp() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dlp"));
