@@ -555,6 +555,8 @@ pub fn write_experiment(group: &Group<'_>) -> Result<()> {
 mod tests {
     use super::*;
 
+    // TensorFlow's mask as its source spells it, against the rotation.
+    #[allow(clippy::manual_rotate)]
     #[test]
     fn records_carry_tensorflows_masked_crc() {
         // The empty record's checksums, as TensorFlow's `masked_crc32c`
