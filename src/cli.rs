@@ -49,6 +49,15 @@ pub enum Command {
     Lsp,
     /// Print a shell completion script (bash, zsh or fish).
     Completions(CompletionsArgs),
+    /// Send what runs kept for MLflow while the server could not be reached (runs, sweep or multi-seed folders).
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Run folders, sweep folders or multi-seed folders.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +155,10 @@ pub struct RunArgs {
     pub executor: Executor,
     #[command(flatten)]
     pub slurm: SlurmArgs,
+    /// Report the run to a tracker: TensorBoard event files, an MLflow
+    /// server (MLFLOW_TRACKING_URI), DVC files; repeatable.
+    #[arg(long = "track", value_enum, value_name = "TRACKER")]
+    pub track: Vec<crate::track::Kind>,
 }
 
 /// Where a sweep's trials run.

@@ -39,3 +39,4 @@ pub mod run;
 pub mod sweeps;
 pub mod syntax;
 pub mod terminal;
+pub mod track;

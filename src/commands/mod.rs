@@ -15,6 +15,7 @@ pub mod report;
 pub mod run;
 pub mod status;
 pub mod sweep;
+pub mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
@@ -39,6 +40,7 @@ pub fn main() -> i32 {
         Command::Report(a) => report::run(&a),
         Command::Predict(a) => predict::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Sync(a) => sync::run(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Lsp => lsp::run(),
         Command::Completions(a) => completions::run(&a),

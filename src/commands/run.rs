@@ -30,7 +30,14 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         save_every,
         interrupt_after,
         pruner: None,
+        track: crate::track::Settings {
+            kinds: args.track.clone(),
+            member: None,
+        },
     };
+    if args.resume.is_none() {
+        opts.track.check()?;
+    }
     if args.jobs == 0 {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }

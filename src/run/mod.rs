@@ -62,6 +62,8 @@ pub struct RunOptions {
     pub interrupt_after: Option<u64>,
     /// A sweep's pruning rule, asked at the end of every epoch.
     pub pruner: Option<Arc<dyn trainer::Pruner>>,
+    /// The trackers to report to (`--track`).
+    pub track: crate::track::Settings,
 }
 
 /// A finished run.
@@ -153,7 +155,15 @@ fn supervise(
     manifest.exit_code = None;
     manifest.ended = None;
     manifest.write(dir)?;
-    let result = execute(plan, opts, dir, device, &mut manifest, resuming);
+    let trackers = crate::track::Trackers::open(dir, &opts.track, resuming, opts.quiet);
+    let member = opts.track.member.as_ref();
+    trackers.start(&crate::track::RunInfo {
+        dir,
+        manifest: &manifest,
+        member,
+        resuming,
+    });
+    let result = execute(plan, opts, dir, device, &mut manifest, resuming, &trackers);
     let (status, code) = match &result {
         Ok(o) if o.failures.is_empty() => (manifest.status, 0),
         Ok(_) => (manifest.status, 3),
@@ -175,6 +185,12 @@ fn supervise(
             Err(_) => eprintln!("note: {w} (run.yaml does not show how the run ended)"),
         },
     }
+    trackers.end(&crate::track::RunInfo {
+        dir,
+        manifest: &manifest,
+        member,
+        resuming,
+    });
     result
 }
 
@@ -186,10 +202,12 @@ fn execute(
     device: &candle_core::Device,
     manifest: &mut Manifest,
     resuming: bool,
+    trackers: &Arc<crate::track::Trackers>,
 ) -> Result<Outcome> {
     let mut stages = StageTimer::new();
     let data = prepare_data(plan, opts, dir, &mut stages, manifest)?;
     let mut trainer = prepare_training(plan, opts, dir, device, data, resuming)?;
+    trainer.trackers = Some(Arc::clone(trackers));
 
     let started = Instant::now();
     let start_epoch = trainer.state.epoch;

@@ -136,6 +136,8 @@ pub struct Trainer<'a> {
     pub restore: Option<Snapshot>,
     /// A sweep's pruning rule, asked at the end of every epoch.
     pub pruner: Option<Arc<dyn Pruner>>,
+    /// `--track`: told each epoch's row.
+    pub trackers: Option<Arc<crate::track::Trackers>>,
     /// The per-epoch validation passes: their time and the images they
     /// evaluated (`stages.csv`'s `validate` row, part of `train`'s time).
     pub validation: (Duration, u64),
@@ -239,6 +241,7 @@ impl<'a> Trainer<'a> {
             state,
             restore,
             pruner: None,
+            trackers: None,
             validation: (Duration::ZERO, 0),
             input: (Duration::ZERO, 0),
             class_weights,
@@ -389,6 +392,9 @@ impl<'a> Trainer<'a> {
             .history
             .write_csv(&self.dir.join(crate::records::history::FILE))?;
         self.progress.end_epoch(&row);
+        if let Some(t) = &self.trackers {
+            t.epoch(&row);
+        }
         self.scheduler.end_epoch(epoch - 1, &row.values);
 
         if let Some(action) = self

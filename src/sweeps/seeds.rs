@@ -174,10 +174,39 @@ fn seed_run(base: &Path, spec: &Spec, index: usize, opts: &RunOptions) -> Result
     let mut set = spec.overrides.clone();
     set.push(format!("seed={}", spec.seeds[index]));
     let dir = base.join(folder_name(index, spec.seeds.len()));
-    member_run(&spec.pipeline, &set, &dir, opts)
+    let opts = RunOptions {
+        track: opts.track.member(vec![(
+            "seed".into(),
+            crate::track::HValue::Number(spec.seeds[index] as f64),
+        )]),
+        ..opts.clone()
+    };
+    member_run(&spec.pipeline, &set, &dir, &opts)
 }
 
 fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
+    let group = crate::track::Group {
+        dir: &base.dir,
+        name: &crate::track::pipeline_name(&spec.pipeline),
+        hparams: vec![(
+            "seed".into(),
+            spec.seeds
+                .iter()
+                .map(|&s| crate::track::HValue::Number(s as f64))
+                .collect(),
+        )],
+        metrics: ["test_accuracy", "test_loss", "val_accuracy", "val_loss"]
+            .map(String::from)
+            .to_vec(),
+        pipeline: &spec.pipeline,
+    };
+    crate::track::start_group(&opts.track, &group, opts.quiet);
+    let result = execute_seeds(base, spec, jobs, opts);
+    crate::track::end_group(&base.dir, &result, opts.quiet);
+    result
+}
+
+fn execute_seeds(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let n = spec.seeds.len();
     let batch = Batch {
         dir: &base.dir,

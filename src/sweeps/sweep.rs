@@ -243,8 +243,21 @@ fn trial_run(
     if prune::status_of(&dir)? == Some(Status::Diverged) {
         return Ok(false);
     }
+    let hparams = spec
+        .sweep
+        .axes
+        .iter()
+        .zip(&spec.trials[i].values)
+        .map(|(a, v)| {
+            (
+                a.target.clone(),
+                crate::track::HValue::parse(&value_text(v)),
+            )
+        })
+        .collect();
     let opts = RunOptions {
         pruner: pruner(base, spec, i, opts.quiet, peers),
+        track: opts.track.member(hparams),
         ..opts.clone()
     };
     match seeds::member_run(&spec.pipeline, &spec.set(i), &dir, &opts) {
@@ -260,6 +273,43 @@ fn trial_run(
 }
 
 fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
+    let hparams = spec
+        .sweep
+        .axes
+        .iter()
+        .enumerate()
+        .map(|(a, axis)| {
+            let mut values: Vec<crate::track::HValue> = Vec::new();
+            for t in &spec.trials {
+                let v = crate::track::HValue::parse(&value_text(&t.values[a]));
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            (axis.target.clone(), values)
+        })
+        .collect();
+    let mut metrics = vec![spec.sweep.monitor.clone()];
+    metrics.extend(
+        ["test_accuracy", "test_loss"]
+            .map(String::from)
+            .into_iter()
+            .filter(|m| *m != spec.sweep.monitor),
+    );
+    let group = crate::track::Group {
+        dir: &base.dir,
+        name: &crate::track::pipeline_name(&spec.pipeline),
+        hparams,
+        metrics,
+        pipeline: &spec.pipeline,
+    };
+    crate::track::start_group(&opts.track, &group, opts.quiet);
+    let result = execute_trials(base, spec, jobs, opts);
+    crate::track::end_group(&base.dir, &result, opts.quiet);
+    result
+}
+
+fn execute_trials(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let n = spec.trials.len();
     let pruning = Arc::new(prune::Batch::new(n));
     let batch = Batch {

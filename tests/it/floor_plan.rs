@@ -16,10 +16,9 @@ const FLOORS: &[&[&str]] = &[
     &["plan", "lockfile", "file_format"],
     &["data", "ops", "records"],
     &["nn", "optim", "analyze", "terminal", "report", "diff"],
-    &["fmt"],
+    &["fmt", "track"],
     &["run", "lsp"],
-    &["export"],
-    &["sweeps"],
+    &["sweeps", "export"],
     &["cli"],
     &["commands"],
 ];

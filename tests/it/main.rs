@@ -58,6 +58,13 @@ mod report {
     mod untrusted;
 }
 
+mod track {
+    mod dvc;
+    mod mlflow;
+    mod tensorboard;
+    mod tools;
+}
+
 mod robust {
     mod faults;
     mod fuzz;
