@@ -33,9 +33,12 @@ mod context;
 mod data;
 pub mod diagnostic;
 mod evaluate;
+mod layer_paths;
 mod metric_names;
 mod model;
+mod output_activation;
 mod overrides;
+mod path_hints;
 pub mod schema;
 #[cfg(test)]
 mod schema_walk;
@@ -49,7 +52,7 @@ pub use metric_names::{
     epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
     validate_metric,
 };
-pub use overrides::{apply_overrides, set as set_target, valid_targets};
+pub use overrides::{Landing, apply_overrides, set as set_target, set_landing, valid_targets};
 pub use train::parse_device;
 
 use crate::error::{Error, Result};
@@ -162,6 +165,7 @@ pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analy
 /// Top-level walk: `seed`, `let`s, then each section in dependency order.
 fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     let mut sections: BTreeMap<&str, &Command> = BTreeMap::new();
+    let mut misspelt: Vec<&str> = Vec::new();
     let mut seed_cmd: Option<&Command> = None;
     for s in &file.statements {
         match s {
@@ -221,6 +225,9 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
                     );
                 } else {
                     let known = schema::SECTIONS.iter().chain(schema::TOP_LEVEL).copied();
+                    if let Some(meant) = schema::suggest(name, known.clone()) {
+                        misspelt.push(meant);
+                    }
                     cx.error(
                         Kind::UnknownStatement,
                         c.name.span,
@@ -260,7 +267,12 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
         let a = data::bind(cx, "", c);
         Some((a, c.block.as_deref().unwrap_or(&[])))
     };
+    // `trian { … }` is reported as an unknown section that means `train`;
+    // saying also that train is missing would lead with the consequence.
     let missing = |cx: &mut Cx, name: &str, example: &str| {
+        if misspelt.iter().any(|m| *m == name) {
+            return;
+        }
         cx.error_hint(
             Kind::Missing,
             Span::new(0, 0),
@@ -653,6 +665,7 @@ fn cross_check(cx: &mut Cx, plan: &mut Plan, classes: Option<usize>, spans: &Spa
             );
         }
     }
+    output_activation::warn(cx, plan, last_span);
     let n = num_classes(plan);
     if let Some((k, span)) = top_k
         && k >= n

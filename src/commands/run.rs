@@ -30,6 +30,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         save_every,
         interrupt_after,
         pruner: None,
+        trial: false,
     };
     if args.jobs == 0 {
         return Err(Error::Usage("--jobs must be at least 1".into()));

@@ -205,13 +205,15 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
     let results = run_batch(n, jobs, &opts, &label, &|i, opts| {
         seed_run(&base.dir, spec, i, opts)
     })?;
-    let mut failed = false;
+    let mut failed = Vec::new();
     let mut rows = Vec::with_capacity(n);
     let mut first_error = None;
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Ok(o) => {
-                failed |= !o.failures.is_empty();
+                if !o.failures.is_empty() {
+                    failed.push((i, o.failures));
+                }
                 rows.push((i, o.metrics));
             }
             Err(e) => {
@@ -252,7 +254,33 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
         shown.join(", "),
         base.dir.join(SUMMARY_FILE).display()
     ))?;
-    Ok(if failed { 3 } else { 0 })
+    if !failed.is_empty() {
+        eprint!("{}", failed_seeds(spec, &failed));
+    }
+    base.remove_lock_file()?;
+    Ok(if failed.is_empty() { 0 } else { 3 })
+}
+
+/// What a multi-seed run says when expectations failed: an `expect` block
+/// must hold on every seed (README, *Expectations over seeds*), so the
+/// seeds that missed are named, each with its failed statements.
+pub fn failed_seeds(spec: &Spec, failed: &[(usize, Vec<String>)]) -> String {
+    let n = spec.seeds.len();
+    let mut text = format!(
+        "expect must hold on every seed; it failed on {} of {n}: {}\n",
+        failed.len(),
+        failed
+            .iter()
+            .map(|(i, _)| format!("{} (seed={})", folder_name(*i, n), spec.seeds[*i]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (i, failures) in failed {
+        for f in failures {
+            text.push_str(&format!("  {}: {f}\n", folder_name(*i, n)));
+        }
+    }
+    text
 }
 
 /// Runs the `count` runs of a batch (the seeds of a multi-seed run, the
@@ -367,7 +395,12 @@ fn write_tables(
                 .iter()
                 .map(|(_, m)| m.get(k).copied().unwrap_or(f64::NAN))
                 .collect();
-            (k.clone(), Summary::of(&xs))
+            let summary = Summary::of(&xs);
+            let summary = match crate::report::stats::is_fraction(k) {
+                true => summary.within(0.0, 1.0),
+                false => summary,
+            };
+            (k.clone(), summary)
         })
         .collect();
     let header: Vec<String> = [

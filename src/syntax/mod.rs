@@ -14,9 +14,30 @@ use std::path::Path;
 /// write one) is dropped, so line 1 column 1 is the first real character;
 /// CRLF line ends need nothing (the grammar takes both).
 pub fn read_source(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        // A pipeline named on the command line that is not there is a
+        // usage error (exit 2, as for any bad argument).
+        std::io::ErrorKind::NotFound => {
+            Error::Usage(format!("{}: {e}", clean_path(path).display()))
+        }
+        _ => Error::io(path, e),
+    })?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
     })
+}
+
+/// `path` without `.` components (`././wines.csv` → `wines.csv`), for
+/// messages: the path as a user would write it.
+pub fn clean_path(path: &Path) -> std::path::PathBuf {
+    let clean: std::path::PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if clean.as_os_str().is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        clean
+    }
 }

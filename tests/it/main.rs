@@ -29,9 +29,19 @@ mod engine {
 }
 
 mod frontend {
+    mod check_vs_run;
     mod defaults;
     mod errors;
     mod pipelines;
+}
+
+mod newcomer {
+    mod crlf;
+    mod reach;
+    mod seeds_expect;
+    mod small;
+    mod summary_epoch;
+    mod sweep_best;
 }
 
 mod ops {

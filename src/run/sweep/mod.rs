@@ -16,6 +16,7 @@
 //! starts the rest; `--trial I` does that for trial I alone (what an array
 //! task runs).
 
+pub mod best;
 pub mod prune;
 pub mod slurm;
 pub mod summary;
@@ -255,6 +256,7 @@ fn trial_run(
     }
     let opts = RunOptions {
         pruner: pruner(base, spec, i, opts.quiet, peers),
+        trial: true,
         ..opts.clone()
     };
     match seeds::member_run(&spec.pipeline, &spec.set(i), &dir, &opts) {
@@ -330,6 +332,7 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
         None => {}
     }
     let table = summary::write(&base.dir, spec)?;
+    base.remove_lock_file()?;
     crate::commands::out(&table)?;
     Ok(if failed { 3 } else { 0 })
 }
