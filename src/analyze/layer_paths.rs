@@ -73,7 +73,7 @@ pub fn locate(block: &[Statement], name: &str) -> Result<usize, String> {
         .rsplit_once('_')
         .filter(|(_, n)| n.parse::<usize>().is_ok())
         .map_or(name, |(stem, _)| stem);
-    if repeated.iter().any(|s| *s == stem) {
+    if repeated.contains(stem) {
         return Err(format!(
             "the model's layer {name} is made by (or comes after) a repeat block, \
              whose layers --set cannot reach one by one; set the repeat's list or a `let` variable instead"

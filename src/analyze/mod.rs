@@ -165,7 +165,7 @@ pub fn analysis(source: &str, path: &Path, overrides: &[String]) -> Result<Analy
 /// Top-level walk: `seed`, `let`s, then each section in dependency order.
 fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     let mut sections: BTreeMap<&str, &Command> = BTreeMap::new();
-    let mut misspelt: Vec<&str> = Vec::new();
+    let mut misspelt: Vec<String> = Vec::new();
     let mut seed_cmd: Option<&Command> = None;
     for s in &file.statements {
         match s {
@@ -226,7 +226,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
                 } else {
                     let known = schema::SECTIONS.iter().chain(schema::TOP_LEVEL).copied();
                     if let Some(meant) = schema::suggest(name, known.clone()) {
-                        misspelt.push(meant);
+                        misspelt.push(meant.to_string());
                     }
                     cx.error(
                         Kind::UnknownStatement,
@@ -270,7 +270,7 @@ fn analyze(cx: &mut Cx, file: &File, path: &Path) -> Option<Plan> {
     // `trian { … }` is reported as an unknown section that means `train`;
     // saying also that train is missing would lead with the consequence.
     let missing = |cx: &mut Cx, name: &str, example: &str| {
-        if misspelt.iter().any(|m| *m == name) {
+        if misspelt.iter().any(|m| m == name) {
             return;
         }
         cx.error_hint(

@@ -67,20 +67,29 @@ pub fn nearest<'a>(name: &str, targets: &'a [String]) -> Option<&'a str> {
     if let [only] = in_section.as_slice() {
         return Some(only.as_str());
     }
-    // A misspelt path.
-    let wanted = format!("{section}.{rest}");
+    // A misspelt path: within its section the rest of the path is
+    // compared (the shared `train.` would make `train.lr` look like
+    // `train.loss`); a misspelt section, the whole path.
     let wanted = match rest.rsplit_once('.') {
-        Some((head, _)) => format!("{section}.{head}.{last}"),
-        None if rest != last => format!("{section}.{last}"),
-        None => wanted,
+        Some((head, _)) => format!("{head}.{last}"),
+        None => last.to_string(),
     };
+    let known_section = targets
+        .iter()
+        .any(|t| t.split_once('.').is_some_and(|(s, _)| s == section));
     let best = targets
         .iter()
-        .filter(|t| t.contains('.'))
-        .map(|t| (strsim::jaro_winkler(&wanted, t), t))
-        .filter(|(score, _)| *score >= 0.9)
+        .filter_map(|t| {
+            let (s, r) = t.split_once('.')?;
+            let score = if known_section {
+                (s == section).then(|| strsim::jaro_winkler(&wanted, r))?
+            } else {
+                strsim::jaro_winkler(&format!("{section}.{wanted}"), t)
+            };
+            (score >= 0.9).then_some((score, t.as_str()))
+        })
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, t)| t.as_str());
+        .map(|(_, t)| t);
     if best.is_some() {
         return best;
     }
@@ -135,6 +144,7 @@ mod tests {
             ("train.batch_size", Some("train.batch")),
             ("trian.epochs", Some("train.epochs")),
             ("train.xyz", None),
+            ("train.optimizer.lrr", Some("train.optimizer.lr")),
         ] {
             assert_eq!(nearest(name, &t), want, "{name}");
         }

@@ -115,7 +115,7 @@ const CASES: &[Case] = &[
         name: "class weights for two classes of three",
         csv: good_csv,
         edit: ("  epochs 1\n", "  epochs 1\n  class_weight [1, 2]\n"),
-        message: "class_weight lists 2 weights but the data has 3 classes",
+        message: "class_weight has 2 weights for 3 classes",
     },
 ];
 

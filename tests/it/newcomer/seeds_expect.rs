@@ -7,7 +7,8 @@ use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Five epochs; accuracy on these overlapping blobs stays below 0.99.
+/// Five epochs of the overlapping blobs: with `test_accuracy >= 0.99`
+/// some seeds pass and some do not.
 fn pipeline(expect: &str) -> String {
     small_blobs("").replace("epochs 12", "epochs 5") + expect
 }
@@ -30,15 +31,18 @@ fn failing_seeds_are_named() {
         .unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    let seeds: Vec<u64> = (0..3).map(|i| dlp::run::seeds::seed_of(7, i)).collect();
+    // seed-02 reaches 1.0 on its 60 test points; the others do not.
+    let seed3 = dlp::run::seeds::seed_of(7, 2);
     assert!(
         err.contains(&format!(
-            "expect must hold on every seed; it failed on 3 of 3: seed-01 (seed=7), seed-02 (seed={}), seed-03 (seed={})\n",
-            seeds[1], seeds[2]
+            "expect must hold on every seed; it failed on 2 of 3: seed-01 (seed=7), seed-03 (seed={seed3})\n"
         )),
         "{err}"
     );
-    for name in ["seed-01", "seed-02", "seed-03"] {
+    let m = dlp::report::Manifest::read(&out.join("seed-02")).unwrap();
+    assert_eq!(m.final_metrics["test_accuracy"], 1.0);
+    assert!(!err.contains("  seed-02: "), "{err}");
+    for name in ["seed-01", "seed-03"] {
         let m = dlp::report::Manifest::read(&out.join(name)).unwrap();
         let acc = m.final_metrics["test_accuracy"];
         assert!(
@@ -124,9 +128,9 @@ fn gitlab_posts_the_table_and_fails_when_expect_failed() {
     let (out, err) = (crate::common::stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(3), "{out}{err}");
     let table = read(tmp.path().join("diff.md"));
-    assert!(table.contains("| test_accuracy |"), "{table}");
+    assert!(table.contains("| `test_accuracy` |"), "{table}");
     assert!(
-        out.contains("| test_accuracy |"),
+        out.contains("| `test_accuracy` |"),
         "the log shows the table: {out}"
     );
     assert!(err.contains("expect must hold on every seed"), "{err}");
@@ -173,7 +177,7 @@ fn github_posts_the_table_and_fails_when_expect_failed() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let table = read(&summary);
-    assert!(table.contains("| test_accuracy |"), "{table}");
+    assert!(table.contains("| `test_accuracy` |"), "{table}");
     // The posting step runs whatever happened before it.
     let post = step("Post the table on the pull request");
     assert!(post["if"].as_str().unwrap().starts_with("always()"));

@@ -68,16 +68,7 @@ fn the_best_trials_pipeline_runs_as_the_trial_did() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let trial_dir = std::fs::read_dir(&sweep)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|d| {
-            d.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .ends_with(trial.trim_start_matches("trial-"))
-        })
-        .unwrap();
+    let trial_dir = sweep.join(format!("trial-{:03}", trial.parse::<usize>().unwrap()));
     assert_eq!(
         read(run.join("train.csv")),
         read(trial_dir.join("train.csv"))
