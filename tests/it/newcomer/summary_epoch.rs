@@ -38,7 +38,8 @@ fn the_summary_reports_the_restored_epoch() {
         .arg(&out)
         .output()
         .unwrap();
-    let err = stderr(&o);
+    // The summary line is on stdout, the progress and diagnosis on stderr.
+    let err = format!("{}{}", stderr(&o), crate::common::stdout(&o));
     assert!(o.status.success(), "{err}");
     let m = Manifest::read(&out).unwrap();
     let (best, stop) = (m.test_epoch.unwrap(), m.stop_epoch.unwrap());
@@ -91,7 +92,8 @@ fn a_sweep_trial_prints_its_kept_epoch_validation_figures() {
         .arg(&out)
         .output()
         .unwrap();
-    let err = stderr(&o);
+    // The summary line is on stdout, the progress and diagnosis on stderr.
+    let err = format!("{}{}", stderr(&o), crate::common::stdout(&o));
     assert!(o.status.success(), "{err}");
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("p: ")).collect();
     assert_eq!(lines.len(), 2, "{err}");
