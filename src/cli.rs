@@ -226,6 +226,18 @@ pub enum SweepCommand {
     /// Write sweep.csv and sweep.png from the trial folders and print the ranked
     /// table (the Slurm summary job runs this); exit 1 while a trial has not ended.
     Summary(SweepDirArgs),
+    /// Write the best trial's pipeline (the one sweep.csv marks), its values
+    /// filled in and the sweep block left out, ready to run or commit.
+    Best(SweepBestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepBestArgs {
+    /// The sweep folder.
+    pub dir: PathBuf,
+    /// Write the pipeline here (default: print it).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -97,8 +97,11 @@ impl Args {
                 Some(key) => match spec.all().find(|n| *n == key.name) {
                     Some(n) => n,
                     None => {
-                        let hint = did_you_mean(&key.name, spec.all());
-                        let known: Vec<&str> = spec.all().collect();
+                        // `kind` is the statement's own word, never written
+                        // as a parameter.
+                        let shown = || spec.all().filter(|n| *n != "kind");
+                        let hint = did_you_mean(&key.name, shown());
+                        let known: Vec<&str> = shown().collect();
                         let list = if known.is_empty() {
                             format!("; {stmt} takes no parameters")
                         } else if hint.is_empty() {

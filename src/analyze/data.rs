@@ -103,7 +103,8 @@ fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        base.join(p)
+        // `./wines.csv` next to `./p.dlp` is `./wines.csv`, not `././wines.csv`.
+        base.join(crate::syntax::clean_path(p))
     }
 }
 

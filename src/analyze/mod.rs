@@ -32,9 +32,12 @@ mod block;
 mod context;
 mod data;
 mod evaluate;
+mod layer_paths;
 mod metric_names;
 mod model;
+mod output_activation;
 mod overrides;
+mod path_hints;
 pub mod reference;
 pub mod schema;
 #[cfg(test)]
@@ -49,7 +52,7 @@ pub use metric_names::{
     epoch_metric_names, epoch_names, has_test, has_validation, metric_names, num_classes,
     validate_metric,
 };
-pub use overrides::{apply_overrides, set as set_target, valid_targets};
+pub use overrides::{Landing, apply_overrides, set as set_target, set_landing, valid_targets};
 pub use train::parse_device;
 
 use crate::error::{Error, Result};
@@ -69,7 +72,14 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
 /// Like [`load`], with the warnings of a valid pipeline (statements that
 /// change nothing, said at their line), for the commands to show.
 pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Checked> {
-    let source = syntax::read_source(path).map_err(|e| Error::io(path, e))?;
+    let source = syntax::read_source(path).map_err(|e| match e.kind() {
+        // A pipeline named on the command line that is not there is a
+        // usage error (exit 2, as for any bad argument).
+        std::io::ErrorKind::NotFound => {
+            Error::Usage(format!("{}: {e}", syntax::clean_path(path).display()))
+        }
+        _ => Error::io(path, e),
+    })?;
     analyze_source_with_warnings(&source, path, overrides)
 }
 
@@ -170,12 +180,16 @@ fn analyze(cx: &mut Context, file: &File, path: &Path) -> Option<Plan> {
 struct TopLevel<'f> {
     sections: BTreeMap<&'f str, &'f Command>,
     seed: Option<&'f Command>,
+    /// Sections reported as misspelt (`trian` for `train`): not reported
+    /// missing as well.
+    misspelt: Vec<String>,
 }
 
 /// Collects the sections, the `seed` and the `let`s (defining each
 /// variable in `cx`), reporting duplicates and statements out of place.
 fn collect_top_level<'f>(cx: &mut Context, file: &'f File) -> TopLevel<'f> {
     let mut sections: BTreeMap<&str, &Command> = BTreeMap::new();
+    let mut misspelt: Vec<String> = Vec::new();
     let mut seed_cmd: Option<&Command> = None;
     for s in &file.statements {
         match s {
@@ -235,6 +249,9 @@ fn collect_top_level<'f>(cx: &mut Context, file: &'f File) -> TopLevel<'f> {
                     );
                 } else {
                     let known = schema::SECTIONS.iter().chain(schema::TOP_LEVEL).copied();
+                    if let Some(meant) = schema::suggest(name, known.clone()) {
+                        misspelt.push(meant.to_string());
+                    }
                     cx.error(
                         Kind::UnknownStatement,
                         c.name.span,
@@ -255,6 +272,7 @@ fn collect_top_level<'f>(cx: &mut Context, file: &'f File) -> TopLevel<'f> {
     TopLevel {
         sections,
         seed: seed_cmd,
+        misspelt,
     }
 }
 
@@ -284,7 +302,12 @@ fn resolve(cx: &mut Context, file: &File, path: &Path, top: &TopLevel) -> Option
         let a = data::bind(cx, "", c);
         Some((a, c.block.as_deref().unwrap_or(&[])))
     };
+    // `trian { … }` is reported as an unknown section that means `train`;
+    // saying also that train is missing would lead with the consequence.
     let missing = |cx: &mut Context, name: &str, example: &str| {
+        if top.misspelt.iter().any(|m| m == name) {
+            return;
+        }
         cx.error_hint(
             Kind::Missing,
             Span::new(0, 0),
@@ -677,6 +700,7 @@ fn cross_check(cx: &mut Context, plan: &mut Plan, classes: Option<usize>, spans:
             );
         }
     }
+    output_activation::warn(cx, plan, last_span);
     let n = num_classes(plan);
     if let Some((k, span)) = top_k
         && k >= n

@@ -4,6 +4,7 @@
 //! Sweeps reuse [`set`] for each trial.
 
 use super::block::kind_of;
+use super::layer_paths;
 use super::schema::{self, did_you_mean, spec};
 use crate::error::{Error, Result};
 use crate::syntax::{self, Arg, Command, File, Ident, Span, Statement, Value, ValueKind};
@@ -31,8 +32,8 @@ pub fn apply_overrides(file: &mut File, overrides: &[String]) -> Result<()> {
         };
         set(file, name, value).map_err(|why| {
             Error::Usage(format!(
-                "--set {name}: {why}\nvalid names: {}",
-                valid_targets(file).join(", ")
+                "--set {name}: {why}{}",
+                super::path_hints::hint(name, &why, &valid_targets(file))
             ))
         })?;
     }
@@ -60,21 +61,36 @@ pub fn valid_targets(file: &File) -> Vec<String> {
             if stmt == "repeat" {
                 continue;
             }
-            let written = find(block, stmt);
-            if section == "model" && written.is_none() {
+            if section == "model" {
                 continue;
             }
+            let written = find(block, stmt);
             let Some(sp) = spec(section, stmt, written.and_then(kind_of)) else {
                 continue;
             };
             if !sp.positional.is_empty() {
                 out.push(format!("{section}.{stmt}"));
             }
-            for p in sp.all() {
+            for p in sp.all().filter(|p| *p != "kind") {
                 let name = format!("{section}.{stmt}.{p}");
                 if !out.contains(&name) {
                     out.push(name);
                 }
+            }
+        }
+        if section == "model" {
+            // Layers by the names `dlp plan` shows (`dense_1`).
+            for (name, i) in layer_paths::named(block).0 {
+                let Some(Statement::Command(c)) = block.get(i) else {
+                    continue;
+                };
+                let Some(sp) = spec(section, &c.name.name, kind_of(c)) else {
+                    continue;
+                };
+                if !sp.positional.is_empty() {
+                    out.push(format!("model.{name}"));
+                }
+                out.extend(sp.all().map(|p| format!("model.{name}.{p}")));
             }
         }
     }
@@ -118,9 +134,35 @@ fn respan_expr(e: &mut syntax::Expr, at: Span) {
     }
 }
 
+/// Where an override lands in the text of the pipeline it changes (for
+/// `dlp sweep best`, which writes a trial's values into the file).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Landing {
+    /// The value written at this span is replaced.
+    Replace(Span),
+    /// ` KEY=VALUE` is added after this byte offset (a statement's end).
+    Append { at: usize, key: String },
+    /// A statement `STMT KEY=VALUE` is added to the section `section` (a
+    /// top-level statement when empty).
+    Statement {
+        section: String,
+        stmt: String,
+        key: String,
+    },
+}
+
 /// Sets `target` (a `let` name, `seed`, or a dotted path) to `value`.
 /// The error says why the target is not valid.
-pub fn set(file: &mut File, target: &str, mut value: Value) -> std::result::Result<(), String> {
+pub fn set(file: &mut File, target: &str, value: Value) -> std::result::Result<(), String> {
+    set_landing(file, target, value).map(|_| ())
+}
+
+/// [`set`], saying where the value lands in the source text.
+pub fn set_landing(
+    file: &mut File,
+    target: &str,
+    mut value: Value,
+) -> std::result::Result<Landing, String> {
     let parts: Vec<&str> = target.split('.').collect();
     if parts.len() == 1 {
         if target == "seed" {
@@ -137,9 +179,10 @@ pub fn set(file: &mut File, target: &str, mut value: Value) -> std::result::Resu
             if let Statement::Let(l) = s
                 && l.name.name == target
             {
-                respan(&mut value, l.value.span);
+                let at = l.value.span;
+                respan(&mut value, at);
                 l.value = value;
-                return Ok(());
+                return Ok(Landing::Replace(at));
             }
         }
         let lets: Vec<String> = file
@@ -175,15 +218,15 @@ pub fn set(file: &mut File, target: &str, mut value: Value) -> std::result::Resu
     let Some(block) = sec.block.as_mut() else {
         return Err(format!("the pipeline has no {section} block"));
     };
+    if section == "model" {
+        return set_layer(block, stmt, parts.get(2).copied(), value);
+    }
     let known = schema::statements(section);
     if !known.contains(&stmt) || stmt == "repeat" {
         return Err(format!(
             "{section} has no statement \"{stmt}\"{}",
             did_you_mean(stmt, known.iter().copied())
         ));
-    }
-    if section == "model" && find(block, stmt).is_none() {
-        return Err(format!("the model has no {stmt} layer"));
     }
     let sp = spec(section, stmt, find(block, stmt).and_then(kind_of))
         .ok_or_else(|| format!("{section}.{stmt} cannot be set"))?;
@@ -196,12 +239,45 @@ pub fn set(file: &mut File, target: &str, mut value: Value) -> std::result::Resu
             .ok_or_else(|| format!("{stmt} has no positional value; name a parameter"))?,
     };
     if !sp.accepts(param) {
-        return Err(format!(
-            "{stmt} has no parameter \"{param}\"{}",
-            did_you_mean(param, sp.all())
-        ));
+        return Err(no_parameter(stmt, param, &sp));
     }
     set_command(block, section, stmt, param, value, at)
+}
+
+fn no_parameter(stmt: &str, param: &str, sp: &schema::Spec) -> String {
+    let shown = || sp.all().filter(|p| *p != "kind");
+    format!(
+        "{stmt} has no parameter \"{param}\"{}",
+        did_you_mean(param, shown())
+    )
+}
+
+/// Sets `param` of the model layer `name` (a plan name such as `dense_1`,
+/// or a statement name: the first such layer).
+fn set_layer(
+    block: &mut [Statement],
+    name: &str,
+    param: Option<&str>,
+    value: Value,
+) -> std::result::Result<Landing, String> {
+    let i = layer_paths::locate(block, name)?;
+    let Some(Statement::Command(cmd)) = block.get_mut(i) else {
+        return Err(format!("the model has no layer {name}"));
+    };
+    let stmt = cmd.name.name.clone();
+    let sp =
+        spec("model", &stmt, kind_of(cmd)).ok_or_else(|| format!("model.{name} cannot be set"))?;
+    let param =
+        match param {
+            Some(p) => p,
+            None => sp.positional.first().copied().ok_or_else(|| {
+                format!("{name} ({stmt}) has no positional value; name a parameter")
+            })?,
+        };
+    if !sp.accepts(param) {
+        return Err(no_parameter(name, param, &sp));
+    }
+    Ok(set_arg(cmd, sp.positional, param, value))
 }
 
 /// Replaces the named or positional argument `param` of the first `stmt`
@@ -211,11 +287,12 @@ fn set_command(
     section: &str,
     stmt: &str,
     param: &str,
-    mut value: Value,
+    value: Value,
     at: Span,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Landing, String> {
     let sp = spec(section, stmt, None).ok_or_else(|| format!("{stmt} cannot be set"))?;
     let Some(cmd) = find_mut(block, stmt) else {
+        let mut value = value;
         respan(&mut value, at);
         block.push(Statement::Command(Command {
             name: Ident {
@@ -226,28 +303,47 @@ fn set_command(
             block: None,
             span: at,
         }));
-        return Ok(());
+        return Ok(Landing::Statement {
+            section: section.to_string(),
+            stmt: stmt.to_string(),
+            key: param.to_string(),
+        });
     };
+    Ok(set_arg(cmd, sp.positional, param, value))
+}
+
+/// Replaces the named or positional argument `param` of `cmd`, adding it
+/// when absent.
+fn set_arg(cmd: &mut Command, positional: &[&str], param: &str, mut value: Value) -> Landing {
     if let Some(a) = cmd
         .args
         .iter_mut()
         .find(|a| a.key.as_ref().is_some_and(|k| k.name == param))
     {
-        respan(&mut value, a.value.span);
+        let at = a.value.span;
+        respan(&mut value, at);
         a.value = value;
-        return Ok(());
+        return Landing::Replace(at);
     }
-    if let Some(i) = sp.positional.iter().position(|p| *p == param)
+    if let Some(i) = positional.iter().position(|p| *p == param)
         && let Some(a) = cmd.args.iter_mut().filter(|a| a.key.is_none()).nth(i)
     {
-        respan(&mut value, a.value.span);
+        let at = a.value.span;
+        respan(&mut value, at);
         a.value = value;
-        return Ok(());
+        return Landing::Replace(at);
     }
+    let end = cmd
+        .args
+        .last()
+        .map_or(cmd.name.span.end, |a| a.span.end.max(cmd.name.span.end));
     let at = cmd.name.span;
     respan(&mut value, at);
     cmd.args.push(arg(param, value, at));
-    Ok(())
+    Landing::Append {
+        at: end,
+        key: param.to_string(),
+    }
 }
 
 fn arg(param: &str, value: Value, at: Span) -> Arg {

@@ -279,6 +279,13 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
 
 /// The closest of `candidates` to `word`, when close enough to suggest.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    // Keras' and PyTorch's names for what dlp spells shorter.
+    if let Some((_, ours)) = KERAS_NAMES.iter().find(|(theirs, _)| *theirs == word)
+        && let Some(c) = candidates.iter().find(|c| **c == *ours)
+    {
+        return Some(*c);
+    }
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -286,6 +293,16 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
+
+/// Other libraries' parameter names → dlp's, for suggestions.
+pub(super) const KERAS_NAMES: &[(&str, &str)] = &[
+    ("learning_rate", "lr"),
+    ("batch_size", "batch"),
+    ("kernel_size", "kernel"),
+    ("strides", "stride"),
+    ("pool_size", "size"),
+    ("clipnorm", "clip_norm"),
+];
 
 /// ` — did you mean "x"?` or nothing.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {

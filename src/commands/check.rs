@@ -1,6 +1,8 @@
 //! `dlp check`: analyze each pipeline (shapes included) and report every
 //! error, and the warnings of valid ones (statements that change nothing);
-//! exit 0 when all are valid, 2 otherwise.
+//! then read the data as `dlp run` would ([`crate::run::preflight`]), so
+//! that nothing `run` refuses before its first step passes here; exit 0
+//! when all are valid, 2 otherwise.
 
 use crate::analyze;
 use crate::cli::CheckArgs;
@@ -9,7 +11,13 @@ use crate::error::{Error, Result};
 pub fn run(args: &CheckArgs) -> Result<i32> {
     let mut failed = 0;
     for file in &args.files {
-        match analyze::load_with_warnings(file, &args.overrides.set) {
+        let checked =
+            analyze::load_with_warnings(file, &args.overrides.set).and_then(|(plan, warnings)| {
+                eprint!("{warnings}");
+                crate::run::preflight::preflight(&plan)?;
+                Ok((plan, warnings))
+            });
+        match checked {
             Ok((plan, warnings)) => {
                 let params = plan.model.total_params();
                 let noted = match warnings.diagnostics.len() {
@@ -17,7 +25,6 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
                     1 => ", 1 warning".to_string(),
                     n => format!(", {n} warnings"),
                 };
-                eprint!("{warnings}");
                 crate::terminal::out(&format!(
                     "{}: ok ({} layers, {params} parameters{noted})\n",
                     file.display(),

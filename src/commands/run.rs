@@ -34,6 +34,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             kinds: args.track.clone(),
             member: None,
         },
+        trial: false,
     };
     if args.resume.is_none() {
         opts.track.check()?;

@@ -1,5 +1,6 @@
-//! `dlp sweep status|resume|summary SWEEP_DIR`: a sweep folder as a whole
-//! (each trial's state, finishing it here or on Slurm, its summary).
+//! `dlp sweep status|resume|summary|best SWEEP_DIR`: a sweep folder as a
+//! whole (each trial's state, finishing it here or on Slurm, its summary,
+//! the best trial's pipeline).
 
 use crate::cli::{Executor, SweepCommand};
 use crate::error::{Error, Result};
@@ -24,6 +25,19 @@ pub fn run(command: &SweepCommand) -> Result<i32> {
             } else {
                 Err(summary::unfinished_error(&a.dir, &unfinished))
             }
+        }
+        SweepCommand::Best(a) => {
+            sweep_folder(&a.dir)?;
+            let best = crate::sweeps::best::best(&a.dir)?;
+            eprintln!("{}: {} ({})", best.trial, best.values.join(" "), best.score);
+            match &a.out {
+                Some(path) => {
+                    crate::records::atomic::write(path, best.text.as_bytes())?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => crate::terminal::out(&best.text)?,
+            }
+            Ok(0)
         }
         SweepCommand::Resume(a) => {
             sweep_folder(&a.dir)?;

@@ -7,12 +7,12 @@ use crate::error::{Error, Result};
 use crate::plan::Shape;
 use std::path::{Path, PathBuf};
 
-fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
-    csv::ReaderBuilder::new()
+fn reader(path: &Path) -> Result<csv::Reader<super::line_ends::Lf<std::fs::File>>> {
+    let file = super::line_ends::open(path).map_err(|e| Error::file(path, e.to_string()))?;
+    Ok(csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::file(path, e.to_string()))
+        .from_reader(file))
 }
 
 /// The header's column names and the label column's position.

@@ -17,6 +17,7 @@ mod dataset;
 pub mod download;
 pub mod idx;
 pub mod images;
+pub mod line_ends;
 pub mod numpy_random;
 pub mod preprocess;
 pub mod split;
@@ -50,7 +51,9 @@ fn resolve(path: &Path, base: &Path) -> PathBuf {
         return path.to_path_buf();
     }
     let joined = base.join(path);
-    if joined.exists() || !path.exists() {
+    // Neither there: the path as the analyzer resolved it names the file
+    // in the error (not joined to the folder twice).
+    if joined.exists() {
         joined
     } else {
         path.to_path_buf()

@@ -79,7 +79,9 @@ pub fn result(row: &Row, exact: bool) -> &'static str {
         (false, Outcome::Better) => "better",
         (false, Outcome::Differs) => "differs seed by seed",
         (false, Outcome::Worse) if gated => "worse, within tolerance",
-        (false, Outcome::NotSignificant) => "worse beyond tolerance, not significant",
+        (false, Outcome::NotSignificant) if gated => "worse beyond tolerance, not significant",
+        // Without a tolerance nothing is "beyond" one.
+        (false, Outcome::NotSignificant) => "worse, not significant",
         (false, Outcome::Regressed) if gated => "REGRESSED",
         (false, Outcome::Worse | Outcome::Regressed) => "worse",
         (false, Outcome::Added) if gated => "NO OLD VALUE to gate",

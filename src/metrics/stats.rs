@@ -64,6 +64,32 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// The summary with its interval cut to `[lo, hi]`, the range the
+    /// metric can take: the t interval is symmetric and runs past 1 for an
+    /// accuracy near 1, where no mean can be (NaN stays NaN).
+    pub fn within(self, lo: f64, hi: f64) -> Summary {
+        let cut = |x: f64| if x.is_nan() { x } else { x.clamp(lo, hi) };
+        Summary {
+            ci_low: cut(self.ci_low),
+            ci_high: cut(self.ci_high),
+            ..self
+        }
+    }
+}
+
+/// Whether the metric `name` is a fraction in [0, 1]: accuracy (top-k
+/// included), precision, recall and F1, with or without `val_`/`test_`.
+pub fn is_fraction(name: &str) -> bool {
+    let name = name
+        .strip_prefix("val_")
+        .or_else(|| name.strip_prefix("test_"))
+        .unwrap_or(name);
+    ["accuracy", "precision", "recall", "f1", "top_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
 /// The `p` quantile of Student's t with `df` degrees of freedom.
 fn t_quantile(p: f64, df: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |t| t.inverse_cdf(p))
@@ -202,6 +228,15 @@ mod tests {
         let one = Summary::of(&[0.5]);
         assert_eq!((one.mean, one.min, one.max), (0.5, 0.5, 0.5));
         assert!(one.sd.is_nan() && one.ci_low.is_nan());
+        // An accuracy near 1: mean 0.99, sd 0.01, t(0.975, 4) = 2.776445,
+        // so the t interval is 0.99 ± 0.0124169 = (0.977583, 1.002417);
+        // the mean of values in [0, 1] cannot pass 1.
+        let high = Summary::of(&[0.98, 1.0, 0.99, 1.0, 0.98]).within(0.0, 1.0);
+        close(high.ci_low, 0.977583, 1e-6);
+        assert_eq!(high.ci_high, 1.0);
+        assert!(one.within(0.0, 1.0).ci_low.is_nan());
+        assert!(is_fraction("test_accuracy") && is_fraction("val_f1_macro"));
+        assert!(is_fraction("test_top_5_accuracy") && !is_fraction("val_loss"));
         assert!(Summary::of(&[0.5, f64::NAN]).mean.is_nan());
     }
 }

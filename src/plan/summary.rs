@@ -289,9 +289,16 @@ fn describe_preprocess(s: &mut String, plan: &Plan) {
                 Preprocess::Rgb => "rgb".to_string(),
                 Preprocess::Resize { height, width } => format!("resize {height} {width}"),
                 Preprocess::Scale { factor } => format!("scale {}", written_num(*factor)),
+                // The scope as run.yaml's statistics name it: a table's
+                // columns each, an image's channels each, or one for all.
                 Preprocess::Normalize { per_channel } => format!(
-                    "normalize mean_std per_channel={per_channel}{} (x - mean) / (std + 1e-7)",
-                    d("preprocess.normalize.per_channel")
+                    "normalize mean_std per_channel={per_channel}{} scope {}: (x - mean) / (std + 1e-7)",
+                    d("preprocess.normalize.per_channel"),
+                    match (plan.model.input, per_channel) {
+                        (Shape::Flat(_), _) => "per_feature",
+                        (_, true) => "per_channel",
+                        (_, false) => "global",
+                    }
                 ),
                 Preprocess::OneHot => "one_hot".to_string(),
             };

@@ -94,9 +94,18 @@ fn layout(classes: &[String]) -> Layout {
         label,
         left,
         top,
-        size: (left + k * cell + 24, top + k * cell + label + 36),
+        // A few classes make a narrow grid; the title still fits.
+        size: (
+            (left + k * cell + 24).max(TITLE_WIDTH),
+            top + k * cell + label + 36,
+        ),
     }
 }
+
+const TITLE: &str = "Confusion matrix (test split, share of each true class)";
+/// The least picture width: the title at 17 px (about 470 px in the
+/// bundled font) with a margin on each side.
+const TITLE_WIDTH: u32 = 520;
 
 type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -119,8 +128,8 @@ fn draw<DB: DrawingBackend>(
     };
     let grid = k * cell;
     root.draw(&Text::new(
-        "Confusion matrix (test split, share of each true class)",
-        (left + grid / 2, 20),
+        TITLE,
+        (l.size.0 as i32 / 2, 20),
         text(17, &BLACK),
     ))?;
     let rates = row_rates(counts);
@@ -248,6 +257,25 @@ pub fn write(dir: &Path, classes: &[String], counts: &[Vec<u64>]) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The title fits the picture of two or three classes, as measured in
+    /// the font it is drawn with.
+    #[test]
+    fn the_title_fits_a_small_matrix() {
+        register_font().unwrap();
+        for k in [2usize, 3, 10] {
+            let classes: Vec<String> = (0..k).map(|i| i.to_string()).collect();
+            let (w, h) = layout(&classes).size;
+            let mut buf = vec![0u8; (w * h * 3) as usize];
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+            let style = TextStyle::from((FAMILY, 17).into_font());
+            let (tw, _) = root.estimate_text_size(TITLE, &style).unwrap();
+            assert!(
+                tw + 20 <= w,
+                "{k} classes: title {tw} px in a {w} px picture"
+            );
+        }
+    }
 
     #[test]
     fn blues_ends_and_middle() {

@@ -114,6 +114,34 @@ pub struct Diagnosis {
     pub variance: f64,
     pub verdict: Verdict,
     pub symptoms: Vec<Symptom>,
+    /// Misclassified samples and split sizes behind the two error rates,
+    /// when known ([`Diagnosis::with_counts`]).
+    pub counts: Option<Counts>,
+}
+
+/// The samples behind the error rates: (wrong, of) for each split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub train: (usize, usize),
+    pub val: (usize, usize),
+}
+
+/// The verdict of two error rates (see the module documentation).
+fn verdict_of(
+    train_error: f64,
+    val_error: f64,
+    human_error: Option<f64>,
+    tolerance: f64,
+) -> Verdict {
+    let avoidable_bias = train_error - human_error.unwrap_or(0.0);
+    let variance = val_error - train_error;
+    if avoidable_bias <= tolerance && variance <= tolerance {
+        Verdict::GoodFit
+    } else if avoidable_bias >= variance {
+        Verdict::Underfitting
+    } else {
+        Verdict::Overfitting
+    }
 }
 
 impl Diagnosis {
@@ -127,13 +155,7 @@ impl Diagnosis {
     ) -> Diagnosis {
         let avoidable_bias = train_error - human_error.unwrap_or(0.0);
         let variance = val_error - train_error;
-        let verdict = if avoidable_bias <= tolerance && variance <= tolerance {
-            Verdict::GoodFit
-        } else if avoidable_bias >= variance {
-            Verdict::Underfitting
-        } else {
-            Verdict::Overfitting
-        };
+        let verdict = verdict_of(train_error, val_error, human_error, tolerance);
         Diagnosis {
             train_error,
             val_error,
@@ -143,7 +165,42 @@ impl Diagnosis {
             variance,
             verdict,
             symptoms: symptoms(history),
+            counts: None,
         }
+    }
+
+    /// The diagnosis with the sample counts behind its error rates: the
+    /// text then says how many samples each rate is, and when one
+    /// validation sample more or fewer wrong would change the verdict.
+    pub fn with_counts(self, counts: Counts) -> Diagnosis {
+        Diagnosis {
+            counts: Some(counts),
+            ..self
+        }
+    }
+
+    /// Whether one validation sample more or fewer misclassified would
+    /// give another verdict.
+    pub fn one_sample_decides(&self) -> bool {
+        let Some(Counts {
+            val: (wrong, of), ..
+        }) = self.counts
+        else {
+            return false;
+        };
+        if of == 0 {
+            return false;
+        }
+        let at = |w: usize| {
+            verdict_of(
+                self.train_error,
+                w as f64 / of as f64,
+                self.human_error,
+                self.tolerance,
+            )
+        };
+        (wrong > 0 && at(wrong - 1) != self.verdict)
+            || (wrong < of && at(wrong + 1) != self.verdict)
     }
 
     /// Writes the text to `path` (`diagnosis.txt`) atomically.
@@ -278,6 +335,17 @@ impl fmt::Display for Diagnosis {
             pct(self.variance)
         )?;
         writeln!(f, "tolerance          {:>8}", pct(self.tolerance))?;
+        if let Some(Counts { train, val }) = self.counts {
+            writeln!(
+                f,
+                "samples            {} of {} train and {} of {} validation samples misclassified; one validation sample is {}",
+                train.0,
+                train.1,
+                val.0,
+                val.1,
+                pct(1.0 / val.1.max(1) as f64)
+            )?;
+        }
         writeln!(f)?;
         let why = match self.verdict {
             Verdict::GoodFit => format!(
@@ -300,6 +368,28 @@ impl fmt::Display for Diagnosis {
             ),
         };
         writeln!(f, "verdict: {}: {why}", self.verdict.as_str())?;
+        if self.one_sample_decides()
+            && let Some(Counts { val, .. }) = self.counts
+        {
+            writeln!(
+                f,
+                "note: one validation sample decides this verdict: with {} of {} wrong instead of {} it would differ; a larger validation split (or --seeds) says more",
+                if val.0 > 0
+                    && verdict_of(
+                        self.train_error,
+                        (val.0 - 1) as f64 / val.1 as f64,
+                        self.human_error,
+                        self.tolerance
+                    ) != self.verdict
+                {
+                    val.0 - 1
+                } else {
+                    val.0 + 1
+                },
+                val.1,
+                val.0
+            )?;
+        }
         writeln!(f)?;
         writeln!(f, "what to try:")?;
         for a in self.verdict.advice() {
@@ -324,6 +414,30 @@ impl fmt::Display for Diagnosis {
 mod tests {
     use super::*;
     use crate::records::history::EpochRow;
+
+    /// 2 of 20 validation samples wrong (10 %) against 3 of 60 train (5 %):
+    /// variance 5 % is above the 2 % tolerance, overfitting; with 1 wrong
+    /// (5 %) the variance would be 0 and the fit good.
+    #[test]
+    fn counts_and_one_sample_deciding() {
+        let d = Diagnosis::new(0.05, 0.10, Some(0.05), 0.02, &History::new()).with_counts(Counts {
+            train: (3, 60),
+            val: (2, 20),
+        });
+        assert_eq!(d.verdict, Verdict::Overfitting);
+        assert!(d.one_sample_decides());
+        let text = d.to_string();
+        assert!(text.contains("\nsamples            3 of 60 train and 2 of 20 validation samples misclassified; one validation sample is 5.00 %\n"), "{text}");
+        assert!(text.contains("\nnote: one validation sample decides this verdict: with 1 of 20 wrong instead of 2 it would differ;"), "{text}");
+        // 20 of 200: one sample is 0.5 %, and 19 or 21 wrong still overfit.
+        let big =
+            Diagnosis::new(0.05, 0.10, Some(0.05), 0.02, &History::new()).with_counts(Counts {
+                train: (30, 600),
+                val: (20, 200),
+            });
+        assert!(!big.one_sample_decides());
+        assert!(!big.to_string().contains("note: one validation sample"));
+    }
 
     fn history(loss: &[f64], val_loss: &[f64]) -> History {
         let mut h = History::new();

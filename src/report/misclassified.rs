@@ -4,7 +4,8 @@
 //!
 //! The PNG is one strip of tiles, one per image, left to right, each the
 //! image as the model saw it before the value transforms (after
-//! `grayscale`/`rgb`/`resize`), shrunk to fit [`MAX_SIDE`] pixels; the CSV
+//! `grayscale`/`rgb`/`resize`), shrunk to fit [`MAX_SIDE`] pixels or, below
+//! [`MIN_SIDE`], enlarged by whole pixels; the CSV
 //! has a row per tile: `index` (the sample's position in the test split,
 //! from 0), `true` and `predicted` class names, the predicted class's
 //! `probability`, and `source`: where the image came from (an image file,
@@ -25,6 +26,9 @@ pub const CSV: &str = "misclassified.csv";
 pub const COUNT: usize = 12;
 /// Tiles larger than this (in either side) are shrunk to fit.
 pub const MAX_SIDE: u32 = 96;
+/// Tiles smaller than this (on their longer side) are enlarged by a whole
+/// factor, each pixel a square, until they reach it.
+pub const MIN_SIDE: u32 = 32;
 
 /// One misclassified test sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +117,16 @@ fn tile(pixels: &[u8], shape: Shape) -> Option<RgbImage> {
     }
     let img = RgbImage::from_raw(width as u32, height as u32, rgb)?;
     let (w, h) = img.dimensions();
+    if w.max(h) < MIN_SIDE {
+        // 8×8 digits would be specks: whole pixels, enlarged.
+        let k = MIN_SIDE.div_ceil(w.max(h));
+        return Some(imageops::resize(
+            &img,
+            w * k,
+            h * k,
+            imageops::FilterType::Nearest,
+        ));
+    }
     if w.max(h) <= MAX_SIDE {
         return Some(img);
     }
@@ -321,7 +335,21 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(grey.get_pixel(1, 0).0, [128, 128, 128]);
+        // 2×2 is enlarged 16 times: pixel (1, 0) is the square at (16…31, 0…15).
+        assert_eq!(grey.dimensions(), (32, 32));
+        assert_eq!(grey.get_pixel(16, 0).0, [128, 128, 128]);
+        assert_eq!(grey.get_pixel(31, 15).0, [128, 128, 128]);
+        assert_eq!(grey.get_pixel(15, 0).0, [0, 0, 0]);
+        let digit = tile(
+            &[5u8; 64],
+            Shape::Image {
+                channels: 1,
+                height: 8,
+                width: 8,
+            },
+        )
+        .unwrap();
+        assert_eq!(digit.dimensions(), (32, 32));
         let big = tile(
             &vec![9u8; 3 * 200 * 100],
             Shape::Image {

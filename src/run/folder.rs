@@ -71,6 +71,18 @@ impl RunFolder {
         Ok(folder)
     }
 
+    /// Removes the lock file of a folder whose run has finished for good,
+    /// so a finished folder holds only its results. The lock itself is
+    /// held until this value is dropped; a later `lock` (a `--resume`
+    /// refused as finished, `dlp status`) makes a new file.
+    pub fn remove_lock_file(&self) -> Result<()> {
+        let path = self.dir.join(LOCK);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::write(&path, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Takes the lock of an existing folder, or says which process holds it.
     pub fn lock(dir: &Path) -> Result<RunFolder> {
         let path = dir.join(LOCK);
@@ -170,6 +182,15 @@ pub fn inspect(dir: &Path) -> Result<Inspection> {
     if folder.is_some() && manifest.status == Status::Running {
         manifest.status = Status::Crashed;
         manifest.write(dir)?;
+    }
+    // Looking at a finished folder leaves no lock file behind in it.
+    if let Some(f) = &folder
+        && matches!(
+            manifest.status,
+            Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged
+        )
+    {
+        f.remove_lock_file()?;
     }
     Ok(Inspection { manifest, folder })
 }

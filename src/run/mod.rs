@@ -25,6 +25,7 @@ pub mod input;
 pub mod memory;
 pub mod nvidia_wheels;
 pub mod predict;
+pub mod preflight;
 pub mod saver;
 pub mod signals;
 pub mod state;
@@ -64,6 +65,9 @@ pub struct RunOptions {
     pub pruner: Option<Arc<dyn trainer::Pruner>>,
     /// The trackers to report to (`--track`).
     pub track: crate::track::Settings,
+    /// A sweep's trial: its summary line shows validation figures only, so
+    /// nobody picks a trial by its test score.
+    pub trial: bool,
 }
 
 /// A finished run.
@@ -177,7 +181,10 @@ fn supervise(
         Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged
     );
     match manifest.write(dir) {
-        Ok(()) if finished_for_good => remove_if_present(&dir.join(state::FILE))?,
+        Ok(()) if finished_for_good => {
+            remove_if_present(&dir.join(state::FILE))?;
+            folder.remove_lock_file()?;
+        }
         Ok(()) => {}
         // The run's own error says more than the manifest's.
         Err(w) => match &result {
@@ -230,9 +237,18 @@ fn execute(
     };
 
     manifest.test_epoch = choose_weights(plan, &trainer.model, &trained, dir)?;
-    let mut metrics = trained
-        .history
-        .last()
+    if trained.restored
+        && plan.test_weights() == TestWeights::RestoredBest
+        && let Some(e) = manifest.test_epoch
+    {
+        trainer
+            .progress
+            .message(&format!("restored weights from epoch {e}"));
+    }
+    // The epoch figures of the weights the test split sees: the restored
+    // or checkpointed epoch's row, not the last epoch's (README, *Which
+    // epoch the summary reports*).
+    let mut metrics = tested_row(&trained.history, manifest.test_epoch)
         .map(|r| r.values.clone())
         .unwrap_or_default();
     let (test_metrics, test) = evaluate_test(plan, &trainer, &mut stages, dir)?;
@@ -249,7 +265,8 @@ fn execute(
     stages.write_csv(&dir.join(crate::records::stages::FILE))?;
     manifest.final_metrics = metrics.clone();
 
-    let summary = summary_line(plan, &metrics, dir);
+    let note = epoch_note(manifest.test_epoch, trained.last_epoch());
+    let summary = summary_line(plan, &metrics, &note, opts.trial, dir);
     trainer.progress.finish(&summary);
     for f in &failures {
         eprintln!("expectation failed: {f}");
@@ -463,14 +480,23 @@ fn report(
         .test_epoch
         .and_then(|e| trained.history.rows.iter().find(|r| r.epoch == e))
         .and_then(|r| r.values.get("val_accuracy").copied());
-    let val_error = match (trainer::validation_part(plan, &trainer.data), validated) {
-        (Some(Part::Test) | None, _) => test.map_or(train_error, |e| 1.0 - e.confusion.accuracy()),
-        (Some(_), Some(accuracy)) => 1.0 - accuracy,
+    let n_train = trainer.data.len(Part::Train);
+    let (val_error, n_val) = match (trainer::validation_part(plan, &trainer.data), validated) {
+        (Some(Part::Test) | None, _) => match test {
+            Some(e) => (1.0 - e.confusion.accuracy(), trainer.data.len(Part::Test)),
+            None => (train_error, n_train),
+        },
+        (Some(part), Some(accuracy)) => (1.0 - accuracy, trainer.data.len(part)),
         (Some(part), None) => {
             passed += trainer.data.len(part);
-            1.0 - trainer.evaluate(part)?.confusion.accuracy()
+            (
+                1.0 - trainer.evaluate(part)?.confusion.accuracy(),
+                trainer.data.len(part),
+            )
         }
     };
+    // The rates are counts over small splits: say how many samples.
+    let wrong = |error: f64, n: usize| (error * n as f64).round() as usize;
     // The clean passes are a stage of their own: over a large train split
     // they take as long as a test evaluation several times over.
     stages.record("diagnose", started.elapsed(), passed as u64);
@@ -479,7 +505,11 @@ fn report(
         val_error,
         plan.diagnose.as_ref(),
         &trained.history,
-    );
+    )
+    .with_counts(report::diagnosis::Counts {
+        train: (wrong(train_error, n_train), n_train),
+        val: (wrong(val_error, n_val), n_val),
+    });
     crate::records::atomic::write(&dir.join("diagnosis.txt"), diagnosis.to_string().as_bytes())?;
     // Through the progress reporter, so it prints above any live bar (and
     // not at all with --quiet).
@@ -561,10 +591,45 @@ fn stats_map(stats: &data::PreprocessStats) -> Result<BTreeMap<String, serde_yam
     })
 }
 
-fn summary_line(plan: &Plan, metrics: &BTreeMap<String, f64>, dir: &Path) -> String {
-    let shown: Vec<String> = ["test_accuracy", "test_loss", "val_accuracy", "val_loss"]
+/// The history row of the epoch whose weights the test split sees
+/// (`test_epoch`), else the last row.
+pub fn tested_row(
+    history: &crate::records::History,
+    test_epoch: Option<usize>,
+) -> Option<&crate::records::EpochRow> {
+    test_epoch
+        .and_then(|e| history.rows.iter().find(|r| r.epoch == e))
+        .or_else(|| history.last())
+}
+
+/// The summary line's note when the reported epoch is not the last one.
+fn epoch_note(test_epoch: Option<usize>, last: usize) -> String {
+    match test_epoch {
+        Some(e) if e != last => format!(" (epoch {e}'s weights; training ran {last} epochs)"),
+        _ => String::new(),
+    }
+}
+
+fn summary_line(
+    plan: &Plan,
+    metrics: &BTreeMap<String, f64>,
+    note: &str,
+    trial: bool,
+    dir: &Path,
+) -> String {
+    let names: &[&str] = match trial {
+        false => &["test_accuracy", "test_loss", "val_accuracy", "val_loss"],
+        true if metrics.contains_key("val_loss") => &["val_accuracy", "val_loss"],
+        true => &["accuracy", "loss"],
+    };
+    let shown: Vec<String> = names
         .iter()
         .filter_map(|k| metrics.get(*k).map(|v| format!("{k} {v:.4}")))
         .collect();
-    format!("{}: {} → {}", plan.name, shown.join(", "), dir.display())
+    format!(
+        "{}: {}{note} → {}",
+        plan.name,
+        shown.join(", "),
+        dir.display()
+    )
 }

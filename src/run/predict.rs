@@ -412,8 +412,8 @@ impl Predictor {
 
     fn csv(&self, path: &Path, features: usize) -> (Vec<Sample>, Vec<Error>) {
         let fail = |e: Error| (Vec::new(), vec![e]);
-        let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(path) {
-            Ok(r) => r,
+        let mut reader = match crate::data::line_ends::open(path) {
+            Ok(f) => csv::ReaderBuilder::new().flexible(true).from_reader(f),
             Err(e) => return fail(Error::file(path, e.to_string())),
         };
         let header: Vec<String> = match reader.headers() {

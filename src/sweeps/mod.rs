@@ -7,6 +7,7 @@
 //! and the picture.
 
 pub mod batch;
+pub mod best;
 pub mod prune;
 pub mod seeds;
 pub mod slurm;

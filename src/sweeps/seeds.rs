@@ -216,8 +216,14 @@ fn execute_seeds(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) 
     };
     let ended = batch.execute(jobs, opts, &|i, opts| seed_run(&base.dir, spec, i, opts))?;
     let done = ended.complete()?;
-    let failed = done.iter().any(|(_, o)| !o.failures.is_empty());
-    let rows: Vec<_> = done.into_iter().map(|(i, o)| (i, o.metrics)).collect();
+    let mut failed = Vec::new();
+    let mut rows = Vec::with_capacity(n);
+    for (i, o) in done {
+        if !o.failures.is_empty() {
+            failed.push((i, o.failures));
+        }
+        rows.push((i, o.metrics));
+    }
     let metrics = write_tables(&base.dir, spec, &rows)?;
     let shown: Vec<String> = ["test_accuracy", "test_loss", "val_accuracy", "val_loss"]
         .iter()
@@ -229,7 +235,33 @@ fn execute_seeds(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) 
         shown.join(", "),
         base.dir.join(SUMMARY_FILE).display()
     ))?;
-    Ok(if failed { 3 } else { 0 })
+    if !failed.is_empty() {
+        eprint!("{}", failed_seeds(spec, &failed));
+    }
+    base.remove_lock_file()?;
+    Ok(if failed.is_empty() { 0 } else { 3 })
+}
+
+/// What a multi-seed run says when expectations failed: an `expect` block
+/// must hold on every seed (README, *Expectations over seeds*), so the
+/// seeds that missed are named, each with its failed statements.
+pub fn failed_seeds(spec: &Spec, failed: &[(usize, Vec<String>)]) -> String {
+    let n = spec.seeds.len();
+    let mut text = format!(
+        "expect must hold on every seed; it failed on {} of {n}: {}\n",
+        failed.len(),
+        failed
+            .iter()
+            .map(|(i, _)| format!("{} (seed={})", folder_name(*i, n), spec.seeds[*i]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (i, failures) in failed {
+        for f in failures {
+            text.push_str(&format!("  {}: {f}\n", folder_name(*i, n)));
+        }
+    }
+    text
 }
 
 /// Writes `seeds.csv` and `summary.csv`; returns each metric's summary.
@@ -266,7 +298,12 @@ fn write_tables(
                 .iter()
                 .map(|(_, m)| m.get(k).copied().unwrap_or(f64::NAN))
                 .collect();
-            (k.clone(), Summary::of(&xs))
+            let summary = Summary::of(&xs);
+            let summary = match crate::metrics::stats::is_fraction(k) {
+                true => summary.within(0.0, 1.0),
+                false => summary,
+            };
+            (k.clone(), summary)
         })
         .collect();
     let header: Vec<String> = [

@@ -258,6 +258,7 @@ fn trial_run(
     let opts = RunOptions {
         pruner: pruner(base, spec, i, opts.quiet, peers),
         track: opts.track.member(hparams),
+        trial: true,
         ..opts.clone()
     };
     match seeds::member_run(&spec.pipeline, &spec.set(i), &dir, &opts) {
@@ -339,6 +340,7 @@ fn execute_trials(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions)
     }
     let failed = ended.complete()?.iter().any(|(_, f)| *f);
     let table = summary::write(&base.dir, spec)?;
+    base.remove_lock_file()?;
     crate::terminal::out(&table)?;
     Ok(if failed { 3 } else { 0 })
 }

@@ -20,3 +20,17 @@ pub fn read_source(path: &Path) -> std::io::Result<String> {
         None => text,
     })
 }
+
+/// `path` without `.` components (`././wines.csv` → `wines.csv`), for
+/// messages: the path as a user would write it.
+pub fn clean_path(path: &Path) -> std::path::PathBuf {
+    let clean: std::path::PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if clean.as_os_str().is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        clean
+    }
+}

@@ -37,11 +37,21 @@ mod export {
 }
 
 mod frontend {
+    mod check_vs_run;
     mod defaults;
     mod errors;
     mod highlight;
     mod pipelines;
     mod reference;
+}
+
+mod newcomer {
+    mod crlf;
+    mod reach;
+    mod seeds_expect;
+    mod small;
+    mod summary_epoch;
+    mod sweep_best;
 }
 
 mod ops {

@@ -36,7 +36,7 @@ pub struct SweepValues {
 /// plan's order, named as the language and `--set` name them: a
 /// statement's variant as its value and the variant's fields below it
 /// (`train.optimizer = adam`, `train.optimizer.lr`), a count as its value
-/// (`train.batch = 32`), layers by name (`model.layers[dense_1].units`);
+/// (`train.batch = 32`), layers by name (`model.dense_1.units`);
 /// source positions and the list of defaults are left out.
 pub fn flatten_plan(files: &RunFiles) -> Result<Vec<(String, String)>> {
     let value = serde_yaml_ng::to_value(&files.manifest).map_err(|e| {
@@ -113,7 +113,13 @@ fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
                 (_, Some(s)) => out.push((path.to_string(), format!("[{}]", s.join(", ")))),
                 (Some(names), _) if !items.is_empty() => {
                     for (item, name) in items.iter().zip(names) {
-                        flatten(item, &format!("{path}[{name}]"), out);
+                        // Layers by the name `dlp plan` shows and `--set`
+                        // takes: `model.dense_1.units`.
+                        let child = match path {
+                            "model.layers" => format!("model.{name}"),
+                            _ => format!("{path}[{name}]"),
+                        };
+                        flatten(item, &child, out);
                     }
                 }
                 _ => {
@@ -130,7 +136,7 @@ fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
 
 /// The lines of a struct's fields (or a variant's) below `path`.
 fn fields(m: &serde_yaml_ng::Mapping, path: &str, out: &mut Vec<(String, String)>) {
-    let in_layer = path.starts_with("model.layers[") && path.ends_with(']');
+    let in_layer = m.contains_key("name") && m.contains_key("layer");
     for (k, v) in m {
         let key = scalar(k).unwrap_or_else(|| format!("{k:?}"));
         if SKIPPED.contains(&key.as_str()) || (in_layer && DERIVED.contains(&key.as_str())) {
@@ -671,9 +677,9 @@ diagnose:
                 "data.other_source=cifar10",
                 "data.split.test=200",
                 "data.split.stratify=false",
-                "model.layers[dense]=dense",
-                "model.layers[dense].units=3",
-                "model.layers[flatten]=flatten",
+                "model.dense=dense",
+                "model.dense.units=3",
+                "model.flatten=flatten",
                 "metrics=[precision, f1]",
                 "diagnose.human_error=0.05",
             ]

@@ -821,7 +821,8 @@ fn all_errors_are_reported() {
     assert_eq!(lines, vec![5, 9, 13, 16]);
 }
 
-/// A `--set` with an unknown name is a usage error listing valid names.
+/// A `--set` with an unknown name is a usage error naming the nearest
+/// valid path (it listed every valid name before: a wall of 60 names).
 #[test]
 fn unknown_override_is_usage_error() {
     let err =
@@ -829,8 +830,10 @@ fn unknown_override_is_usage_error() {
     let Error::Usage(text) = &err else {
         panic!("{err:?}")
     };
-    assert!(text.starts_with("--set train.optimizr.lr: train has no statement \"optimizr\" — did you mean \"optimizer\"?\nvalid names: seed, width, "), "{text}");
-    assert!(text.contains("train.optimizer.lr"), "{text}");
+    assert_eq!(
+        text,
+        "--set train.optimizr.lr: train has no statement \"optimizr\" — did you mean \"optimizer\"?\nhint: did you mean train.optimizer.lr?"
+    );
     assert_eq!(err.exit_code(), 2);
     // An override is checked like written text, at the place it replaces.
     let d = match diagnose_source(BLOBS, Path::new("t.dlp"), &["train.optimizer.lr=-3".into()]) {

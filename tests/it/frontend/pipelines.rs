@@ -587,7 +587,7 @@ fn check_and_plan_exit_codes() {
 
 /// Files every data source the README shows can be probed against:
 /// `dir/` (an image folder, classes a and b, with an official test part),
-/// `f.csv` and four IDX files.
+/// `f.csv` and four IDX files; the quick start's `wines.csv` and `photos/`.
 fn readme_fixtures(dir: &Path) {
     for part in ["train", "test"] {
         for class in ["a", "b"] {
@@ -599,6 +599,19 @@ fn readme_fixtures(dir: &Path) {
         }
     }
     std::fs::write(dir.join("f.csv"), "x1,x2,label\n1,2,a\n3,4,b\n").unwrap();
+    // The quick start's own files.
+    std::fs::write(
+        dir.join("wines.csv"),
+        "alcohol,ash,class\n13.2,2.4,a\n12.1,2.2,b\n",
+    )
+    .unwrap();
+    for class in ["cat", "dog"] {
+        let p = dir.join("photos").join(class);
+        std::fs::create_dir_all(&p).unwrap();
+        image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+            .save(p.join("1.png"))
+            .unwrap();
+    }
     for (name, dims) in [
         ("i.idx", vec![2, 8, 8]),
         ("ti.idx", vec![2, 8, 8]),
