@@ -156,7 +156,7 @@ const CASES: &[Case] = &[
         with: "optimizer adam lr=0.01 momentum=0.9",
         line: 13,
         column: 26,
-        message: "unknown parameter \"momentum\" for optimizer; it takes kind, lr, beta1, beta2, epsilon, clip_norm, decay",
+        message: "unknown parameter \"momentum\" for optimizer; it takes lr, beta1, beta2, epsilon, clip_norm, decay",
     },
     Case {
         base: BLOBS,

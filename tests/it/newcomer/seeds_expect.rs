@@ -118,7 +118,11 @@ fn gitlab_posts_the_table_and_fails_when_expect_failed() {
         .iter()
         .map(|l| l.as_str().unwrap())
         // This dlp is the one under test.
-        .filter(|l| !l.contains("cargo install") && !l.starts_with("export PATH"))
+        .filter(|l| {
+            !l.contains("cargo install")
+                && !l.contains("pip install")
+                && !l.starts_with("export PATH")
+        })
         .collect();
     let o = shell(tmp.path(), &lines.join("\n"))
         .env("PIPELINE", &p)

@@ -633,8 +633,10 @@ fn byte_order_mark_and_crlf_are_plain_pipelines() {
     );
 }
 
-/// A model that passes the check but cannot fit in this machine's memory
-/// is refused before it is allocated, with the sizes it would need.
+/// A model that cannot fit in this machine's memory is refused before it
+/// is allocated, with the sizes it would need: by `dlp check` already (it
+/// runs every check `dlp run` makes before the first step), and by `dlp
+/// run`.
 #[test]
 fn a_model_too_big_for_the_machine_is_refused_before_allocation() {
     let tmp = tempfile::tempdir().unwrap();
@@ -648,7 +650,12 @@ fn a_model_too_big_for_the_machine_is_refused_before_allocation() {
         &small_blobs("").replace("dense 16", "dense 100000000000"),
     );
     let o = run(&["check", &s(&p)]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error: the model needs at least 20.4 TiB of memory"),
+        "{}",
+        stderr(&o)
+    );
     let out = tmp.path().join("out");
     let o = run_quiet(&p, &out, &[]);
     assert_eq!(o.status.code(), Some(1));

@@ -153,7 +153,11 @@ fn predict_on_the_test_images_reproduces_eval_and_confusion() {
     let wrong = 300 - (accuracy * 300.0).round() as usize;
     assert_eq!(rows.len(), wrong.min(12), "{mis}");
     let strip = image::open(out.join("misclassified.png")).unwrap();
-    assert_eq!((strip.width(), strip.height()), (8 * rows.len() as u32, 8));
+    // 8×8 images are drawn as 32×32 tiles, big enough to see.
+    assert_eq!(
+        (strip.width(), strip.height()),
+        (32 * rows.len() as u32, 32)
+    );
     // Each listed image is misclassified as listed: its prediction row says so.
     for r in &rows {
         let cells: Vec<&str> = r.split(',').collect();

@@ -86,7 +86,7 @@ fn a_grid_sweep_runs_every_trial_into_its_folder_and_summarises() {
         table
             .lines()
             .take(4)
-            .all(|l| l.starts_with("sweep: test_accuracy ")),
+            .all(|l| l.starts_with("sweep: val_accuracy ")),
         "{table}"
     );
     assert_eq!(
