@@ -200,10 +200,9 @@ fn execute(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Res
             .to_vec(),
         pipeline: &spec.pipeline,
     };
-    crate::track::start_group(&opts.track, &group, opts.quiet);
-    let result = execute_seeds(base, spec, jobs, opts);
-    crate::track::end_group(&base.dir, &result, opts.quiet);
-    result
+    crate::track::tracked_group(&opts.track, &group, opts.quiet, || {
+        execute_seeds(base, spec, jobs, opts)
+    })
 }
 
 fn execute_seeds(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) -> Result<i32> {

@@ -215,7 +215,22 @@ pub struct Group<'a> {
 
 /// Starts (or, resumed, continues) the group's trackers before its runs:
 /// those of `settings` and those the folder already reports to.
-pub fn start_group(settings: &Settings, group: &Group<'_>, quiet: bool) {
+/// Runs the members of a sweep or seeds folder (`run`) inside its group:
+/// the trackers' parent run and experiment opened before, and closed with
+/// the status the batch ended with.
+pub fn tracked_group<T>(
+    settings: &Settings,
+    group: &Group<'_>,
+    quiet: bool,
+    run: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    start_group(settings, group, quiet);
+    let result = run();
+    end_group(group.dir, &result, quiet);
+    result
+}
+
+fn start_group(settings: &Settings, group: &Group<'_>, quiet: bool) {
     let mut kinds = settings.kinds.clone();
     kinds.extend(kinds_in(group.dir));
     let note = |k: &str, e: Error| eprintln!("note: --track {k}: {e}; the runs go on without it");
@@ -233,7 +248,7 @@ pub fn start_group(settings: &Settings, group: &Group<'_>, quiet: bool) {
 
 /// Ends the group's own tracking once its runs have ended (or stopped),
 /// by how the batch ended.
-pub fn end_group<T>(dir: &Path, result: &Result<T>, quiet: bool) {
+fn end_group<T>(dir: &Path, result: &Result<T>, quiet: bool) {
     let status = match result {
         Ok(_) => Status::Completed,
         Err(Error::Interrupted(_)) => Status::Interrupted,
