@@ -15,12 +15,12 @@ pub mod proto;
 #[cfg(test)]
 mod tests;
 
+use crate::data::download::md5_hex;
 use crate::error::{Error, Result};
 use crate::plan::{DeviceSpec, Shape};
 use crate::records::export_yaml::{self, Export};
 use crate::records::{Manifest, Status, atomic};
 use crate::run::predict::{Predictor, Weights};
-use md5::{Digest, Md5};
 use prost::Message;
 use std::path::{Path, PathBuf};
 
@@ -41,13 +41,6 @@ pub struct Options {
     pub preprocessing: bool,
 }
 
-fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The run statuses whose weights are final.
 fn finished(status: Status) -> bool {
     matches!(
@@ -66,15 +59,8 @@ pub fn export(dir: &Path, opts: &Options) -> Result<Export> {
             OPSETS.end()
         )));
     }
+    let manifest = Manifest::read_run_folder(dir)?;
     let yaml = dir.join(crate::records::manifest::FILE);
-    if !yaml.is_file() {
-        return Err(Error::Usage(format!(
-            "{}: not a run folder (no {})",
-            dir.display(),
-            crate::records::manifest::FILE
-        )));
-    }
-    let manifest = Manifest::read(dir)?;
     if !finished(manifest.status) {
         let why = match manifest.status {
             Status::Running => "the run is still running: export it once it has finished",

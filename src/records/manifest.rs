@@ -139,6 +139,18 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest> {
         super::atomic::read_yaml(&dir.join(FILE))
     }
+
+    /// Reads the manifest of a folder named on the command line as a run
+    /// folder: without `run.yaml` it is none, a usage error (exit 2).
+    pub fn read_run_folder(dir: &Path) -> Result<Manifest> {
+        if !dir.join(FILE).is_file() {
+            return Err(Error::Usage(format!(
+                "{}: not a run folder (no {FILE})",
+                dir.display()
+            )));
+        }
+        Manifest::read(dir)
+    }
 }
 
 /// Formats a time as RFC 3339 in UTC with whole seconds

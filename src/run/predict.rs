@@ -154,15 +154,8 @@ fn describe(shape: Shape) -> String {
 impl Predictor {
     /// Opens a finished run folder with the chosen weights.
     pub fn open(dir: &Path, weights: Weights, device: Option<DeviceSpec>) -> Result<Predictor> {
+        let manifest = Manifest::read_run_folder(dir)?;
         let yaml = dir.join(crate::records::manifest::FILE);
-        if !yaml.is_file() {
-            return Err(Error::Usage(format!(
-                "{}: not a run folder (no {})",
-                dir.display(),
-                crate::records::manifest::FILE
-            )));
-        }
-        let manifest = Manifest::read(dir)?;
         let plan = manifest.plan.clone();
         let data_csv = dir.join(crate::records::data_csv::FILE);
         let rows = crate::records::data_csv::read_data(&data_csv)?;

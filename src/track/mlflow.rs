@@ -530,13 +530,13 @@ fn artifact_ops(dir: &Path, names: &[&str]) -> Vec<Op> {
 
 /// The MD5 of the run's copy of its pipeline.
 fn pipeline_hash(dir: &Path) -> Option<String> {
-    use md5::Digest;
-    let bytes = std::fs::read(dir.join("pipeline.dlp")).ok()?;
-    let sum = md5::Md5::digest(&bytes);
-    Some(format!(
-        "md5:{}",
-        sum.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    md5_tag(&dir.join("pipeline.dlp"))
+}
+
+/// `md5:HEX` of a file, when it can be read.
+fn md5_tag(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(format!("md5:{}", crate::data::download::md5_hex(&bytes)))
 }
 
 /// A run's MLflow tracker.
@@ -732,17 +732,7 @@ pub fn start_group(group: &Group<'_>, quiet: bool) -> Result<()> {
             ("mlflow.source.type".to_string(), "LOCAL".to_string()),
             ("dlp.status".to_string(), "running".to_string()),
         ];
-        if let Some(h) = pipeline_hash(group.dir).or_else(|| {
-            use md5::Digest;
-            let bytes = std::fs::read(group.pipeline).ok()?;
-            Some(format!(
-                "md5:{}",
-                md5::Md5::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            ))
-        }) {
+        if let Some(h) = pipeline_hash(group.dir).or_else(|| md5_tag(group.pipeline)) {
             tags.push(("dlp.pipeline_hash".to_string(), h));
         }
         let params: Vec<(String, String)> = group

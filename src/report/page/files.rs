@@ -5,14 +5,14 @@
 //! says what is missing); a file that is present but malformed is an
 //! error naming the file and the line.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::records::csv_table::{optional, optional_text};
 pub use crate::records::data_csv::DataRow;
 use crate::records::data_csv::{self, read_data};
 use crate::records::eval_csv::{self, read_confusion, read_eval};
 pub use crate::records::eval_csv::{ConfusionTable, EvalRow};
 use crate::records::history::{self, History};
-use crate::records::manifest::{self, Manifest};
+use crate::records::manifest::Manifest;
 use crate::report::misclassified::{self, Misclassified};
 use std::path::{Path, PathBuf};
 
@@ -34,14 +34,7 @@ pub struct RunFiles {
 impl RunFiles {
     /// Reads a run folder; `run.yaml` must be there.
     pub fn read(dir: &Path) -> Result<RunFiles> {
-        if !dir.join(manifest::FILE).is_file() {
-            return Err(Error::Usage(format!(
-                "{}: not a run folder (no {})",
-                dir.display(),
-                manifest::FILE
-            )));
-        }
-        let manifest = Manifest::read(dir)?;
+        let manifest = Manifest::read_run_folder(dir)?;
         RunFiles::read_with(dir, manifest)
     }
 
