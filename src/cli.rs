@@ -200,7 +200,7 @@ pub struct SlurmArgs {
 impl SlurmArgs {
     /// The first Slurm option given, to name in an error when the executor
     /// is not Slurm.
-    pub fn first_given(&self) -> Option<&'static str> {
+    pub(crate) fn first_given(&self) -> Option<&'static str> {
         [
             (self.partition.is_some(), "--partition"),
             (self.gpus_per_trial.is_some(), "--gpus-per-trial"),

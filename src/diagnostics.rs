@@ -97,7 +97,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `span` (located later, by [`Diagnostic::locate`]).
-    pub fn error(kind: Kind, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn error(kind: Kind, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             kind,
             severity: Severity::Error,
@@ -111,21 +111,15 @@ impl Diagnostic {
     }
 
     /// A warning at `span`.
-    pub fn warning(kind: Kind, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(kind: Kind, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(kind, span, message)
         }
     }
 
-    /// Adds a hint (`= help: …`).
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hints.push(hint.into());
-        self
-    }
-
     /// Adds a related location (`= note: … at file:line:col`).
-    pub fn related(mut self, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn related(mut self, span: Span, message: impl Into<String>) -> Self {
         self.related.push(Related {
             span,
             line: 0,
@@ -137,7 +131,7 @@ impl Diagnostic {
 
     /// Fills in the lines and columns of its spans in `source`; spans are
     /// clamped to the source and to character boundaries.
-    pub fn locate(mut self, source: &str) -> Self {
+    pub(crate) fn locate(mut self, source: &str) -> Self {
         self.span = clamp(source, self.span);
         (self.line, self.column) = line_col(source, self.span.start);
         for r in &mut self.related {
@@ -149,7 +143,7 @@ impl Diagnostic {
 
     /// A syntax error from pest (rules already renamed), with a hint for
     /// the usual slips.
-    pub fn syntax(err: &SyntaxError, source: &str) -> Self {
+    pub(crate) fn syntax(err: &SyntaxError, source: &str) -> Self {
         let (start, end) = match err.location {
             InputLocation::Pos(p) => (p, p),
             InputLocation::Span(s) => s,
@@ -185,12 +179,12 @@ impl Diagnostic {
     }
 
     /// Whether this diagnostic is an error.
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
     /// The diagnostic as the terminal shows it.
-    pub fn render(&self, source: &str, path: &str) -> String {
+    pub(crate) fn render(&self, source: &str, path: &str) -> String {
         let word = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -307,7 +301,7 @@ impl Report {
     /// against the pipeline: a split larger than the data, a model that
     /// does not fit the classes found). The pipeline is read again for
     /// its line; the span covers the word that starts at `loc`.
-    pub fn at_loc(path: &std::path::Path, loc: Loc, kind: Kind, message: String) -> Report {
+    pub(crate) fn at_loc(path: &std::path::Path, loc: Loc, kind: Kind, message: String) -> Report {
         let source = crate::syntax::read_source(path).unwrap_or_default();
         let start = offset(&source, loc).unwrap_or(source.len());
         let word = source[start..]
@@ -323,13 +317,13 @@ impl Report {
     }
 
     /// The errors (not the warnings).
-    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+    pub(crate) fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.is_error())
     }
 
     /// Each diagnostic followed by a blank line; with errors, a closing
     /// count.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         for d in &self.diagnostics {
             out.push_str(&d.render(&self.source, &self.path));
@@ -407,10 +401,9 @@ mod tests {
 
     #[test]
     fn a_missing_source_still_names_the_place() {
-        let d = Diagnostic::error(Kind::Data, Span::new(10, 12), "too few")
-            .hint("fewer")
+        let mut d = Diagnostic::error(Kind::Data, Span::new(10, 12), "too few")
             .related(Span::new(1, 2), "first");
-        let mut d = d;
+        d.hints.push("fewer".into());
         (d.line, d.column) = (3, 4);
         d.related[0].line = 1;
         d.related[0].column = 2;

@@ -69,7 +69,7 @@ impl Error {
     }
 
     /// A file error.
-    pub fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+    pub(crate) fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::File {
             path: path.into(),
             message: message.into(),
@@ -85,7 +85,7 @@ impl Error {
     }
 
     /// A failure to write `path`.
-    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    pub(crate) fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Write {
             path: path.into(),
             source,
@@ -94,7 +94,7 @@ impl Error {
 
     /// Whether this is a closed standard output (a broken pipe), which
     /// ends a command quietly, as `grep` or `rg` do.
-    pub fn is_broken_pipe(&self) -> bool {
+    pub(crate) fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }

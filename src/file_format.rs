@@ -17,13 +17,13 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 /// The format this `dlp` writes, and the newest it reads.
-pub const CURRENT: u32 = 1;
+pub(crate) const CURRENT: u32 = 1;
 
 /// The top-level key that holds it.
-pub const KEY: &str = "format";
+pub(crate) const KEY: &str = "format";
 
 /// `text` (a YAML mapping) with `format: CURRENT` as its first line.
-pub fn stamp(text: &str) -> String {
+pub(crate) fn stamp(text: &str) -> String {
     format!("{KEY}: {CURRENT}\n{text}")
 }
 
@@ -31,7 +31,7 @@ pub fn stamp(text: &str) -> String {
 /// when it has none. A value that is not a whole number ≥ 1, or a format
 /// newer than [`CURRENT`], is an error naming `path`. Text that is not a
 /// YAML mapping is left to the caller's own parse to report.
-pub fn check_yaml(path: &Path, text: &str) -> Result<u32> {
+pub(crate) fn check_yaml(path: &Path, text: &str) -> Result<u32> {
     let Ok(doc) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) else {
         return Ok(1);
     };
@@ -39,7 +39,7 @@ pub fn check_yaml(path: &Path, text: &str) -> Result<u32> {
 }
 
 /// [`check_yaml`] of an already parsed `format` value.
-pub fn check(path: &Path, value: Option<&serde_yaml_ng::Value>) -> Result<u32> {
+pub(crate) fn check(path: &Path, value: Option<&serde_yaml_ng::Value>) -> Result<u32> {
     let Some(value) = value else {
         return Ok(1);
     };

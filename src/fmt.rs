@@ -36,7 +36,7 @@ use crate::syntax::{self, BinOp, Command, CompareOp, Expr, ExprKind, Span, State
 use crate::syntax::{File, ValueKind};
 
 /// The column a one-line block must fit in.
-pub const WIDTH: usize = 100;
+pub(crate) const WIDTH: usize = 100;
 
 /// Formats a whole pipeline. The error is the parse error (or, were the
 /// formatter ever to change the tree, a diagnostic saying so at 1:1).

@@ -7,10 +7,10 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 
 /// The lock file's name inside a locked folder.
-pub const LOCK: &str = ".lock";
+pub(crate) const LOCK: &str = ".lock";
 
 /// What trying the lock of a folder found.
-pub enum Attempt {
+pub(crate) enum Attempt {
     /// This process holds the lock now, until the file is dropped.
     Taken(File),
     /// Another process (or another open file of this one) holds it; the
@@ -20,7 +20,7 @@ pub enum Attempt {
 
 /// Opens (creating it when missing) the lock file of `dir` and tries its
 /// exclusive lock without waiting.
-pub fn try_lock(dir: &Path) -> Result<Attempt> {
+pub(crate) fn try_lock(dir: &Path) -> Result<Attempt> {
     let path = dir.join(LOCK);
     let file = OpenOptions::new()
         .read(true)
@@ -37,7 +37,7 @@ pub fn try_lock(dir: &Path) -> Result<Attempt> {
 }
 
 /// Waits for the lock of a file [`try_lock`] found held.
-pub fn wait(dir: &Path, file: File) -> Result<File> {
+pub(crate) fn wait(dir: &Path, file: File) -> Result<File> {
     file.lock().map_err(|e| Error::io(dir.join(LOCK), e))?;
     Ok(file)
 }

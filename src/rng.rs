@@ -52,12 +52,13 @@ pub fn derive(seed: u64, path: &[u64]) -> u64 {
 }
 
 /// A generator for a seed.
-pub fn generator(seed: u64) -> ChaCha8Rng {
+pub(crate) fn generator(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
 /// The ChaCha key of [`generator`]`(seed)`, as eight little-endian words.
-pub fn chacha_key(seed: u64) -> [u32; 8] {
+#[cfg(any(test, feature = "cuda"))]
+pub(crate) fn chacha_key(seed: u64) -> [u32; 8] {
     let bytes = generator(seed).get_seed();
     std::array::from_fn(|i| u32::from_le_bytes([0, 1, 2, 3].map(|b| bytes[4 * i + b])))
 }
@@ -68,7 +69,8 @@ pub fn chacha_key(seed: u64) -> [u32; 8] {
 /// stream can so be computed on its own: a GPU thread computes one block
 /// of a dropout mask with the same arithmetic (`kernels/`), and the
 /// tests here check this form against `rand_chacha`.
-pub fn chacha8_block(key: &[u32; 8], counter: u64) -> [u32; 16] {
+#[cfg(test)]
+pub(crate) fn chacha8_block(key: &[u32; 8], counter: u64) -> [u32; 16] {
     let mut input = [0u32; 16];
     // "expand 32-byte k"
     input[..4].copy_from_slice(&[0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574]);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// A numeric range a parameter must lie in.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Range {
+pub(crate) enum Range {
     /// > 0
     Positive,
     /// ≥ 0
@@ -48,7 +48,7 @@ impl Range {
 }
 
 /// The bound arguments of one statement.
-pub struct Args {
+pub(crate) struct Args {
     /// The statement's name, as messages call it (`conv2d`, `optimizer adam`).
     pub stmt: String,
     /// The dotted prefix of default paths (`train.optimizer`).
@@ -64,7 +64,13 @@ pub struct Args {
 impl Args {
     /// Binds `cmd`'s arguments to `spec`, reporting unknown, duplicate and
     /// surplus arguments.
-    pub fn bind(cx: &mut Context, cmd: &Command, spec: Spec, stmt: &str, prefix: String) -> Args {
+    pub(crate) fn bind(
+        cx: &mut Context,
+        cmd: &Command,
+        spec: Spec,
+        stmt: &str,
+        prefix: String,
+    ) -> Args {
         let mut values: BTreeMap<&'static str, Located> = BTreeMap::new();
         let mut failed = Vec::new();
         let mut positional = 0;
@@ -146,16 +152,16 @@ impl Args {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&Located> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Located> {
         self.values.get(name)
     }
 
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }
 
     /// The span of a parameter's value, else the statement name's.
-    pub fn span(&self, name: &str) -> Span {
+    pub(crate) fn span(&self, name: &str) -> Span {
         self.values.get(name).map_or(self.name_span, |r| r.span)
     }
 
@@ -186,7 +192,7 @@ impl Args {
     }
 
     /// A number in `range`; `default` when absent (recorded as a default).
-    pub fn f64(
+    pub(crate) fn f64(
         &self,
         cx: &mut Context,
         name: &str,
@@ -225,7 +231,13 @@ impl Args {
     }
 
     /// An integer ≥ `min`; integral floats (`$w/2`) are accepted.
-    pub fn int(&self, cx: &mut Context, name: &str, default: Option<i64>, min: i64) -> Option<i64> {
+    pub(crate) fn int(
+        &self,
+        cx: &mut Context,
+        name: &str,
+        default: Option<i64>,
+        min: i64,
+    ) -> Option<i64> {
         let Some(r) = self.values.get(name) else {
             if default.is_some() {
                 self.defaulted(cx, name);
@@ -262,7 +274,7 @@ impl Args {
     }
 
     /// Like [`Args::int`], as a `usize`.
-    pub fn usize(
+    pub(crate) fn usize(
         &self,
         cx: &mut Context,
         name: &str,
@@ -273,7 +285,7 @@ impl Args {
             .map(|i| i as usize)
     }
 
-    pub fn bool(&self, cx: &mut Context, name: &str, default: bool) -> bool {
+    pub(crate) fn bool(&self, cx: &mut Context, name: &str, default: bool) -> bool {
         let Some(r) = self.values.get(name) else {
             self.defaulted(cx, name);
             return default;
@@ -296,7 +308,7 @@ impl Args {
     }
 
     /// One of `choices`; `default` when absent.
-    pub fn choice(
+    pub(crate) fn choice(
         &self,
         cx: &mut Context,
         name: &str,
@@ -344,7 +356,7 @@ impl Args {
     }
 
     /// A required text (a path, a column name).
-    pub fn text(&self, cx: &mut Context, name: &str) -> Option<String> {
+    pub(crate) fn text(&self, cx: &mut Context, name: &str) -> Option<String> {
         let Some(r) = self.values.get(name) else {
             self.missing(cx, name);
             return None;

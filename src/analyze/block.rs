@@ -20,7 +20,7 @@ fn noun(section: &str) -> String {
 /// The commands of a section block, reporting everything that is not a
 /// known command of `section`. With `unique`, a command given twice is an
 /// error at the second.
-pub fn commands<'a>(
+pub(crate) fn commands<'a>(
     cx: &mut Context,
     section: &str,
     block: &'a [Statement],
@@ -91,7 +91,7 @@ pub fn commands<'a>(
 
 /// The error for a sweep line (`PATH = VALUES`) or a comparison outside
 /// the block that takes it (`sweep`, `expect`); other statements pass.
-pub fn misplaced_line(cx: &mut Context, statement: &Statement) {
+pub(crate) fn misplaced_line(cx: &mut Context, statement: &Statement) {
     let (span, msg) = match statement {
         Statement::Assign(a) => (a.span, "`PATH = VALUES` is only allowed inside sweep"),
         Statement::Compare(c) => (c.span, "comparisons are only allowed inside expect"),
@@ -102,7 +102,7 @@ pub fn misplaced_line(cx: &mut Context, statement: &Statement) {
 
 /// The first positional word of a command (`adam` in `optimizer adam`), or
 /// its `kind=` value: it selects which parameters the statement takes.
-pub fn kind_of(cmd: &Command) -> Option<&str> {
+pub(crate) fn kind_of(cmd: &Command) -> Option<&str> {
     use crate::syntax::ValueKind;
     cmd.args
         .iter()

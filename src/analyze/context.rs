@@ -7,7 +7,7 @@ use crate::diagnostics::{Diagnostic, Kind, Severity};
 use crate::syntax::{BinOp, Expr, ExprKind, Span, Value, ValueKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub struct Context<'s> {
+pub(crate) struct Context<'s> {
     pub source: &'s str,
     pub diags: Vec<Diagnostic>,
     /// Things that are valid but do not do what they seem to (see
@@ -21,7 +21,7 @@ pub struct Context<'s> {
 }
 
 impl<'s> Context<'s> {
-    pub fn new(source: &'s str) -> Context<'s> {
+    pub(crate) fn new(source: &'s str) -> Context<'s> {
         Context {
             source,
             diags: Vec::new(),
@@ -33,12 +33,12 @@ impl<'s> Context<'s> {
     }
 
     /// Records an error of `kind` at `span`.
-    pub fn error(&mut self, kind: Kind, span: Span, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, kind: Kind, span: Span, message: impl Into<String>) {
         self.report(Diagnostic::error(kind, span, message));
     }
 
     /// Records an error with an optional hint.
-    pub fn error_hint(
+    pub(crate) fn error_hint(
         &mut self,
         kind: Kind,
         span: Span,
@@ -52,7 +52,7 @@ impl<'s> Context<'s> {
 
     /// Records a warning at `span`: a statement that is valid but changes
     /// nothing, said at its line rather than accepted in silence.
-    pub fn warn(&mut self, span: Span, message: impl Into<String>, hint: Option<&str>) {
+    pub(crate) fn warn(&mut self, span: Span, message: impl Into<String>, hint: Option<&str>) {
         let mut d = Diagnostic::warning(Kind::NoEffect, span, message);
         d.hints.extend(hint.map(str::to_string));
         self.report(d);
@@ -61,7 +61,7 @@ impl<'s> Context<'s> {
     /// Records a diagnostic, located in the source. One equal to a
     /// diagnostic already recorded (a `repeat` body reports once, not once
     /// per pass) is kept once.
-    pub fn report(&mut self, d: Diagnostic) {
+    pub(crate) fn report(&mut self, d: Diagnostic) {
         let d = d.locate(self.source);
         let list = match d.severity {
             Severity::Error => &mut self.diags,
@@ -72,28 +72,28 @@ impl<'s> Context<'s> {
         }
     }
 
-    pub fn mark_default(&mut self, path: impl Into<String>) {
+    pub(crate) fn mark_default(&mut self, path: impl Into<String>) {
         self.defaults.insert(path.into());
     }
 
-    pub fn define(&mut self, name: &str, value: Located) {
+    pub(crate) fn define(&mut self, name: &str, value: Located) {
         if let Some(top) = self.scopes.last_mut() {
             top.insert(name.to_string(), value);
         }
     }
 
-    pub fn push_scope(&mut self) {
+    pub(crate) fn push_scope(&mut self) {
         self.scopes.push(BTreeMap::new());
     }
 
-    pub fn pop_scope(&mut self) {
+    pub(crate) fn pop_scope(&mut self) {
         if self.scopes.len() > 1 {
             self.scopes.pop();
         }
     }
 
     /// The `let` variables (the outermost scope).
-    pub fn globals(&self) -> &BTreeMap<String, Located> {
+    pub(crate) fn globals(&self) -> &BTreeMap<String, Located> {
         &self.scopes[0]
     }
 
@@ -106,7 +106,7 @@ impl<'s> Context<'s> {
     }
 
     /// Resolves variables and arithmetic; `None` after reporting an error.
-    pub fn eval(&mut self, value: &Value) -> Option<Located> {
+    pub(crate) fn eval(&mut self, value: &Value) -> Option<Located> {
         let span = value.span;
         let v = match &value.kind {
             ValueKind::Expr(e) => return self.eval_expr(e),
@@ -208,7 +208,7 @@ impl<'s> Context<'s> {
 
 impl Context<'_> {
     /// The 1-based line and column of a span's start.
-    pub fn loc(&self, span: Span) -> crate::plan::Loc {
+    pub(crate) fn loc(&self, span: Span) -> crate::plan::Loc {
         let mut i = span.start.min(self.source.len());
         while i > 0 && !self.source.is_char_boundary(i) {
             i -= 1;

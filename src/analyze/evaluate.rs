@@ -15,14 +15,14 @@ use crate::plan::{
 use crate::rng::{Stream, stream_seed};
 use crate::syntax::{CompareOp, File, Span, Statement};
 
-pub struct EvaluateOut {
+pub(crate) struct EvaluateOut {
     pub metrics: Vec<Metric>,
     pub top_k: Option<(usize, Span)>,
     /// `weights=` as written; the default depends on the train section.
     pub weights: Option<(Weights, Span)>,
 }
 
-pub fn evaluate(cx: &mut Context, block: &[Statement]) -> EvaluateOut {
+pub(crate) fn evaluate(cx: &mut Context, block: &[Statement]) -> EvaluateOut {
     let mut out = EvaluateOut {
         metrics: Vec::new(),
         top_k: None,
@@ -125,7 +125,7 @@ pub fn evaluate(cx: &mut Context, block: &[Statement]) -> EvaluateOut {
     out
 }
 
-pub fn diagnose(cx: &mut Context, block: &[Statement], head: Span) -> Option<DiagnosePlan> {
+pub(crate) fn diagnose(cx: &mut Context, block: &[Statement], head: Span) -> Option<DiagnosePlan> {
     let cmds = commands(cx, "diagnose", block, true);
     let Some(cmd) = cmds.first() else {
         cx.error_hint(
@@ -147,7 +147,7 @@ pub fn diagnose(cx: &mut Context, block: &[Statement], head: Span) -> Option<Dia
 
 /// The expectations and their metric spans (names are checked once the
 /// plan is complete).
-pub fn expect(cx: &mut Context, block: &[Statement]) -> Vec<(Expectation, Span)> {
+pub(crate) fn expect(cx: &mut Context, block: &[Statement]) -> Vec<(Expectation, Span)> {
     let mut out = Vec::new();
     for s in block {
         let Statement::Compare(c) = s else {
@@ -190,14 +190,14 @@ pub fn expect(cx: &mut Context, block: &[Statement]) -> Vec<(Expectation, Span)>
 
 /// What the sweep head says about ranking; the defaults come from the
 /// train section ([`resolve_sweep_monitor`]).
-pub struct SweepHead {
+pub(crate) struct SweepHead {
     /// `monitor=` as written, and where.
     pub monitor: Option<(String, Span)>,
     /// `goal=` as written.
     pub goal: Option<Mode>,
 }
 
-pub fn sweep(
+pub(crate) fn sweep(
     cx: &mut Context,
     head: &Args,
     block: &[Statement],
@@ -396,7 +396,7 @@ fn sweep_head(cx: &mut Context, head: &Args) -> Option<(Option<Prune>, SweepHead
 /// Fills in the sweep's monitor and goal: as written, else early
 /// stopping's monitor and mode, else the checkpoint's, else `val_loss`
 /// (`loss` without validation data) in its own direction.
-pub fn resolve_sweep_monitor(
+pub(crate) fn resolve_sweep_monitor(
     cx: &mut Context,
     sweep: &mut SweepPlan,
     head: &SweepHead,

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The top-level layer statements of a model block with their plan
 /// names, in order, and the name stems made inside `repeat` blocks.
-pub fn named(block: &[Statement]) -> (Vec<(String, usize)>, BTreeSet<&'static str>) {
+pub(crate) fn named(block: &[Statement]) -> (Vec<(String, usize)>, BTreeSet<&'static str>) {
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut repeated: BTreeSet<&'static str> = BTreeSet::new();
     let mut out = Vec::new();
@@ -58,7 +58,7 @@ fn stems_in(repeat: &Command, out: &mut BTreeSet<&'static str>) {
 /// The index in `block` of the layer statement `name` reaches: a layer
 /// statement's name (`dense`, `maxpool`: the first of them) or a plan
 /// name (`dense_1`, `max_pooling2d`). The error says why not.
-pub fn locate(block: &[Statement], name: &str) -> Result<usize, String> {
+pub(crate) fn locate(block: &[Statement], name: &str) -> Result<usize, String> {
     let first_of = block.iter().position(
         |s| matches!(s, Statement::Command(c) if c.name.name == name && c.name.name != "repeat"),
     );

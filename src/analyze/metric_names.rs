@@ -20,7 +20,7 @@ pub fn has_validation(plan: &Plan) -> bool {
     split_has_validation(&plan.data.split)
 }
 
-pub fn split_has_validation(split: &SplitPlan) -> bool {
+pub(crate) fn split_has_validation(split: &SplitPlan) -> bool {
     split.valid.is_some() || (split.validate_on_test && split.test != TestSplit::None)
 }
 
@@ -42,7 +42,7 @@ pub fn epoch_names(split: &SplitPlan, metrics: &[Metric]) -> Vec<String> {
 
 /// The `metrics` word a metric name needs (`f1` for `val_f1` or
 /// `test_f1_weighted`); `None` for loss and accuracy, always reported.
-pub fn family(name: &str) -> Option<Metric> {
+pub(crate) fn family(name: &str) -> Option<Metric> {
     let name = name
         .strip_prefix("val_")
         .or_else(|| name.strip_prefix("test_"))
@@ -62,11 +62,11 @@ pub fn has_test(plan: &Plan) -> bool {
 }
 
 /// Metrics computed every epoch on the train split.
-pub const TRAIN_METRICS: &[&str] = &["loss", "accuracy"];
+pub(crate) const TRAIN_METRICS: &[&str] = &["loss", "accuracy"];
 /// Metrics computed every epoch on the validation data, without `val_`.
-pub const VAL_METRICS: &[&str] = &["loss", "accuracy", "precision", "recall", "f1"];
+pub(crate) const VAL_METRICS: &[&str] = &["loss", "accuracy", "precision", "recall", "f1"];
 /// Aggregate test metrics, without `test_`.
-pub const TEST_METRICS: &[&str] = &[
+pub(crate) const TEST_METRICS: &[&str] = &[
     "loss",
     "accuracy",
     "precision",
@@ -119,7 +119,7 @@ pub fn validate_metric(plan: &Plan, name: &str) -> Result<(), String> {
 }
 
 /// Why `name` is not among `valid`, with a suggestion.
-pub fn why_not(plan: &Plan, name: &str, valid: &[String]) -> String {
+pub(crate) fn why_not(plan: &Plan, name: &str, valid: &[String]) -> String {
     if name.starts_with("val_") && !has_validation(plan) {
         return format!("{name} needs validation data, but the split has no valid part");
     }
@@ -154,7 +154,7 @@ pub fn why_not(plan: &Plan, name: &str, valid: &[String]) -> String {
 }
 
 /// The `metrics` word of a metric family.
-pub fn word(m: Metric) -> &'static str {
+pub(crate) fn word(m: Metric) -> &'static str {
     match m {
         Metric::Accuracy => "accuracy",
         Metric::Precision => "precision",

@@ -53,7 +53,6 @@ pub use metric_names::{
     validate_metric,
 };
 pub use overrides::{Landing, apply_overrides, set as set_target, set_landing, valid_targets};
-pub use train::parse_device;
 
 use crate::error::{Error, Result};
 use crate::plan::{EvaluatePlan, Loss, Metric, Plan, Shape, Weights};
@@ -71,7 +70,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan> {
 
 /// Like [`load`], with the warnings of a valid pipeline (statements that
 /// change nothing, said at their line), for the commands to show.
-pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Checked> {
+pub(crate) fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Checked> {
     let source = syntax::read_source(path).map_err(|e| match e.kind() {
         // A pipeline named on the command line that is not there is a
         // usage error (exit 2, as for any bad argument).

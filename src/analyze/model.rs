@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 /// Keras' layer name stem for a layer statement (`conv2d`,
 /// `batch_normalization`); Keras numbers repeats `conv2d_1`, `conv2d_2`, ….
-pub fn stem_of(statement: &str) -> &'static str {
+pub(crate) fn stem_of(statement: &str) -> &'static str {
     match statement {
         "dense" => "dense",
         "conv2d" => "conv2d",
@@ -43,7 +43,7 @@ struct Expander {
 /// The model and each layer's statement span (for later checks). `seed`
 /// is the pipeline's (initialisation), `train_seed` the training side's
 /// (dropout masks): `train seed=`, else the pipeline's.
-pub fn model(
+pub(crate) fn model(
     cx: &mut Context,
     head: &Args,
     block: &[Statement],
@@ -315,7 +315,7 @@ fn layer(cx: &mut Context, cmd: &Command, keras: &str) -> Option<Layer> {
 }
 
 /// `H×W×C`, as users read feature maps.
-pub fn dims(shape: Shape) -> String {
+pub(crate) fn dims(shape: Shape) -> String {
     match shape {
         Shape::Flat(n) => format!("{n} features"),
         Shape::Image {
@@ -516,7 +516,7 @@ fn infer(
 /// fit in an `isize`, the limit of every allocation in Rust (and candle).
 /// A bigger layer could only overflow the size arithmetic or panic at the
 /// allocation, so the analyzer refuses it at its line.
-pub const MAX_VALUES: usize = isize::MAX as usize / 4;
+pub(crate) const MAX_VALUES: usize = isize::MAX as usize / 4;
 
 const TOO_MANY_HINT: &str = "use fewer units or filters, or downsample first";
 

@@ -11,7 +11,7 @@ use crate::syntax::Span;
 
 /// Warns at `last` when the model ends in an activation other than none,
 /// `linear` or `softmax` and the loss is `cross_entropy`.
-pub fn warn(cx: &mut Context, plan: &Plan, last: Span) {
+pub(crate) fn warn(cx: &mut Context, plan: &Plan, last: Span) {
     if plan.train.loss != Loss::CrossEntropy {
         return;
     }

@@ -7,7 +7,7 @@ use super::schema::KERAS_NAMES;
 
 /// Text to append to the error of `name` (`why`), starting with a line
 /// break; empty when nothing helps more than `why` itself.
-pub fn hint(name: &str, why: &str, targets: &[String]) -> String {
+pub(crate) fn hint(name: &str, why: &str, targets: &[String]) -> String {
     let section = name.split('.').next().unwrap_or(name);
     // A layer's own error names the model's layers; a near name there is
     // another layer, which is not what was meant.
@@ -50,7 +50,7 @@ pub fn hint(name: &str, why: &str, targets: &[String]) -> String {
 }
 
 /// The valid path `name` most likely meant, when one stands out.
-pub fn nearest<'a>(name: &str, targets: &'a [String]) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(name: &str, targets: &'a [String]) -> Option<&'a str> {
     let (section, rest) = name.split_once('.')?;
     let last = rest.rsplit('.').next().unwrap_or(rest);
     let last = KERAS_NAMES

@@ -21,7 +21,7 @@ pub const TOP_LEVEL: &[&str] = &["seed", "let"];
 
 /// The parameters of one statement.
 #[derive(Debug, Clone, Copy)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Names of positional values, in order (`dense 10` = `dense units=10`).
     pub positional: &'static [&'static str],
     /// Keyword-only names.
@@ -34,11 +34,11 @@ impl Spec {
     }
 
     /// Every accepted name, positional ones first.
-    pub fn all(&self) -> impl Iterator<Item = &'static str> + '_ {
+    pub(crate) fn all(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.positional.iter().chain(self.named.iter()).copied()
     }
 
-    pub fn accepts(&self, name: &str) -> bool {
+    pub(crate) fn accepts(&self, name: &str) -> bool {
         self.all().any(|n| n == name)
     }
 }
@@ -106,9 +106,7 @@ pub fn home_section(statement: &str) -> Option<&'static str> {
         .find(|s| statements(s).contains(&statement))
 }
 
-/// Built-in dataset names.
-pub const BUILTINS: &[&str] = &["cifar10", "mnist", "fashion_mnist"];
-pub const SOURCE_KINDS: &[&str] = &[
+pub(crate) const SOURCE_KINDS: &[&str] = &[
     "cifar10",
     "mnist",
     "fashion_mnist",
@@ -131,13 +129,13 @@ pub const SCHEDULES: &[&str] = &[
 ];
 pub const ACTIVATIONS: &[&str] = &["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
 pub const LOSSES: &[&str] = &["cross_entropy", "binary_cross_entropy", "mse"];
-pub const METRICS: &[&str] = &["accuracy", "precision", "recall", "f1", "confusion"];
+pub(crate) const METRICS: &[&str] = &["accuracy", "precision", "recall", "f1", "confusion"];
 
 /// The words that select a variant of `statement` (its first positional
 /// value), for the statements whose parameters depend on it; empty for the
 /// others. [`spec`] takes one of these as `kind`; the schema walk test
 /// covers every parameter of every variant listed here.
-pub fn kinds(section: &str, statement: &str) -> &'static [&'static str] {
+pub(crate) fn kinds(section: &str, statement: &str) -> &'static [&'static str] {
     match (section, statement) {
         ("", "sweep") => &["grid", "random"],
         ("data", "source") => SOURCE_KINDS,
@@ -150,7 +148,7 @@ pub fn kinds(section: &str, statement: &str) -> &'static [&'static str] {
 /// The parameters of `statement` in `section`. `kind` is the statement's
 /// first positional word where it selects a variant (`optimizer adam`,
 /// `source blobs`, `schedule step`, `sweep random`); `None` when unknown.
-pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> {
+pub(crate) fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> {
     const OPT_COMMON: &[&str] = &["clip_norm", "decay"];
     Some(match (section, statement) {
         ("", "seed") => Spec::new(&["seed"], &[]),
@@ -278,7 +276,10 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
 }
 
 /// The closest of `candidates` to `word`, when close enough to suggest.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let candidates: Vec<&'a str> = candidates.into_iter().collect();
     // Keras' and PyTorch's names for what dlp spells shorter.
     if let Some((_, ours)) = KERAS_NAMES.iter().find(|(theirs, _)| *theirs == word)
@@ -305,7 +306,10 @@ pub(super) const KERAS_NAMES: &[(&str, &str)] = &[
 ];
 
 /// ` — did you mean "x"?` or nothing.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     suggest(word, candidates)
         .map(|s| format!(" — did you mean \"{s}\"?"))
         .unwrap_or_default()
@@ -314,17 +318,17 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 pub const PADDINGS: &[&str] = &["same", "valid"];
 pub const FILLS: &[&str] = &["nearest", "constant", "reflect", "wrap"];
 pub const FLIPS: &[&str] = &["horizontal", "vertical", "both"];
-pub const MODES: &[&str] = &["min", "max"];
-pub const WEIGHTS: &[&str] = &["best", "last"];
-pub const VALIDATE_ON: &[&str] = &["test", "valid"];
-pub const NORMALIZE_METHODS: &[&str] = &["mean_std", "per_channel"];
-pub const SWEEP_KINDS: &[&str] = &["grid", "random"];
-pub const PRUNE_RULES: &[&str] = &["none", "median"];
+pub(crate) const MODES: &[&str] = &["min", "max"];
+pub(crate) const WEIGHTS: &[&str] = &["best", "last"];
+pub(crate) const VALIDATE_ON: &[&str] = &["test", "valid"];
+pub(crate) const NORMALIZE_METHODS: &[&str] = &["mean_std", "per_channel"];
+pub(crate) const SWEEP_KINDS: &[&str] = &["grid", "random"];
+pub(crate) const PRUNE_RULES: &[&str] = &["none", "median"];
 const BOOLS: &[&str] = &["true", "false"];
 
 /// The words a parameter takes, where it takes words: the analyzer checks
 /// against these lists and the language server offers them.
-pub fn choices(section: &str, statement: &str, key: &str) -> &'static [&'static str] {
+pub(crate) fn choices(section: &str, statement: &str, key: &str) -> &'static [&'static str] {
     match (section, statement, key) {
         ("", "sweep", "kind") => SWEEP_KINDS,
         ("", "sweep", "goal") => MODES,
@@ -357,7 +361,7 @@ pub fn choices(section: &str, statement: &str, key: &str) -> &'static [&'static 
 }
 
 /// What a statement does, for hover.
-pub fn statement_doc(section: &str, statement: &str) -> &'static str {
+pub(crate) fn statement_doc(section: &str, statement: &str) -> &'static str {
     match (section, statement) {
         ("", "seed") => {
             "The pipeline seed: every random stream (data, split, initial weights, shuffling, dropout, augmentation) derives from it. Default 0."

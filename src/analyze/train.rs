@@ -17,13 +17,13 @@ use crate::syntax::{Arg, Command, Ident, Span, Statement, Value, ValueKind};
 
 /// A monitored metric name and where it was written, checked once the
 /// split and the class count are known.
-pub struct Monitor {
+pub(crate) struct Monitor {
     pub name: String,
     pub span: Span,
     pub what: &'static str,
 }
 
-pub struct TrainOut {
+pub(crate) struct TrainOut {
     /// `None` when a statement was invalid (already reported).
     pub plan: Option<TrainPlan>,
     pub monitors: Vec<Monitor>,
@@ -96,7 +96,7 @@ fn monitor(cx: &mut Context, a: &Args, what: &'static str, monitors: &mut Vec<Mo
 
 /// `seed` is the root of the training streams: `train seed=`, else the
 /// pipeline seed.
-pub fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u64) -> TrainOut {
+pub(crate) fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u64) -> TrainOut {
     let cmds = commands(cx, "train", block, true);
     let find = |n: &str| cmds.iter().copied().find(|c| c.name.name == n);
     let mut monitors = Vec::new();
@@ -317,7 +317,7 @@ pub fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u64) -> T
 }
 
 /// `auto`, `cpu`, `cuda` (= `cuda:0`) or `cuda:N`.
-pub fn parse_device(text: &str) -> Option<DeviceSpec> {
+pub(crate) fn parse_device(text: &str) -> Option<DeviceSpec> {
     match text {
         "auto" => Some(DeviceSpec::Auto),
         "cpu" => Some(DeviceSpec::Cpu),

@@ -7,7 +7,7 @@ use crate::syntax::Span;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     Int(i64),
     Float(f64),
     Str(String),
@@ -19,18 +19,18 @@ pub enum Resolved {
 
 /// A resolved value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Located {
+pub(crate) struct Located {
     pub v: Resolved,
     pub span: Span,
 }
 
 impl Located {
-    pub fn new(v: Resolved, span: Span) -> Located {
+    pub(crate) fn new(v: Resolved, span: Span) -> Located {
         Located { v, span }
     }
 
     /// The value as a number, if it is one.
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self.v {
             Resolved::Int(i) => Some(i as f64),
             Resolved::Float(f) => Some(f),
@@ -39,7 +39,7 @@ impl Located {
     }
 
     /// The value as a text: strings, words and dotted paths alike.
-    pub fn as_text(&self) -> Option<&str> {
+    pub(crate) fn as_text(&self) -> Option<&str> {
         match &self.v {
             Resolved::Str(s) | Resolved::Word(s) => Some(s),
             _ => None,
@@ -47,7 +47,7 @@ impl Located {
     }
 
     /// What kind of value this is, for "expected …, got …" messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.v {
             Resolved::Int(i) => format!("the integer {i}"),
             Resolved::Float(f) => format!("the number {f}"),
@@ -60,7 +60,7 @@ impl Located {
     }
 
     /// The plan's representation (words become strings).
-    pub fn to_plan(&self) -> PlanValue {
+    pub(crate) fn to_plan(&self) -> PlanValue {
         match &self.v {
             Resolved::Int(i) => PlanValue::Int(*i),
             Resolved::Float(f) => PlanValue::Float(*f),

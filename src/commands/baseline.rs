@@ -20,7 +20,7 @@ use crate::sweeps::seeds;
 use std::path::Path;
 
 /// The file that marks a baseline folder.
-pub const MARKER: &str = "baseline.yaml";
+pub(crate) const MARKER: &str = "baseline.yaml";
 
 /// Every file a baseline may hold besides the marker.
 const FILES: [&str; 7] = [
@@ -33,7 +33,7 @@ const FILES: [&str; 7] = [
     seeds::SUMMARY_FILE,
 ];
 
-pub fn run(args: &BaselineArgs) -> Result<i32> {
+pub(crate) fn run(args: &BaselineArgs) -> Result<i32> {
     let written = write(&args.run, &args.dir)?;
     crate::terminal::out(&format!(
         "baseline {}: {}\n",
@@ -44,7 +44,7 @@ pub fn run(args: &BaselineArgs) -> Result<i32> {
 }
 
 /// Writes the baseline of `run` into `dir`; returns the files written.
-pub fn write(run: &Path, dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn write(run: &Path, dir: &Path) -> Result<Vec<String>> {
     let (marker, files) = if seeds::is_seeds_folder(run) {
         multi_seed(run)?
     } else {

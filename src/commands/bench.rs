@@ -24,14 +24,14 @@ use std::time::Instant;
 
 /// Median, min and max of per-repetition rates.
 #[derive(Debug, Clone, Copy)]
-pub struct Figure {
+pub(crate) struct Figure {
     pub median: f64,
     pub min: f64,
     pub max: f64,
 }
 
 impl Figure {
-    pub fn from_rates(mut rates: Vec<f64>) -> Figure {
+    pub(crate) fn from_rates(mut rates: Vec<f64>) -> Figure {
         rates.sort_by(f64::total_cmp);
         let n = rates.len();
         let median = if n % 2 == 1 {
@@ -88,7 +88,7 @@ fn random_input(plan: &Plan, n: usize, seed: u64, device: &Device) -> Result<(Te
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`).
-pub fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status
         .lines()
@@ -123,7 +123,7 @@ fn synthetic_cache(plan: &Plan) -> Result<Option<tempfile::TempDir>> {
     Ok(Some(tmp))
 }
 
-pub fn run(args: &BenchArgs) -> Result<i32> {
+pub(crate) fn run(args: &BenchArgs) -> Result<i32> {
     let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
     eprint!("{warnings}");
     let _cache = synthetic_cache(&plan)?;

@@ -8,7 +8,7 @@ use crate::analyze;
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 
-pub fn run(args: &CheckArgs) -> Result<i32> {
+pub(crate) fn run(args: &CheckArgs) -> Result<i32> {
     let mut failed = 0;
     for file in &args.files {
         let checked =

@@ -8,7 +8,7 @@ use crate::error::Result;
 use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, ValueHint};
 
-pub fn run(args: &CompletionsArgs) -> Result<i32> {
+pub(crate) fn run(args: &CompletionsArgs) -> Result<i32> {
     let mut cmd = command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "dlp", &mut out);

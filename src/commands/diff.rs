@@ -12,7 +12,7 @@ use crate::cli::{DiffArgs, DiffFormat};
 use crate::diff;
 use crate::error::{Error, Result};
 
-pub fn run(args: &DiffArgs) -> Result<i32> {
+pub(crate) fn run(args: &DiffArgs) -> Result<i32> {
     let gate = diff::parse_gate(&args.tol, args.alpha)?;
     // An input that cannot be read is a usage problem of this command
     // (exit 2), not a failed comparison (exit 1).

@@ -8,7 +8,7 @@ use crate::nn::Model;
 use crate::run::{device, evaluate, memory, trainer};
 use std::sync::Arc;
 
-pub fn run(args: &EvalArgs) -> Result<i32> {
+pub(crate) fn run(args: &EvalArgs) -> Result<i32> {
     let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
     eprint!("{warnings}");
     let spec = args

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::export::{self, Options};
 use crate::run::predict::Weights;
 
-pub fn run(args: &ExportArgs) -> Result<i32> {
+pub(crate) fn run(args: &ExportArgs) -> Result<i32> {
     let weights = match args.weights {
         None => Weights::Tested,
         Some(WeightsChoice::Best) => Weights::Best,

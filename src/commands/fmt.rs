@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use std::io::{Read, Write};
 use std::path::Path;
 
-pub fn run(args: &FmtArgs) -> Result<i32> {
+pub(crate) fn run(args: &FmtArgs) -> Result<i32> {
     let mut changed = false;
     let mut invalid = false;
     for file in &args.files {

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 
-pub fn run() -> Result<i32> {
+pub(crate) fn run() -> Result<i32> {
     crate::lsp::serve_stdio()?;
     Ok(0)
 }

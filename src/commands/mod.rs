@@ -1,21 +1,21 @@
 //! One file per subcommand; each returns the process exit code.
 
-pub mod baseline;
-pub mod bench;
-pub mod check;
-pub mod completions;
-pub mod diff;
-pub mod eval;
-pub mod export;
-pub mod fmt;
-pub mod lsp;
-pub mod plan;
-pub mod predict;
-pub mod report;
-pub mod run;
-pub mod status;
-pub mod sweep;
-pub mod sync;
+pub(crate) mod baseline;
+pub(crate) mod bench;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod diff;
+pub(crate) mod eval;
+pub(crate) mod export;
+pub(crate) mod fmt;
+pub(crate) mod lsp;
+pub(crate) mod plan;
+pub(crate) mod predict;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod status;
+pub(crate) mod sweep;
+pub(crate) mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;

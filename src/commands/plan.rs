@@ -7,7 +7,7 @@ use crate::cli::{Format, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::summary::{describe, summary};
 
-pub fn run(args: &PlanArgs) -> Result<i32> {
+pub(crate) fn run(args: &PlanArgs) -> Result<i32> {
     let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
     // On stderr, so the plan (and its YAML) stays clean on stdout.
     eprint!("{warnings}");

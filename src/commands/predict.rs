@@ -14,7 +14,7 @@ use crate::run::predict::{Prediction, Predictor, Weights};
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(args: &PredictArgs) -> Result<i32> {
+pub(crate) fn run(args: &PredictArgs) -> Result<i32> {
     let weights = match args.weights {
         None => Weights::Tested,
         Some(WeightsChoice::Best) => Weights::Best,

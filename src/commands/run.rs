@@ -9,7 +9,7 @@ use crate::sweeps::seeds;
 use crate::sweeps::sweep;
 use crate::terminal::trace;
 
-pub fn run(args: &RunArgs) -> Result<i32> {
+pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let _guard = trace::init(args.trace.as_deref())?;
     let interrupt_after = crate::fault::interrupt_after_steps();
     let save_every = args
@@ -126,7 +126,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 }
 
 /// The Slurm options of a command line.
-pub fn slurm_options(a: &SlurmArgs, device: Option<String>) -> crate::sweeps::slurm::Options {
+pub(crate) fn slurm_options(
+    a: &SlurmArgs,
+    device: Option<String>,
+) -> crate::sweeps::slurm::Options {
     crate::sweeps::slurm::Options {
         partition: a.partition.clone(),
         gpus_per_trial: a.gpus_per_trial,

@@ -14,7 +14,7 @@ use crate::sweeps::slurm;
 use crate::sweeps::sweep;
 use std::path::Path;
 
-pub fn run(args: &StatusArgs) -> Result<i32> {
+pub(crate) fn run(args: &StatusArgs) -> Result<i32> {
     let mut unreadable = false;
     for dir in &args.dirs {
         match folder_status(dir) {

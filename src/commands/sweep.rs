@@ -9,7 +9,7 @@ use crate::sweeps::sweep;
 use crate::sweeps::{slurm, summary};
 use std::path::Path;
 
-pub fn run(command: &SweepCommand) -> Result<i32> {
+pub(crate) fn run(command: &SweepCommand) -> Result<i32> {
     match command {
         SweepCommand::Status(a) => {
             sweep_folder(&a.dir)?;

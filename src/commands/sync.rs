@@ -6,7 +6,7 @@ use crate::cli::SyncArgs;
 use crate::error::{Error, Result};
 use crate::track::{mlflow, outbox::Outbox};
 
-pub fn run(args: &SyncArgs) -> Result<i32> {
+pub(crate) fn run(args: &SyncArgs) -> Result<i32> {
     let mut failed = 0;
     let mut lines = String::new();
     for dir in &args.dirs {

@@ -24,10 +24,10 @@ use rand::seq::SliceRandom;
 use rand_distr::{Distribution, Normal};
 
 /// Generated blobs: features row-major, labels, and the centers drawn.
-pub type Blobs = (Vec<f32>, Vec<u32>, Vec<Vec<f64>>);
+pub(crate) type Blobs = (Vec<f32>, Vec<u32>, Vec<Vec<f64>>);
 
 /// NumPy-generated blobs: features row-major as float64, labels, centers.
-pub type NumpyBlobs = (Vec<f64>, Vec<u32>, Vec<Vec<f64>>);
+pub(crate) type NumpyBlobs = (Vec<f64>, Vec<u32>, Vec<Vec<f64>>);
 
 /// Generates the blobs.
 pub fn make_blobs(
@@ -113,7 +113,7 @@ pub fn make_blobs_numpy(
     Ok((xs, ys, center))
 }
 
-pub fn load(
+pub(crate) fn load(
     samples: usize,
     centers: usize,
     features: usize,

@@ -8,13 +8,13 @@ use crate::plan::Shape;
 use std::path::Path;
 
 /// One image's shape.
-pub const SHAPE: Shape = Shape::Image {
+pub(crate) const SHAPE: Shape = Shape::Image {
     channels: 3,
     height: 32,
     width: 32,
 };
-pub const PIXELS: usize = 3 * 32 * 32;
-pub const RECORD: usize = 1 + PIXELS;
+pub(crate) const PIXELS: usize = 3 * 32 * 32;
+pub(crate) const RECORD: usize = 1 + PIXELS;
 const TRAIN_FILES: [&str; 5] = [
     "data_batch_1.bin",
     "data_batch_2.bin",
@@ -22,10 +22,10 @@ const TRAIN_FILES: [&str; 5] = [
     "data_batch_4.bin",
     "data_batch_5.bin",
 ];
-pub const TEST_FILE: &str = "test_batch.bin";
+pub(crate) const TEST_FILE: &str = "test_batch.bin";
 
 /// Every file a complete `cifar-10-batches-bin/` folder has.
-pub fn files() -> Vec<&'static str> {
+pub(crate) fn files() -> Vec<&'static str> {
     let mut f = TRAIN_FILES.to_vec();
     f.push(TEST_FILE);
     f

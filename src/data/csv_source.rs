@@ -16,7 +16,7 @@ fn reader(path: &Path) -> Result<csv::Reader<super::line_ends::Lf<std::fs::File>
 }
 
 /// The header's column names and the label column's position.
-pub fn header(path: &Path, label: &str) -> Result<(Vec<String>, usize)> {
+pub(crate) fn header(path: &Path, label: &str) -> Result<(Vec<String>, usize)> {
     let mut r = reader(path)?;
     let names: Vec<String> = r
         .headers()
@@ -42,7 +42,7 @@ pub fn header(path: &Path, label: &str) -> Result<(Vec<String>, usize)> {
 /// The first column whose name an earlier column has, as the error that
 /// names both (1-based, as a spreadsheet counts): a model would read the
 /// wrong column under that name.
-pub fn duplicate_column(names: &[String]) -> Option<String> {
+pub(crate) fn duplicate_column(names: &[String]) -> Option<String> {
     names.iter().enumerate().find_map(|(j, n)| {
         let i = names[..j].iter().position(|m| m == n)?;
         Some(format!(
@@ -118,7 +118,7 @@ pub fn load(path: &Path, label: &str) -> Result<Loaded> {
 /// One feature cell (trimmed) as the model reads it: a finite number.
 /// The error says which column and why (`dlp predict` reads new files
 /// with the same rule).
-pub fn feature(field: &str, column: &str) -> std::result::Result<f32, String> {
+pub(crate) fn feature(field: &str, column: &str) -> std::result::Result<f32, String> {
     let v: f32 = field
         .parse()
         .map_err(|_| format!("column \"{column}\": \"{field}\" is not a number"))?;
@@ -134,7 +134,7 @@ pub fn feature(field: &str, column: &str) -> std::result::Result<f32, String> {
 /// (`1` and `1.0` are two classes; `nan` is one class, never one per row).
 /// Classes are ordered numerically when every label is a finite number
 /// (`2` before `10`, equal values by text), else by text (byte order).
-pub fn classes(raw: &[String]) -> (Vec<String>, Vec<u32>) {
+pub(crate) fn classes(raw: &[String]) -> (Vec<String>, Vec<u32>) {
     let value = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
     let numeric = raw.iter().all(|s| value(s).is_some());
     let mut order: Vec<usize> = (0..raw.len()).collect();

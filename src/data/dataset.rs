@@ -18,7 +18,7 @@ pub enum Part {
 }
 
 impl Part {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Part::Train => "train",
             Part::Valid => "valid",
@@ -83,7 +83,7 @@ impl Dataset {
     /// Where sample `index` of `part` came from (`FILE[j]`, an image
     /// file), as `dlp predict` names that input; `None` for generated or
     /// CSV samples.
-    pub fn source_name(&self, part: Part, index: usize) -> Option<String> {
+    pub(crate) fn source_name(&self, part: Part, index: usize) -> Option<String> {
         let p = self.part(part)?;
         self.tables[p.table].names.get(*p.rows.get(index)?)
     }
@@ -91,7 +91,7 @@ impl Dataset {
     /// The stored bytes of sample `index` of `part` (pixels as loaded and
     /// resized, before augmentation and the value transforms), for
     /// pictures of it; `None` for feature vectors or an index out of range.
-    pub fn raw_pixels(&self, part: Part, index: usize) -> Option<&[u8]> {
+    pub(crate) fn raw_pixels(&self, part: Part, index: usize) -> Option<&[u8]> {
         let p = self.part(part)?;
         let row = *p.rows.get(index)?;
         let table = &self.tables[p.table];

@@ -102,7 +102,7 @@ impl Spec {
     }
 
     /// The folder the loader reads, under `cache`.
-    pub fn data_dir(&self, cache: &Path) -> PathBuf {
+    pub(crate) fn data_dir(&self, cache: &Path) -> PathBuf {
         let d = cache.join(&self.name);
         match &self.extracts_to {
             Some(x) => d.join(x),
@@ -171,7 +171,7 @@ pub fn locate(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// The cache root: `$DLP_DATA`, else the platform cache folder's `dlp/`.
-pub fn cache_root() -> Result<PathBuf> {
+pub(crate) fn cache_root() -> Result<PathBuf> {
     if let Some(d) = std::env::var_os("DLP_DATA") {
         return Ok(PathBuf::from(d));
     }
@@ -198,7 +198,7 @@ pub fn md5_file(path: &Path) -> Result<String> {
 }
 
 /// Lower-case hex MD5 of bytes in memory.
-pub fn md5_hex(bytes: &[u8]) -> String {
+pub(crate) fn md5_hex(bytes: &[u8]) -> String {
     hex(&Md5::digest(bytes))
 }
 

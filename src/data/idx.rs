@@ -116,7 +116,7 @@ pub fn read(path: &Path) -> Result<Idx> {
 
 /// The sample shape of an images file's dims: `(N, H, W)` is a grey
 /// image, `(N, D)` a feature vector.
-pub fn sample_shape(path: &Path, dims: &[usize]) -> Result<Shape> {
+pub(crate) fn sample_shape(path: &Path, dims: &[usize]) -> Result<Shape> {
     if dims.len() > 1 && dims[1..].contains(&0) {
         return Err(Error::file(path, "a sample dimension is 0"));
     }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Whether a file name has an image extension (`.png`, `.jpg`, `.jpeg`).
-pub fn is_image(p: &Path) -> bool {
+pub(crate) fn is_image(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .map(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
@@ -21,7 +21,7 @@ pub fn is_image(p: &Path) -> bool {
 }
 
 /// A folder's entries, sorted by path.
-pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -31,7 +31,7 @@ pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The folders holding the training part and the official test part.
-pub fn parts(root: &Path) -> (PathBuf, Option<PathBuf>) {
+pub(crate) fn parts(root: &Path) -> (PathBuf, Option<PathBuf>) {
     let (train, test) = (root.join("train"), root.join("test"));
     if train.is_dir() && test.is_dir() {
         (train, Some(test))
@@ -41,7 +41,7 @@ pub fn parts(root: &Path) -> (PathBuf, Option<PathBuf>) {
 }
 
 /// Class folders (sorted) and their image files (sorted).
-pub fn listing(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
+pub(crate) fn listing(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     let mut classes = Vec::new();
     for p in sorted_entries(dir)? {
         if p.is_dir() {
@@ -126,7 +126,7 @@ pub struct Survey {
 impl Survey {
     /// Surveys `(file, channels, height, width)` in order; `None` when
     /// there is no file.
-    pub fn of<'a>(
+    pub(crate) fn of<'a>(
         files: impl IntoIterator<Item = (&'a Path, usize, usize, usize)>,
     ) -> Option<Survey> {
         let mut it = files.into_iter();
@@ -158,7 +158,7 @@ impl Survey {
     /// header must be readable (it gives the input shape); another file
     /// whose header cannot be read is left out here and left to the loader,
     /// which names it when decoding fails (a corrupt data file, exit 1).
-    pub fn of_headers(files: &[PathBuf]) -> Result<Option<Survey>> {
+    pub(crate) fn of_headers(files: &[PathBuf]) -> Result<Option<Survey>> {
         let Some(first) = files.first() else {
             return Ok(None);
         };
@@ -178,7 +178,7 @@ impl Survey {
 
     /// Channels of a sample as decoded, before `grayscale` or `rgb`: 3 when
     /// any file has colour.
-    pub fn channels(&self) -> usize {
+    pub(crate) fn channels(&self) -> usize {
         if self.colour > 0 { 3 } else { 1 }
     }
 
@@ -228,7 +228,7 @@ impl Survey {
 
 /// Every image file of the folder, training part first, in listing order,
 /// and the training part's class count.
-pub fn files(root: &Path) -> Result<(Vec<PathBuf>, usize)> {
+pub(crate) fn files(root: &Path) -> Result<(Vec<PathBuf>, usize)> {
     let (train, test) = parts(root);
     let listing = listing(&train)?;
     let classes = listing.len();
@@ -280,7 +280,7 @@ fn read_part(
 /// load-time transform `t` with the output size `(height, width)`. The
 /// loader and `dlp predict` both go through here, so a file is read the
 /// same way for training and for prediction.
-pub fn sample(
+pub(crate) fn sample(
     img: &DynamicImage,
     channels: usize,
     t: LoadTransform,

@@ -9,7 +9,7 @@
 use std::io::{self, Read};
 
 /// A reader that drops each `\r` that comes right before a `\n`.
-pub struct Lf<R> {
+pub(crate) struct Lf<R> {
     inner: R,
     buf: Box<[u8]>,
     pos: usize,
@@ -20,7 +20,7 @@ pub struct Lf<R> {
 }
 
 impl<R: Read> Lf<R> {
-    pub fn new(inner: R) -> Lf<R> {
+    pub(crate) fn new(inner: R) -> Lf<R> {
         Lf {
             inner,
             buf: vec![0; 64 * 1024].into_boxed_slice(),
@@ -33,7 +33,7 @@ impl<R: Read> Lf<R> {
 }
 
 /// Opens `path` for the csv reader, CRLF read as LF.
-pub fn open(path: &std::path::Path) -> io::Result<Lf<std::fs::File>> {
+pub(crate) fn open(path: &std::path::Path) -> io::Result<Lf<std::fs::File>> {
     std::fs::File::open(path).map(Lf::new)
 }
 

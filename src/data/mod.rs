@@ -17,16 +17,15 @@ mod dataset;
 pub mod download;
 pub mod idx;
 pub mod images;
-pub mod line_ends;
-pub mod numpy_random;
+pub(crate) mod line_ends;
+pub(crate) mod numpy_random;
 pub mod preprocess;
-pub mod split;
+pub(crate) mod split;
 pub mod synth;
 pub mod table;
 
-pub use batches::Batches;
 pub use dataset::{Batch, Dataset, Part};
-pub use preprocess::PreprocessStats;
+pub(crate) use preprocess::PreprocessStats;
 
 use crate::error::{Error, Result};
 use crate::plan::{Builtin, DataPlan, Plan, Preprocess, Shape, Source};
@@ -209,7 +208,7 @@ fn read_source(
 }
 
 /// Fashion-MNIST's class names, in label order.
-pub const FASHION_CLASSES: [&str; 10] = [
+pub(crate) const FASHION_CLASSES: [&str; 10] = [
     "T-shirt/top",
     "Trouser",
     "Pullover",
@@ -257,7 +256,7 @@ fn idx_source(images: &Path, labels: &Path, test: Option<(&Path, &Path)>) -> Res
 }
 
 /// Loads, splits and fits preprocessing for a plan.
-pub fn load(plan: &Plan, progress: bool) -> Result<Dataset> {
+pub(crate) fn load(plan: &Plan, progress: bool) -> Result<Dataset> {
     load_parts(&plan.data, &plan.preprocess, &plan.path, progress)
 }
 

@@ -14,7 +14,7 @@
 
 /// The state of `np.random.RandomState`: MT19937 and the cached Gaussian.
 #[derive(Debug, Clone)]
-pub struct RandomState {
+pub(crate) struct RandomState {
     key: [u32; N],
     pos: usize,
     gauss: Option<f64>,
@@ -30,7 +30,7 @@ impl RandomState {
     /// `np.random.RandomState(seed)` for an integer seed (NumPy accepts
     /// 0 ≤ seed < 2³²; `mt19937_seed`, Matsumoto and Nishimura's
     /// `init_genrand`).
-    pub fn new(seed: u32) -> RandomState {
+    pub(crate) fn new(seed: u32) -> RandomState {
         let mut key = [0u32; N];
         let mut s = seed;
         for (pos, k) in key.iter_mut().enumerate() {
@@ -58,7 +58,7 @@ impl RandomState {
     }
 
     /// The next 32-bit output, tempered.
-    pub fn next_u32(&mut self) -> u32 {
+    pub(crate) fn next_u32(&mut self) -> u32 {
         if self.pos == N {
             self.twist();
         }
@@ -71,21 +71,21 @@ impl RandomState {
     }
 
     /// `random_sample()`: a double in [0, 1) from 27 + 26 bits of two words.
-    pub fn random_sample(&mut self) -> f64 {
+    pub(crate) fn random_sample(&mut self) -> f64 {
         let a = f64::from(self.next_u32() >> 5);
         let b = f64::from(self.next_u32() >> 6);
         (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
     }
 
     /// `uniform(low, high)`: `low + (high − low)·random_sample()`.
-    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+    pub(crate) fn uniform(&mut self, low: f64, high: f64) -> f64 {
         low + (high - low) * self.random_sample()
     }
 
     /// The legacy standard Gaussian (`legacy_gauss`): polar Box–Muller;
     /// each accepted pair gives two values, the second kept for the next
     /// call.
-    pub fn gauss(&mut self) -> f64 {
+    pub(crate) fn gauss(&mut self) -> f64 {
         if let Some(g) = self.gauss.take() {
             return g;
         }
@@ -103,7 +103,7 @@ impl RandomState {
     }
 
     /// `normal(loc, scale)`: `loc + scale·gauss()`.
-    pub fn normal(&mut self, loc: f64, scale: f64) -> f64 {
+    pub(crate) fn normal(&mut self, loc: f64, scale: f64) -> f64 {
         loc + scale * self.gauss()
     }
 
@@ -137,7 +137,7 @@ impl RandomState {
 
     /// `shuffle(x)` of a 1-D array: for i from n−1 down to 1, swap x[i]
     /// with x[j], j uniform in 0..=i.
-    pub fn shuffle<T>(&mut self, x: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, x: &mut [T]) {
         for i in (1..x.len()).rev() {
             let j = self.interval(i as u64) as usize;
             x.swap(i, j);

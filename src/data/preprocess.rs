@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The ε of `(x − μ)/(σ + ε)`.
-pub const EPSILON: f64 = 1e-7;
+pub(crate) const EPSILON: f64 = 1e-7;
 
 /// One preprocessing step as applied, with its statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ pub fn groups(shape: Shape) -> (usize, usize) {
 
 /// Population mean and variance per group over `rows` of `table` (two
 /// passes, f64).
-pub fn raw_moments(table: &Table, rows: &[usize], shape: Shape) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn raw_moments(table: &Table, rows: &[usize], shape: Shape) -> (Vec<f64>, Vec<f64>) {
     let (ng, glen) = groups(shape);
     let numel = table.numel;
     let sum_over = |f: &(dyn Fn(usize, f64) -> f64 + Sync)| -> Vec<f64> {

@@ -11,7 +11,7 @@ use std::path::Path;
 /// Rows of each part. `test_official` means `test` indexes the source's
 /// official test part, else the training part like the others.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Assignment {
+pub(crate) struct Assignment {
     pub train: Vec<usize>,
     pub valid: Option<Vec<usize>>,
     pub test: Option<Vec<usize>>,
@@ -27,7 +27,7 @@ fn resolve(size: SplitSize, pool: usize) -> usize {
 
 /// An error at the split statement (its location kept in the plan),
 /// rendered as the analyzer's own: one renderer, [`Report`].
-pub fn at_loc(path: &Path, loc: Loc, msg: &str) -> Error {
+pub(crate) fn at_loc(path: &Path, loc: Loc, msg: &str) -> Error {
     Error::Invalid(Box::new(Report::at_loc(
         path,
         loc,
@@ -62,7 +62,7 @@ fn stratified_order(rows: &[usize], labels: &[u32]) -> Vec<usize> {
 /// Splits the training part (`labels`, one per row). `official_test` is
 /// whether the source has an official test part; `name` names the source
 /// in errors; `file` is the pipeline (for the error's location).
-pub fn assign(
+pub(crate) fn assign(
     plan: &SplitPlan,
     labels: &[u32],
     official_test: bool,

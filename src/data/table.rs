@@ -67,7 +67,7 @@ impl Table {
     }
 
     /// Writes sample `row` as `f32` into `out` (`numel` long).
-    pub fn copy_f32(&self, row: usize, out: &mut [f32]) {
+    pub(crate) fn copy_f32(&self, row: usize, out: &mut [f32]) {
         let range = row * self.numel..(row + 1) * self.numel;
         match &self.values {
             Values::U8(v) => {

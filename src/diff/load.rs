@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `seeds.csv`: one row per seed of a multi-seed run.
-pub const SEEDS_FILE: &str = "seeds.csv";
+pub(crate) const SEEDS_FILE: &str = "seeds.csv";
 /// `metrics.csv`: a baseline's final metrics (`metric,value`).
-pub const METRICS_FILE: &str = "metrics.csv";
+pub(crate) const METRICS_FILE: &str = "metrics.csv";
 /// `eval.csv`: the test split's classification report.
-pub use crate::records::eval_csv::EVAL_FILE;
+pub(crate) use crate::records::eval_csv::EVAL_FILE;
 
 /// The metrics of one side.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -167,7 +167,7 @@ const REPORT_HEADER: [&str; 5] = ["class", "precision", "recall", "f1", "support
 /// `train.csv` (`epoch,lr,…`: its last row, and the curves), the report
 /// layout of `eval.csv`, `metric,value` rows, or one row with a column per
 /// metric.
-pub fn read_csv(path: &Path) -> Result<Loaded> {
+pub(crate) fn read_csv(path: &Path) -> Result<Loaded> {
     let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::Reader::from_reader(text.as_slice());
     let header: Vec<String> = reader

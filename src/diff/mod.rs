@@ -32,8 +32,8 @@
 //! Unlike DVC's `dvc metrics diff`, which exits 0 whatever changed, `dlp
 //! diff` exits 1 when the comparison fails, so a CI job can gate on it.
 
-pub mod load;
-pub mod render;
+pub(crate) mod load;
+pub(crate) mod render;
 
 pub use load::{Loaded, SeedTable, load};
 
@@ -49,7 +49,7 @@ use std::fmt;
 /// How far a metric may move the bad way.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-pub enum Amount {
+pub(crate) enum Amount {
     Abs(f64),
     /// A fraction of the old value's magnitude (5 % is 0.05).
     Rel(f64),
@@ -58,7 +58,7 @@ pub enum Amount {
 /// A metric's tolerance: the amount, and the bad direction when the
 /// tolerance states one with a sign.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Tol {
+pub(crate) struct Tol {
     pub amount: Amount,
     /// `Some(Mode::Max)` for `-x` (drops are bad: higher is better),
     /// `Some(Mode::Min)` for `+x`; `None` takes the metric's own.
@@ -67,13 +67,13 @@ pub struct Tol {
 }
 
 impl Tol {
-    pub const ZERO: Tol = Tol {
+    pub(crate) const ZERO: Tol = Tol {
         amount: Amount::Abs(0.0),
         sign: None,
     };
 
     /// How far the metric may move the bad way from `old`.
-    pub fn allowance(self, old: f64) -> f64 {
+    pub(crate) fn allowance(self, old: f64) -> f64 {
         match self.amount {
             Amount::Abs(a) => a,
             Amount::Rel(r) => r * old.abs(),
@@ -96,12 +96,12 @@ impl fmt::Display for Tol {
 }
 
 /// The prefix that names a curve (a `train.csv` column) in `--tol`.
-pub const CURVE_PREFIX: &str = "curve.";
+pub(crate) const CURVE_PREFIX: &str = "curve.";
 
 /// What decides the exit code: nothing named (exact mode), or the named
 /// metrics and curves.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Gate {
+pub(crate) struct Gate {
     pub metrics: BTreeMap<String, Tol>,
     /// `curve.COLUMN=ABS`: the largest per-epoch deviation allowed.
     pub curves: BTreeMap<String, f64>,
@@ -110,11 +110,11 @@ pub struct Gate {
 }
 
 /// The significance level when `--alpha` is not given.
-pub const DEFAULT_ALPHA: f64 = 0.05;
+pub(crate) const DEFAULT_ALPHA: f64 = 0.05;
 
 impl Gate {
     /// Exact mode: no tolerance given.
-    pub fn is_exact(&self) -> bool {
+    pub(crate) fn is_exact(&self) -> bool {
         self.metrics.is_empty() && self.curves.is_empty()
     }
 }
@@ -138,7 +138,7 @@ fn known_direction(metric: &str) -> Option<Mode> {
 
 /// Parses `--tol` arguments (`test_accuracy=-0.01`, `val_loss=5%`,
 /// `curve.val_loss=0.001`) and `--alpha`. Errors are usage errors (exit 2).
-pub fn parse_gate(args: &[String], alpha: f64) -> Result<Gate> {
+pub(crate) fn parse_gate(args: &[String], alpha: f64) -> Result<Gate> {
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(Error::Usage(format!(
             "--alpha {alpha}: the significance level must lie between 0 and 1 (e.g. 0.05)"
@@ -223,7 +223,7 @@ pub fn parse_gate(args: &[String], alpha: f64) -> Result<Gate> {
 /// What happened to one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Same,
     Better,
     /// Worse, within the tolerance.
@@ -245,7 +245,7 @@ pub enum Outcome {
 /// way counts only beyond `allowance + 1e-12·max(1, |old|, |new|)`, so
 /// `0.82 → 0.81` with tolerance 0.01 is within it even though
 /// `0.82 - 0.81` is 0.010000000000000009 in floating point.
-pub fn judge(old: Option<f64>, new: Option<f64>, mode: Mode, allowance: f64) -> Outcome {
+pub(crate) fn judge(old: Option<f64>, new: Option<f64>, mode: Mode, allowance: f64) -> Outcome {
     match (old, new) {
         (None, None) | (None, Some(_)) => Outcome::Added,
         (Some(_), None) => Outcome::Missing,
@@ -279,7 +279,7 @@ pub fn judge(old: Option<f64>, new: Option<f64>, mode: Mode, allowance: f64) -> 
 
 /// A multi-seed metric's figures.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct SeedStats {
+pub(crate) struct SeedStats {
     pub old: Summary,
     pub new: Summary,
     /// Welch's two-sided p-value; `None` with fewer than two seeds on a
@@ -289,7 +289,7 @@ pub struct SeedStats {
 
 /// One metric compared.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     pub metric: String,
     /// The better direction.
     pub mode: Mode,
@@ -306,7 +306,7 @@ pub struct Row {
 
 /// One `train.csv` column compared epoch by epoch.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CurveRow {
+pub(crate) struct CurveRow {
     pub column: String,
     /// Epochs with a value, each side (0: the side lacks the column).
     pub epochs_old: usize,
@@ -324,7 +324,7 @@ pub struct CurveRow {
 
 /// Both sides compared.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub exact: bool,
     pub alpha: f64,
     /// Seeds per side, for multi-seed sides.
@@ -338,7 +338,7 @@ pub struct Comparison {
 /// Compares two sides under `gate`. A tolerance for a metric or curve
 /// neither side has is a usage error (most likely a typo), as are a
 /// multi-seed side against a single run.
-pub fn compare(old: &Loaded, new: &Loaded, gate: &Gate) -> Result<Comparison> {
+pub(crate) fn compare(old: &Loaded, new: &Loaded, gate: &Gate) -> Result<Comparison> {
     let exact = gate.is_exact();
     let names: BTreeSet<&String> = old
         .values
@@ -535,7 +535,7 @@ fn compare_curves(
 
 impl Comparison {
     /// The names of what fails: metrics, then `curve.COLUMN`s.
-    pub fn failures(&self) -> Vec<String> {
+    pub(crate) fn failures(&self) -> Vec<String> {
         self.rows
             .iter()
             .filter(|r| r.fails)
@@ -550,7 +550,7 @@ impl Comparison {
     }
 
     /// 1 when anything fails, else 0.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         i32::from(!self.failures().is_empty())
     }
 }

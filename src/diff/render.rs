@@ -8,7 +8,7 @@ use crate::records::atomic::csv_num;
 use serde::Serialize;
 
 /// Six significant digits for the tables (the files keep every digit).
-pub fn short(x: f64) -> String {
+pub(crate) fn short(x: f64) -> String {
     if !x.is_finite() {
         return csv_num(x);
     }
@@ -43,7 +43,7 @@ fn delta(old: Option<f64>, new: Option<f64>) -> String {
 }
 
 /// A p-value: three decimals, or scientific below 0.001.
-pub fn p_text(p: Option<f64>) -> String {
+pub(crate) fn p_text(p: Option<f64>) -> String {
     match p {
         None => "-".into(),
         Some(p) if p >= 0.001 || p == 0.0 => format!("{p:.3}"),
@@ -67,7 +67,7 @@ fn value_cell(row: &Row, old: bool) -> String {
 }
 
 /// The result column of a metric.
-pub fn result(row: &Row, exact: bool) -> &'static str {
+pub(crate) fn result(row: &Row, exact: bool) -> &'static str {
     let gated = row.tol.is_some();
     match (exact, row.outcome) {
         (_, Outcome::Same) => "same",
@@ -248,7 +248,7 @@ impl Comparison {
     }
 
     /// One line on how the comparison was judged.
-    pub fn rule(&self) -> String {
+    pub(crate) fn rule(&self) -> String {
         let mut s = if self.exact {
             "exact comparison (no --tol given): every metric and curve must be identical"
                 .to_string()
@@ -275,7 +275,7 @@ impl Comparison {
     }
 
     /// The verdict line.
-    pub fn verdict(&self) -> String {
+    pub(crate) fn verdict(&self) -> String {
         let failures = self.failures();
         let curves = self.curves.len();
         if self.exact {
@@ -315,7 +315,7 @@ impl Comparison {
     }
 
     /// The text for a terminal.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let rows: Vec<&Row> = self.rows.iter().collect();
         let mut out = format!("{}\n", self.rule());
         out.push_str(&aligned(&metric_table(self, &rows)));
@@ -331,7 +331,7 @@ impl Comparison {
     /// Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`: the
     /// verdict as a heading, the failing and gated metrics in a table, the
     /// rest folded away.
-    pub fn markdown(&self, old: &str, new: &str) -> String {
+    pub(crate) fn markdown(&self, old: &str, new: &str) -> String {
         let failing = !self.failures().is_empty();
         let mut out = format!(
             "### dlp diff: {}\n\n`{}` → `{}`  \n{}\n\n",
@@ -376,7 +376,7 @@ impl Comparison {
     }
 
     /// JSON for other tools (NaN and infinities become `null`).
-    pub fn json(&self, old: &str, new: &str) -> String {
+    pub(crate) fn json(&self, old: &str, new: &str) -> String {
         let doc = JsonDoc {
             old,
             new,

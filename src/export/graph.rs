@@ -37,21 +37,21 @@ use crate::plan::{Activation, Layer, Loss, ModelPlan, Padding, Shape};
 use std::collections::HashMap;
 
 /// The graph input's name.
-pub const INPUT: &str = "input";
+pub(crate) const INPUT: &str = "input";
 /// The graph output's name.
-pub const OUTPUT: &str = "probabilities";
+pub(crate) const OUTPUT: &str = "probabilities";
 /// The name of the dynamic batch dimension.
-pub const BATCH: &str = "batch";
+pub(crate) const BATCH: &str = "batch";
 /// The name of the channel dimension when `grayscale` or `rgb` lets it be
 /// 1 or 3.
-pub const CHANNELS: &str = "channels";
+pub(crate) const CHANNELS: &str = "channels";
 
 /// Named tensors: shape and float32 values.
-pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
+pub(crate) type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
 /// What the graph does before the network.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Input {
+pub(crate) enum Input {
     /// The bare network: its input is what the model reads after
     /// preprocessing (NCHW images, feature vectors).
     Network,
@@ -67,7 +67,7 @@ pub enum Input {
 
 /// One dimension of an input or output.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dim {
+pub(crate) enum Dim {
     Fixed(usize),
     Named(&'static str),
 }
@@ -82,7 +82,7 @@ impl std::fmt::Display for Dim {
 }
 
 /// The graph and what its input and output look like.
-pub struct Built {
+pub(crate) struct Built {
     pub graph: GraphProto,
     pub input_dims: Vec<Dim>,
     /// `NHWC`, `NCHW` or `NF` (batch, features).
@@ -313,7 +313,12 @@ fn fused(plan: &ModelPlan, loss: Loss) -> bool {
 
 /// Builds the graph of `plan` with `weights` (named as in the run's
 /// safetensors files), `input` and `loss` (which decides the output).
-pub fn build(plan: &ModelPlan, loss: Loss, weights: &Weights, input: &Input) -> Result<Built> {
+pub(crate) fn build(
+    plan: &ModelPlan,
+    loss: Loss,
+    weights: &Weights,
+    input: &Input,
+) -> Result<Built> {
     let units = match plan.output() {
         Shape::Flat(n) => n,
         other => {

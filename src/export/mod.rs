@@ -10,7 +10,7 @@
 //! The file is written atomically, and the export is recorded in the run
 //! folder's `export.yaml`, which `dlp status` and `report.html` read.
 
-pub mod graph;
+pub(crate) mod graph;
 pub mod proto;
 #[cfg(test)]
 mod tests;
@@ -26,14 +26,14 @@ use std::path::{Path, PathBuf};
 
 /// The opsets dlp writes: every operator it uses has had its current
 /// semantics since opset 13.
-pub const OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
+pub(crate) const OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
 /// The default opset.
-pub const DEFAULT_OPSET: i64 = 17;
+pub(crate) const DEFAULT_OPSET: i64 = 17;
 /// The default output file, in the run folder.
-pub const DEFAULT_FILE: &str = "model.onnx";
+pub(crate) const DEFAULT_FILE: &str = "model.onnx";
 /// What to export.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub weights: Weights,
     pub out: Option<PathBuf>,
     pub opset: i64,
@@ -50,7 +50,7 @@ fn finished(status: Status) -> bool {
 }
 
 /// Exports the run in `dir`; returns what was written.
-pub fn export(dir: &Path, opts: &Options) -> Result<Export> {
+pub(crate) fn export(dir: &Path, opts: &Options) -> Result<Export> {
     if !OPSETS.contains(&opts.opset) {
         return Err(Error::Usage(format!(
             "--opset {}: dlp writes opsets {} to {}",

@@ -86,10 +86,10 @@ pub struct NodeProto {
 }
 
 /// `AttributeProto.AttributeType`.
-pub mod attribute_type {
-    pub const FLOAT: i32 = 1;
-    pub const INT: i32 = 2;
-    pub const INTS: i32 = 7;
+pub(crate) mod attribute_type {
+    pub(crate) const FLOAT: i32 = 1;
+    pub(crate) const INT: i32 = 2;
+    pub(crate) const INTS: i32 = 7;
 }
 
 /// `AttributeProto`: a named attribute; `type` says which field holds it.
@@ -110,9 +110,9 @@ pub struct AttributeProto {
 }
 
 /// `TensorProto.DataType`.
-pub mod data_type {
-    pub const FLOAT: i32 = 1;
-    pub const INT64: i32 = 7;
+pub(crate) mod data_type {
+    pub(crate) const FLOAT: i32 = 1;
+    pub(crate) const INT64: i32 = 7;
 }
 
 /// `TensorProto`: an initializer, its values little-endian in `raw_data`.
@@ -179,7 +179,7 @@ pub enum DimValue {
 
 /// The ONNX IR version that goes with an `ai.onnx` opset (onnx's
 /// `helper.VERSION_TABLE`): 13–14 → 7, 15–18 → 8, 19–20 → 9, 21 → 10.
-pub fn ir_version(opset: i64) -> i64 {
+pub(crate) fn ir_version(opset: i64) -> i64 {
     match opset {
         ..=14 => 7,
         15..=18 => 8,

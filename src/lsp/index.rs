@@ -10,7 +10,7 @@ pub(crate) struct LineIndex {
 }
 
 impl LineIndex {
-    pub fn new(text: &str) -> LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex {
@@ -20,7 +20,7 @@ impl LineIndex {
     }
 
     /// The position of byte `at` (clamped to the text).
-    pub fn position(&self, at: usize) -> Position {
+    pub(crate) fn position(&self, at: usize) -> Position {
         let at = at.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= at) - 1;
         let start = self.starts[line];
@@ -34,13 +34,13 @@ impl LineIndex {
         Position::new(line as u32, col as u32)
     }
 
-    pub fn range(&self, span: Span) -> Range {
+    pub(crate) fn range(&self, span: Span) -> Range {
         Range::new(self.position(span.start), self.position(span.end))
     }
 
     /// The byte offset of a position; past the end of a line is its end,
     /// past the last line is the end of the text.
-    pub fn offset(&self, p: Position) -> usize {
+    pub(crate) fn offset(&self, p: Position) -> usize {
         let Some(&start) = self.starts.get(p.line as usize) else {
             return self.text.len();
         };

@@ -37,7 +37,7 @@ use std::path::PathBuf;
 /// Serves on standard input and output until the client says `exit`. A
 /// malformed message is answered with JSON-RPC's error and the server
 /// goes on ([`transport`]).
-pub fn serve_stdio() -> crate::error::Result<()> {
+pub(crate) fn serve_stdio() -> crate::error::Result<()> {
     let (connection, io) = transport::stdio();
     let served = serve(&connection);
     drop(connection);

@@ -29,7 +29,8 @@ pub struct ClassFigures {
 
 impl Confusion {
     /// Precision, recall, F1 and support of class `c`.
-    pub fn class_figures(&self, c: usize) -> ClassFigures {
+    #[cfg(test)]
+    pub(crate) fn class_figures(&self, c: usize) -> ClassFigures {
         ClassFigures {
             precision: self.precision(c),
             recall: self.recall(c),
@@ -40,7 +41,8 @@ impl Confusion {
 
     /// For a binary task, the positive class's (class 1) figures, as
     /// scikit-learn's `average="binary"`; `None` with more than two classes.
-    pub fn binary_positive(&self) -> Option<ClassFigures> {
+    #[cfg(test)]
+    pub(crate) fn binary_positive(&self) -> Option<ClassFigures> {
         (self.classes() == 2).then(|| self.class_figures(1))
     }
 
@@ -50,17 +52,17 @@ impl Confusion {
     }
 
     /// TP / (TP + FP) for class `c`.
-    pub fn precision(&self, c: usize) -> f64 {
+    pub(crate) fn precision(&self, c: usize) -> f64 {
         ratio(self.count(c, c), self.predicted(c))
     }
 
     /// TP / (TP + FN) for class `c`.
-    pub fn recall(&self, c: usize) -> f64 {
+    pub(crate) fn recall(&self, c: usize) -> f64 {
         ratio(self.count(c, c), self.support(c))
     }
 
     /// 2·TP / (2·TP + FP + FN) for class `c`.
-    pub fn f1(&self, c: usize) -> f64 {
+    pub(crate) fn f1(&self, c: usize) -> f64 {
         let tp = self.count(c, c);
         ratio(2 * tp, self.support(c) + self.predicted(c))
     }
@@ -91,22 +93,22 @@ impl Confusion {
             / total as f64
     }
 
-    pub fn macro_precision(&self) -> f64 {
+    pub(crate) fn macro_precision(&self) -> f64 {
         self.macro_of(Self::precision)
     }
-    pub fn macro_recall(&self) -> f64 {
+    pub(crate) fn macro_recall(&self) -> f64 {
         self.macro_of(Self::recall)
     }
-    pub fn macro_f1(&self) -> f64 {
+    pub(crate) fn macro_f1(&self) -> f64 {
         self.macro_of(Self::f1)
     }
-    pub fn weighted_precision(&self) -> f64 {
+    pub(crate) fn weighted_precision(&self) -> f64 {
         self.weighted_of(Self::precision)
     }
-    pub fn weighted_recall(&self) -> f64 {
+    pub(crate) fn weighted_recall(&self) -> f64 {
         self.weighted_of(Self::recall)
     }
-    pub fn weighted_f1(&self) -> f64 {
+    pub(crate) fn weighted_f1(&self) -> f64 {
         self.weighted_of(Self::f1)
     }
 }

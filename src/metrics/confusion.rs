@@ -11,7 +11,7 @@ pub struct Confusion {
 }
 
 impl Confusion {
-    pub fn new(classes: usize) -> Self {
+    pub(crate) fn new(classes: usize) -> Self {
         Confusion {
             classes,
             counts: vec![0; classes * classes],
@@ -29,7 +29,7 @@ impl Confusion {
 
     /// Counts one sample. Class ids are checked by the data stage; an id
     /// out of range here is a bug, reported rather than miscounted.
-    pub fn add(&mut self, t: u32, p: u32) {
+    pub(crate) fn add(&mut self, t: u32, p: u32) {
         let (t, p) = (t as usize, p as usize);
         assert!(
             t < self.classes && p < self.classes,
@@ -39,46 +39,37 @@ impl Confusion {
         self.counts[t * self.classes + p] += 1;
     }
 
-    /// Adds every count of `other` (same number of classes), e.g. to
-    /// combine batches.
-    pub fn merge(&mut self, other: &Confusion) {
-        assert_eq!(self.classes, other.classes, "merging confusion matrices");
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
-        }
-    }
-
-    pub fn classes(&self) -> usize {
+    pub(crate) fn classes(&self) -> usize {
         self.classes
     }
 
-    pub fn count(&self, t: usize, p: usize) -> u64 {
+    pub(crate) fn count(&self, t: usize, p: usize) -> u64 {
         self.counts[t * self.classes + p]
     }
 
     /// The matrix as rows (true classes).
-    pub fn rows(&self) -> Vec<Vec<u64>> {
+    pub(crate) fn rows(&self) -> Vec<Vec<u64>> {
         self.counts
             .chunks(self.classes.max(1))
             .map(|r| r.to_vec())
             .collect()
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
 
     /// Samples of true class `c` (scikit-learn's support).
-    pub fn support(&self, c: usize) -> u64 {
+    pub(crate) fn support(&self, c: usize) -> u64 {
         (0..self.classes).map(|p| self.count(c, p)).sum()
     }
 
     /// Samples predicted as class `c`.
-    pub fn predicted(&self, c: usize) -> u64 {
+    pub(crate) fn predicted(&self, c: usize) -> u64 {
         (0..self.classes).map(|t| self.count(t, c)).sum()
     }
 
-    pub fn correct(&self) -> u64 {
+    pub(crate) fn correct(&self) -> u64 {
         (0..self.classes).map(|c| self.count(c, c)).sum()
     }
 }
@@ -96,9 +87,5 @@ mod tests {
             (c.support(2), c.predicted(0), c.correct(), c.total()),
             (3, 2, 4, 6)
         );
-        let mut d = Confusion::new(3);
-        d.merge(&c);
-        d.merge(&c);
-        assert_eq!(d.count(0, 1), 2);
     }
 }

@@ -7,11 +7,11 @@
 //! For a binary task the positive class is class 1
 //! ([`Confusion::binary_positive`]).
 
-pub mod classification;
-pub mod confusion;
-pub mod stats;
-pub mod top_k;
+pub(crate) mod classification;
+pub(crate) mod confusion;
+pub(crate) mod stats;
+pub(crate) mod top_k;
 
 pub use classification::{ClassFigures, predicted_classes};
 pub use confusion::Confusion;
-pub use top_k::top_k_accuracy;
+pub(crate) use top_k::top_k_accuracy;

@@ -12,7 +12,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// One metric over the seeds of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub n: usize,
     pub mean: f64,
     /// Sample standard deviation (n − 1 in the denominator); NaN for n < 2.
@@ -27,7 +27,7 @@ pub struct Summary {
 impl Summary {
     /// The summary of `xs`. A NaN value makes every figure but `n` NaN:
     /// a seed that produced no number is not silently left out.
-    pub fn of(xs: &[f64]) -> Summary {
+    pub(crate) fn of(xs: &[f64]) -> Summary {
         let n = xs.len();
         let nan = f64::NAN;
         if n == 0 || xs.iter().any(|x| x.is_nan()) {
@@ -68,7 +68,7 @@ impl Summary {
     /// The summary with its interval cut to `[lo, hi]`, the range the
     /// metric can take: the t interval is symmetric and runs past 1 for an
     /// accuracy near 1, where no mean can be (NaN stays NaN).
-    pub fn within(self, lo: f64, hi: f64) -> Summary {
+    pub(crate) fn within(self, lo: f64, hi: f64) -> Summary {
         let cut = |x: f64| if x.is_nan() { x } else { x.clamp(lo, hi) };
         Summary {
             ci_low: cut(self.ci_low),
@@ -80,7 +80,7 @@ impl Summary {
 
 /// Whether the metric `name` is a fraction in [0, 1]: accuracy (top-k
 /// included), precision, recall and F1, with or without `val_`/`test_`.
-pub fn is_fraction(name: &str) -> bool {
+pub(crate) fn is_fraction(name: &str) -> bool {
     let name = name
         .strip_prefix("val_")
         .or_else(|| name.strip_prefix("test_"))
@@ -97,7 +97,7 @@ fn t_quantile(p: f64, df: f64) -> f64 {
 
 /// Welch's unequal-variances t-test of `a` against `b`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Welch {
+pub(crate) struct Welch {
     /// (mean(a) − mean(b)) / √(s²a/na + s²b/nb).
     pub t: f64,
     /// Welch–Satterthwaite degrees of freedom.
@@ -112,7 +112,7 @@ pub struct Welch {
 /// When neither side varies (every seed gave the same value) the means
 /// are either equal (p = 1) or certainly different (p = 0); SciPy returns
 /// NaN for both.
-pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
+pub(crate) fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     if a.len() < 2 || b.len() < 2 || a.iter().chain(b).any(|x| x.is_nan()) {
         return None;
     }

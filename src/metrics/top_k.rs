@@ -5,7 +5,7 @@
 
 /// `probs` is `(N, classes)` row-major; `truth` holds N class ids.
 /// Returns 0 for an empty batch.
-pub fn top_k_accuracy(probs: &[f32], classes: usize, truth: &[u32], k: usize) -> f64 {
+pub(crate) fn top_k_accuracy(probs: &[f32], classes: usize, truth: &[u32], k: usize) -> f64 {
     if truth.is_empty() || classes == 0 {
         return 0.0;
     }

@@ -6,7 +6,7 @@ use crate::plan::Activation;
 use candle_core::{Result, Tensor};
 
 /// Applies `act` to `x`.
-pub fn apply(act: Activation, x: &Tensor) -> Result<Tensor> {
+pub(crate) fn apply(act: Activation, x: &Tensor) -> Result<Tensor> {
     match act {
         Activation::Linear => Ok(x.clone()),
         Activation::Relu => crate::ops::relu(x),
@@ -19,7 +19,7 @@ pub fn apply(act: Activation, x: &Tensor) -> Result<Tensor> {
 }
 
 /// The axis softmax normalises over.
-pub fn feature_axis(x: &Tensor) -> usize {
+pub(crate) fn feature_axis(x: &Tensor) -> usize {
     if x.rank() == 4 {
         1
     } else {

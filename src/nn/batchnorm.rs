@@ -14,7 +14,7 @@
 use super::param;
 use candle_core::{DType, Device, Result, Tensor, Var};
 
-pub struct BatchNorm {
+pub(crate) struct BatchNorm {
     pub name: String,
     pub gamma: Var,
     pub beta: Var,
@@ -26,7 +26,7 @@ pub struct BatchNorm {
 
 impl BatchNorm {
     /// γ = 1, β = 0, moving mean 0, moving variance 1 (Keras' initialisers).
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         features: usize,
         momentum: f64,
@@ -45,13 +45,14 @@ impl BatchNorm {
     }
 
     /// The shape that broadcasts a per-feature vector against `x`.
+    #[cfg(test)]
     fn feature_shape(x: &Tensor, features: usize) -> Vec<usize> {
         let mut dims = vec![1; x.rank()];
         dims[1] = features;
         dims
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if train {
             self.forward_train(x)
         } else {
@@ -85,7 +86,7 @@ impl BatchNorm {
     /// Training through `train(γ, β, ε)`, which returns the normalised
     /// output with the batch mean and variance (a batch-norm op, or one
     /// fused with the layer before); records the moving statistics.
-    pub fn forward_train_with(
+    pub(crate) fn forward_train_with(
         &self,
         train: impl FnOnce(&Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>,
     ) -> Result<Tensor> {
@@ -101,7 +102,8 @@ impl BatchNorm {
 
     /// The same computation from candle's differentiable ops (any device);
     /// also the reference the fused kernel is tested against.
-    pub fn forward_composite(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    #[cfg(test)]
+    pub(crate) fn forward_composite(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let features = self.gamma.dim(0)?;
         let shape = Self::feature_shape(x, features);
         let reduce: Vec<usize> = (0..x.rank()).filter(|&a| a != 1).collect();
@@ -142,7 +144,7 @@ impl BatchNorm {
     }
 
     /// The trainable pair, γ then β.
-    pub fn variables(&self) -> Vec<(String, Var)> {
+    pub(crate) fn variables(&self) -> Vec<(String, Var)> {
         vec![
             (format!("{}/gamma", self.name), self.gamma.clone()),
             (format!("{}/beta", self.name), self.beta.clone()),
@@ -150,7 +152,7 @@ impl BatchNorm {
     }
 
     /// The non-trainable moving statistics.
-    pub fn moving(&self) -> Vec<(String, Var)> {
+    pub(crate) fn moving(&self) -> Vec<(String, Var)> {
         vec![
             (
                 format!("{}/moving_mean", self.name),

@@ -9,7 +9,7 @@ use crate::plan::{Activation, Padding};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 
-pub struct Conv2d {
+pub(crate) struct Conv2d {
     pub name: String,
     pub kernel: Var,
     pub bias: Var,
@@ -21,7 +21,7 @@ pub struct Conv2d {
 
 impl Conv2d {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         channels: usize,
         filters: usize,
@@ -52,7 +52,7 @@ impl Conv2d {
         })
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
         let (w, b) = (param(&self.kernel, train), param(&self.bias, train));
         if activate && self.activation == Activation::Relu {
             // One graph node instead of two: the ReLU is applied while the
@@ -67,7 +67,7 @@ impl Conv2d {
         }
     }
 
-    pub fn is_relu(&self) -> bool {
+    pub(crate) fn is_relu(&self) -> bool {
         self.activation == Activation::Relu
     }
 
@@ -75,7 +75,7 @@ impl Conv2d {
     /// followed by `bn`, in one call
     /// ([`crate::ops::conv2d_relu_batch_norm_train`]: the ReLU's gradient
     /// mask runs inside batch norm's backward).
-    pub fn forward_relu_batch_norm(&self, x: &Tensor, bn: &BatchNorm) -> Result<Tensor> {
+    pub(crate) fn forward_relu_batch_norm(&self, x: &Tensor, bn: &BatchNorm) -> Result<Tensor> {
         let (w, b) = (param(&self.kernel, true), param(&self.bias, true));
         bn.forward_train_with(|gamma, beta, eps| {
             crate::ops::conv2d_relu_batch_norm_train(
@@ -89,7 +89,7 @@ impl Conv2d {
         })
     }
 
-    pub fn variables(&self) -> Vec<(String, Var)> {
+    pub(crate) fn variables(&self) -> Vec<(String, Var)> {
         vec![
             (format!("{}/kernel", self.name), self.kernel.clone()),
             (format!("{}/bias", self.name), self.bias.clone()),

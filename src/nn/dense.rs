@@ -6,7 +6,7 @@ use crate::plan::Activation;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 
-pub struct Dense {
+pub(crate) struct Dense {
     pub name: String,
     pub kernel: Var,
     pub bias: Var,
@@ -17,7 +17,7 @@ pub struct Dense {
 
 impl Dense {
     /// Glorot-uniform kernel (fan in = inputs, fan out = units), zero bias.
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         inputs: usize,
         units: usize,
@@ -38,7 +38,7 @@ impl Dense {
 
     /// The affine part, then the activation unless `activate` is false
     /// (a final softmax/sigmoid fused into the loss).
-    pub fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
         let y = x
             .matmul(&param(&self.kernel, train))?
             .broadcast_add(&param(&self.bias, train))?;
@@ -49,7 +49,7 @@ impl Dense {
         }
     }
 
-    pub fn variables(&self) -> Vec<(String, Var)> {
+    pub(crate) fn variables(&self) -> Vec<(String, Var)> {
         vec![
             (format!("{}/kernel", self.name), self.kernel.clone()),
             (format!("{}/bias", self.name), self.bias.clone()),

@@ -20,7 +20,7 @@ pub struct Dropout {
 impl Dropout {
     /// `seed` is the layer's dropout seed (its own `seed=`, else the model's
     /// dropout stream); `step` the training step.
-    pub fn forward(&self, x: &Tensor, seed: u64, step: u64) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, seed: u64, step: u64) -> Result<Tensor> {
         if self.rate <= 0.0 {
             return Ok(x.clone());
         }

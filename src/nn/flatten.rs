@@ -7,7 +7,7 @@
 
 use candle_core::{Result, Tensor};
 
-pub fn forward(x: &Tensor) -> Result<Tensor> {
+pub(crate) fn forward(x: &Tensor) -> Result<Tensor> {
     x.flatten_from(1)
 }
 

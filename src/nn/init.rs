@@ -10,13 +10,13 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 /// Glorot-uniform's bound: √(6 / (fan_in + fan_out)).
-pub fn glorot_limit(fan_in: usize, fan_out: usize) -> f64 {
+pub(crate) fn glorot_limit(fan_in: usize, fan_out: usize) -> f64 {
     (6.0 / (fan_in + fan_out) as f64).sqrt()
 }
 
 /// A tensor of `shape` drawn uniformly from [−limit, limit) with
 /// limit = √(6 / (fan_in + fan_out)), values in row-major order.
-pub fn glorot_uniform(
+pub(crate) fn glorot_uniform(
     rng: &mut ChaCha8Rng,
     shape: impl Into<Shape>,
     fan_in: usize,

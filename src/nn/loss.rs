@@ -81,7 +81,7 @@ fn per_sample_mean(
 /// wᶜ = n / (classes · countᶜ) over the training labels, so every class
 /// contributes the same total weight. A class with no sample gets 1 (it
 /// never weighs anything in training).
-pub fn balanced_class_weights(labels: &[u32], classes: usize) -> Vec<f64> {
+pub(crate) fn balanced_class_weights(labels: &[u32], classes: usize) -> Vec<f64> {
     let mut counts = vec![0usize; classes];
     for &l in labels {
         if let Some(c) = counts.get_mut(l as usize) {

@@ -16,16 +16,16 @@
 //! // metrics: model.probabilities(&out) → metrics::predicted_classes → Confusion
 //! ```
 
-pub mod activation;
-pub mod batchnorm;
-pub mod conv;
-pub mod dense;
+pub(crate) mod activation;
+pub(crate) mod batchnorm;
+pub(crate) mod conv;
+pub(crate) mod dense;
 pub mod dropout;
-pub mod flatten;
-pub mod init;
-pub mod loss;
-pub mod model;
-pub mod pool;
+pub(crate) mod flatten;
+pub(crate) mod init;
+pub(crate) mod loss;
+pub(crate) mod model;
+pub(crate) mod pool;
 
 pub use loss::loss;
 pub use model::{ForwardMode, Model};

@@ -26,7 +26,7 @@ pub enum ForwardMode {
 }
 
 impl ForwardMode {
-    pub fn is_train(self) -> bool {
+    pub(crate) fn is_train(self) -> bool {
         matches!(self, ForwardMode::Train { .. })
     }
 }
@@ -154,7 +154,7 @@ impl Model {
         })
     }
 
-    pub fn device(&self) -> &Device {
+    pub(crate) fn device(&self) -> &Device {
         &self.device
     }
 

@@ -5,7 +5,7 @@
 use candle_core::{Result, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Pool {
+pub(crate) enum Pool {
     Max {
         size: usize,
         stride: usize,
@@ -19,7 +19,7 @@ pub enum Pool {
 }
 
 impl Pool {
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match *self {
             Pool::Max { size, stride } => crate::ops::max_pool2d(x, size, stride),
             Pool::Avg { size, stride } => crate::ops::avg_pool2d(x, size, stride),

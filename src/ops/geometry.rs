@@ -9,7 +9,7 @@ use std::ops::Range;
 /// Sizes of a convolution of one (C, H, W) image by (F, C, KH, KW)
 /// filters, with explicit (top, left) zero padding already resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConvGeometry {
+pub(crate) struct ConvGeometry {
     pub c: usize,
     pub h: usize,
     pub w: usize,
@@ -25,21 +25,21 @@ pub struct ConvGeometry {
 
 impl ConvGeometry {
     /// Rows of the column matrix: one per (channel, kernel row, kernel column).
-    pub fn k(&self) -> usize {
+    pub(crate) fn k(&self) -> usize {
         self.c * self.kh * self.kw
     }
 
     /// Output pixels per image (columns of the column matrix).
-    pub fn p(&self) -> usize {
+    pub(crate) fn p(&self) -> usize {
         self.oh * self.ow
     }
 
-    pub fn image_len(&self) -> usize {
+    pub(crate) fn image_len(&self) -> usize {
         self.c * self.h * self.w
     }
 
     /// A 1×1, stride-1, unpadded convolution: the image is its own column matrix.
-    pub fn is_pointwise(&self) -> bool {
+    pub(crate) fn is_pointwise(&self) -> bool {
         self.kh == 1
             && self.kw == 1
             && self.stride == 1
@@ -72,7 +72,7 @@ impl ConvGeometry {
     /// Output rows per tile so that a column-matrix tile of `k` rows stays
     /// within about half of a 1 MiB L2 cache (the whole matrix of the
     /// 32→32 convolution at 32×32 is 1.2 MB per image).
-    pub fn tile_rows(&self, k: usize) -> usize {
+    pub(crate) fn tile_rows(&self, k: usize) -> usize {
         const TILE_FLOATS: usize = 96 * 1024;
         (TILE_FLOATS / (k * self.ow).max(1)).clamp(1, self.oh.max(1))
     }
@@ -80,7 +80,7 @@ impl ConvGeometry {
     /// Writes the column matrix of `img` (C·H·W) for output rows `rows`
     /// into `col`: row r = (c, i, j) starts at `col[r * ld]` and holds the
     /// inputs of those rows' output pixels.
-    pub fn im2col(&self, img: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
+    pub(crate) fn im2col(&self, img: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
         let (ow, s) = (self.ow, self.stride);
         let p = rows.len() * ow;
         for c in 0..self.c {
@@ -165,7 +165,7 @@ impl ConvGeometry {
 
     /// The adjoint of `im2col`: adds every column-matrix entry of output
     /// rows `rows` back onto the input pixel it was read from.
-    pub fn col2im(&self, col: &[f32], ld: usize, rows: Range<usize>, img: &mut [f32]) {
+    pub(crate) fn col2im(&self, col: &[f32], ld: usize, rows: Range<usize>, img: &mut [f32]) {
         let (ow, s) = (self.ow, self.stride);
         let p = rows.len() * ow;
         for c in 0..self.c {
@@ -198,7 +198,12 @@ impl ConvGeometry {
     }
 }
 /// Resolves shapes and padding; errors on inconsistent operands.
-pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Result<ConvGeometry> {
+pub(crate) fn geometry(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    padding: Padding,
+) -> Result<ConvGeometry> {
     let (_, c, h, wd) = x.dims4()?;
     let (f, wc, kh, kw) = w.dims4()?;
     if wc != c {
@@ -229,7 +234,7 @@ pub fn geometry(x: &Tensor, w: &Tensor, stride: usize, padding: Padding) -> Resu
     })
 }
 /// (N, C, H·W) of a 4-D batch-norm operand's layout.
-pub fn batch_norm_dims(l: &candle_core::Layout) -> Result<(usize, usize, usize)> {
+pub(crate) fn batch_norm_dims(l: &candle_core::Layout) -> Result<(usize, usize, usize)> {
     match l.dims() {
         &[n, c, h, w] => Ok((n, c, h * w)),
         d => bail!("batch_norm: expected (N, C, H, W), got {d:?}"),
@@ -239,7 +244,12 @@ pub fn batch_norm_dims(l: &candle_core::Layout) -> Result<(usize, usize, usize)>
 /// The output size (OH, OW) of a valid pooling of an H×W plane by
 /// `size`×`size` windows every `stride`; errors on a zero size or stride
 /// or a window larger than the plane.
-pub fn pool_output(h: usize, w: usize, size: usize, stride: usize) -> Result<(usize, usize)> {
+pub(crate) fn pool_output(
+    h: usize,
+    w: usize,
+    size: usize,
+    stride: usize,
+) -> Result<(usize, usize)> {
     if size == 0 || stride == 0 {
         bail!("pooling: size and stride must be at least 1");
     }

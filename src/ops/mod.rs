@@ -29,7 +29,8 @@ use candle_core::{DType, Device, Result, Tensor};
 /// runs a convolution through cuDNN and dlp's own kernels, so that a
 /// missing cuDNN library or a driver that cannot load dlp's PTX is found
 /// when the device is chosen, not in the middle of a run.
-pub fn prepare(device: &Device) -> Result<()> {
+#[cfg(feature = "cuda")]
+pub(crate) fn prepare(device: &Device) -> Result<()> {
     match device {
         #[cfg(feature = "cuda")]
         Device::Cuda(d) => cuda::prepare(d),
@@ -39,7 +40,7 @@ pub fn prepare(device: &Device) -> Result<()> {
 
 /// TensorFlow's `same` padding for one axis: (before, after), the extra
 /// row/column going after.
-pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
+pub(crate) fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let out = input.div_ceil(stride);
     let total = ((out - 1) * stride + kernel).saturating_sub(input);
     (total / 2, total - total / 2)
@@ -283,7 +284,7 @@ pub fn dropout_mask(dims: &[usize], rate: f64, seed: u64, device: &Device) -> Re
 }
 
 /// Inverted dropout of `x` with the mask of [`dropout_mask`].
-pub fn dropout(x: &Tensor, rate: f64, seed: u64) -> Result<Tensor> {
+pub(crate) fn dropout(x: &Tensor, rate: f64, seed: u64) -> Result<Tensor> {
     let mask = dropout_mask(x.dims(), rate, seed, x.device())?;
     mask_mul(x, &mask.to_dtype(x.dtype())?)
 }

@@ -94,7 +94,7 @@ pub fn batch_norm_train(
 }
 
 /// Keras' Adam update from candle ops: `(w, m, v)` after one step.
-pub fn adam_update(
+pub(crate) fn adam_update(
     w: &Tensor,
     g: &Tensor,
     m: &Tensor,

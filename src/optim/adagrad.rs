@@ -4,7 +4,7 @@
 use super::rule::Rule;
 use candle_core::{Result, Tensor};
 
-pub struct Adagrad {
+pub(crate) struct Adagrad {
     pub initial_accumulator: f64,
     pub epsilon: f64,
 }

@@ -6,7 +6,7 @@ use super::rule::Rule;
 use crate::ops::AdamStep;
 use candle_core::{Result, Tensor, bail};
 
-pub struct Adam {
+pub(crate) struct Adam {
     pub beta1: f64,
     pub beta2: f64,
     pub epsilon: f64,

@@ -6,7 +6,7 @@ use super::adam::Adam;
 use super::rule::Rule;
 use candle_core::{Result, Tensor};
 
-pub struct AdamW {
+pub(crate) struct AdamW {
     pub adam: Adam,
     pub weight_decay: f64,
 }

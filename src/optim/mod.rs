@@ -7,17 +7,17 @@
 //! legacy inverse-time decay and the iteration count that every optimizer
 //! shares, and exports the whole state for checkpoints.
 
-pub mod adagrad;
-pub mod adam;
-pub mod adamw;
-pub mod rmsprop;
-pub mod rule;
-pub mod schedule;
-pub mod sgd;
-pub mod stepper;
+pub(crate) mod adagrad;
+pub(crate) mod adam;
+pub(crate) mod adamw;
+pub(crate) mod rmsprop;
+pub(crate) mod rule;
+pub(crate) mod schedule;
+pub(crate) mod sgd;
+pub(crate) mod stepper;
 
 pub use schedule::Scheduler;
-pub use stepper::Stepper;
+pub(crate) use stepper::Stepper;
 
 use crate::error::Result;
 use crate::plan::OptimizerPlan;

@@ -5,7 +5,7 @@
 use super::rule::Rule;
 use candle_core::{Result, Tensor};
 
-pub struct RmsProp {
+pub(crate) struct RmsProp {
     pub rho: f64,
     pub momentum: f64,
     pub epsilon: f64,

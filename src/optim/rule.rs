@@ -3,7 +3,7 @@
 
 use candle_core::{Result, Tensor};
 
-pub trait Rule: Send {
+pub(crate) trait Rule: Send {
     /// Names of the per-variable state tensors (Keras' optimizer
     /// variables), in the order [`Rule::init`] returns them.
     fn slots(&self) -> Vec<&'static str>;

@@ -5,7 +5,7 @@
 use super::rule::Rule;
 use candle_core::{Result, Tensor};
 
-pub struct Sgd {
+pub(crate) struct Sgd {
     pub momentum: f64,
     pub nesterov: bool,
 }

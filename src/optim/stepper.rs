@@ -15,7 +15,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use std::collections::HashMap;
 
-pub struct Stepper {
+pub(crate) struct Stepper {
     rule: Box<dyn Rule>,
     vars: Vec<(String, Var)>,
     slots: Vec<Vec<Tensor>>,
@@ -26,12 +26,12 @@ pub struct Stepper {
 
 /// Keras 2's legacy decay: the rate of the step taken after `iterations`
 /// steps, `lr / (1 + decay·iterations)`.
-pub fn decayed(lr: f64, decay: f64, iterations: u64) -> f64 {
+pub(crate) fn decayed(lr: f64, decay: f64, iterations: u64) -> f64 {
     lr / (1.0 + decay * iterations as f64)
 }
 
 impl Stepper {
-    pub fn new(
+    pub(crate) fn new(
         rule: Box<dyn Rule>,
         vars: Vec<(String, Var)>,
         clip_norm: Option<f64>,

@@ -22,7 +22,7 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Builtin::Cifar10 => "cifar10",
             Builtin::Mnist => "mnist",
@@ -76,7 +76,7 @@ pub enum BlobsGenerator {
 }
 
 impl BlobsGenerator {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             BlobsGenerator::Chacha => "chacha",
             BlobsGenerator::Numpy => "numpy",
@@ -86,7 +86,7 @@ impl BlobsGenerator {
 
 impl Source {
     /// Whether the source has an official test part (`test=official`).
-    pub fn has_official_test(&self) -> bool {
+    pub(crate) fn has_official_test(&self) -> bool {
         match self {
             Source::Builtin(_) => true,
             Source::Idx { test_images, .. } => test_images.is_some(),
@@ -188,7 +188,7 @@ pub struct AugmentPlan {
 }
 
 impl AugmentPlan {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rotate.is_none()
             && self.shift.is_none()
             && self.zoom.is_none()

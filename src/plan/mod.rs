@@ -105,7 +105,7 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             CmpOp::Ge => ">=",
             CmpOp::Gt => ">",
@@ -115,7 +115,7 @@ impl CmpOp {
         }
     }
 
-    pub fn holds(self, actual: f64, bound: f64) -> bool {
+    pub(crate) fn holds(self, actual: f64, bound: f64) -> bool {
         match self {
             CmpOp::Ge => actual >= bound,
             CmpOp::Gt => actual > bound,
@@ -197,7 +197,7 @@ pub enum SweepValues {
 
 impl Plan {
     /// Where the weights the test split sees come from (see [`TestWeights`]).
-    pub fn test_weights(&self) -> TestWeights {
+    pub(crate) fn test_weights(&self) -> TestWeights {
         let restores = self
             .train
             .early_stop

@@ -15,7 +15,7 @@ pub struct ModelPlan {
 }
 
 impl ModelPlan {
-    pub fn output(&self) -> Shape {
+    pub(crate) fn output(&self) -> Shape {
         self.layers.last().map_or(self.input, |l| l.output)
     }
     pub fn total_params(&self) -> usize {
@@ -62,7 +62,7 @@ pub enum Activation {
 
 impl Activation {
     /// The language's name (`relu`, `leaky_relu`, …).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Activation::Linear => "linear",
             Activation::Relu => "relu",
@@ -151,7 +151,7 @@ pub enum Layer {
 
 impl Layer {
     /// The language's name for the layer (`dense`, `maxpool`, `relu`, …).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Layer::Dense { .. } => "dense",
             Layer::Conv2d { .. } => "conv2d",

@@ -18,7 +18,7 @@ pub(crate) fn thousands(n: usize) -> String {
 }
 
 /// A number as a user would write it: `0.001`, `1e-7`, `32`.
-pub fn written_num(x: f64) -> String {
+pub(crate) fn written_num(x: f64) -> String {
     if x != 0.0 && x.abs() < 1e-3 {
         format!("{x:e}")
     } else {
@@ -27,7 +27,7 @@ pub fn written_num(x: f64) -> String {
 }
 
 /// Keras' class name for a layer (the "(type)" column).
-pub fn keras_type(layer: &Layer) -> &'static str {
+pub(crate) fn keras_type(layer: &Layer) -> &'static str {
     match layer {
         Layer::Dense { .. } => "Dense",
         Layer::Conv2d { .. } => "Conv2D",

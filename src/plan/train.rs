@@ -143,7 +143,7 @@ pub enum Mode {
 
 impl Mode {
     /// The direction a metric improves in: losses and errors go down.
-    pub fn for_metric(metric: &str) -> Mode {
+    pub(crate) fn for_metric(metric: &str) -> Mode {
         if metric.ends_with("loss") || metric.ends_with("error") {
             Mode::Min
         } else {
@@ -213,7 +213,7 @@ pub enum Weights {
 /// `evaluate weights=`, `early_stop restore_best=` and `checkpoint
 /// best_only=` ([`super::Plan::test_weights`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestWeights {
+pub(crate) enum TestWeights {
     /// The weights after the last epoch trained.
     Last,
     /// Early stopping's best epoch, restored when training ends. It wins

@@ -6,7 +6,7 @@ use crate::rng::{self, Stream};
 use rand::RngExt;
 
 /// One trial: the value of every axis, in the sweep's order.
-pub type Trial = Vec<(String, Value)>;
+pub(crate) type Trial = Vec<(String, Value)>;
 
 /// The trials of a sweep: the cartesian product of the lists for `grid`
 /// (last axis fastest), seeded draws for `random`.
@@ -90,7 +90,7 @@ pub fn value_text(v: &Value) -> String {
 
 /// The folder name of trial `index` (0-based) of `count`: `trial-001`, …
 /// (more digits from 1,000 trials on).
-pub fn trial_name(index: usize, count: usize) -> String {
+pub(crate) fn trial_name(index: usize, count: usize) -> String {
     let width = count.to_string().len().max(3);
     format!("trial-{:0width$}", index + 1)
 }

@@ -95,7 +95,7 @@ impl Drop for Temporary {
 /// Writes named tensors as a safetensors file atomically, with optional
 /// metadata (the format's string map). Tensors on a GPU are copied to the
 /// host.
-pub fn write_safetensors(
+pub(crate) fn write_safetensors(
     path: &Path,
     tensors: Vec<(String, candle_core::Tensor)>,
     metadata: Option<HashMap<String, String>>,
@@ -104,7 +104,7 @@ pub fn write_safetensors(
 }
 
 /// The bytes of a safetensors file; `path` only names it in errors.
-pub fn safetensors_bytes(
+pub(crate) fn safetensors_bytes(
     path: &Path,
     tensors: Vec<(String, candle_core::Tensor)>,
     metadata: Option<HashMap<String, String>>,
@@ -116,7 +116,7 @@ pub fn safetensors_bytes(
 /// Reads a YAML file (`run.yaml`, `sweep.yaml`, `seeds.yaml`, …); one that
 /// cannot be read, is of a newer format ([`crate::file_format`]) or does
 /// not parse as `T` is an error naming it.
-pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+pub(crate) fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     // A newer format is refused by name before its keys are misread.
     crate::file_format::check_yaml(path, &text)?;
@@ -125,7 +125,7 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 
 /// Writes a CSV file (header, then rows) atomically. Every row must have
 /// as many cells as the header.
-pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+pub(crate) fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
     let bytes = csv_bytes(path, header, rows)?;
     write(path, &bytes)
 }
@@ -169,7 +169,7 @@ pub fn csv_num(x: f64) -> String {
 }
 
 /// Parses a number written by [`csv_num`] (or any decimal/scientific spelling).
-pub fn parse_num(s: &str) -> Option<f64> {
+pub(crate) fn parse_num(s: &str) -> Option<f64> {
     let t = s.trim();
     match t {
         "nan" | "NaN" => Some(f64::NAN),

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 /// A file's bytes, or `None` when it does not exist.
-pub fn optional(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -15,7 +15,7 @@ pub fn optional(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-pub fn optional_text(path: &Path) -> Result<Option<String>> {
+pub(crate) fn optional_text(path: &Path) -> Result<Option<String>> {
     optional(path)?
         .map(|b| {
             String::from_utf8(b).map_err(|e| Error::file(path, format!("not UTF-8 text: {e}")))
@@ -26,9 +26,9 @@ pub fn optional_text(path: &Path) -> Result<Option<String>> {
 /// A CSV file's header (checked by `check_head` before any record is read)
 /// and records, each with its line and as many fields as the header;
 /// `None` when the file does not exist.
-pub type Table = (csv::StringRecord, Vec<(u64, csv::StringRecord)>);
+pub(crate) type Table = (csv::StringRecord, Vec<(u64, csv::StringRecord)>);
 
-pub fn table(
+pub(crate) fn table(
     path: &Path,
     check_head: impl FnOnce(&csv::StringRecord) -> Result<()>,
 ) -> Result<Option<Table>> {
@@ -63,7 +63,10 @@ pub fn table(
 }
 
 /// The records of a CSV file with the expected header, each with its line.
-pub fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::StringRecord)>>> {
+pub(crate) fn records(
+    path: &Path,
+    header: &[&str],
+) -> Result<Option<Vec<(u64, csv::StringRecord)>>> {
     let rows = table(path, |head| {
         if head.iter().eq(header.iter().copied()) {
             return Ok(());
@@ -80,7 +83,7 @@ pub fn records(path: &Path, header: &[&str]) -> Result<Option<Vec<(u64, csv::Str
     Ok(rows.map(|(_, rows)| rows))
 }
 
-pub fn number(path: &Path, line: u64, column: &str, cell: &str) -> Result<f64> {
+pub(crate) fn number(path: &Path, line: u64, column: &str, cell: &str) -> Result<f64> {
     parse_num(cell).ok_or_else(|| {
         Error::file(
             path,
@@ -89,7 +92,7 @@ pub fn number(path: &Path, line: u64, column: &str, cell: &str) -> Result<f64> {
     })
 }
 
-pub fn count(path: &Path, line: u64, column: &str, cell: &str) -> Result<u64> {
+pub(crate) fn count(path: &Path, line: u64, column: &str, cell: &str) -> Result<u64> {
     cell.trim().parse().map_err(|_| {
         Error::file(
             path,

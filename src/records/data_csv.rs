@@ -9,11 +9,11 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 /// The file's name in a run folder.
-pub const FILE: &str = "data.csv";
+pub(crate) const FILE: &str = "data.csv";
 
 /// One row of `data.csv`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DataRow {
+pub(crate) struct DataRow {
     pub split: String,
     pub class: String,
     pub count: u64,
@@ -43,7 +43,7 @@ pub fn write_data_csv(path: &Path, classes: &[String], parts: &[(&str, Vec<usize
 }
 
 /// `data.csv`: `split,class,count`.
-pub fn read_data(path: &Path) -> Result<Vec<DataRow>> {
+pub(crate) fn read_data(path: &Path) -> Result<Vec<DataRow>> {
     let Some(rows) = records(path, &["split", "class", "count"])? else {
         return Ok(Vec::new());
     };

@@ -8,13 +8,13 @@ use crate::metrics::Confusion;
 use std::path::Path;
 
 /// The test metrics per class and averaged.
-pub const EVAL_FILE: &str = "eval.csv";
+pub(crate) const EVAL_FILE: &str = "eval.csv";
 /// The test confusion matrix.
-pub const CONFUSION_FILE: &str = "confusion.csv";
+pub(crate) const CONFUSION_FILE: &str = "confusion.csv";
 
 /// One row of `eval.csv` (a class, `macro_avg`, `weighted_avg` or `accuracy`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EvalRow {
+pub(crate) struct EvalRow {
     pub class: String,
     pub precision: f64,
     pub recall: f64,
@@ -24,7 +24,7 @@ pub struct EvalRow {
 
 /// `confusion.csv`: class names and counts (rows true, columns predicted).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConfusionTable {
+pub(crate) struct ConfusionTable {
     pub classes: Vec<String>,
     pub counts: Vec<Vec<u64>>,
 }
@@ -34,7 +34,7 @@ pub struct ConfusionTable {
 /// `eval.csv`: `class,precision,recall,f1,support`, one row per class, then
 /// `macro_avg`, `weighted_avg`, and `accuracy` (its value in every metric
 /// column). `confusion.csv`: rows are true classes, columns predicted ones.
-pub fn write_eval(dir: &Path, classes: &[String], c: &Confusion) -> Result<()> {
+pub(crate) fn write_eval(dir: &Path, classes: &[String], c: &Confusion) -> Result<()> {
     let header: Vec<String> = ["class", "precision", "recall", "f1", "support"]
         .map(String::from)
         .to_vec();
@@ -94,7 +94,7 @@ fn name(classes: &[String], k: usize) -> String {
 }
 
 /// `eval.csv`: `class,precision,recall,f1,support`.
-pub fn read_eval(path: &Path) -> Result<Vec<EvalRow>> {
+pub(crate) fn read_eval(path: &Path) -> Result<Vec<EvalRow>> {
     let head = ["class", "precision", "recall", "f1", "support"];
     let Some(rows) = records(path, &head)? else {
         return Ok(Vec::new());
@@ -113,7 +113,7 @@ pub fn read_eval(path: &Path) -> Result<Vec<EvalRow>> {
 }
 
 /// `confusion.csv`: `true\predicted,<class>…`, then a row per true class.
-pub fn read_confusion(path: &Path) -> Result<Option<ConfusionTable>> {
+pub(crate) fn read_confusion(path: &Path) -> Result<Option<ConfusionTable>> {
     let table = table(path, |head| {
         if head.get(0) == Some("true\\predicted") && head.len() >= 2 {
             return Ok(());

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The run folder's record of its exports.
-pub const FILE: &str = "export.yaml";
+pub(crate) const FILE: &str = "export.yaml";
 
 /// One export, as `export.yaml` records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Export {
+pub(crate) struct Export {
     /// The file written (relative to the run folder when inside it).
     pub file: String,
     pub format: String,
@@ -32,7 +32,7 @@ struct Record {
 
 /// Adds `export` to the run folder's `export.yaml`, replacing an earlier
 /// export to the same file.
-pub fn add(dir: &Path, export: &Export) -> Result<()> {
+pub(crate) fn add(dir: &Path, export: &Export) -> Result<()> {
     let mut rec = read_record(dir)?;
     rec.exports.retain(|e| e.file != export.file);
     rec.exports.push(export.clone());
@@ -52,13 +52,13 @@ fn read_record(dir: &Path) -> Result<Record> {
 
 /// The run folder's exports, oldest first (none when it has no
 /// `export.yaml`; a malformed one is an error naming it).
-pub fn exports(dir: &Path) -> Result<Vec<Export>> {
+pub(crate) fn exports(dir: &Path) -> Result<Vec<Export>> {
     Ok(read_record(dir)?.exports)
 }
 
 /// One line for `dlp status` and `report.html`: the exported models whose
 /// files still exist, or `None`.
-pub fn summary(dir: &Path) -> Option<String> {
+pub(crate) fn summary(dir: &Path) -> Option<String> {
     let exports = exports(dir).ok()?;
     let shown: Vec<String> = exports
         .iter()

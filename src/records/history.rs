@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file's name inside a run folder.
-pub const FILE: &str = "train.csv";
+pub(crate) const FILE: &str = "train.csv";
 
 /// The metrics that lead `train.csv`, in this order, when present.
 const LEADING: [&str; 4] = ["loss", "accuracy", "val_loss", "val_accuracy"];
@@ -50,7 +50,7 @@ pub struct History {
 }
 
 /// Orders metric names the way `train.csv` lists them.
-pub fn column_order<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn column_order<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut names: Vec<&str> = names.into_iter().collect();
     names.sort_by_key(|n| {
         (
@@ -82,13 +82,13 @@ impl History {
     }
 
     /// The last row, if any.
-    pub fn last(&self) -> Option<&EpochRow> {
+    pub(crate) fn last(&self) -> Option<&EpochRow> {
         self.rows.last()
     }
 
     /// The recorded values of `metric`, as (epoch, value), skipping epochs
     /// where it was not recorded.
-    pub fn series(&self, metric: &str) -> Vec<(usize, f64)> {
+    pub(crate) fn series(&self, metric: &str) -> Vec<(usize, f64)> {
         self.rows
             .iter()
             .filter_map(|r| r.get(metric).map(|v| (r.epoch, v)))
@@ -99,7 +99,7 @@ impl History {
     /// earliest on ties (as Keras' `EarlyStopping` keeps the first best).
     /// Non-finite values never count as best. `None` when `monitor` has no
     /// finite value.
-    pub fn best_epoch(&self, monitor: &str, mode: Mode) -> Option<usize> {
+    pub(crate) fn best_epoch(&self, monitor: &str, mode: Mode) -> Option<usize> {
         let mut best: Option<(usize, f64)> = None;
         for (epoch, v) in self.series(monitor) {
             if !v.is_finite() {
@@ -125,7 +125,7 @@ impl History {
     }
 
     /// The header and cells of `train.csv`.
-    pub fn to_table(&self) -> (Vec<String>, Vec<Vec<String>>) {
+    pub(crate) fn to_table(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let mut header = vec!["epoch".to_string(), "lr".to_string()];
         header.extend(self.columns.iter().cloned());
         let rows = self
@@ -150,7 +150,7 @@ impl History {
     }
 
     /// The text of `train.csv`; `path` only names the file in errors.
-    pub fn csv_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+    pub(crate) fn csv_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         let (header, rows) = self.to_table();
         atomic::csv_bytes(path, &header, &rows)
     }
@@ -164,7 +164,7 @@ impl History {
 
     /// Parses the text of a `train.csv` (as [`History::csv_bytes`] writes
     /// it: numbers read back to the same bits); `path` names it in errors.
-    pub fn parse_csv(path: &Path, text: &[u8]) -> Result<History> {
+    pub(crate) fn parse_csv(path: &Path, text: &[u8]) -> Result<History> {
         let mut reader = csv::Reader::from_reader(text);
         let header: Vec<String> = reader
             .headers()

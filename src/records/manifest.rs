@@ -14,11 +14,11 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The manifest's file name inside a run folder.
-pub const FILE: &str = "run.yaml";
+pub(crate) const FILE: &str = "run.yaml";
 
 /// The candle-core version `dlp` is built against, as resolved in
 /// `Cargo.lock` (read by `build.rs`).
-pub const CANDLE_VERSION: &str = env!("DLP_CANDLE_VERSION");
+pub(crate) const CANDLE_VERSION: &str = env!("DLP_CANDLE_VERSION");
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Running => "running",
             Status::Completed => "completed",
@@ -142,7 +142,7 @@ impl Manifest {
 
     /// Reads the manifest of a folder named on the command line as a run
     /// folder: without `run.yaml` it is none, a usage error (exit 2).
-    pub fn read_run_folder(dir: &Path) -> Result<Manifest> {
+    pub(crate) fn read_run_folder(dir: &Path) -> Result<Manifest> {
         if !dir.join(FILE).is_file() {
             return Err(Error::Usage(format!(
                 "{}: not a run folder (no {FILE})",
@@ -155,7 +155,7 @@ impl Manifest {
 
 /// Formats a time as RFC 3339 in UTC with whole seconds
 /// (`2026-11-28T05:18:58Z`). Times before 1970 print as the epoch.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);

@@ -17,17 +17,17 @@
 //! ([`crate::report`]).
 
 pub mod atomic;
-pub mod csv_table;
-pub mod data_csv;
-pub mod eval_csv;
-pub mod export_yaml;
-pub mod history;
+pub(crate) mod csv_table;
+pub(crate) mod data_csv;
+pub(crate) mod eval_csv;
+pub(crate) mod export_yaml;
+pub(crate) mod history;
 pub mod manifest;
-pub mod stages;
+pub(crate) mod stages;
 
 pub use atomic::csv_num;
 pub use data_csv::write_data_csv;
-pub use eval_csv::write_eval;
+pub(crate) use eval_csv::write_eval;
 pub use history::{EpochRow, History};
 pub use manifest::{Manifest, Status};
-pub use stages::StageTimer;
+pub(crate) use stages::StageTimer;

@@ -10,11 +10,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The file's name in a run folder.
-pub const FILE: &str = "stages.csv";
+pub(crate) const FILE: &str = "stages.csv";
 
 /// One timed stage.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StageTime {
+pub(crate) struct StageTime {
     /// `load`, `preprocess`, `train`, `evaluate`, …
     pub stage: String,
     pub seconds: f64,
@@ -24,7 +24,7 @@ pub struct StageTime {
 
 impl StageTime {
     /// Items per second; 0 when nothing was counted or no time elapsed.
-    pub fn items_per_second(&self) -> f64 {
+    pub(crate) fn items_per_second(&self) -> f64 {
         if self.items == 0 || self.seconds <= 0.0 {
             0.0
         } else {
@@ -35,17 +35,17 @@ impl StageTime {
 
 /// Collects stage timings in the order they ran.
 #[derive(Debug, Clone, Default)]
-pub struct StageTimer {
+pub(crate) struct StageTimer {
     pub stages: Vec<StageTime>,
 }
 
 impl StageTimer {
-    pub fn new() -> StageTimer {
+    pub(crate) fn new() -> StageTimer {
         StageTimer::default()
     }
 
     /// Records a stage measured elsewhere.
-    pub fn record(&mut self, stage: &str, elapsed: Duration, items: u64) {
+    pub(crate) fn record(&mut self, stage: &str, elapsed: Duration, items: u64) {
         self.stages.push(StageTime {
             stage: stage.to_string(),
             seconds: elapsed.as_secs_f64(),
@@ -56,7 +56,7 @@ impl StageTimer {
     /// Runs `f` inside a tracing span named after the stage (so it shows
     /// in a `--trace` file) and records its duration. `items` is computed
     /// from the result, so a stage can count what it produced.
-    pub fn time<T>(
+    pub(crate) fn time<T>(
         &mut self,
         stage: &str,
         f: impl FnOnce() -> T,
@@ -71,7 +71,7 @@ impl StageTimer {
     }
 
     /// Writes `stages.csv`: `stage,seconds,items,items_per_second`.
-    pub fn write_csv(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write_csv(&self, path: &Path) -> Result<()> {
         let header = ["stage", "seconds", "items", "items_per_second"]
             .map(String::from)
             .to_vec();

@@ -12,15 +12,15 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-pub const PNG: &str = "confusion.png";
-pub const SVG: &str = "confusion.svg";
+pub(crate) const PNG: &str = "confusion.png";
+pub(crate) const SVG: &str = "confusion.svg";
 
 /// Cells narrower than this carry no text.
 const TEXT_CELL: u32 = 34;
 
 /// Matplotlib's `Blues` colour map, from white-blue (0) to navy (1),
 /// through its middle colour.
-pub fn blues(rate: f64) -> (u8, u8, u8) {
+pub(crate) fn blues(rate: f64) -> (u8, u8, u8) {
     let stops = [
         (247.0, 251.0, 255.0),
         (107.0, 174.0, 214.0),
@@ -41,7 +41,7 @@ pub fn blues(rate: f64) -> (u8, u8, u8) {
 }
 
 /// The share of each cell in its row (0 for an empty row).
-pub fn row_rates(counts: &[Vec<u64>]) -> Vec<Vec<f64>> {
+pub(crate) fn row_rates(counts: &[Vec<u64>]) -> Vec<Vec<f64>> {
     counts
         .iter()
         .map(|row| {
@@ -216,7 +216,7 @@ fn check(classes: &[String], counts: &[Vec<u64>]) -> Result<()> {
 }
 
 /// The heatmap as PNG bytes.
-pub fn render_png(classes: &[String], counts: &[Vec<u64>]) -> Result<Vec<u8>> {
+pub(crate) fn render_png(classes: &[String], counts: &[Vec<u64>]) -> Result<Vec<u8>> {
     check(classes, counts)?;
     register_font()?;
     let (w, h) = layout(classes).size;
@@ -235,7 +235,7 @@ pub fn render_png(classes: &[String], counts: &[Vec<u64>]) -> Result<Vec<u8>> {
 }
 
 /// The heatmap as an SVG document.
-pub fn render_svg(classes: &[String], counts: &[Vec<u64>]) -> Result<String> {
+pub(crate) fn render_svg(classes: &[String], counts: &[Vec<u64>]) -> Result<String> {
     check(classes, counts)?;
     register_font()?;
     let mut s = String::new();
@@ -248,7 +248,7 @@ pub fn render_svg(classes: &[String], counts: &[Vec<u64>]) -> Result<String> {
 }
 
 /// Writes `confusion.png` and `confusion.svg` into `dir`, each atomically.
-pub fn write(dir: &Path, classes: &[String], counts: &[Vec<u64>]) -> Result<()> {
+pub(crate) fn write(dir: &Path, classes: &[String], counts: &[Vec<u64>]) -> Result<()> {
     let _span = tracing::info_span!("confusion_plot").entered();
     atomic::write(&dir.join(PNG), &render_png(classes, counts)?)?;
     atomic::write(&dir.join(SVG), render_svg(classes, counts)?.as_bytes())

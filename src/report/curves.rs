@@ -18,11 +18,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 /// Pixel size of both files.
-pub const SIZE: (u32, u32) = (1200, 500);
+pub(crate) const SIZE: (u32, u32) = (1200, 500);
 
 /// File names inside a run folder.
-pub const PNG: &str = "curves.png";
-pub const SVG: &str = "curves.svg";
+pub(crate) const PNG: &str = "curves.png";
+pub(crate) const SVG: &str = "curves.svg";
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 pub(crate) const FAMILY: &str = "sans-serif";

@@ -14,21 +14,21 @@ use crate::records::history::History;
 use std::fmt;
 
 /// The tolerance when the pipeline has no `diagnose { tolerance=… }`.
-pub const DEFAULT_TOLERANCE: f64 = 0.02;
+pub(crate) const DEFAULT_TOLERANCE: f64 = 0.02;
 
 /// Relative size of a validation-loss rise that counts as an oscillation
 /// rather than noise (3 % of the typical validation loss).
 const OSCILLATION_AMPLITUDE: f64 = 0.03;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     GoodFit,
     Underfitting,
     Overfitting,
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::GoodFit => "good fit",
             Verdict::Underfitting => "underfitting",
@@ -37,7 +37,7 @@ impl Verdict {
     }
 
     /// The chapter's advice for this verdict.
-    pub fn advice(self) -> &'static [&'static str] {
+    pub(crate) fn advice(self) -> &'static [&'static str] {
         match self {
             Verdict::Overfitting => &[
                 "get more training data (this is the case where more data helps)",
@@ -62,7 +62,7 @@ impl Verdict {
 
 /// A learning-rate symptom read from the curves.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Symptom {
+pub(crate) enum Symptom {
     /// The training loss became NaN or infinite.
     NonFiniteLoss { epoch: usize },
     /// The training loss ended above where it started.
@@ -102,7 +102,7 @@ impl fmt::Display for Symptom {
 
 /// The diagnosis of one run; `Display` renders `diagnosis.txt`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Diagnosis {
+pub(crate) struct Diagnosis {
     /// Error rates as fractions (0.05 = 5 %).
     pub train_error: f64,
     pub val_error: f64,
@@ -121,7 +121,7 @@ pub struct Diagnosis {
 
 /// The samples behind the error rates: (wrong, of) for each split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub train: (usize, usize),
     pub val: (usize, usize),
 }
@@ -146,7 +146,7 @@ fn verdict_of(
 
 impl Diagnosis {
     /// Diagnoses a run from its error rates (fractions) and its history.
-    pub fn new(
+    pub(crate) fn new(
         train_error: f64,
         val_error: f64,
         human_error: Option<f64>,
@@ -172,7 +172,7 @@ impl Diagnosis {
     /// The diagnosis with the sample counts behind its error rates: the
     /// text then says how many samples each rate is, and when one
     /// validation sample more or fewer wrong would change the verdict.
-    pub fn with_counts(self, counts: Counts) -> Diagnosis {
+    pub(crate) fn with_counts(self, counts: Counts) -> Diagnosis {
         Diagnosis {
             counts: Some(counts),
             ..self
@@ -181,7 +181,7 @@ impl Diagnosis {
 
     /// Whether one validation sample more or fewer misclassified would
     /// give another verdict.
-    pub fn one_sample_decides(&self) -> bool {
+    pub(crate) fn one_sample_decides(&self) -> bool {
         let Some(Counts {
             val: (wrong, of), ..
         }) = self.counts
@@ -203,14 +203,9 @@ impl Diagnosis {
             || (wrong < of && at(wrong + 1) != self.verdict)
     }
 
-    /// Writes the text to `path` (`diagnosis.txt`) atomically.
-    pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
-        crate::records::atomic::write(path, self.to_string().as_bytes())
-    }
-
     /// As [`Diagnosis::new`], with human error and tolerance from the
     /// pipeline's `diagnose` block, if any.
-    pub fn from_plan(
+    pub(crate) fn from_plan(
         train_error: f64,
         val_error: f64,
         plan: Option<&DiagnosePlan>,
@@ -230,7 +225,7 @@ impl Diagnosis {
 }
 
 /// Reads learning-rate symptoms from the training and validation losses.
-pub fn symptoms(history: &History) -> Vec<Symptom> {
+pub(crate) fn symptoms(history: &History) -> Vec<Symptom> {
     let mut out = Vec::new();
     let loss = history.series("loss");
     if let Some(&(epoch, _)) = loss.iter().find(|(_, v)| !v.is_finite()) {

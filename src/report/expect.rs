@@ -13,7 +13,7 @@ use std::path::Path;
 /// metric name must not pass silently), and so does a NaN value.
 ///
 /// Format: `pipelines/blobs.dlp:22:12: expected test_accuracy >= 0.8, got 0.7650`.
-pub fn check(
+pub(crate) fn check(
     expect: &[Expectation],
     metrics: &BTreeMap<String, f64>,
     pipeline: &Path,

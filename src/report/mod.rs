@@ -20,13 +20,13 @@
 //! [`progress`] shows training on the terminal and [`trace`] sets up logs
 //! and Chrome traces.
 
-pub mod confusion_plot;
+pub(crate) mod confusion_plot;
 pub mod curves;
-pub mod diagnosis;
-pub mod expect;
-pub mod misclassified;
-pub mod page;
-pub mod sweep_plot;
+pub(crate) mod diagnosis;
+pub(crate) mod expect;
+pub(crate) mod misclassified;
+pub(crate) mod page;
+pub(crate) mod sweep_plot;
 
 pub use curves::Marks;
-pub use diagnosis::{Diagnosis, Verdict};
+pub(crate) use diagnosis::Diagnosis;

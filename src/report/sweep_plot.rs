@@ -24,9 +24,9 @@ use std::ops::Range;
 use std::path::Path;
 
 /// Pixel size of both files.
-pub const SIZE: (u32, u32) = (1500, 650);
-pub const PNG: &str = "sweep.png";
-pub const SVG: &str = "sweep.svg";
+pub(crate) const SIZE: (u32, u32) = (1500, 650);
+pub(crate) const PNG: &str = "sweep.png";
+pub(crate) const SVG: &str = "sweep.svg";
 
 /// At most this many trials are named in the legend (the best ranked).
 const LEGEND_MAX: usize = 12;
@@ -48,7 +48,7 @@ const BEST: RGBColor = RGBColor(0, 0, 0);
 
 /// How a trial's curve ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// It ran until its last epoch or early stopping.
     Ran,
     /// Pruned after this 1-based epoch.
@@ -60,7 +60,7 @@ pub enum End {
 
 /// One trial as the picture draws it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Line {
+pub(crate) struct Line {
     /// Its legend text (`3: lr=0.01`).
     pub label: String,
     /// (epoch, monitored value).
@@ -72,7 +72,7 @@ pub struct Line {
 
 /// A trial's value on one axis.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AxisValue {
+pub(crate) enum AxisValue {
     Num(f64),
     /// A value with no order (a string, a list): placed by first
     /// appearance.
@@ -81,7 +81,7 @@ pub enum AxisValue {
 
 /// One swept axis.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Axis {
+pub(crate) struct Axis {
     pub name: String,
     /// One per trial, in trial order.
     pub values: Vec<AxisValue>,
@@ -91,7 +91,7 @@ pub struct Axis {
 
 /// Everything the picture shows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Picture {
+pub(crate) struct Picture {
     pub monitor: String,
     pub goal: Mode,
     pub trials: Vec<Line>,
@@ -103,7 +103,7 @@ pub struct Picture {
 
 /// Whether numbers are drawn on a log axis: all positive, spread over
 /// `factor` or more.
-pub fn wants_log(values: impl Iterator<Item = f64>, factor: f64) -> bool {
+pub(crate) fn wants_log(values: impl Iterator<Item = f64>, factor: f64) -> bool {
     let (mut lo, mut hi, mut any) = (f64::INFINITY, 0.0f64, false);
     for v in values.filter(|v| v.is_finite()) {
         if v <= 0.0 {
@@ -278,7 +278,7 @@ fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> E
 }
 
 /// Renders the picture as PNG bytes.
-pub fn render_png(p: &Picture) -> Result<Vec<u8>> {
+pub(crate) fn render_png(p: &Picture) -> Result<Vec<u8>> {
     register_font()?;
     let (w, h) = SIZE;
     let mut buf = vec![0u8; (w * h * 3) as usize];
@@ -296,7 +296,7 @@ pub fn render_png(p: &Picture) -> Result<Vec<u8>> {
 }
 
 /// Renders the picture as an SVG document.
-pub fn render_svg(p: &Picture) -> Result<String> {
+pub(crate) fn render_svg(p: &Picture) -> Result<String> {
     register_font()?;
     let mut s = String::new();
     {
@@ -308,7 +308,7 @@ pub fn render_svg(p: &Picture) -> Result<String> {
 }
 
 /// Writes `sweep.png` and `sweep.svg` into `dir`, each atomically.
-pub fn write_picture(dir: &Path, p: &Picture) -> Result<()> {
+pub(crate) fn write_picture(dir: &Path, p: &Picture) -> Result<()> {
     atomic::write(&dir.join(PNG), &render_png(p)?)?;
     atomic::write(&dir.join(SVG), render_svg(p)?.as_bytes())
 }

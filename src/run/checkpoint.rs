@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The weights file written after training epochs with a checkpoint.
-pub const BEST_FILE: &str = "best.safetensors";
+pub(crate) const BEST_FILE: &str = "best.safetensors";
 /// The weights file written after every epoch with `best_only=false`.
-pub const LAST_FILE: &str = "last.safetensors";
+pub(crate) const LAST_FILE: &str = "last.safetensors";
 
 /// What to save at the end of an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// The monitored value improved: write [`BEST_FILE`].
     SaveBest,
     /// `best_only=false`: write [`LAST_FILE`] after every epoch.
@@ -27,7 +27,7 @@ pub enum Action {
 
 impl Action {
     /// The file the action writes, inside the run folder.
-    pub fn file(self) -> &'static str {
+    pub(crate) fn file(self) -> &'static str {
         match self {
             Action::SaveBest => BEST_FILE,
             Action::SaveLast => LAST_FILE,
@@ -46,7 +46,7 @@ pub struct CheckpointRule {
 }
 
 impl CheckpointRule {
-    pub fn new(plan: &CheckpointPlan) -> CheckpointRule {
+    pub(crate) fn new(plan: &CheckpointPlan) -> CheckpointRule {
         CheckpointRule {
             monitor: plan.monitor.clone(),
             best_only: plan.best_only,
@@ -57,7 +57,11 @@ impl CheckpointRule {
     /// Feeds the metrics of 1-based `epoch`; returns what to save, if
     /// anything. The best value is tracked in both modes, so the run can
     /// report the best epoch either way.
-    pub fn end_epoch(&mut self, epoch: usize, values: &BTreeMap<String, f64>) -> Option<Action> {
+    pub(crate) fn end_epoch(
+        &mut self,
+        epoch: usize,
+        values: &BTreeMap<String, f64>,
+    ) -> Option<Action> {
         let improved = values
             .get(&self.monitor)
             .is_some_and(|&v| self.best.update(epoch, v));

@@ -8,7 +8,7 @@ use cudarc::{cublas, cublaslt, cudnn, curand, driver};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Parses a `--device` value: `auto`, `cpu`, `cuda` or `cuda:N`.
-pub fn parse(text: &str) -> Result<DeviceSpec> {
+pub(crate) fn parse(text: &str) -> Result<DeviceSpec> {
     match text {
         "auto" => Ok(DeviceSpec::Auto),
         "cpu" => Ok(DeviceSpec::Cpu),
@@ -29,7 +29,7 @@ pub fn parse(text: &str) -> Result<DeviceSpec> {
 /// CUDA and that GPU is usable, else the CPU; a CUDA build then says why on
 /// stderr, once a process, unless `quiet`. `cuda:N` is an error, not a
 /// panic, when the build, the driver or the GPU is missing.
-pub fn select(spec: DeviceSpec, quiet: bool) -> Result<Device> {
+pub(crate) fn select(spec: DeviceSpec, quiet: bool) -> Result<Device> {
     match spec {
         DeviceSpec::Cpu => Ok(Device::Cpu),
         DeviceSpec::Auto => match cuda(0) {
@@ -144,7 +144,7 @@ fn cuda(ordinal: usize) -> std::result::Result<Device, Unusable> {
 }
 
 /// The name recorded in the manifest: `cpu` or `cuda:N`.
-pub fn name(device: &Device) -> String {
+pub(crate) fn name(device: &Device) -> String {
     match device.location() {
         candle_core::DeviceLocation::Cpu => "cpu".into(),
         candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),

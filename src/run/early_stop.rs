@@ -22,7 +22,7 @@ pub struct Best {
 }
 
 impl Best {
-    pub fn new(mode: Mode, min_delta: f64) -> Best {
+    pub(crate) fn new(mode: Mode, min_delta: f64) -> Best {
         let value = match mode {
             Mode::Min => f64::INFINITY,
             Mode::Max => f64::NEG_INFINITY,
@@ -36,7 +36,7 @@ impl Best {
     }
 
     /// Whether `current` improves on the best by more than `min_delta`.
-    pub fn is_improvement(&self, current: f64) -> bool {
+    pub(crate) fn is_improvement(&self, current: f64) -> bool {
         match self.mode {
             Mode::Min => current + self.min_delta < self.value,
             Mode::Max => current - self.min_delta > self.value,
@@ -44,7 +44,7 @@ impl Best {
     }
 
     /// Records `current` for `epoch`; returns whether it improved.
-    pub fn update(&mut self, epoch: usize, current: f64) -> bool {
+    pub(crate) fn update(&mut self, epoch: usize, current: f64) -> bool {
         let improved = self.is_improvement(current);
         if improved {
             self.value = current;
@@ -56,7 +56,7 @@ impl Best {
 
 /// What early stopping decided at the end of an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// The monitored value improved: this epoch is the new best.
     Improved,
     /// No improvement, keep training.
@@ -78,7 +78,7 @@ pub struct EarlyStopping {
 }
 
 impl EarlyStopping {
-    pub fn new(plan: &EarlyStopPlan) -> EarlyStopping {
+    pub(crate) fn new(plan: &EarlyStopPlan) -> EarlyStopping {
         EarlyStopping {
             monitor: plan.monitor.clone(),
             patience: plan.patience,
@@ -89,7 +89,7 @@ impl EarlyStopping {
     }
 
     /// Feeds the monitored value at the end of 1-based `epoch`.
-    pub fn end_epoch(&mut self, epoch: usize, current: f64) -> Decision {
+    pub(crate) fn end_epoch(&mut self, epoch: usize, current: f64) -> Decision {
         self.wait += 1;
         if self.best.update(epoch, current) {
             self.wait = 0;

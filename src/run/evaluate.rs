@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The outcome of one clean pass (no dropout, no augmentation) over a split.
 #[derive(Debug, Clone)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     /// Mean loss, including the L2 penalty as Keras reports it.
     pub loss: f64,
     pub confusion: Confusion,
@@ -38,7 +38,7 @@ pub fn predict(probs: &Tensor) -> Result<Vec<u32>> {
 }
 
 /// Runs the model over `part` in batches and collects loss and predictions.
-pub fn evaluate(
+pub(crate) fn evaluate(
     model: &Model,
     data: &Arc<Dataset>,
     part: Part,
@@ -99,7 +99,7 @@ type Family = (
 /// The metric values of an evaluation, each named `{prefix}{metric}`
 /// (`prefix` is `val_` or `test_`). `per_class` adds `_precision_3` … and
 /// the weighted averages (for the test split).
-pub fn named_metrics(
+pub(crate) fn named_metrics(
     prefix: &str,
     eval: &Evaluation,
     requested: &[Metric],

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// The lock file's name inside a run folder; it holds the owner's pid.
-pub const LOCK: &str = lockfile::LOCK;
+pub(crate) const LOCK: &str = lockfile::LOCK;
 
 /// A run id from the UTC time: `20261128-051233`.
 pub fn run_id(now: SystemTime) -> String {
@@ -36,7 +36,7 @@ pub fn run_id(now: SystemTime) -> String {
 
 /// A run folder this process holds the lock of (until it is dropped).
 #[derive(Debug)]
-pub struct RunFolder {
+pub(crate) struct RunFolder {
     pub dir: PathBuf,
     _lock: File,
 }
@@ -45,7 +45,7 @@ impl RunFolder {
     /// Claims a folder for a new run of `plan` and copies the pipeline into
     /// it. An `--out` folder that already holds a run, or that another
     /// process is using, is refused, so nothing is overwritten.
-    pub fn claim(plan: &Plan, out: Option<&Path>) -> Result<RunFolder> {
+    pub(crate) fn claim(plan: &Plan, out: Option<&Path>) -> Result<RunFolder> {
         let folder = match out {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
@@ -75,7 +75,7 @@ impl RunFolder {
     /// so a finished folder holds only its results. The lock itself is
     /// held until this value is dropped; a later `lock` (a `--resume`
     /// refused as finished, `dlp status`) makes a new file.
-    pub fn remove_lock_file(&self) -> Result<()> {
+    pub(crate) fn remove_lock_file(&self) -> Result<()> {
         let path = self.dir.join(LOCK);
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::write(&path, e)),
@@ -84,7 +84,7 @@ impl RunFolder {
     }
 
     /// Takes the lock of an existing folder, or says which process holds it.
-    pub fn lock(dir: &Path) -> Result<RunFolder> {
+    pub(crate) fn lock(dir: &Path) -> Result<RunFolder> {
         let path = dir.join(LOCK);
         let mut file = match lockfile::try_lock(dir)? {
             Attempt::Taken(file) => file,
@@ -115,7 +115,7 @@ impl RunFolder {
 
     /// Deletes temporary files that a killed process left behind (the
     /// `.<name>.<random>.tmp` files of [`crate::records::atomic::write`]).
-    pub fn remove_stale_temporaries(&self) -> Result<()> {
+    pub(crate) fn remove_stale_temporaries(&self) -> Result<()> {
         let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -156,7 +156,7 @@ const MAX_SUFFIX: u32 = 10_000;
 
 /// What `dlp status` and `dlp run --resume` see in a run folder.
 #[derive(Debug)]
-pub struct Inspection {
+pub(crate) struct Inspection {
     pub manifest: Manifest,
     /// The lock, when no other process holds it (the run is not alive).
     pub folder: Option<RunFolder>,
@@ -165,7 +165,7 @@ pub struct Inspection {
 /// Reads a run folder's manifest and tells whether its process is alive.
 /// A run that says `running` but whose process is gone is marked
 /// `crashed` in `run.yaml` on the spot.
-pub fn inspect(dir: &Path) -> Result<Inspection> {
+pub(crate) fn inspect(dir: &Path) -> Result<Inspection> {
     if !dir.join(manifest::FILE).exists() {
         return Err(Error::Usage(format!(
             "{}: not a run folder (no {})",

@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 
 /// A batch on the device: inputs, labels, and the labels on the host for
 /// the metrics.
-pub struct DeviceBatch {
+pub(crate) struct DeviceBatch {
     pub x: Tensor,
     pub y: Tensor,
     pub labels: Vec<u32>,
@@ -18,13 +18,13 @@ pub struct DeviceBatch {
 
 impl DeviceBatch {
     /// The batch's rows.
-    pub fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.labels.len()
     }
 }
 
 /// The function the prefetch thread applies to each batch.
-pub fn on_device(device: &Device) -> impl Fn(Batch) -> Result<DeviceBatch> + Send + 'static {
+pub(crate) fn on_device(device: &Device) -> impl Fn(Batch) -> Result<DeviceBatch> + Send + 'static {
     let device = device.clone();
     move |batch| {
         let rows = batch.y.len();

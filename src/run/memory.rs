@@ -16,7 +16,7 @@ const F32: u64 = 4;
 
 /// Bytes a model needs at least, by part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Need {
+pub(crate) struct Need {
     pub weights: u64,
     pub gradients: u64,
     pub optimizer: u64,
@@ -27,7 +27,7 @@ pub struct Need {
 
 impl Need {
     /// Training with the plan's optimizer at batch size `batch`.
-    pub fn training(plan: &Plan, batch: usize) -> Need {
+    pub(crate) fn training(plan: &Plan, batch: usize) -> Need {
         let model = &plan.model;
         let trainable = model.trainable_params() as u64;
         let moments = match plan.train.optimizer.kind {
@@ -47,7 +47,7 @@ impl Need {
 
     /// Inference at batch size `batch`: the weights, and one layer's input
     /// and output at a time.
-    pub fn inference(plan: &Plan, batch: usize) -> Need {
+    pub(crate) fn inference(plan: &Plan, batch: usize) -> Need {
         let model = &plan.model;
         let widest = model
             .layers
@@ -64,7 +64,7 @@ impl Need {
         }
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.weights
             .saturating_add(self.gradients)
             .saturating_add(self.optimizer)
@@ -72,7 +72,7 @@ impl Need {
     }
 
     /// Refuses the need when it exceeds `available` bytes.
-    pub fn check_against(&self, available: u64) -> Result<()> {
+    pub(crate) fn check_against(&self, available: u64) -> Result<()> {
         if self.total() <= available {
             return Ok(());
         }
@@ -98,7 +98,7 @@ impl Need {
     }
 
     /// Refuses the need when it exceeds what this machine has available.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match available() {
             Some(bytes) => self.check_against(bytes),
             // Nothing to compare with: let the allocator decide.

@@ -16,21 +16,21 @@
 //!
 //! `run.yaml` says `running` while a run goes and how it ended afterwards.
 
-pub mod checkpoint;
-pub mod device;
-pub mod early_stop;
+pub(crate) mod checkpoint;
+pub(crate) mod device;
+pub(crate) mod early_stop;
 pub mod evaluate;
 pub mod folder;
-pub mod input;
-pub mod memory;
-pub mod nvidia_wheels;
+pub(crate) mod input;
+pub(crate) mod memory;
+pub(crate) mod nvidia_wheels;
 pub mod predict;
-pub mod preflight;
-pub mod saver;
-pub mod signals;
+pub(crate) mod preflight;
+pub(crate) mod saver;
+pub(crate) mod signals;
 pub mod state;
-pub mod step;
-pub mod trainer;
+pub(crate) mod step;
+pub(crate) mod trainer;
 
 use crate::data::{self, Dataset, Part};
 use crate::error::{Error, Result};
@@ -98,7 +98,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
 /// when it died before its first), or after a failed write once the disk
 /// has room again. The finished folder is the one an uninterrupted run
 /// would have written.
-pub fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
+pub(crate) fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     let inspected = folder::inspect(dir)?;
     let Some(folder) = inspected.folder else {
         // Taken again for the message naming the process that holds it.
@@ -165,7 +165,6 @@ fn supervise(
         dir,
         manifest: &manifest,
         member,
-        resuming,
     });
     let result = execute(plan, opts, dir, device, &mut manifest, resuming, &trackers);
     let (status, code) = match &result {
@@ -196,7 +195,6 @@ fn supervise(
         dir,
         manifest: &manifest,
         member,
-        resuming,
     });
     result
 }
@@ -539,7 +537,7 @@ fn report(
 /// The model's output must fit the classes the data turned out to have
 /// (the analyzer checks this already when a source's header tells the
 /// class count; CSV and image folders tell it only once read).
-pub fn check_outputs(plan: &Plan, classes: &[String]) -> Result<()> {
+pub(crate) fn check_outputs(plan: &Plan, classes: &[String]) -> Result<()> {
     let units = plan.model.output().numel();
     let k = classes.len();
     let (fits, needs) = match plan.train.loss {
@@ -593,7 +591,7 @@ fn stats_map(stats: &data::PreprocessStats) -> Result<BTreeMap<String, serde_yam
 
 /// The history row of the epoch whose weights the test split sees
 /// (`test_epoch`), else the last row.
-pub fn tested_row(
+pub(crate) fn tested_row(
     history: &crate::records::History,
     test_epoch: Option<usize>,
 ) -> Option<&crate::records::EpochRow> {

@@ -54,7 +54,7 @@ pub struct Sample {
 
 /// The model's answer for one input.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
+pub(crate) struct Prediction {
     pub name: String,
     /// The predicted class, as evaluation predicts it.
     pub class: usize,
@@ -64,7 +64,7 @@ pub struct Prediction {
 
 impl Prediction {
     /// The probability of the predicted class.
-    pub fn probability(&self) -> f32 {
+    pub(crate) fn probability(&self) -> f32 {
         self.ranked
             .iter()
             .find(|(c, _)| *c == self.class)
@@ -207,19 +207,19 @@ impl Predictor {
     }
 
     /// The loaded model (`dlp export` writes its tensors).
-    pub fn model(&self) -> &Model {
+    pub(crate) fn model(&self) -> &Model {
         &self.model
     }
 
     /// The value transforms as this predictor applies them to every
     /// sample, and the load-time ones (`dlp export` puts both in the graph).
-    pub fn preprocessing(&self) -> (&Affine, LoadTransform) {
+    pub(crate) fn preprocessing(&self) -> (&Affine, LoadTransform) {
         (&self.affine, self.load)
     }
 
     /// A CSV source's feature columns in the order the model reads them
     /// (empty for other sources).
-    pub fn columns(&self) -> &[String] {
+    pub(crate) fn columns(&self) -> &[String] {
         &self.columns
     }
 
@@ -493,7 +493,7 @@ impl Predictor {
     }
 
     /// Runs the model over the samples in batches of [`Predictor::batch`].
-    pub fn predict(&self, samples: &[Sample]) -> Result<Vec<Prediction>> {
+    pub(crate) fn predict(&self, samples: &[Sample]) -> Result<Vec<Prediction>> {
         let numel = self.plan.model.input.numel();
         let mut out = Vec::with_capacity(samples.len());
         for chunk in samples.chunks(self.batch.max(1)) {

@@ -19,7 +19,7 @@ use crate::plan::{Plan, Source};
 
 /// Whether [`preflight`] reads `source` (local tables and synthetic data;
 /// not built-in sets or image folders).
-pub fn reads(source: &Source) -> bool {
+pub(crate) fn reads(source: &Source) -> bool {
     matches!(
         source,
         Source::Csv { .. } | Source::Idx { .. } | Source::Blobs { .. }
@@ -29,7 +29,7 @@ pub fn reads(source: &Source) -> bool {
 /// Loads the data as `dlp run` does and raises every error the run would
 /// raise before its first step; `None` for sources it does not read
 /// ([`reads`]).
-pub fn preflight(plan: &Plan) -> Result<Option<Dataset>> {
+pub(crate) fn preflight(plan: &Plan) -> Result<Option<Dataset>> {
     if !reads(&plan.data.source) {
         return Ok(None);
     }

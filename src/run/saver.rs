@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// The shortest time between two writes, unless a flush asks for the
 /// latest state now.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Slot {
@@ -43,7 +43,7 @@ struct Slot {
 type Shared = Arc<(Mutex<Slot>, Condvar)>;
 
 /// Writes resume files on a thread of its own.
-pub struct Saver {
+pub(crate) struct Saver {
     shared: Shared,
     worker: Option<JoinHandle<()>>,
 }
@@ -54,7 +54,7 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Slot> {
 
 impl Saver {
     /// A writer of `path`.
-    pub fn new(path: &Path) -> Saver {
+    pub(crate) fn new(path: &Path) -> Saver {
         let shared: Shared = Arc::default();
         let worker = {
             let shared = Arc::clone(&shared);
@@ -69,7 +69,7 @@ impl Saver {
 
     /// Queues `bytes` for writing, replacing a state still waiting; returns
     /// the error of an earlier write, if one failed.
-    pub fn submit(&self, bytes: Vec<u8>) -> Result<()> {
+    pub(crate) fn submit(&self, bytes: Vec<u8>) -> Result<()> {
         let mut slot = lock(&self.shared);
         if let Some(e) = slot.error.take() {
             return Err(e);
@@ -83,7 +83,7 @@ impl Saver {
     /// waits and the last write started at least [`MIN_INTERVAL`] ago. A
     /// state offered while this is false would only be replaced by a later
     /// one, so the trainer need not encode it.
-    pub fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         let slot = lock(&self.shared);
         slot.pending.is_none()
             && !slot.busy
@@ -91,7 +91,7 @@ impl Saver {
     }
 
     /// Waits until the latest state is on disk.
-    pub fn flush(&self) -> Result<()> {
+    pub(crate) fn flush(&self) -> Result<()> {
         let mut slot = lock(&self.shared);
         slot.flushing = true;
         self.shared.1.notify_all();

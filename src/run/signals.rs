@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// The flag SIGINT and SIGTERM set, shared by every run of the process
 /// (the trials of a sweep); the handlers are installed once.
-pub fn stop_flag() -> Result<Arc<AtomicBool>> {
+pub(crate) fn stop_flag() -> Result<Arc<AtomicBool>> {
     static STOP: Mutex<Option<Arc<AtomicBool>>> = Mutex::new(None);
     let mut guard = STOP.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(flag) = guard.as_ref() {
@@ -30,7 +30,7 @@ pub fn stop_flag() -> Result<Arc<AtomicBool>> {
 
 /// Makes writes past the file-size limit fail with EFBIG instead of
 /// killing the process.
-pub fn survive_file_size_limit() -> Result<()> {
+pub(crate) fn survive_file_size_limit() -> Result<()> {
     signal_hook::flag::register(SIGXFSZ, Arc::new(AtomicBool::new(false)))
         .map(drop)
         .map_err(|e| Error::Runtime(format!("cannot install the SIGXFSZ handler: {e}")))

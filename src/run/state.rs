@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The resume file's name inside a run folder.
-pub const FILE: &str = "resume.safetensors";
+pub(crate) const FILE: &str = "resume.safetensors";
 
 /// The metadata key holding the [`TrainState`] YAML.
 const STATE_KEY: &str = "dlp_train_state";
@@ -66,7 +66,7 @@ pub struct TrainState {
 
 impl TrainState {
     /// Whether training is over: every epoch ran, or early stopping ended it.
-    pub fn finished(&self, epochs: usize) -> bool {
+    pub(crate) fn finished(&self, epochs: usize) -> bool {
         self.epoch >= epochs
             || self.pruned.is_some()
             || self
@@ -77,23 +77,11 @@ impl TrainState {
 }
 
 /// Named tensors, in a stable order (a restore-best snapshot).
-pub type Snapshot = Vec<(String, Tensor)>;
-
-/// Writes `path` atomically: the model, the optimizer, the snapshot and
-/// the loop state.
-pub fn save(
-    path: &Path,
-    state: &TrainState,
-    model: &Model,
-    optimizer: &dyn Optimizer,
-    restore: Option<&[(String, Tensor)]>,
-) -> Result<()> {
-    atomic::write(path, &encode(path, state, model, optimizer, restore)?)
-}
+pub(crate) type Snapshot = Vec<(String, Tensor)>;
 
 /// The bytes of a resume file (`path` only names it in errors): copies of
 /// the tensors, so training may go on while another thread writes them.
-pub fn encode(
+pub(crate) fn encode(
     path: &Path,
     state: &TrainState,
     model: &Model,
@@ -142,7 +130,7 @@ pub fn peek(path: &Path) -> Result<TrainState> {
 
 /// Reads a resume file back into a model and optimizer; returns the loop
 /// state and the restore-best snapshot, if any.
-pub fn load(
+pub(crate) fn load(
     path: &Path,
     model: &Model,
     optimizer: &mut dyn Optimizer,
@@ -263,7 +251,8 @@ train {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);
         let (model, optimizer) = model_and_optimizer();
-        save(&path, &state, &model, optimizer.as_ref(), None).unwrap();
+        let bytes = encode(&path, &state, &model, optimizer.as_ref(), None).unwrap();
+        std::fs::write(&path, bytes).unwrap();
         let back = peek(&path).unwrap();
         assert_eq!(back.loss_sum.to_bits(), (0.1f64 + 0.2).to_bits());
         let row = &back.history.rows[0];

@@ -10,7 +10,7 @@ use crate::plan::Loss;
 use candle_core::{DType, Tensor};
 
 /// The outcome of one step.
-pub enum Step {
+pub(crate) enum Step {
     /// The weights were updated; `loss` is the batch's mean loss before the
     /// update and `output` the forward output (logits when the final
     /// activation is fused into the loss), detached.
@@ -20,7 +20,7 @@ pub enum Step {
 }
 
 /// What a step trains with.
-pub struct StepInputs<'a> {
+pub(crate) struct StepInputs<'a> {
     pub model: &'a Model,
     pub loss: Loss,
     /// Per-class loss weights (`class_weight`), if any.
@@ -30,7 +30,7 @@ pub struct StepInputs<'a> {
 /// Takes one optimizer step on the batch `(x, y)` at learning rate `lr`.
 /// `step` is the 0-based count of steps taken before this one (dropout
 /// masks derive from it).
-pub fn train_step(
+pub(crate) fn train_step(
     inputs: &StepInputs<'_>,
     optimizer: &mut dyn Optimizer,
     x: &Tensor,

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 /// Why training ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// All epochs ran.
     Completed,
     /// Early stopping ended it at this 1-based epoch.
@@ -53,7 +53,7 @@ pub trait Pruner: Send + Sync + std::fmt::Debug {
 }
 
 /// What the loop hands back to the runner.
-pub struct Trained {
+pub(crate) struct Trained {
     pub ending: Ending,
     pub history: History,
     /// 1-based epoch of early stopping's best monitored value.
@@ -69,18 +69,18 @@ pub struct Trained {
 impl Trained {
     /// 1-based epoch of the best monitored value, when something monitors
     /// (early stopping first, as its restore decides the final weights).
-    pub fn best_epoch(&self) -> Option<usize> {
+    pub(crate) fn best_epoch(&self) -> Option<usize> {
         self.early_stop_best.or(self.checkpoint_best)
     }
 
     /// The last epoch trained (1-based; 0 when none ran).
-    pub fn last_epoch(&self) -> usize {
+    pub(crate) fn last_epoch(&self) -> usize {
         self.history.last().map_or(0, |r| r.epoch)
     }
 }
 
 /// When and by whom the resume file is written.
-pub struct Saving {
+pub(crate) struct Saving {
     /// The writer thread.
     writer: Saver,
     /// Also inside an epoch, once this long has passed since the last save
@@ -100,7 +100,11 @@ pub struct Saving {
 
 impl Saving {
     /// Saving into `path` (the resume file).
-    pub fn new(path: &Path, every: Option<Duration>, interrupt_after: Option<u64>) -> Saving {
+    pub(crate) fn new(
+        path: &Path,
+        every: Option<Duration>,
+        interrupt_after: Option<u64>,
+    ) -> Saving {
         Saving {
             writer: Saver::new(path),
             every,
@@ -118,7 +122,7 @@ impl Saving {
 }
 
 /// Everything the loop works on.
-pub struct Trainer<'a> {
+pub(crate) struct Trainer<'a> {
     pub plan: &'a Plan,
     pub data: Arc<Dataset>,
     pub model: Model,
@@ -152,10 +156,10 @@ pub struct Trainer<'a> {
 /// Evaluation passes take the training batch size, kept within these
 /// bounds (larger batches are faster without gradients; the upper bound
 /// caps their memory).
-pub const EVAL_BATCH: (usize, usize) = (256, 1024);
+pub(crate) const EVAL_BATCH: (usize, usize) = (256, 1024);
 
 /// The validation part: `Valid`, or `Test` with `validate_on=test`.
-pub fn validation_part(plan: &Plan, data: &Dataset) -> Option<Part> {
+pub(crate) fn validation_part(plan: &Plan, data: &Dataset) -> Option<Part> {
     if data.has(Part::Valid) {
         Some(Part::Valid)
     } else if plan.data.split.validate_on_test && data.has(Part::Test) {
@@ -166,7 +170,7 @@ pub fn validation_part(plan: &Plan, data: &Dataset) -> Option<Part> {
 }
 
 /// The batch size of the training split.
-pub fn batch_size(plan: &Plan, data: &Dataset) -> usize {
+pub(crate) fn batch_size(plan: &Plan, data: &Dataset) -> usize {
     match plan.train.batch {
         BatchSize::Size(n) => n,
         BatchSize::All => data.len(Part::Train),
@@ -176,7 +180,11 @@ pub fn batch_size(plan: &Plan, data: &Dataset) -> usize {
 
 /// Loss weights per class: a list as written, or `balanced`
 /// (scikit-learn's n / (k · count), [`crate::nn::loss::balanced_class_weights`]).
-pub fn class_weights(plan: &Plan, data: &Dataset, device: &Device) -> Result<Option<Tensor>> {
+pub(crate) fn class_weights(
+    plan: &Plan,
+    data: &Dataset,
+    device: &Device,
+) -> Result<Option<Tensor>> {
     let Some(cw) = &plan.train.class_weight else {
         return Ok(None);
     };
@@ -202,7 +210,7 @@ pub fn class_weights(plan: &Plan, data: &Dataset, device: &Device) -> Result<Opt
 }
 
 /// The state of a run that has not trained yet.
-pub fn fresh_state(plan: &Plan) -> TrainState {
+pub(crate) fn fresh_state(plan: &Plan) -> TrainState {
     TrainState {
         early_stop: plan.train.early_stop.as_ref().map(EarlyStopping::new),
         checkpoint: plan.train.checkpoint.as_ref().map(CheckpointRule::new),
@@ -213,7 +221,7 @@ pub fn fresh_state(plan: &Plan) -> TrainState {
 impl<'a> Trainer<'a> {
     /// A trainer starting from `state` (fresh, or read from a resume file).
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub(crate) fn new(
         plan: &'a Plan,
         data: Arc<Dataset>,
         model: Model,
@@ -257,7 +265,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// A clean pass (no dropout, no augmentation) over `part`.
-    pub fn evaluate(&self, part: Part) -> Result<Evaluation> {
+    pub(crate) fn evaluate(&self, part: Part) -> Result<Evaluation> {
         let bs = batch_size(self.plan, &self.data).clamp(EVAL_BATCH.0, EVAL_BATCH.1);
         evaluate(
             &self.model,
@@ -271,7 +279,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Runs epochs from the current state until training is over.
-    pub fn train(&mut self) -> Result<Trained> {
+    pub(crate) fn train(&mut self) -> Result<Trained> {
         let epochs = self.plan.train.epochs;
         while !self.state.finished(epochs) {
             let epoch = self.state.epoch;
@@ -290,7 +298,7 @@ impl<'a> Trainer<'a> {
 
     /// The batches of the epoch in progress, from the state's batch on.
     /// Saves and returns [`Error::Interrupted`] when a signal arrived.
-    pub fn train_epoch(&mut self, lr: f64) -> Result<()> {
+    pub(crate) fn train_epoch(&mut self, lr: f64) -> Result<()> {
         let plan = self.plan;
         let epoch = self.state.epoch;
         self.progress.start_epoch(epoch + 1);
@@ -376,7 +384,7 @@ impl<'a> Trainer<'a> {
     /// The end of an epoch: its row (training figures and validation) in
     /// `train.csv`, the schedule, then the checkpoint rule's and early
     /// stopping's decisions; the state moves to the next epoch.
-    pub fn end_epoch(&mut self, lr: f64) -> Result<()> {
+    pub(crate) fn end_epoch(&mut self, lr: f64) -> Result<()> {
         let epoch = self.state.epoch + 1;
         // train.csv's `lr` is the rate the epoch's first step used: the
         // schedule's, times the optimizer's legacy `decay` factor.
@@ -504,7 +512,7 @@ impl<'a> Trainer<'a> {
 
     /// Waits until the latest state is on disk (before the process may
     /// end, and before the runner removes the file).
-    pub fn flush_state(&mut self) -> Result<()> {
+    pub(crate) fn flush_state(&mut self) -> Result<()> {
         let started = Instant::now();
         let flushed = self.saving.writer.flush();
         self.saving.spent += started.elapsed();

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 /// A batch of `count` runs in the folder `dir`, called `noun` in messages
 /// ("seeds", "trials"); `label(i)` names run `i` (its folder).
-pub struct Batch<'a> {
+pub(crate) struct Batch<'a> {
     pub dir: &'a Path,
     pub noun: &'a str,
     pub count: usize,
@@ -19,7 +19,7 @@ pub struct Batch<'a> {
 
 /// How a batch ended: the runs that finished, in order, and the first
 /// error of those that did not.
-pub struct Ended<T> {
+pub(crate) struct Ended<T> {
     pub done: Vec<(usize, T)>,
     pub first_error: Option<Error>,
     /// "k of n seeds finished; continue with `dlp run --resume DIR`".
@@ -31,7 +31,7 @@ impl<T> Ended<T> {
     /// Every run, or the error that stops the batch: an interrupt (also
     /// when runs were never started) becomes one saying how to continue;
     /// another failure is returned after the hint is printed.
-    pub fn complete(self) -> Result<Vec<(usize, T)>> {
+    pub(crate) fn complete(self) -> Result<Vec<(usize, T)>> {
         match self.first_error {
             Some(Error::Interrupted(_)) => Err(Error::Interrupted(self.hint)),
             Some(other) => {
@@ -49,7 +49,7 @@ impl Batch<'_> {
     /// line on stderr says how), and collects how it ended. A run's error
     /// is printed under its label as it is collected; an interrupt is not
     /// (the batch's hint says it).
-    pub fn execute<T: Send>(
+    pub(crate) fn execute<T: Send>(
         &self,
         jobs: usize,
         opts: &RunOptions,
@@ -102,7 +102,7 @@ impl Batch<'_> {
 /// How many runs of a batch of `count` go at once, and on how many threads
 /// each: `jobs` capped at the runs and at the cores, the cores split
 /// evenly.
-pub fn parallelism(count: usize, jobs: usize) -> (usize, usize) {
+pub(crate) fn parallelism(count: usize, jobs: usize) -> (usize, usize) {
     let cores = rayon::current_num_threads().max(1);
     let jobs = jobs.clamp(1, count.max(1)).min(cores);
     (jobs, (cores / jobs).max(1))
@@ -115,7 +115,7 @@ pub fn parallelism(count: usize, jobs: usize) -> (usize, usize) {
 /// `label(i)` names it in messages. The results come in order; once a run
 /// is interrupted no further run starts, and those never started are left
 /// out.
-pub fn run_batch<T: Send>(
+pub(crate) fn run_batch<T: Send>(
     count: usize,
     jobs: usize,
     opts: &RunOptions,

@@ -21,7 +21,7 @@ use crate::syntax::{self, Statement, Value, ValueKind};
 
 /// The best trial of the sweep in `dir`: its folder name, what it scored,
 /// and its pipeline text.
-pub struct Best {
+pub(crate) struct Best {
     pub trial: String,
     /// `val_loss 0.1234 at epoch 7`.
     pub score: String,
@@ -30,7 +30,7 @@ pub struct Best {
     pub text: String,
 }
 
-pub fn best(dir: &std::path::Path) -> Result<Best> {
+pub(crate) fn best(dir: &std::path::Path) -> Result<Best> {
     let spec = Spec::read(dir)?;
     let results = summary::collect(dir, &spec)?;
     let (monitor, goal) = (&spec.sweep.monitor, spec.sweep.goal);
@@ -77,7 +77,7 @@ pub fn best(dir: &std::path::Path) -> Result<Best> {
 
 /// `source` with the overrides `set` (`target=value`) written in and its
 /// `sweep` statement removed.
-pub fn written(source: &str, set: &[String]) -> std::result::Result<String, String> {
+pub(crate) fn written(source: &str, set: &[String]) -> std::result::Result<String, String> {
     let mut file = syntax::parse(source).map_err(|e| e.to_string())?;
     let original = file.clone();
     // (start, end, text), applied from the end of the file back.

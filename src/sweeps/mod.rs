@@ -6,10 +6,10 @@
 //! `Pruner` trait, and [`summary`] ranks finished trials into `sweep.csv`
 //! and the picture.
 
-pub mod batch;
-pub mod best;
-pub mod prune;
+pub(crate) mod batch;
+pub(crate) mod best;
+pub(crate) mod prune;
 pub mod seeds;
-pub mod slurm;
-pub mod summary;
-pub mod sweep;
+pub(crate) mod slurm;
+pub(crate) mod summary;
+pub(crate) mod sweep;

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 /// The median of the finite values (the mean of the middle two for an
 /// even count, as `numpy.median`); `None` without any.
-pub fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     if v.is_empty() {
         return None;
@@ -53,7 +53,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
 }
 
 /// The best of `values` in direction `goal`, NaN left out.
-pub fn best(values: &[f64], goal: Mode) -> Option<f64> {
+pub(crate) fn best(values: &[f64], goal: Mode) -> Option<f64> {
     values
         .iter()
         .copied()
@@ -66,7 +66,7 @@ pub fn best(values: &[f64], goal: Mode) -> Option<f64> {
 
 /// The median rule's parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MedianRule {
+pub(crate) struct MedianRule {
     pub goal: Mode,
     /// Epochs 1…warmup are never pruned.
     pub warmup: usize,
@@ -77,14 +77,14 @@ pub struct MedianRule {
 impl MedianRule {
     /// Whether trial `trial` (0-based) needs the other trials at 1-based
     /// `epoch` at all.
-    pub fn applies(&self, trial: usize, epoch: usize) -> bool {
+    pub(crate) fn applies(&self, trial: usize, epoch: usize) -> bool {
         epoch > self.warmup && trial >= self.startup
     }
 
     /// The decision at the end of `epoch` for trial `trial` (0-based):
     /// `own` are its monitored values for epochs 1…epoch, `earlier` the
     /// values at `epoch` of the earlier trials that trained it.
-    pub fn prune(&self, trial: usize, epoch: usize, own: &[f64], earlier: &[f64]) -> bool {
+    pub(crate) fn prune(&self, trial: usize, epoch: usize, own: &[f64], earlier: &[f64]) -> bool {
         if !self.applies(trial, epoch) {
             return false;
         }
@@ -117,7 +117,7 @@ enum Look {
 
 /// A run folder's status from its `run.yaml` (`None` before it has one).
 /// Only the `status:` line is read: it is polled often.
-pub fn status_of(dir: &Path) -> Result<Option<Status>> {
+pub(crate) fn status_of(dir: &Path) -> Result<Option<Status>> {
     let path = dir.join(manifest::FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -134,7 +134,7 @@ pub fn status_of(dir: &Path) -> Result<Option<Status>> {
 }
 
 /// Whether a run with this status will train no further epoch.
-pub fn ended(status: Status) -> bool {
+pub(crate) fn ended(status: Status) -> bool {
     matches!(
         status,
         Status::Completed | Status::StoppedEarly | Status::Pruned | Status::Diverged
@@ -145,14 +145,14 @@ pub fn ended(status: Status) -> bool {
 /// failed is still to be run or resumed by what runs the sweep now (this
 /// process's batch, the Slurm array it was resubmitted in): worth waiting
 /// for, rather than stopping.
-pub trait Peers: Send + Sync + std::fmt::Debug {
+pub(crate) trait Peers: Send + Sync + std::fmt::Debug {
     /// `trial` is 0-based.
     fn may_continue(&self, trial: usize) -> bool;
 }
 
 /// No other trial runs now (a lone `--trial` outside Slurm).
 #[derive(Debug)]
-pub struct Alone;
+pub(crate) struct Alone;
 
 impl Peers for Alone {
     fn may_continue(&self, _: usize) -> bool {
@@ -163,20 +163,20 @@ impl Peers for Alone {
 /// The trials of one process's batch: each may continue until its run
 /// has returned.
 #[derive(Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     running: Vec<AtomicBool>,
 }
 
 impl Batch {
     /// A batch that will run (or keep) every one of `n` trials.
-    pub fn new(n: usize) -> Batch {
+    pub(crate) fn new(n: usize) -> Batch {
         Batch {
             running: (0..n).map(|_| AtomicBool::new(true)).collect(),
         }
     }
 
     /// Trial `i`'s run has returned.
-    pub fn done(&self, i: usize) {
+    pub(crate) fn done(&self, i: usize) {
         if let Some(r) = self.running.get(i) {
             r.store(false, Ordering::SeqCst);
         }
@@ -193,7 +193,7 @@ impl Peers for Batch {
 
 /// The pruner of one trial of a sweep.
 #[derive(Debug)]
-pub struct MedianPruner {
+pub(crate) struct MedianPruner {
     pub rule: MedianRule,
     pub monitor: String,
     /// 0-based index of the trial this pruner decides for.

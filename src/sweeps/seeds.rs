@@ -35,13 +35,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The spec of a multi-seed folder.
-pub const SPEC_FILE: &str = "seeds.yaml";
+pub(crate) const SPEC_FILE: &str = "seeds.yaml";
 /// One row per metric: mean, sd, min, max, 95 % interval.
-pub const SUMMARY_FILE: &str = "summary.csv";
+pub(crate) const SUMMARY_FILE: &str = "summary.csv";
 
 /// What `seeds.yaml` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The pipeline file, absolute, so a resume works from any folder.
     pub pipeline: PathBuf,
     /// The `--set` overrides of the command line, without the seed.
@@ -68,7 +68,7 @@ pub fn seed_of(pipeline_seed: u64, index: usize) -> u64 {
 
 /// The folder name of run `index` (0-based): `seed-01`, … (three digits
 /// from 100 seeds on).
-pub fn folder_name(index: usize, count: usize) -> String {
+pub(crate) fn folder_name(index: usize, count: usize) -> String {
     let width = count.to_string().len().max(2);
     format!("seed-{:0width$}", index + 1)
 }
@@ -80,7 +80,7 @@ pub fn is_seeds_folder(dir: &Path) -> bool {
 
 /// Runs `plan` with `count` seeds; returns the exit code (0, or 3 when a
 /// seed failed an expectation).
-pub fn run(
+pub(crate) fn run(
     plan: &Plan,
     overrides: &[String],
     count: usize,
@@ -117,7 +117,7 @@ pub fn run(
 }
 
 /// Finishes the multi-seed run in `dir` (see the module documentation).
-pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
+pub(crate) fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let base = RunFolder::lock(dir)?;
     let spec = Spec::read(dir)?;
     execute(&base, &spec, jobs, opts)
@@ -125,7 +125,7 @@ pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
 
 impl Spec {
     /// The `seeds.yaml` of the multi-seed folder `dir`.
-    pub fn read(dir: &Path) -> Result<Spec> {
+    pub(crate) fn read(dir: &Path) -> Result<Spec> {
         let path = dir.join(SPEC_FILE);
         let spec: Spec = atomic::read_yaml(&path)?;
         if spec.seeds.is_empty() {
@@ -138,7 +138,7 @@ impl Spec {
 /// One run of a batch (a seed, a sweep's trial): kept when finished,
 /// resumed when interrupted or crashed, started when absent. `set` are
 /// the `--set` overrides that make it from the pipeline.
-pub fn member_run(
+pub(crate) fn member_run(
     pipeline: &Path,
     set: &[String],
     dir: &Path,
@@ -244,7 +244,7 @@ fn execute_seeds(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) 
 /// What a multi-seed run says when expectations failed: an `expect` block
 /// must hold on every seed (README, *Expectations over seeds*), so the
 /// seeds that missed are named, each with its failed statements.
-pub fn failed_seeds(spec: &Spec, failed: &[(usize, Vec<String>)]) -> String {
+pub(crate) fn failed_seeds(spec: &Spec, failed: &[(usize, Vec<String>)]) -> String {
     let n = spec.seeds.len();
     let mut text = format!(
         "expect must hold on every seed; it failed on {} of {n}: {}\n",

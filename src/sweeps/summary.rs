@@ -22,11 +22,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The summary's file name inside a sweep folder.
-pub const FILE: &str = "sweep.csv";
+pub(crate) const FILE: &str = "sweep.csv";
 
 /// What one trial folder holds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialResult {
+pub(crate) struct TrialResult {
     /// `None` when the trial has not started.
     pub status: Option<Status>,
     /// Its `train.csv` (empty before the first epoch ends).
@@ -37,25 +37,20 @@ pub struct TrialResult {
 
 impl TrialResult {
     /// Epochs trained.
-    pub fn epochs(&self) -> usize {
+    pub(crate) fn epochs(&self) -> usize {
         self.history.last().map_or(0, |r| r.epoch)
     }
 
     /// The best monitored value and its epoch (the earliest on ties).
-    pub fn score(&self, monitor: &str, goal: Mode) -> Option<(usize, f64)> {
+    pub(crate) fn score(&self, monitor: &str, goal: Mode) -> Option<(usize, f64)> {
         let epoch = self.history.best_epoch(monitor, goal)?;
         let row = self.history.rows.iter().find(|r| r.epoch == epoch)?;
         Some((epoch, row.get(monitor)?))
     }
-
-    /// The epoch after which pruning stopped the trial.
-    pub fn pruned_at(&self) -> Option<usize> {
-        (self.status == Some(Status::Pruned)).then(|| self.epochs())
-    }
 }
 
 /// Reads every trial's folder.
-pub fn collect(base: &Path, spec: &Spec) -> Result<Vec<TrialResult>> {
+pub(crate) fn collect(base: &Path, spec: &Spec) -> Result<Vec<TrialResult>> {
     let n = spec.trials.len();
     (0..n)
         .map(|i| {
@@ -92,7 +87,7 @@ fn class(status: Option<Status>) -> u8 {
 }
 
 /// The trials' indices, best first (see the module documentation).
-pub fn ranking(results: &[TrialResult], monitor: &str, goal: Mode) -> Vec<usize> {
+pub(crate) fn ranking(results: &[TrialResult], monitor: &str, goal: Mode) -> Vec<usize> {
     let mut order: Vec<usize> = (0..results.len()).collect();
     let key = |i: usize| {
         let score = results[i].score(monitor, goal).map(|(_, v)| match goal {
@@ -117,7 +112,12 @@ pub fn ranking(results: &[TrialResult], monitor: &str, goal: Mode) -> Vec<usize>
 
 /// The best trial: the first ranked, when it completed or stopped early
 /// with a score.
-pub fn best(results: &[TrialResult], order: &[usize], monitor: &str, goal: Mode) -> Option<usize> {
+pub(crate) fn best(
+    results: &[TrialResult],
+    order: &[usize],
+    monitor: &str,
+    goal: Mode,
+) -> Option<usize> {
     order
         .first()
         .copied()
@@ -132,7 +132,7 @@ fn status_text(status: Option<Status>) -> &'static str {
 /// `status`, `epochs`, `best_epoch` and `best_<monitor>` (the score),
 /// `rank`, `best` (`true` for the best trial), then the final metrics in
 /// `train.csv`'s order.
-pub fn csv_table(
+pub(crate) fn csv_table(
     spec: &Spec,
     results: &[TrialResult],
     order: &[usize],
@@ -187,7 +187,7 @@ pub fn csv_table(
 }
 
 /// The ranked table the console ends with.
-pub fn ranked_table(spec: &Spec, results: &[TrialResult], order: &[usize]) -> String {
+pub(crate) fn ranked_table(spec: &Spec, results: &[TrialResult], order: &[usize]) -> String {
     let (monitor, goal) = (&spec.sweep.monitor, spec.sweep.goal);
     let best = best(results, order, monitor, goal);
     let mut header = vec!["rank".to_string(), "trial".to_string()];
@@ -231,7 +231,7 @@ pub fn ranked_table(spec: &Spec, results: &[TrialResult], order: &[usize]) -> St
 }
 
 /// What the picture shows of the trials.
-pub fn picture(spec: &Spec, results: &[TrialResult], order: &[usize]) -> Picture {
+pub(crate) fn picture(spec: &Spec, results: &[TrialResult], order: &[usize]) -> Picture {
     let (monitor, goal) = (&spec.sweep.monitor, spec.sweep.goal);
     let short = |target: &str| target.rsplit('.').next().unwrap_or(target).to_string();
     let trials = results
@@ -301,7 +301,7 @@ pub fn picture(spec: &Spec, results: &[TrialResult], order: &[usize]) -> Picture
 
 /// Writes `sweep.csv` and the picture from the trial folders; returns the
 /// ranked table and the line naming the files.
-pub fn write(base: &Path, spec: &Spec) -> Result<String> {
+pub(crate) fn write(base: &Path, spec: &Spec) -> Result<String> {
     let results = collect(base, spec)?;
     let order = ranking(&results, &spec.sweep.monitor, spec.sweep.goal);
     let (header, body) = csv_table(spec, &results, &order);
@@ -328,7 +328,7 @@ pub fn write(base: &Path, spec: &Spec) -> Result<String> {
 
 /// The summary of a sweep folder (`dlp sweep summary`): writes the files
 /// and says which trials have not ended.
-pub fn summarize(base: &Path) -> Result<(String, Vec<usize>)> {
+pub(crate) fn summarize(base: &Path) -> Result<(String, Vec<usize>)> {
     let spec = Spec::read(base)?;
     let text = write(base, &spec)?;
     let n = spec.trials.len();
@@ -344,7 +344,7 @@ pub fn summarize(base: &Path) -> Result<(String, Vec<usize>)> {
 }
 
 /// An error for trials that have not ended.
-pub fn unfinished_error(base: &Path, unfinished: &[usize]) -> Error {
+pub(crate) fn unfinished_error(base: &Path, unfinished: &[usize]) -> Error {
     let list: Vec<String> = unfinished.iter().map(|i| (i + 1).to_string()).collect();
     Error::Runtime(format!(
         "{} trial{} not ended ({}): continue with `dlp sweep resume {}`",

@@ -29,11 +29,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The spec of a sweep folder.
-pub const SPEC_FILE: &str = "sweep.yaml";
+pub(crate) const SPEC_FILE: &str = "sweep.yaml";
 
 /// What `sweep.yaml` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The pipeline file, absolute, so trials run from any folder (and
     /// relative data paths in it still resolve).
     pub pipeline: PathBuf,
@@ -47,7 +47,7 @@ pub struct Spec {
 
 /// One trial of `sweep.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrialSpec {
+pub(crate) struct TrialSpec {
     /// The value of each axis, in the sweep's order.
     pub values: Vec<Value>,
     /// Its pipeline seed (random sweeps; grid trials share the pipeline's).
@@ -57,7 +57,7 @@ pub struct TrialSpec {
 
 impl Spec {
     /// The spec of `plan`'s sweep run with `overrides`.
-    pub fn new(plan: &Plan, overrides: &[String]) -> Result<Spec> {
+    pub(crate) fn new(plan: &Plan, overrides: &[String]) -> Result<Spec> {
         let sweep = plan
             .sweep
             .clone()
@@ -83,7 +83,7 @@ impl Spec {
     }
 
     /// Reads `sweep.yaml` from a sweep folder.
-    pub fn read(dir: &Path) -> Result<Spec> {
+    pub(crate) fn read(dir: &Path) -> Result<Spec> {
         let path = dir.join(SPEC_FILE);
         let spec: Spec = crate::records::atomic::read_yaml(&path)?;
         if spec.trials.is_empty() {
@@ -107,7 +107,7 @@ impl Spec {
         Ok(spec)
     }
 
-    pub fn write(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
         let text = serde_yaml_ng::to_string(self).map_err(|e| Error::Runtime(e.to_string()))?;
         let text = crate::file_format::stamp(&text);
         atomic::write(&dir.join(SPEC_FILE), text.as_bytes())
@@ -115,7 +115,7 @@ impl Spec {
 
     /// The `--set` overrides of trial `i` (0-based): the command line's,
     /// then the trial's values, then its seed.
-    pub fn set(&self, i: usize) -> Vec<String> {
+    pub(crate) fn set(&self, i: usize) -> Vec<String> {
         let t = &self.trials[i];
         let mut set = self.overrides.clone();
         set.extend(
@@ -132,7 +132,7 @@ impl Spec {
     }
 
     /// Trial `i`'s values as `target=value` words.
-    pub fn describe(&self, i: usize) -> String {
+    pub(crate) fn describe(&self, i: usize) -> String {
         self.sweep
             .axes
             .iter()
@@ -144,13 +144,18 @@ impl Spec {
 }
 
 /// Whether `dir` holds a sweep.
-pub fn is_sweep_folder(dir: &Path) -> bool {
+pub(crate) fn is_sweep_folder(dir: &Path) -> bool {
     dir.join(SPEC_FILE).is_file()
 }
 
 /// Runs `plan`'s sweep here, `jobs` trials at a time; returns the exit
 /// code (0, or 3 when a trial failed an expectation).
-pub fn run(plan: &Plan, overrides: &[String], jobs: usize, opts: &RunOptions) -> Result<i32> {
+pub(crate) fn run(
+    plan: &Plan,
+    overrides: &[String],
+    jobs: usize,
+    opts: &RunOptions,
+) -> Result<i32> {
     let spec = Spec::new(plan, overrides)?;
     let base = claim(plan, opts.out.as_deref())?;
     spec.write(&base.dir)?;
@@ -158,7 +163,7 @@ pub fn run(plan: &Plan, overrides: &[String], jobs: usize, opts: &RunOptions) ->
 }
 
 /// Claims a new sweep folder.
-pub fn claim(plan: &Plan, out: Option<&Path>) -> Result<RunFolder> {
+pub(crate) fn claim(plan: &Plan, out: Option<&Path>) -> Result<RunFolder> {
     let base = RunFolder::claim(plan, out)?;
     if is_sweep_folder(&base.dir) || seeds::is_seeds_folder(&base.dir) {
         return Err(Error::Usage(format!(
@@ -170,7 +175,7 @@ pub fn claim(plan: &Plan, out: Option<&Path>) -> Result<RunFolder> {
 }
 
 /// Finishes the sweep in `dir` here (see the module documentation).
-pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
+pub(crate) fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
     let base = RunFolder::lock(dir)?;
     let spec = Spec::read(dir)?;
     execute(&base, &spec, jobs, opts)
@@ -179,7 +184,7 @@ pub fn resume(dir: &Path, jobs: usize, opts: &RunOptions) -> Result<i32> {
 /// Runs or finishes trial `number` (1-based) of the sweep in `dir`, and
 /// nothing else: what a Slurm array task runs. The sweep folder is not
 /// locked (the other tasks share it); the trial's own folder is.
-pub fn resume_trial(dir: &Path, number: usize, opts: &RunOptions) -> Result<i32> {
+pub(crate) fn resume_trial(dir: &Path, number: usize, opts: &RunOptions) -> Result<i32> {
     let spec = Spec::read(dir)?;
     let n = spec.trials.len();
     if number == 0 || number > n {

@@ -10,7 +10,7 @@ pub struct Span {
 }
 
 impl Span {
-    pub fn new(start: usize, end: usize) -> Span {
+    pub(crate) fn new(start: usize, end: usize) -> Span {
         Span { start, end }
     }
 }
@@ -41,7 +41,7 @@ pub enum Statement {
 }
 
 impl Statement {
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Statement::Command(c) => c.span,
             Statement::Let(l) => l.span,
@@ -161,7 +161,7 @@ impl BinOp {
     }
 
     /// Whether `self` binds at least as tightly as `other` (left associative).
-    pub fn binds_before(self, other: BinOp) -> bool {
+    pub(crate) fn binds_before(self, other: BinOp) -> bool {
         self.precedence() >= other.precedence()
     }
 }

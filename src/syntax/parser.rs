@@ -9,10 +9,10 @@ use pest::iterators::Pair;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/dlp.pest"]
-pub struct DlpParser;
+pub(crate) struct DlpParser;
 
 /// A syntax error, located in the source, already renamed for users.
-pub type SyntaxError = PestError<Rule>;
+pub(crate) type SyntaxError = PestError<Rule>;
 
 /// Parses a whole `.dlp` source text.
 pub fn parse(source: &str) -> Result<File, Box<SyntaxError>> {
@@ -47,7 +47,7 @@ pub fn parse_value(text: &str) -> Result<Value, Box<SyntaxError>> {
 }
 
 /// What a user reads instead of an internal rule name.
-pub fn rule_name(rule: &Rule) -> String {
+pub(crate) fn rule_name(rule: &Rule) -> String {
     match rule {
         Rule::EOI => "end of file",
         Rule::file => "a pipeline",

@@ -2,11 +2,10 @@
 //! ([`out`]), the progress bars and epoch lines of training
 //! ([`progress`]), and the log and Chrome-trace layers ([`trace`]).
 
-pub mod progress;
+pub(crate) mod progress;
 pub mod trace;
 
-pub use progress::Progress;
-pub use trace::TraceGuard;
+pub(crate) use progress::Progress;
 
 use crate::error::{Error, Result};
 use std::io::Write;

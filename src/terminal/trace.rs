@@ -13,7 +13,7 @@
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::Duration;
@@ -32,15 +32,7 @@ static CHROME: OnceLock<Option<Mutex<FlushGuard>>> = OnceLock::new();
 /// Keeps a trace file open; dropping it completes and closes the file.
 #[must_use = "the trace file is completed when the guard is dropped"]
 pub struct TraceGuard {
-    path: Option<PathBuf>,
     closed: Option<mpsc::Receiver<()>>,
-}
-
-impl TraceGuard {
-    /// The trace file being written, if any.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
 }
 
 /// `dlp`'s spans down to debug, other crates' down to info: enough to see
@@ -87,10 +79,7 @@ fn install() -> Option<Mutex<FlushGuard>> {
 pub fn init(trace: Option<&Path>) -> Result<TraceGuard> {
     let chrome = CHROME.get_or_init(install);
     let Some(path) = trace else {
-        return Ok(TraceGuard {
-            path: None,
-            closed: None,
-        });
+        return Ok(TraceGuard { closed: None });
     };
     let chrome = chrome.as_ref().ok_or_else(|| {
         Error::Runtime(format!(
@@ -123,10 +112,7 @@ pub fn init(trace: Option<&Path>) -> Result<TraceGuard> {
         Ok(g) => g.start_new(Some(Box::new(writer))),
         Err(p) => p.into_inner().start_new(Some(Box::new(writer))),
     }
-    Ok(TraceGuard {
-        path: Some(path.to_path_buf()),
-        closed: Some(rx),
-    })
+    Ok(TraceGuard { closed: Some(rx) })
 }
 
 impl Drop for TraceGuard {

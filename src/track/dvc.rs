@@ -17,23 +17,23 @@ use crate::error::{Error, Result};
 use crate::records::{EpochRow, atomic};
 use std::path::{Path, PathBuf};
 
-pub const FILE: &str = "dvc.yaml";
-pub const METRICS: &str = "metrics.json";
-pub const PARAMS: &str = "params.yaml";
+pub(crate) const FILE: &str = "dvc.yaml";
+pub(crate) const METRICS: &str = "metrics.json";
+pub(crate) const PARAMS: &str = "params.yaml";
 
 /// Whether `dir` has DVC's files.
-pub fn started(dir: &Path) -> bool {
+pub(crate) fn started(dir: &Path) -> bool {
     dir.join(FILE).is_file()
 }
 
 /// A run's DVC files.
-pub struct Files {
+pub(crate) struct Files {
     dir: PathBuf,
     columns: Vec<String>,
 }
 
 impl Files {
-    pub fn new(dir: &Path) -> Files {
+    pub(crate) fn new(dir: &Path) -> Files {
         Files {
             dir: dir.to_path_buf(),
             columns: Vec::new(),

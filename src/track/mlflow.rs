@@ -63,7 +63,7 @@ const GROUP_ARTIFACTS: [&str; 6] = [
 
 /// The tracking server and how to sign in.
 #[derive(Debug, Clone)]
-pub struct Server {
+pub(crate) struct Server {
     /// `http(s)://host:port[/prefix]`, without credentials.
     pub uri: String,
     auth: Option<String>,
@@ -71,7 +71,7 @@ pub struct Server {
 
 impl Server {
     /// The server of `MLFLOW_TRACKING_URI`, else `stored` (a run folder's).
-    pub fn from_env(stored: Option<&str>) -> Result<Server> {
+    pub(crate) fn from_env(stored: Option<&str>) -> Result<Server> {
         let env = std::env::var("MLFLOW_TRACKING_URI")
             .ok()
             .filter(|s| !s.is_empty());
@@ -294,7 +294,7 @@ fn pairs(kv: &[(String, String)]) -> Value {
 
 /// What a send achieved.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     pub sent: usize,
     pub pending: usize,
 }
@@ -540,7 +540,7 @@ fn md5_tag(path: &Path) -> Option<String> {
 }
 
 /// A run's MLflow tracker.
-pub struct RunTracker {
+pub(crate) struct RunTracker {
     outbox: Outbox,
     /// False once the server could not be reached: no more waiting on it.
     online: bool,
@@ -548,7 +548,7 @@ pub struct RunTracker {
 }
 
 impl RunTracker {
-    pub fn new(dir: &Path, quiet: bool) -> RunTracker {
+    pub(crate) fn new(dir: &Path, quiet: bool) -> RunTracker {
         RunTracker {
             outbox: Outbox::new(dir),
             online: true,
@@ -698,7 +698,7 @@ fn absolute(dir: &Path) -> String {
 }
 
 /// How many operations of `dir`'s outbox the server does not have yet.
-pub fn pending(dir: &Path) -> Result<usize> {
+pub(crate) fn pending(dir: &Path) -> Result<usize> {
     let _guard = SENDING.lock().unwrap_or_else(|p| p.into_inner());
     let b = Outbox::new(dir);
     Ok(b.ops()?.len().saturating_sub(b.state()?.sent))
@@ -764,7 +764,7 @@ pub fn start_group(group: &Group<'_>, quiet: bool) -> Result<()> {
 }
 
 /// Ends a sweep's or multi-seed folder's parent run.
-pub fn end_group(dir: &Path, status: Status, quiet: bool) -> Result<()> {
+pub(crate) fn end_group(dir: &Path, status: Status, quiet: bool) -> Result<()> {
     {
         let _guard = SENDING.lock().unwrap_or_else(|p| p.into_inner());
         let outbox = Outbox::new(dir);
@@ -791,7 +791,7 @@ pub fn end_group(dir: &Path, status: Status, quiet: bool) -> Result<()> {
 
 /// `dlp sync`: sends what `dir` (a run, or a sweep or multi-seed folder
 /// and its runs) kept; returns each folder's result.
-pub fn sync(dir: &Path) -> Result<Vec<(PathBuf, std::result::Result<Sent, String>)>> {
+pub(crate) fn sync(dir: &Path) -> Result<Vec<(PathBuf, std::result::Result<Sent, String>)>> {
     let mut out = Vec::new();
     for d in super::folders(dir)? {
         if !Outbox::exists(&d) {
@@ -804,7 +804,7 @@ pub fn sync(dir: &Path) -> Result<Vec<(PathBuf, std::result::Result<Sent, String
 }
 
 /// The run id an outbox's run has on the server, once created.
-pub fn run_id(dir: &Path) -> Option<String> {
+pub(crate) fn run_id(dir: &Path) -> Option<String> {
     Outbox::new(dir).state().ok()?.run_id
 }
 

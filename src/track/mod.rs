@@ -16,10 +16,10 @@
 //! with `--resume` continues the trackers it started with (their state is
 //! in its folder) and any named again.
 
-pub mod dvc;
-pub mod mlflow;
-pub mod outbox;
-pub mod tensorboard;
+pub(crate) mod dvc;
+pub(crate) mod mlflow;
+pub(crate) mod outbox;
+pub(crate) mod tensorboard;
 
 use crate::error::{Error, Result};
 use crate::records::{EpochRow, Manifest, Status};
@@ -64,7 +64,7 @@ pub enum HValue {
 }
 
 impl HValue {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             HValue::Number(x) => crate::records::csv_num(*x),
             HValue::Text(s) => s.clone(),
@@ -73,7 +73,7 @@ impl HValue {
     }
 
     /// A sweep axis's value as dlp writes it (`0.01`, `adam`, `true`).
-    pub fn parse(text: &str) -> HValue {
+    pub(crate) fn parse(text: &str) -> HValue {
         if let Ok(x) = text.parse::<f64>() {
             HValue::Number(x)
         } else if let Ok(b) = text.parse::<bool>() {
@@ -86,7 +86,7 @@ impl HValue {
 
 impl Settings {
     /// The settings of a member run with these values.
-    pub fn member(&self, hparams: Vec<(String, HValue)>) -> Settings {
+    pub(crate) fn member(&self, hparams: Vec<(String, HValue)>) -> Settings {
         Settings {
             kinds: self.kinds.clone(),
             member: Some(Member { hparams }),
@@ -94,7 +94,7 @@ impl Settings {
     }
 
     /// Checks what can be checked before anything runs: MLflow's address.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.kinds.contains(&Kind::Mlflow) {
             mlflow::Server::from_env(None)?;
         }
@@ -103,15 +103,14 @@ impl Settings {
 }
 
 /// What a tracker is told about its run.
-pub struct RunInfo<'a> {
+pub(crate) struct RunInfo<'a> {
     pub dir: &'a Path,
     pub manifest: &'a Manifest,
     pub member: Option<&'a Member>,
-    pub resuming: bool,
 }
 
 /// One tracker. Errors are reported by [`Trackers`], never fatal.
-pub trait Tracker: Send {
+pub(crate) trait Tracker: Send {
     fn name(&self) -> &'static str;
     /// The run starts (or resumes).
     fn start(&mut self, run: &RunInfo<'_>) -> Result<()>;
@@ -124,7 +123,7 @@ pub trait Tracker: Send {
 
 /// The trackers of one run.
 #[derive(Default)]
-pub struct Trackers {
+pub(crate) struct Trackers {
     live: Mutex<Vec<Box<dyn Tracker>>>,
 }
 
@@ -136,7 +135,7 @@ impl std::fmt::Debug for Trackers {
 
 /// The trackers a run folder already reports to (a resumed run goes on
 /// with them).
-pub fn kinds_in(dir: &Path) -> Vec<Kind> {
+pub(crate) fn kinds_in(dir: &Path) -> Vec<Kind> {
     let mut kinds = Vec::new();
     if tensorboard::started(dir) {
         kinds.push(Kind::Tensorboard);
@@ -153,7 +152,12 @@ pub fn kinds_in(dir: &Path) -> Vec<Kind> {
 impl Trackers {
     /// The trackers for the run in `dir`: those of `settings`, and on a
     /// resume those the folder already reports to.
-    pub fn open(dir: &Path, settings: &Settings, resuming: bool, quiet: bool) -> Arc<Trackers> {
+    pub(crate) fn open(
+        dir: &Path,
+        settings: &Settings,
+        resuming: bool,
+        quiet: bool,
+    ) -> Arc<Trackers> {
         let mut kinds = settings.kinds.clone();
         if resuming {
             kinds.extend(kinds_in(dir));
@@ -187,15 +191,15 @@ impl Trackers {
         });
     }
 
-    pub fn start(&self, run: &RunInfo<'_>) {
+    pub(crate) fn start(&self, run: &RunInfo<'_>) {
         self.each("start", &mut |t| t.start(run));
     }
 
-    pub fn epoch(&self, row: &EpochRow) {
+    pub(crate) fn epoch(&self, row: &EpochRow) {
         self.each("epoch end", &mut |t| t.epoch(row));
     }
 
-    pub fn end(&self, run: &RunInfo<'_>) {
+    pub(crate) fn end(&self, run: &RunInfo<'_>) {
         self.each("end", &mut |t| t.end(run));
     }
 }
@@ -218,7 +222,7 @@ pub struct Group<'a> {
 /// Runs the members of a sweep or seeds folder (`run`) inside its group:
 /// the trackers' parent run and experiment opened before, and closed with
 /// the status the batch ended with.
-pub fn tracked_group<T>(
+pub(crate) fn tracked_group<T>(
     settings: &Settings,
     group: &Group<'_>,
     quiet: bool,
@@ -263,7 +267,7 @@ fn end_group<T>(dir: &Path, result: &Result<T>, quiet: bool) {
 
 /// The folders `dlp sync` looks at for `dir`: itself, and each run of a
 /// sweep or multi-seed folder.
-pub fn folders(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn folders(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = vec![dir.to_path_buf()];
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut subs: Vec<PathBuf> = entries
@@ -277,7 +281,7 @@ pub fn folders(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The MLflow status of how a dlp run ended.
-pub fn mlflow_status(status: Status) -> &'static str {
+pub(crate) fn mlflow_status(status: Status) -> &'static str {
     match status {
         Status::Running | Status::Crashed => "RUNNING",
         Status::Completed | Status::StoppedEarly | Status::Pruned => "FINISHED",
@@ -288,7 +292,7 @@ pub fn mlflow_status(status: Status) -> &'static str {
 
 /// The resolved plan as `--set` names it (`train.optimizer.lr`,
 /// `model.dense.units`), value as text.
-pub fn plan_params(dir: &Path, manifest: &Manifest) -> Result<Vec<(String, String)>> {
+pub(crate) fn plan_params(dir: &Path, manifest: &Manifest) -> Result<Vec<(String, String)>> {
     let files = crate::report::page::files::RunFiles::read_with(dir, manifest.clone())?;
     let mut lines = crate::report::page::compare::flatten_plan(&files)?;
     for (k, v) in lines.iter_mut() {
@@ -319,14 +323,14 @@ fn set_name(path: &str) -> String {
 }
 
 /// A pipeline's name: its file's stem.
-pub fn pipeline_name(path: &Path) -> String {
+pub(crate) fn pipeline_name(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pipeline".into())
 }
 
 /// Milliseconds since the epoch, as MLflow counts time.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

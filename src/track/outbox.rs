@@ -15,14 +15,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The folder, inside a run folder, of its MLflow outbox and state.
-pub const DIR: &str = "mlflow";
-pub const OUTBOX: &str = "outbox.jsonl";
-pub const STATE: &str = "state.json";
+pub(crate) const DIR: &str = "mlflow";
+pub(crate) const OUTBOX: &str = "outbox.jsonl";
+pub(crate) const STATE: &str = "state.json";
 
 /// One MLflow call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
+pub(crate) enum Op {
     /// Create the run (`runs/create`); `parent`: the run of the folder
     /// above (a sweep's or multi-seed folder's) is its parent.
     Create {
@@ -53,7 +53,7 @@ pub enum Op {
 
 /// One metric value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metric {
+pub(crate) struct Metric {
     pub key: String,
     pub value: f64,
     pub timestamp: i64,
@@ -62,7 +62,7 @@ pub struct Metric {
 
 /// What `state.json` holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     /// The tracking server (without user name or password).
     pub tracking_uri: String,
     #[serde(default)]
@@ -83,19 +83,19 @@ pub struct State {
 
 /// A run folder's outbox.
 #[derive(Debug, Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     pub run_dir: PathBuf,
 }
 
 impl Outbox {
-    pub fn new(run_dir: &Path) -> Outbox {
+    pub(crate) fn new(run_dir: &Path) -> Outbox {
         Outbox {
             run_dir: run_dir.to_path_buf(),
         }
     }
 
     /// Whether `run_dir` has an outbox (it reports to MLflow).
-    pub fn exists(run_dir: &Path) -> bool {
+    pub(crate) fn exists(run_dir: &Path) -> bool {
         run_dir.join(DIR).join(STATE).is_file()
     }
 
@@ -103,13 +103,13 @@ impl Outbox {
         self.run_dir.join(DIR).join(name)
     }
 
-    pub fn state(&self) -> Result<State> {
+    pub(crate) fn state(&self) -> Result<State> {
         let path = self.path(STATE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         serde_json::from_str(&text).map_err(|e| Error::file(&path, e.to_string()))
     }
 
-    pub fn write_state(&self, state: &State) -> Result<()> {
+    pub(crate) fn write_state(&self, state: &State) -> Result<()> {
         let dir = self.run_dir.join(DIR);
         std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
         let text =
@@ -118,7 +118,7 @@ impl Outbox {
     }
 
     /// Appends `ops` to the outbox, synced.
-    pub fn push(&self, ops: &[Op]) -> Result<()> {
+    pub(crate) fn push(&self, ops: &[Op]) -> Result<()> {
         let path = self.path(OUTBOX);
         // A line cut short by a crash would swallow the next: end it first.
         let torn = std::fs::read(&path)
@@ -143,7 +143,7 @@ impl Outbox {
     }
 
     /// Every complete operation in the outbox, in order.
-    pub fn ops(&self) -> Result<Vec<Op>> {
+    pub(crate) fn ops(&self) -> Result<Vec<Op>> {
         let path = self.path(OUTBOX);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,

@@ -27,12 +27,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The epochs written so far, beside the event files.
-pub const STATE: &str = "tensorboard.json";
+pub(crate) const STATE: &str = "tensorboard.json";
 
 // ---- event.proto, summary.proto, tensor.proto ----
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Event {
+pub(crate) struct Event {
     #[prost(double, tag = "1")]
     pub wall_time: f64,
     #[prost(int64, tag = "2")]
@@ -42,7 +42,7 @@ pub struct Event {
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub enum What {
+pub(crate) enum What {
     #[prost(string, tag = "3")]
     FileVersion(String),
     #[prost(message, tag = "5")]
@@ -50,13 +50,13 @@ pub enum What {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Summary {
+pub(crate) struct Summary {
     #[prost(message, repeated, tag = "1")]
     pub value: Vec<SummaryValue>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct SummaryValue {
+pub(crate) struct SummaryValue {
     #[prost(string, tag = "1")]
     pub tag: String,
     #[prost(message, optional, tag = "9")]
@@ -66,7 +66,7 @@ pub struct SummaryValue {
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub enum Payload {
+pub(crate) enum Payload {
     #[prost(float, tag = "2")]
     SimpleValue(f32),
     #[prost(message, tag = "4")]
@@ -76,7 +76,7 @@ pub enum Payload {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Image {
+pub(crate) struct Image {
     #[prost(int32, tag = "1")]
     pub height: i32,
     #[prost(int32, tag = "2")]
@@ -89,13 +89,13 @@ pub struct Image {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct SummaryMetadata {
+pub(crate) struct SummaryMetadata {
     #[prost(message, optional, tag = "1")]
     pub plugin_data: Option<PluginData>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct PluginData {
+pub(crate) struct PluginData {
     #[prost(string, tag = "1")]
     pub plugin_name: String,
     #[prost(bytes = "vec", tag = "2")]
@@ -103,7 +103,7 @@ pub struct PluginData {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct TensorProto {
+pub(crate) struct TensorProto {
     /// `DataType`: 7 is `DT_STRING`.
     #[prost(int32, tag = "1")]
     pub dtype: i32,
@@ -115,14 +115,14 @@ pub struct TensorProto {
 
 /// A scalar's shape: no dimensions.
 #[derive(Clone, PartialEq, Message)]
-pub struct TensorShape {}
+pub(crate) struct TensorShape {}
 
 const DT_STRING: i32 = 7;
 
 // ---- the HParams plugin: plugin_data.proto, api.proto, struct.proto ----
 
 #[derive(Clone, PartialEq, Message)]
-pub struct HParamsPluginData {
+pub(crate) struct HParamsPluginData {
     #[prost(int32, tag = "1")]
     pub version: i32,
     #[prost(oneof = "HParamsData", tags = "2, 3, 4")]
@@ -130,7 +130,7 @@ pub struct HParamsPluginData {
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub enum HParamsData {
+pub(crate) enum HParamsData {
     #[prost(message, tag = "2")]
     Experiment(Experiment),
     #[prost(message, tag = "3")]
@@ -140,7 +140,7 @@ pub enum HParamsData {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Experiment {
+pub(crate) struct Experiment {
     #[prost(string, tag = "1")]
     pub description: String,
     #[prost(double, tag = "3")]
@@ -154,7 +154,7 @@ pub struct Experiment {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct HParamInfo {
+pub(crate) struct HParamInfo {
     #[prost(string, tag = "1")]
     pub name: String,
     /// `DataType`: 1 string, 2 bool, 3 float64.
@@ -165,13 +165,13 @@ pub struct HParamInfo {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct MetricInfo {
+pub(crate) struct MetricInfo {
     #[prost(message, optional, tag = "1")]
     pub name: Option<MetricName>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct MetricName {
+pub(crate) struct MetricName {
     #[prost(string, tag = "1")]
     pub group: String,
     #[prost(string, tag = "2")]
@@ -179,7 +179,7 @@ pub struct MetricName {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct SessionStartInfo {
+pub(crate) struct SessionStartInfo {
     #[prost(btree_map = "string, message", tag = "1")]
     pub hparams: BTreeMap<String, PValue>,
     #[prost(string, tag = "4")]
@@ -189,7 +189,7 @@ pub struct SessionStartInfo {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct SessionEndInfo {
+pub(crate) struct SessionEndInfo {
     /// `Status`: 1 success, 2 failure, 3 running.
     #[prost(int32, tag = "1")]
     pub status: i32,
@@ -199,20 +199,22 @@ pub struct SessionEndInfo {
 
 /// `google.protobuf.ListValue`.
 #[derive(Clone, PartialEq, Message)]
-pub struct ListValue {
+pub(crate) struct ListValue {
     #[prost(message, repeated, tag = "1")]
     pub values: Vec<PValue>,
 }
 
 /// `google.protobuf.Value`, the kinds dlp uses.
 #[derive(Clone, PartialEq, Message)]
-pub struct PValue {
+pub(crate) struct PValue {
     #[prost(oneof = "Kind", tags = "2, 3, 4")]
     pub kind: Option<Kind>,
 }
 
+// The variants keep google.protobuf.Value's field names.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub enum Kind {
+pub(crate) enum Kind {
     #[prost(double, tag = "2")]
     NumberValue(f64),
     #[prost(string, tag = "3")]
@@ -236,13 +238,13 @@ impl From<&HValue> for PValue {
 // ---- records ----
 
 /// TensorFlow's masked CRC32C of a record's length and of its data.
-pub fn masked_crc(bytes: &[u8]) -> u32 {
+pub(crate) fn masked_crc(bytes: &[u8]) -> u32 {
     let crc = crc32c::crc32c(bytes);
     crc.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 /// One record around `data`.
-pub fn record(data: &[u8]) -> Vec<u8> {
+pub(crate) fn record(data: &[u8]) -> Vec<u8> {
     let len = (data.len() as u64).to_le_bytes();
     let mut out = Vec::with_capacity(data.len() + 16);
     out.extend_from_slice(&len);
@@ -377,7 +379,7 @@ impl EventFile {
 }
 
 /// Whether `dir` has event files (the run reports to TensorBoard).
-pub fn started(dir: &Path) -> bool {
+pub(crate) fn started(dir: &Path) -> bool {
     dir.join(STATE).is_file()
 }
 
@@ -400,14 +402,14 @@ fn write_last_epoch(dir: &Path, epoch: usize) -> Result<()> {
 }
 
 /// A run's TensorBoard writer.
-pub struct RunWriter {
+pub(crate) struct RunWriter {
     dir: PathBuf,
     file: Option<EventFile>,
     last_epoch: usize,
 }
 
 impl RunWriter {
-    pub fn new(dir: &Path) -> RunWriter {
+    pub(crate) fn new(dir: &Path) -> RunWriter {
         RunWriter {
             dir: dir.to_path_buf(),
             file: None,

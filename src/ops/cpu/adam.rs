@@ -9,7 +9,7 @@ use candle_core::{Result, Tensor, bail};
 /// `(w, m, v)` after one step, bit for bit the reference: every constant
 /// is rounded to f32 as candle's `affine` rounds it, and the `+ 0.0` of
 /// each `affine(a, 0.0)` is kept (it turns −0 into +0).
-pub fn update(
+pub(crate) fn update(
     w: &Tensor,
     g: &Tensor,
     m: &Tensor,

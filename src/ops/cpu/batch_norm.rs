@@ -28,7 +28,7 @@ struct Stats {
 ///
 /// Returns `(y, mean, var)`; `mean` and `var` (biased, as Keras'
 /// `moments`) are detached, for the caller's running averages.
-pub fn batch_norm_train(
+pub(crate) fn batch_norm_train(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,

@@ -11,7 +11,12 @@ use rayon::prelude::*;
 
 /// Per-channel affine map of a contiguous f32 CPU tensor (N, C, …) with
 /// channel vectors of C entries.
-pub fn channel_affine(x: &Tensor, mean: &[f32], scale: &[f32], shift: &[f32]) -> Result<Tensor> {
+pub(crate) fn channel_affine(
+    x: &Tensor,
+    mean: &[f32],
+    scale: &[f32],
+    shift: &[f32],
+) -> Result<Tensor> {
     if x.rank() < 2 {
         bail!("channel_affine: expected (N, C, …), got {:?}", x.dims());
     }

@@ -25,7 +25,7 @@ const CHUNK_COLUMNS: usize = 1024;
 /// The differentiable fast convolution (CPU, f32), followed by a ReLU
 /// unless `relu` is [`Relu::Off`] (fused: applied per image while the
 /// output is in cache; its gradient mask as `relu` says).
-pub fn conv2d(
+pub(crate) fn conv2d(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,

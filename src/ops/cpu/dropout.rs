@@ -14,7 +14,7 @@ pub(crate) const MASK_BLOCK: usize = 1 << 16;
 /// stream `derive(seed, &[b])`, in parallel: the blocks depend on the
 /// shape only, so the mask is the same whatever the thread count. A unit
 /// is dropped when a 32-bit draw falls below `rate · 2³²`.
-pub fn mask(dims: &[usize], rate: f64, seed: u64) -> Result<Tensor> {
+pub(crate) fn mask(dims: &[usize], rate: f64, seed: u64) -> Result<Tensor> {
     let n: usize = dims.iter().product();
     let (threshold, keep) = crate::ops::dropout_constants(rate);
     let mut values = vec![0f32; n];

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 const GRAIN: usize = 1 << 14;
 
 /// `x · mask` of CPU f32 tensors of one shape, differentiable in `x` only.
-pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+pub(crate) fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
     if x.dims() != mask.dims() {
         bail!(
             "mask_mul: mask shape {:?} differs from input {:?}",

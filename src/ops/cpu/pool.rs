@@ -226,12 +226,12 @@ fn max2x2_backward_lanes(
 }
 
 /// Differentiable pooling of a CPU f32 tensor (N, C, H, W).
-pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
+pub(crate) fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     let p = Pool::new(Kind::Max, x, size, stride)?;
     x.contiguous()?.apply_op1(PoolOp(p))
 }
 
-pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
+pub(crate) fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     let p = Pool::new(Kind::Avg, x, size, stride)?;
     x.contiguous()?.apply_op1(PoolOp(p))
 }

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 const GRAIN: usize = 1 << 14;
 
 /// Differentiable ReLU of a CPU f32 tensor.
-pub fn relu(x: &Tensor) -> Result<Tensor> {
+pub(crate) fn relu(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1(Relu)
 }
 
@@ -41,7 +41,7 @@ impl CustomOp1 for Relu {
 }
 
 /// `dy` where the ReLU's output `y` is positive, else 0 (no autograd).
-pub fn relu_grad(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
+pub(crate) fn relu_grad(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
     y.apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)
 }
 

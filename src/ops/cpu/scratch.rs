@@ -12,7 +12,7 @@ thread_local! {
 /// The buffer is taken out of its slot for the duration, so a nested call on
 /// the same thread (rayon may run another task while `f` waits inside a
 /// parallel gemm) gets a fresh buffer instead of aliasing this one.
-pub fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let mut buf = SCRATCH.with(|s| s.take());
     if buf.len() < len {
         buf.resize(len, 0.0);

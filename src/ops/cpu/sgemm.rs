@@ -9,7 +9,7 @@ use gemm::Parallelism;
 
 /// A read-only matrix view: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
-pub struct MatRef<'a> {
+pub(crate) struct MatRef<'a> {
     pub data: &'a [f32],
     pub rs: usize,
     pub cs: usize,
@@ -17,7 +17,7 @@ pub struct MatRef<'a> {
 
 impl<'a> MatRef<'a> {
     /// A row-major matrix with row stride `ld`.
-    pub fn rows(data: &'a [f32], ld: usize) -> Self {
+    pub(crate) fn rows(data: &'a [f32], ld: usize) -> Self {
         Self {
             data,
             rs: ld,
@@ -26,7 +26,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// The transpose of a row-major matrix with row stride `ld`.
-    pub fn transposed(data: &'a [f32], ld: usize) -> Self {
+    pub(crate) fn transposed(data: &'a [f32], ld: usize) -> Self {
         Self {
             data,
             rs: 1,
@@ -43,7 +43,7 @@ impl<'a> MatRef<'a> {
 }
 
 /// How to split one product over threads.
-pub fn parallelism(threads: usize) -> Parallelism {
+pub(crate) fn parallelism(threads: usize) -> Parallelism {
     if threads > 1 {
         Parallelism::Rayon(threads)
     } else {
@@ -53,7 +53,7 @@ pub fn parallelism(threads: usize) -> Parallelism {
 
 /// `dst (m×n, row-major, row stride ldd) = [dst +] a (m×k) · b (k×n)`.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(
+pub(crate) fn sgemm(
     m: usize,
     n: usize,
     k: usize,

@@ -21,7 +21,7 @@ struct Stats {
 
 /// `(y, mean, var)` as [`crate::ops::batch_norm_train`]; `relu_input` as
 /// the CPU kernel's.
-pub fn batch_norm_train(
+pub(crate) fn batch_norm_train(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
@@ -113,7 +113,7 @@ fn channel_sums(
 /// Per-channel sums of a (N, C, H, W) tensor over N, H and W (a
 /// convolution's bias gradient), in the fixed order of the batch-norm
 /// statistics.
-pub fn channel_sum(
+pub(crate) fn channel_sum(
     dev: &CudaDevice,
     x: &CudaView<'_, f32>,
     dims: (usize, usize, usize),

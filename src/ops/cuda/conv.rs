@@ -114,7 +114,7 @@ fn plan(dev: &CudaDevice, g: &ConvGeometry, n: usize) -> Result<Rc<ConvPlan>> {
 
 /// `relu(conv2d(x, w) + b)` as [`crate::ops::conv2d`] and its fused
 /// variants, on CUDA f32 tensors.
-pub fn conv2d(
+pub(crate) fn conv2d(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,

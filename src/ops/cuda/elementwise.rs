@@ -30,7 +30,7 @@ fn map(
 }
 
 /// ReLU, gradient 0 at 0 as on the CPU.
-pub fn relu(x: &Tensor) -> Result<Tensor> {
+pub(crate) fn relu(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1(Relu)
 }
 
@@ -55,7 +55,7 @@ impl CustomOp1 for Relu {
 }
 
 /// dy where the ReLU's output `y` is positive, else 0.
-pub fn relu_grad(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
+pub(crate) fn relu_grad(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
     y.contiguous()?
         .apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)
 }
@@ -90,7 +90,7 @@ impl CustomOp2 for ReluGrad {
 }
 
 /// `x · mask` for a mask of x's shape, differentiable in `x` only.
-pub fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+pub(crate) fn mask_mul(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op2(&mask.contiguous()?, MaskMul)
 }
 
@@ -139,7 +139,7 @@ impl CustomOp2 for MaskMul {
 /// The dropout mask of [`crate::ops::cpu::dropout::mask`], drawn on the
 /// GPU: the same ChaCha8 streams (block keys computed here, on the host),
 /// so the same bits.
-pub fn dropout_mask(
+pub(crate) fn dropout_mask(
     dims: &[usize],
     rate: f64,
     seed: u64,
@@ -201,7 +201,12 @@ impl CustomOp1 for DropoutMask {
 
 /// `(x − mean_c)·scale_c + shift_c` per channel of `x` (N, C, …); not
 /// differentiable (inference).
-pub fn channel_affine(x: &Tensor, mean: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
+pub(crate) fn channel_affine(
+    x: &Tensor,
+    mean: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+) -> Result<Tensor> {
     let c = x.dim(1)?;
     let params = Tensor::cat(
         &[
@@ -269,7 +274,7 @@ impl CustomOp2 for ChannelAffine {
 
 /// Keras' Adam on the GPU: `(w, m, v)` after one step, element for
 /// element the arithmetic of the CPU's kernel.
-pub fn adam_update(
+pub(crate) fn adam_update(
     w: &Tensor,
     g: &Tensor,
     m: &Tensor,

@@ -26,7 +26,7 @@ fn sizes(p: &Pool, l: &Layout) -> Result<(usize, usize, usize, usize, usize)> {
     Ok((n * c, h, w, oh, ow))
 }
 
-pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
+pub(crate) fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     x.contiguous()?.apply_op1(Pool {
         is_max: true,
         size,
@@ -34,7 +34,7 @@ pub fn max_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     })
 }
 
-pub fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
+pub(crate) fn avg_pool2d(x: &Tensor, size: usize, stride: usize) -> Result<Tensor> {
     x.contiguous()?.apply_op1(Pool {
         is_max: false,
         size,

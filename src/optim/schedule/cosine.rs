@@ -3,7 +3,7 @@
 //! with T_max = span (the last epoch, e = span − 1, is just above `min`;
 //! `min` would be reached one epoch later).
 
-pub fn lr(base: f64, epoch: usize, span: usize, min: f64) -> f64 {
+pub(crate) fn lr(base: f64, epoch: usize, span: usize, min: f64) -> f64 {
     let span = span.max(1) as f64;
     let progress = (epoch as f64 / span).min(1.0);
     min + (base - min) * (1.0 + (std::f64::consts::PI * progress).cos()) / 2.0

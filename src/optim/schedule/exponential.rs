@@ -2,7 +2,7 @@
 //! book's fig. 4.20, "× 0.1 every 8 epochs"; Keras' `ExponentialDecay`
 //! without `staircase`).
 
-pub fn lr(base: f64, epoch: usize, every: usize, factor: f64) -> f64 {
+pub(crate) fn lr(base: f64, epoch: usize, every: usize, factor: f64) -> f64 {
     base * factor.powf(epoch as f64 / every.max(1) as f64)
 }
 

@@ -2,7 +2,7 @@
 //! lr₀ + (to − lr₀)·e/span (PyTorch's `LinearLR` with total_iters = span,
 //! the same convention as [`super::cosine`]).
 
-pub fn lr(base: f64, epoch: usize, span: usize, to: f64) -> f64 {
+pub(crate) fn lr(base: f64, epoch: usize, span: usize, to: f64) -> f64 {
     let progress = (epoch as f64 / span.max(1) as f64).min(1.0);
     base + (to - base) * progress
 }

@@ -1,12 +1,12 @@
 //! Learning-rate schedules, one file each, per 0-based epoch, and the
 //! [`Scheduler`] that combines the plan's schedule with its warm-up.
 
-pub mod cosine;
-pub mod exponential;
-pub mod linear;
-pub mod plateau;
-pub mod step;
-pub mod warmup;
+pub(crate) mod cosine;
+pub(crate) mod exponential;
+pub(crate) mod linear;
+pub(crate) mod plateau;
+pub(crate) mod step;
+pub(crate) mod warmup;
 
 use crate::error::{Error, Result};
 use crate::plan::{Schedule, SchedulePlan};

@@ -11,7 +11,7 @@
 use crate::plan::Mode;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plateau {
+pub(crate) struct Plateau {
     pub mode: Mode,
     pub factor: f64,
     pub patience: usize,
@@ -24,7 +24,7 @@ pub struct Plateau {
 }
 
 impl Plateau {
-    pub fn new(
+    pub(crate) fn new(
         base: f64,
         mode: Mode,
         factor: f64,
@@ -55,7 +55,7 @@ impl Plateau {
     }
 
     /// Keras' `on_epoch_end` with the monitored value.
-    pub fn observe(&mut self, current: f64) {
+    pub(crate) fn observe(&mut self, current: f64) {
         if self.improves(current) {
             self.best = current;
             self.wait = 0;

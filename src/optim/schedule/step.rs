@@ -1,7 +1,7 @@
 //! Step decay: lr₀·factor^⌊e / every⌋ for 0-based epoch e (the book's
 //! fig. 4.19, "halve every 5 epochs").
 
-pub fn lr(base: f64, epoch: usize, every: usize, factor: f64) -> f64 {
+pub(crate) fn lr(base: f64, epoch: usize, every: usize, factor: f64) -> f64 {
     base * factor.powi((epoch / every.max(1)) as i32)
 }
 

@@ -2,7 +2,7 @@
 //! from lr₀/E up to lr₀; the schedule proper then starts counting from 0.
 
 /// The warm-up rate of epoch `epoch`, or `None` once warm-up is over.
-pub fn lr(base: f64, epoch: usize, epochs: usize) -> Option<f64> {
+pub(crate) fn lr(base: f64, epoch: usize, epochs: usize) -> Option<f64> {
     (epoch < epochs).then(|| base * (epoch + 1) as f64 / epochs as f64)
 }
 

@@ -18,21 +18,21 @@ use serde::Serialize;
 use std::fmt::Write;
 
 /// Pixel size of one chart (its `viewBox`; the page scales it to fit).
-pub const SIZE: (u32, u32) = (420, 280);
+pub(crate) const SIZE: (u32, u32) = (420, 280);
 
 /// Matplotlib's `tab10`, the colours of the book's Keras plots.
-pub const PALETTE: [&str; 10] = [
+pub(crate) const PALETTE: [&str; 10] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf",
 ];
 
 /// The colour of series `i`, cycling through [`PALETTE`].
-pub fn colour(i: usize) -> &'static str {
+pub(crate) fn colour(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Points joined in order of x; a non-finite value leaves a gap.
     Line,
     /// One dot per point.
@@ -43,7 +43,7 @@ pub enum Kind {
 /// colour (`#rrggbb`), whether it is dashed, and its points; a point whose
 /// y is not finite is not drawn.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Series {
+pub(crate) struct Series {
     pub name: String,
     pub colour: String,
     pub dashed: bool,
@@ -53,7 +53,7 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(name: &str, colour: &str, points: Vec<(f64, f64)>) -> Series {
+    pub(crate) fn new(name: &str, colour: &str, points: Vec<(f64, f64)>) -> Series {
         Series {
             name: name.to_string(),
             colour: colour.to_string(),
@@ -66,7 +66,7 @@ impl Series {
 
 /// A vertical line at `x` (the best epoch, an early stop), named in the legend.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mark {
+pub(crate) struct Mark {
     pub x: f64,
     pub label: String,
     pub colour: RGBColor,
@@ -75,7 +75,7 @@ pub struct Mark {
 
 /// A chart to draw.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Chart {
+pub(crate) struct Chart {
     /// The element id (`chart-loss`); unique in the page.
     pub id: String,
     pub title: String,
@@ -93,7 +93,7 @@ pub struct Chart {
 }
 
 impl Chart {
-    pub fn new(id: &str, title: &str, x_label: &str, y_label: &str, kind: Kind) -> Chart {
+    pub(crate) fn new(id: &str, title: &str, x_label: &str, y_label: &str, kind: Kind) -> Chart {
         Chart {
             id: id.to_string(),
             title: title.to_string(),
@@ -109,7 +109,7 @@ impl Chart {
     }
 
     /// Whether any series has a finite point.
-    pub fn has_data(&self) -> bool {
+    pub(crate) fn has_data(&self) -> bool {
         self.series
             .iter()
             .any(|s| s.points.iter().any(|p| p.0.is_finite() && p.1.is_finite()))
@@ -118,7 +118,7 @@ impl Chart {
 
 /// Whether values (all positive, spanning a factor of 10 or more: learning
 /// rates) read better on a logarithmic axis.
-pub fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
+pub(crate) fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.into_iter().filter(|v| v.is_finite()) {
         if v <= 0.0 {
@@ -134,7 +134,7 @@ pub fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
 /// `x.0` and `px.1` at `x.1`, linearly (in log10 of the value on a log
 /// axis), likewise y.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub px: (f64, f64),
@@ -153,7 +153,7 @@ impl Mapping {
     }
 
     /// The pixel of a data point.
-    pub fn pixel(&self, x: f64, y: f64) -> (f64, f64) {
+    pub(crate) fn pixel(&self, x: f64, y: f64) -> (f64, f64) {
         (
             Self::axis(x, self.logx, self.x, self.px),
             Self::axis(y, self.logy, self.y, self.py),
@@ -163,7 +163,7 @@ impl Mapping {
 
 /// What the page's script reads for one chart.
 #[derive(Debug, Serialize)]
-pub struct ChartData<'a> {
+pub(crate) struct ChartData<'a> {
     pub kind: &'static str,
     pub xlabel: &'a str,
     pub ylabel: &'a str,
@@ -172,7 +172,7 @@ pub struct ChartData<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct SeriesData<'a> {
+pub(crate) struct SeriesData<'a> {
     pub name: &'a str,
     pub colour: &'a str,
     pub x: Vec<f64>,
@@ -184,7 +184,7 @@ pub struct SeriesData<'a> {
 }
 
 /// A drawn chart: the SVG element and the data for the script.
-pub struct Rendered<'a> {
+pub(crate) struct Rendered<'a> {
     pub svg: String,
     pub data: ChartData<'a>,
 }
@@ -255,7 +255,7 @@ fn tick(v: f64, span: f64, log: bool) -> String {
 
 /// Draws the chart: the SVG element (frame by plotters, series by
 /// [`series_svg`]) and its data.
-pub fn render(chart: &Chart) -> Result<Rendered<'_>> {
+pub(crate) fn render(chart: &Chart) -> Result<Rendered<'_>> {
     curves::register_font()?;
     // A scatter's range covers the points it draws; a line chart's every
     // epoch, so a run that diverged shows where.

@@ -7,10 +7,10 @@
 
 use crate::error::Result;
 use crate::records::csv_table::{optional, optional_text};
-pub use crate::records::data_csv::DataRow;
+pub(crate) use crate::records::data_csv::DataRow;
 use crate::records::data_csv::{self, read_data};
 use crate::records::eval_csv::{self, read_confusion, read_eval};
-pub use crate::records::eval_csv::{ConfusionTable, EvalRow};
+pub(crate) use crate::records::eval_csv::{ConfusionTable, EvalRow};
 use crate::records::history::{self, History};
 use crate::records::manifest::Manifest;
 use crate::report::misclassified::{self, Misclassified};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// Everything the pages show of one run.
 #[derive(Debug, Clone)]
-pub struct RunFiles {
+pub(crate) struct RunFiles {
     pub dir: PathBuf,
     pub manifest: Manifest,
     /// Empty when there is no `train.csv` yet.
@@ -33,14 +33,14 @@ pub struct RunFiles {
 
 impl RunFiles {
     /// Reads a run folder; `run.yaml` must be there.
-    pub fn read(dir: &Path) -> Result<RunFiles> {
+    pub(crate) fn read(dir: &Path) -> Result<RunFiles> {
         let manifest = Manifest::read_run_folder(dir)?;
         RunFiles::read_with(dir, manifest)
     }
 
     /// Reads the folder's files beside a manifest given in memory (the run
     /// writing its own page, before its final `run.yaml`).
-    pub fn read_with(dir: &Path, manifest: Manifest) -> Result<RunFiles> {
+    pub(crate) fn read_with(dir: &Path, manifest: Manifest) -> Result<RunFiles> {
         let path = dir.join(history::FILE);
         let history = match optional(&path)? {
             Some(bytes) => History::parse_csv(&path, &bytes)?,

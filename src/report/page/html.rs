@@ -12,7 +12,7 @@ const STYLE: &str = include_str!("style.css");
 const SCRIPT: &str = include_str!("script.js");
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -29,7 +29,7 @@ pub fn escape(s: &str) -> String {
 
 /// JSON for a `<script type="application/json">` element: `</` cannot
 /// end the element early.
-pub fn json<T: Serialize>(value: &T) -> crate::error::Result<String> {
+pub(crate) fn json<T: Serialize>(value: &T) -> crate::error::Result<String> {
     serde_json::to_string(value)
         .map(|s| s.replace("</", "<\\/"))
         .map_err(|e| crate::error::Error::Runtime(format!("cannot encode chart data: {e}")))
@@ -37,7 +37,7 @@ pub fn json<T: Serialize>(value: &T) -> crate::error::Result<String> {
 
 /// A metric value as the page shows it: 4 significant digits for ordinary
 /// magnitudes, `nan`/`inf` spelled out.
-pub fn fmt(x: f64) -> String {
+pub(crate) fn fmt(x: f64) -> String {
     if x.is_nan() {
         return "nan".into();
     }
@@ -61,7 +61,7 @@ pub fn fmt(x: f64) -> String {
 }
 
 /// A fraction as a percentage with two decimals (`98.75 %`).
-pub fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     if x.is_finite() {
         format!("{:.2} %", x * 100.0)
     } else {
@@ -70,7 +70,7 @@ pub fn pct(x: f64) -> String {
 }
 
 /// The whole document around `body`. `data` is the charts' JSON.
-pub fn page(title: &str, body: &str, data: &str) -> String {
+pub(crate) fn page(title: &str, body: &str, data: &str) -> String {
     let mut s = String::with_capacity(body.len() + STYLE.len() + SCRIPT.len() + data.len() + 600);
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -93,7 +93,7 @@ pub fn page(title: &str, body: &str, data: &str) -> String {
 /// A table: header cells, then rows of cells that are already HTML (the
 /// first cell of a row is its heading), with classes on some rows (`sum`)
 /// and cells (`best`, `changed`).
-pub struct Table {
+pub(crate) struct Table {
     pub class: &'static str,
     pub head: Vec<String>,
     pub rows: Vec<Vec<String>>,
@@ -102,7 +102,7 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(class: &'static str, head: &[&str]) -> Table {
+    pub(crate) fn new(class: &'static str, head: &[&str]) -> Table {
         Table {
             class,
             head: head.iter().map(|h| escape(h)).collect(),
@@ -113,18 +113,18 @@ impl Table {
     }
 
     /// Adds a row whose `<tr>` has `class`.
-    pub fn push_marked(&mut self, row: Vec<String>, class: &'static str) {
+    pub(crate) fn push_marked(&mut self, row: Vec<String>, class: &'static str) {
         self.row_classes.push((self.rows.len(), class));
         self.rows.push(row);
     }
 
     /// Gives cell `col` of row `row` the class `class`.
-    pub fn mark(&mut self, row: usize, col: usize, class: &'static str) {
+    pub(crate) fn mark(&mut self, row: usize, col: usize, class: &'static str) {
         self.cell_classes.push((row, col, class));
     }
 
     /// Renders the table in a horizontally scrolling wrapper (phones).
-    pub fn html(&self) -> String {
+    pub(crate) fn html(&self) -> String {
         let mut s = String::new();
         let _ = write!(s, "<div class=\"scroll\"><table class=\"{}\">", self.class);
         if !self.head.is_empty() {
@@ -156,7 +156,7 @@ impl Table {
 }
 
 /// A `<section>` with an id, a heading and content.
-pub fn section(id: &str, title: &str, content: &str) -> String {
+pub(crate) fn section(id: &str, title: &str, content: &str) -> String {
     format!(
         "<section id=\"{}\">\n<h2>{}</h2>\n{content}</section>\n",
         escape(id),
@@ -165,7 +165,7 @@ pub fn section(id: &str, title: &str, content: &str) -> String {
 }
 
 /// A chart in its figure, with its title and an HTML legend.
-pub fn figure(title: &str, svg: &str, legend: &[(String, String, bool)]) -> String {
+pub(crate) fn figure(title: &str, svg: &str, legend: &[(String, String, bool)]) -> String {
     let mut s = format!(
         "<figure class=\"chart-box\"><figcaption>{}</figcaption>{svg}",
         escape(title)

@@ -8,13 +8,13 @@
 //! charts are drawn by plotters ([`chart`]); a short inline script adds
 //! the hover read-outs.
 
-pub mod chart;
-pub mod compare;
-pub mod files;
-pub mod html;
-pub mod run;
+pub(crate) mod chart;
+pub(crate) mod compare;
+pub(crate) mod files;
+pub(crate) mod html;
+pub(crate) mod run;
 
-pub use files::RunFiles;
+pub(crate) use files::RunFiles;
 
 use crate::error::Result;
 use crate::records::atomic;
@@ -22,11 +22,11 @@ use crate::records::manifest::Manifest;
 use std::path::Path;
 
 /// The page's file name inside a run folder.
-pub const FILE: &str = "report.html";
+pub(crate) const FILE: &str = "report.html";
 
 /// Writes `dir/report.html` from the folder's files and `manifest` (the
 /// run's own, in memory: its final `run.yaml` is written after the page).
-pub fn write_run_page(dir: &Path, manifest: &Manifest) -> Result<()> {
+pub(crate) fn write_run_page(dir: &Path, manifest: &Manifest) -> Result<()> {
     let _span = tracing::info_span!("page").entered();
     let files = RunFiles::read_with(dir, manifest.clone())?;
     atomic::write(&dir.join(FILE), run::render(&files)?.as_bytes())

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The status as a coloured badge.
-pub fn badge(status: Status) -> String {
+pub(crate) fn badge(status: Status) -> String {
     let class = match status {
         Status::Completed | Status::StoppedEarly => "ok",
         Status::Diverged | Status::Failed => "bad",
@@ -37,7 +37,7 @@ fn hex(c: RGBColor) -> String {
 
 /// The metric the run monitors (early stopping's, else the checkpoint's)
 /// and its direction.
-pub fn monitor(plan: &Plan) -> Option<(String, Mode)> {
+pub(crate) fn monitor(plan: &Plan) -> Option<(String, Mode)> {
     let t = &plan.train;
     t.early_stop
         .as_ref()
@@ -46,7 +46,7 @@ pub fn monitor(plan: &Plan) -> Option<(String, Mode)> {
 }
 
 /// Whether a metric name is one class's figure (`test_recall_3`).
-pub fn per_class(name: &str) -> bool {
+pub(crate) fn per_class(name: &str) -> bool {
     name.rsplit_once('_')
         .is_some_and(|(_, tail)| !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()))
 }
@@ -139,7 +139,7 @@ fn header(f: &RunFiles) -> String {
 }
 
 /// The charts of the curves section, in order.
-pub fn curve_charts(f: &RunFiles) -> Vec<Chart> {
+pub(crate) fn curve_charts(f: &RunFiles) -> Vec<Chart> {
     let h = &f.history;
     let m = &f.manifest;
     let mut marks = Vec::new();
@@ -227,7 +227,7 @@ pub fn curve_charts(f: &RunFiles) -> Vec<Chart> {
 }
 
 /// Renders charts into a grid; their data goes into `data` by id.
-pub fn chart_grid(
+pub(crate) fn chart_grid(
     charts: &[Chart],
     legend: bool,
     data: &mut BTreeMap<String, serde_json::Value>,
@@ -271,7 +271,7 @@ fn curves_section(f: &RunFiles, data: &mut BTreeMap<String, serde_json::Value>) 
 }
 
 /// The confusion matrix as an HTML heatmap: counts, row shares, colours.
-pub fn heatmap(classes: &[String], counts: &[Vec<u64>]) -> String {
+pub(crate) fn heatmap(classes: &[String], counts: &[Vec<u64>]) -> String {
     let rates = row_rates(counts);
     let mut s = String::from(
         "<div class=\"scroll\"><table class=\"confusion\"><thead><tr><th>true \\ predicted</th>",
@@ -562,7 +562,7 @@ fn plan_section(f: &RunFiles) -> String {
 }
 
 /// The whole page of one run.
-pub fn render(f: &RunFiles) -> Result<String> {
+pub(crate) fn render(f: &RunFiles) -> Result<String> {
     let mut data = BTreeMap::new();
     let mut body = header(f);
     body.push_str(&curves_section(f, &mut data)?);

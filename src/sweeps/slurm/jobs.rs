@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// One `sbatch` of the trials and its summary job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Submission {
+pub(crate) struct Submission {
     /// The job array's id.
     pub array: String,
     /// The summary job's id.
@@ -20,12 +20,12 @@ pub struct Submission {
 
 /// `slurm/jobs.yaml`: every submission, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Jobs {
+pub(crate) struct Jobs {
     pub submissions: Vec<Submission>,
 }
 
 impl Jobs {
-    pub fn read(base: &Path) -> Result<Option<Jobs>> {
+    pub(crate) fn read(base: &Path) -> Result<Option<Jobs>> {
         let path = base.join(DIR).join(JOBS_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {

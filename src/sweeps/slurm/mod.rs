@@ -21,22 +21,22 @@ mod script;
 mod status;
 mod submit;
 
-pub use jobs::{Jobs, Submission};
-pub use options::Options;
-pub use script::{array_spec, summary_script, trials_script};
-pub use status::{Tasks, TrialState, job_states, resubmit, status, trial_states};
-pub use submit::submit;
+pub(crate) use jobs::{Jobs, Submission};
+pub(crate) use options::Options;
+pub(crate) use script::{array_spec, summary_script, trials_script};
+pub(crate) use status::{Tasks, resubmit, status};
+pub(crate) use submit::submit;
 
 use std::path::Path;
 
 /// The folder of scripts, logs and job ids inside a sweep folder.
-pub const DIR: &str = "slurm";
+pub(crate) const DIR: &str = "slurm";
 /// The job ids of every submission.
-pub const JOBS_FILE: &str = "jobs.yaml";
-pub const TRIALS_SCRIPT: &str = "trials.sbatch";
-pub const SUMMARY_SCRIPT: &str = "summary.sbatch";
+pub(crate) const JOBS_FILE: &str = "jobs.yaml";
+pub(crate) const TRIALS_SCRIPT: &str = "trials.sbatch";
+pub(crate) const SUMMARY_SCRIPT: &str = "summary.sbatch";
 /// Whether a sweep folder was submitted to Slurm.
-pub fn is_slurm_sweep(base: &Path) -> bool {
+pub(crate) fn is_slurm_sweep(base: &Path) -> bool {
     base.join(DIR).join(JOBS_FILE).is_file()
 }
 

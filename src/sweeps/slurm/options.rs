@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// How trials are requested from Slurm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Options {
+pub(crate) struct Options {
     /// `--partition`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
@@ -33,7 +33,7 @@ pub struct Options {
 
 impl Options {
     /// Refuses values that cannot go on an `#SBATCH` line.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         let one_line = |flag: &str, v: &str| {
             if v.is_empty() || v.chars().any(|c| c.is_control()) {
                 Err(Error::Usage(format!(
@@ -67,7 +67,7 @@ impl Options {
     }
 
     /// Replaces the options given on a command line (`dlp sweep resume`).
-    pub fn overridden_by(&self, other: &Options) -> Options {
+    pub(crate) fn overridden_by(&self, other: &Options) -> Options {
         Options {
             partition: other.partition.clone().or_else(|| self.partition.clone()),
             gpus_per_trial: other.gpus_per_trial.or(self.gpus_per_trial),

@@ -25,7 +25,7 @@ pub(super) fn sbatch_path(p: &Path) -> Result<String> {
 }
 
 /// The `--array` value: `1-7`, `2,5`, with `%K` for `--max-parallel`.
-pub fn array_spec(trials: &[usize], max_parallel: Option<usize>) -> String {
+pub(crate) fn array_spec(trials: &[usize], max_parallel: Option<usize>) -> String {
     let contiguous = trials.windows(2).all(|w| w[1] == w[0] + 1);
     let list = match (trials.first(), trials.last()) {
         (Some(a), Some(b)) if contiguous && a != b => format!("{a}-{b}"),
@@ -55,7 +55,7 @@ pub(super) fn common_lines(o: &Options, out: &mut String) {
 
 /// The array's batch script: task I runs or resumes trial I. `data` is
 /// the dataset cache the tasks read (`DLP_DATA`).
-pub fn trials_script(
+pub(crate) fn trials_script(
     dlp: &Path,
     base: &Path,
     data: &Path,
@@ -100,7 +100,7 @@ pub fn trials_script(
 }
 
 /// The summary job's batch script.
-pub fn summary_script(dlp: &Path, base: &Path, name: &str, o: &Options) -> Result<String> {
+pub(crate) fn summary_script(dlp: &Path, base: &Path, name: &str, o: &Options) -> Result<String> {
     let folder = sbatch_path(base)?;
     let mut s = format!(
         "#!/bin/bash\n\

@@ -14,7 +14,7 @@ use std::process::Command;
 
 /// A trial's state, as `dlp sweep status` shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialState {
+pub(crate) struct TrialState {
     /// pending, running, done, pruned, diverged or failed.
     pub state: &'static str,
     /// Why, for failed ones (the folder's or Slurm's word).
@@ -33,7 +33,7 @@ impl TrialState {
 
 /// Job states by id (`123_4` for array tasks) from `squeue` and, where the
 /// cluster keeps accounting, `sacct`; empty when neither answers.
-pub fn job_states(ids: &[String]) -> BTreeMap<String, String> {
+pub(crate) fn job_states(ids: &[String]) -> BTreeMap<String, String> {
     let mut states = BTreeMap::new();
     if ids.is_empty() {
         return states;
@@ -73,14 +73,14 @@ pub fn job_states(ids: &[String]) -> BTreeMap<String, String> {
 /// a stopped trial whose task is still queued or running will be resumed
 /// by it, so a later trial waits for it rather than stopping.
 #[derive(Debug)]
-pub struct Tasks {
+pub(crate) struct Tasks {
     /// `ARRAY_TASK` of each trial's latest submission.
     ids: Vec<Option<String>>,
 }
 
 impl Tasks {
     /// The tasks of the `n` trials of the sweep in `base`.
-    pub fn of(base: &Path, n: usize) -> Result<Tasks> {
+    pub(crate) fn of(base: &Path, n: usize) -> Result<Tasks> {
         let jobs = Jobs::read(base)?;
         Ok(Tasks {
             ids: (1..=n)
@@ -112,7 +112,7 @@ impl crate::sweeps::prune::Peers for Tasks {
 
 /// Each trial's state: its folder's word first (a trial that ended has
 /// ended, whatever Slurm says), then Slurm's, then the folder's again.
-pub fn trial_states(
+pub(crate) fn trial_states(
     base: &Path,
     spec: &Spec,
     jobs: Option<&Jobs>,
@@ -180,7 +180,7 @@ pub fn trial_states(
 }
 
 /// `dlp sweep status SWEEP_DIR`: one line per trial.
-pub fn status(base: &Path) -> Result<String> {
+pub(crate) fn status(base: &Path) -> Result<String> {
     let spec = Spec::read(base)?;
     let jobs = Jobs::read(base)?;
     let mut ids: Vec<String> = Vec::new();
@@ -285,7 +285,7 @@ pub fn status(base: &Path) -> Result<String> {
 /// `dlp sweep resume SWEEP_DIR` on Slurm: submits the trials that failed
 /// (or never ran) again, with the options of the last submission unless
 /// `given` replaces them, and a new summary job after them.
-pub fn resubmit(base: &Path, given: &Options, dry_run: bool) -> Result<i32> {
+pub(crate) fn resubmit(base: &Path, given: &Options, dry_run: bool) -> Result<i32> {
     let base = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
     let spec = Spec::read(&base)?;
     let jobs = Jobs::read(&base)?;

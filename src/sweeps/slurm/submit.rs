@@ -149,7 +149,7 @@ pub(super) fn say_submitted(base: &Path, s: &Submission) -> Result<()> {
 }
 
 /// `dlp run SWEEP.dlp --executor slurm …`.
-pub fn submit(
+pub(crate) fn submit(
     plan: &Plan,
     overrides: &[String],
     out: Option<&Path>,
