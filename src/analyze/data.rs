@@ -18,7 +18,7 @@ use crate::syntax::{Command, Span, Statement};
 use std::path::Path;
 
 /// Binds a command of `section` with its (kind-dependent) spec.
-pub fn bind(cx: &mut Context, section: &str, cmd: &Command) -> Args {
+pub(crate) fn bind(cx: &mut Context, section: &str, cmd: &Command) -> Args {
     let name = cmd.name.name.as_str();
     let kind = kind_of(cmd);
     let sp = spec(section, name, kind).unwrap_or_else(|| {
@@ -36,14 +36,14 @@ pub fn bind(cx: &mut Context, section: &str, cmd: &Command) -> Args {
 }
 
 /// The data section and what probing the source found.
-pub struct DataOut {
+pub(crate) struct DataOut {
     pub plan: DataPlan,
     pub info: SourceInfo,
     /// The `source` statement, where problems of its files are reported.
     pub source_span: Span,
 }
 
-pub fn data(
+pub(crate) fn data(
     cx: &mut Context,
     block: &[Statement],
     head: Span,
@@ -370,25 +370,18 @@ fn split(cx: &mut Context, cmd: &Command, seed: u64, source: Option<&Source>) ->
     })
 }
 
-fn image_dims(shape: Shape) -> Option<(usize, usize, usize)> {
-    match shape {
-        Shape::Image {
-            channels,
-            height,
-            width,
-        } => Some((channels, height, width)),
-        Shape::Flat(_) => None,
-    }
-}
-
 /// The preprocess section; updates `shape` as grayscale and resize do.
-pub fn preprocess(cx: &mut Context, block: &[Statement], shape: &mut Shape) -> Vec<Preprocess> {
+pub(crate) fn preprocess(
+    cx: &mut Context,
+    block: &[Statement],
+    shape: &mut Shape,
+) -> Vec<Preprocess> {
     let mut out = Vec::new();
     for cmd in commands(cx, "preprocess", block, false) {
         let a = bind(cx, "preprocess", cmd);
         let name = cmd.name.name.as_str();
         let needs_image = |cx: &mut Context, shape: Shape| {
-            if image_dims(shape).is_none() {
+            if shape.image().is_none() {
                 cx.error(
                     Kind::Shape,
                     cmd.name.span,
@@ -419,7 +412,7 @@ pub fn preprocess(cx: &mut Context, block: &[Statement], shape: &mut Shape) -> V
                     );
                 }
                 if needs_image(cx, *shape)
-                    && let Some((_, h, w)) = image_dims(*shape)
+                    && let Some((_, h, w)) = shape.image()
                 {
                     *shape = Shape::Image {
                         channels,
@@ -434,7 +427,7 @@ pub fn preprocess(cx: &mut Context, block: &[Statement], shape: &mut Shape) -> V
                 let w = a.usize(cx, "width", None, 1);
                 if let (Some(height), Some(width)) = (h, w) {
                     if needs_image(cx, *shape)
-                        && let Some((c, _, _)) = image_dims(*shape)
+                        && let Some((c, _, _)) = shape.image()
                     {
                         *shape = Shape::Image {
                             channels: c,
@@ -495,7 +488,7 @@ pub fn preprocess(cx: &mut Context, block: &[Statement], shape: &mut Shape) -> V
 /// (grayscale and colour files mixed without `grayscale` or `rgb`, sizes
 /// that differ without `resize`) is an error at its `source`, naming the
 /// first file that differs.
-pub fn check_images(cx: &mut Context, data: &DataOut, preprocess: &[Preprocess]) {
+pub(crate) fn check_images(cx: &mut Context, data: &DataOut, preprocess: &[Preprocess]) {
     let Some(survey) = &data.info.survey else {
         return;
     };
@@ -505,7 +498,7 @@ pub fn check_images(cx: &mut Context, data: &DataOut, preprocess: &[Preprocess])
 }
 
 /// The augment section (its head may carry `seed=`).
-pub fn augment(
+pub(crate) fn augment(
     cx: &mut Context,
     head: &Args,
     block: &[Statement],
@@ -531,7 +524,7 @@ pub fn augment(
     for cmd in commands(cx, "augment", block, true) {
         let a = bind(cx, "augment", cmd);
         let name = cmd.name.name.as_str();
-        if image_dims(shape).is_none() {
+        if shape.image().is_none() {
             cx.error(
                 Kind::Shape,
                 cmd.name.span,
@@ -596,7 +589,7 @@ pub fn augment(
                 }
                 // Augmentation runs on training batches only, so a crop must
                 // give back the size evaluation sees: pad, then crop to it.
-                if let (Some(s), Some((_, h, w))) = (size, image_dims(shape))
+                if let (Some(s), Some((_, h, w))) = (size, shape.image())
                     && (s != h || s != w)
                 {
                     cx.error_hint(

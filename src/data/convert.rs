@@ -20,7 +20,7 @@ pub struct LoadTransform {
 }
 
 impl LoadTransform {
-    pub fn of(steps: &[Preprocess]) -> Self {
+    pub(crate) fn of(steps: &[Preprocess]) -> Self {
         let mut t = LoadTransform::default();
         for s in steps {
             match s {
@@ -33,7 +33,7 @@ impl LoadTransform {
         t
     }
 
-    pub fn is_identity(&self) -> bool {
+    pub(crate) fn is_identity(&self) -> bool {
         !self.grayscale && !self.rgb && self.resize.is_none()
     }
 
@@ -117,12 +117,7 @@ pub fn table(table: Table, shape: Shape, t: LoadTransform) -> Result<Table> {
     if t.is_identity() {
         return Ok(table);
     }
-    let Shape::Image {
-        channels,
-        height,
-        width,
-    } = shape
-    else {
+    let Some((channels, height, width)) = shape.image() else {
         return Err(Error::Runtime(
             "grayscale, rgb and resize need image data, but the source gives feature vectors"
                 .into(),

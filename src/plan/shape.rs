@@ -31,8 +31,20 @@ impl Shape {
         }
     }
 
+    /// `(channels, height, width)` of an image, `None` for a feature vector.
+    pub(crate) fn image(&self) -> Option<(usize, usize, usize)> {
+        match *self {
+            Shape::Image {
+                channels,
+                height,
+                width,
+            } => Some((channels, height, width)),
+            Shape::Flat(_) => None,
+        }
+    }
+
     /// The dims of a batch of `n` samples, as candle wants them.
-    pub fn batch_dims(&self, n: usize) -> Vec<usize> {
+    pub(crate) fn batch_dims(&self, n: usize) -> Vec<usize> {
         match *self {
             Shape::Flat(d) => vec![n, d],
             Shape::Image {

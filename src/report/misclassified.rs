@@ -19,20 +19,20 @@ use crate::records::atomic;
 use image::{ImageReader, RgbImage, imageops};
 use std::path::Path;
 
-pub const PNG: &str = "misclassified.png";
-pub const CSV: &str = "misclassified.csv";
+pub(crate) const PNG: &str = "misclassified.png";
+pub(crate) const CSV: &str = "misclassified.csv";
 
 /// How many images the strip holds at most.
-pub const COUNT: usize = 12;
+pub(crate) const COUNT: usize = 12;
 /// Tiles larger than this (in either side) are shrunk to fit.
-pub const MAX_SIDE: u32 = 96;
+pub(crate) const MAX_SIDE: u32 = 96;
 /// Tiles smaller than this (on their longer side) are enlarged by a whole
 /// factor, each pixel a square, until they reach it.
-pub const MIN_SIDE: u32 = 32;
+pub(crate) const MIN_SIDE: u32 = 32;
 
 /// One misclassified test sample.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mistake {
+pub(crate) struct Mistake {
     /// Position in the test split (0-based).
     pub index: usize,
     pub truth: String,
@@ -45,7 +45,7 @@ pub struct Mistake {
 
 /// The strip and its rows, as read back from a run folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Misclassified {
+pub(crate) struct Misclassified {
     pub rows: Vec<Mistake>,
     pub png: Vec<u8>,
     /// The size of one tile (width, height).
@@ -56,7 +56,7 @@ pub struct Misclassified {
 /// the first maximum, as candle's `argmax` takes it (the class the
 /// confusion matrix counted), or for a single sigmoid unit class 1 when
 /// p > 0.5.
-pub fn prediction(probs: &[f32]) -> (usize, f32) {
+pub(crate) fn prediction(probs: &[f32]) -> (usize, f32) {
     if let [p] = probs {
         return if *p > 0.5 { (1, *p) } else { (0, 1.0 - *p) };
     }
@@ -72,7 +72,7 @@ pub fn prediction(probs: &[f32]) -> (usize, f32) {
 /// The misclassified samples, most confident first (ties by index): the
 /// position in the split, the true and the predicted class, and the
 /// probability of the prediction.
-pub fn choose(
+pub(crate) fn choose(
     probs: &[f32],
     outputs: usize,
     truth: &[u32],
@@ -97,14 +97,7 @@ pub fn choose(
 
 /// One stored sample (CHW bytes of `shape`) as an RGB tile.
 fn tile(pixels: &[u8], shape: Shape) -> Option<RgbImage> {
-    let Shape::Image {
-        channels,
-        height,
-        width,
-    } = shape
-    else {
-        return None;
-    };
+    let (channels, height, width) = shape.image()?;
     let plane = height * width;
     if pixels.len() != channels * plane || !(channels == 1 || channels == 3) {
         return None;
@@ -146,7 +139,7 @@ fn tile(pixels: &[u8], shape: Shape) -> Option<RgbImage> {
 /// Writes the strip and its CSV for image data with a test split; for
 /// feature vectors, or when nothing was misclassified, removes any left
 /// from an earlier attempt and writes nothing.
-pub fn write(
+pub(crate) fn write(
     dir: &Path,
     data: &Dataset,
     probs: &[f32],
@@ -198,7 +191,7 @@ pub fn write(
 }
 
 /// Reads the strip and its CSV back; `None` when the run has none.
-pub fn read(dir: &Path) -> Result<Option<Misclassified>> {
+pub(crate) fn read(dir: &Path) -> Result<Option<Misclassified>> {
     let (csv_path, png_path) = (dir.join(CSV), dir.join(PNG));
     if !csv_path.is_file() || !png_path.is_file() {
         return Ok(None);
