@@ -16,7 +16,7 @@ use crate::report::page::{self, RunFiles};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub fn run(args: &ReportArgs) -> Result<i32> {
+pub(crate) fn run(args: &ReportArgs) -> Result<i32> {
     if let [one] = args.paths.as_slice()
         && is_run(one)
     {

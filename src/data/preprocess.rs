@@ -65,7 +65,7 @@ pub struct Affine {
 }
 
 /// Groups of a shape: channels of an image, features of a vector.
-pub fn groups(shape: Shape) -> (usize, usize) {
+pub(crate) fn groups(shape: Shape) -> (usize, usize) {
     match shape {
         Shape::Flat(d) => (d, 1),
         Shape::Image {

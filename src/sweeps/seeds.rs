@@ -74,7 +74,7 @@ pub(crate) fn folder_name(index: usize, count: usize) -> String {
 }
 
 /// Whether `dir` holds a multi-seed run.
-pub fn is_seeds_folder(dir: &Path) -> bool {
+pub(crate) fn is_seeds_folder(dir: &Path) -> bool {
     dir.join(SPEC_FILE).is_file()
 }
 

@@ -41,7 +41,7 @@ enum Output {
 }
 
 /// Reports training progress; see the module documentation for the modes.
-pub struct Progress {
+pub(crate) struct Progress {
     out: Output,
     epochs: usize,
     epoch_started: Instant,
@@ -50,7 +50,7 @@ pub struct Progress {
 impl Progress {
     /// Bars when stderr is a terminal, plain lines otherwise, nothing when
     /// `quiet`.
-    pub fn new(quiet: bool, epochs: usize, batches_per_epoch: usize) -> Progress {
+    pub(crate) fn new(quiet: bool, epochs: usize, batches_per_epoch: usize) -> Progress {
         if quiet {
             Progress::with_output(Output::Quiet, epochs)
         } else if std::io::stderr().is_terminal() {
@@ -61,7 +61,7 @@ impl Progress {
     }
 
     /// Plain one-line-per-epoch output to `w`.
-    pub fn plain(w: Box<dyn Write + Send>, epochs: usize) -> Progress {
+    pub(crate) fn plain(w: Box<dyn Write + Send>, epochs: usize) -> Progress {
         Progress::with_output(Output::Plain(w), epochs)
     }
 
@@ -103,7 +103,7 @@ impl Progress {
     }
 
     /// Call before the first batch of `epoch`.
-    pub fn start_epoch(&mut self, epoch: usize) {
+    pub(crate) fn start_epoch(&mut self, epoch: usize) {
         self.epoch_started = Instant::now();
         if let Output::Bars {
             epochs, batches, ..
@@ -115,7 +115,7 @@ impl Progress {
     }
 
     /// Call after batch `i` (1-based) with its running loss and accuracy.
-    pub fn batch(&mut self, i: usize, loss: f64, accuracy: Option<f64>) {
+    pub(crate) fn batch(&mut self, i: usize, loss: f64, accuracy: Option<f64>) {
         if let Output::Bars { batches, .. } = &self.out {
             batches.set_position(i as u64);
             let msg = match accuracy {
@@ -127,7 +127,7 @@ impl Progress {
     }
 
     /// Call when an epoch's row is complete: prints its line.
-    pub fn end_epoch(&mut self, row: &EpochRow) {
+    pub(crate) fn end_epoch(&mut self, row: &EpochRow) {
         let line = epoch_line(
             row,
             self.epochs,
@@ -160,7 +160,7 @@ impl Progress {
     }
 
     /// Removes the bars and prints the summary line on stdout.
-    pub fn finish(&mut self, summary: &str) {
+    pub(crate) fn finish(&mut self, summary: &str) {
         if let Output::Bars {
             multi,
             epochs,
@@ -188,7 +188,7 @@ impl Drop for Progress {
 
 /// One epoch as a line: `epoch 3/100  lr 0.001  loss 0.5123  …  1.2s`.
 /// Metrics in `train.csv` order, four decimals.
-pub fn epoch_line(row: &EpochRow, epochs: usize, seconds: Option<f64>) -> String {
+pub(crate) fn epoch_line(row: &EpochRow, epochs: usize, seconds: Option<f64>) -> String {
     let width = epochs.to_string().len();
     let mut line = format!(
         "epoch {:>width$}/{epochs}  lr {}",

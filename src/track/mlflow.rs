@@ -705,7 +705,7 @@ pub(crate) fn pending(dir: &Path) -> Result<usize> {
 }
 
 /// The parent run of a sweep or multi-seed folder.
-pub fn start_group(group: &Group<'_>, quiet: bool) -> Result<()> {
+pub(crate) fn start_group(group: &Group<'_>, quiet: bool) -> Result<()> {
     let outbox = Outbox::new(group.dir);
     let _guard = SENDING.lock().unwrap_or_else(|p| p.into_inner());
     if Outbox::exists(group.dir) {

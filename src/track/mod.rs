@@ -205,7 +205,7 @@ impl Trackers {
 }
 
 /// A sweep's or multi-seed folder's own tracking: the parent of its runs.
-pub struct Group<'a> {
+pub(crate) struct Group<'a> {
     pub dir: &'a Path,
     /// The pipeline's name (the parent run's name).
     pub name: &'a str,

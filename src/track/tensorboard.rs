@@ -512,7 +512,7 @@ impl Tracker for RunWriter {
 
 /// A sweep's or multi-seed folder's HParams experiment: which values its
 /// runs differ by and which metrics to show against them. Written once.
-pub fn write_experiment(group: &Group<'_>) -> Result<()> {
+pub(crate) fn write_experiment(group: &Group<'_>) -> Result<()> {
     if started(group.dir) {
         return Ok(());
     }

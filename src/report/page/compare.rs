@@ -17,7 +17,7 @@ use std::fmt::Write;
 
 /// One run on the page.
 #[derive(Debug, Clone)]
-pub struct Compared {
+pub(crate) struct Compared {
     /// How the page names it (`trial-003`, `20261201-101010`).
     pub label: String,
     /// A link to its own page, relative to the comparison page.
@@ -27,7 +27,7 @@ pub struct Compared {
 
 /// A sweep's axes and each trial's values (from `sweep.csv`), by label.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SweepValues {
+pub(crate) struct SweepValues {
     pub axes: Vec<String>,
     pub values: HashMap<String, Vec<String>>,
 }
@@ -38,7 +38,7 @@ pub struct SweepValues {
 /// (`train.optimizer = adam`, `train.optimizer.lr`), a count as its value
 /// (`train.batch = 32`), layers by name (`model.dense_1.units`);
 /// source positions and the list of defaults are left out.
-pub fn flatten_plan(files: &RunFiles) -> Result<Vec<(String, String)>> {
+pub(crate) fn flatten_plan(files: &RunFiles) -> Result<Vec<(String, String)>> {
     let value = serde_yaml_ng::to_value(&files.manifest).map_err(|e| {
         Error::Runtime(format!(
             "{}: cannot read the plan: {e}",
@@ -155,7 +155,7 @@ fn fields(m: &serde_yaml_ng::Mapping, path: &str, out: &mut Vec<(String, String)
 
 /// The plan lines that are not the same in every run: each path with every
 /// run's value (`–` where a run has no such line), in first-seen order.
-pub fn plan_differences(plans: &[Vec<(String, String)>]) -> Vec<(String, Vec<String>)> {
+pub(crate) fn plan_differences(plans: &[Vec<(String, String)>]) -> Vec<(String, Vec<String>)> {
     let mut order: Vec<&str> = Vec::new();
     let maps: Vec<HashMap<&str, &str>> = plans
         .iter()
@@ -238,7 +238,7 @@ fn best_cells(values: &[Option<f64>], mode: Mode) -> Vec<bool> {
 }
 
 /// Mean and sample standard deviation (n − 1) of the finite values.
-pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.len() < 2 {
         return None;
