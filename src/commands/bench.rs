@@ -125,7 +125,7 @@ fn synthetic_cache(plan: &Plan) -> Result<Option<tempfile::TempDir>> {
 
 pub(crate) fn run(args: &BenchArgs) -> Result<i32> {
     let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
-    eprint!("{warnings}");
+    crate::terminal::err!("{warnings}");
     let _cache = synthetic_cache(&plan)?;
     let spec = args
         .device

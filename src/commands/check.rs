@@ -13,7 +13,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32> {
     for file in &args.files {
         let checked =
             analyze::load_with_warnings(file, &args.overrides.set).and_then(|(plan, warnings)| {
-                eprint!("{warnings}");
+                crate::terminal::err!("{warnings}");
                 crate::run::preflight::preflight(&plan)?;
                 Ok((plan, warnings))
             });
@@ -36,8 +36,8 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32> {
             Err(e) => {
                 failed += 1;
                 match e {
-                    Error::Invalid(report) => eprint!("{report}"),
-                    other => eprintln!("error: {other}"),
+                    Error::Invalid(report) => crate::terminal::err!("{report}"),
+                    other => crate::terminal::errln!("error: {other}"),
                 }
             }
         }

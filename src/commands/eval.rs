@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 pub(crate) fn run(args: &EvalArgs) -> Result<i32> {
     let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
-    eprint!("{warnings}");
+    crate::terminal::err!("{warnings}");
     let spec = args
         .device
         .as_deref()

@@ -30,7 +30,7 @@ pub(crate) fn run(args: &FmtArgs) -> Result<i32> {
             Err(d) => {
                 invalid = true;
                 let body = source.strip_prefix('\u{feff}').unwrap_or(&source);
-                eprint!("{}", Report::new(shown, body, vec![*d]));
+                crate::terminal::err!("{}", Report::new(shown, body, vec![*d]));
                 continue;
             }
         };

@@ -56,8 +56,8 @@ pub fn main() -> i32 {
 fn report(e: &Error) -> i32 {
     match e {
         // Diagnostics are already rendered with their own `error:` lines.
-        Error::Invalid(report) => eprint!("{report}"),
-        _ => eprintln!("error: {e}"),
+        Error::Invalid(report) => crate::terminal::err!("{report}"),
+        _ => crate::terminal::errln!("error: {e}"),
     }
     e.exit_code()
 }

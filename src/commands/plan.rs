@@ -10,7 +10,7 @@ use crate::plan::summary::{describe, summary};
 pub(crate) fn run(args: &PlanArgs) -> Result<i32> {
     let (plan, warnings) = analyze::load_with_warnings(&args.file, &args.overrides.set)?;
     // On stderr, so the plan (and its YAML) stays clean on stdout.
-    eprint!("{warnings}");
+    crate::terminal::err!("{warnings}");
     match args.format {
         Format::Text => {
             crate::terminal::out(&format!("{}\n{}", summary(&plan), describe(&plan)))?;

@@ -36,7 +36,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<i32> {
     match &args.out {
         Some(path) => {
             atomic::write(path, &text)?;
-            eprintln!(
+            crate::terminal::errln!(
                 "{} predicted with {} → {} (reading {:.2} s, the model {:.2} s: {:.0} inputs/s)",
                 count(predictions.len(), "input"),
                 predictor.weights.display(),
@@ -52,9 +52,9 @@ pub(crate) fn run(args: &PredictArgs) -> Result<i32> {
         return Ok(0);
     }
     for e in &bad {
-        eprintln!("error: {e}");
+        crate::terminal::errln!("error: {e}");
     }
-    eprintln!(
+    crate::terminal::errln!(
         "error: {} could not be predicted ({} were)",
         count(bad.len(), "input"),
         predictions.len()

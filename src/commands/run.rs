@@ -75,7 +75,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         (None, Some(file)) => {
             let (plan, warnings) = analyze::load_with_warnings(file, &args.overrides.set)?;
             if !args.quiet {
-                eprint!("{warnings}");
+                crate::terminal::err!("{warnings}");
             }
             if slurm && plan.sweep.is_none() {
                 return Err(Error::Usage(format!(

@@ -20,7 +20,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<i32> {
         match folder_status(dir) {
             Ok(text) => crate::terminal::out(&text)?,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::terminal::errln!("error: {e}");
                 unreadable = true;
             }
         }

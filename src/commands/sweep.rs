@@ -29,11 +29,11 @@ pub(crate) fn run(command: &SweepCommand) -> Result<i32> {
         SweepCommand::Best(a) => {
             sweep_folder(&a.dir)?;
             let best = crate::sweeps::best::best(&a.dir)?;
-            eprintln!("{}: {} ({})", best.trial, best.values.join(" "), best.score);
+            crate::terminal::errln!("{}: {} ({})", best.trial, best.values.join(" "), best.score);
             match &a.out {
                 Some(path) => {
                     crate::records::atomic::write(path, best.text.as_bytes())?;
-                    eprintln!("wrote {}", path.display());
+                    crate::terminal::errln!("wrote {}", path.display());
                 }
                 None => crate::terminal::out(&best.text)?,
             }

@@ -31,7 +31,7 @@ pub(crate) fn run(args: &SyncArgs) -> Result<i32> {
                 Err(why) => {
                     failed += 1;
                     let kept = mlflow::pending(&d).unwrap_or(0);
-                    eprintln!("{}: {why}; {kept} call(s) kept", d.display());
+                    crate::terminal::errln!("{}: {why}; {kept} call(s) kept", d.display());
                 }
             }
             if let Some(id) = mlflow::run_id(&d)

@@ -37,7 +37,7 @@ pub(crate) fn select(spec: DeviceSpec, quiet: bool) -> Result<Device> {
             Err(Unusable::NotBuilt) => Ok(Device::Cpu),
             Err(Unusable::Because(why)) => {
                 if !quiet && !NOTED.swap(true, Ordering::Relaxed) {
-                    eprintln!("note: device auto: no usable CUDA GPU ({why}); using the CPU");
+                    crate::terminal::errln!("note: device auto: no usable CUDA GPU ({why}); using the CPU");
                 }
                 Ok(Device::Cpu)
             }

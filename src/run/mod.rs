@@ -136,7 +136,7 @@ pub(crate) fn resume(dir: &Path, opts: &RunOptions) -> Result<Outcome> {
     let plan = manifest.plan.clone();
     let device = device::select(opts.device.unwrap_or(plan.train.device), opts.quiet)?;
     if !opts.quiet && status == Status::Crashed {
-        eprintln!(
+        crate::terminal::errln!(
             "note: {}: the run's process ended without a word (killed or crashed); continuing from its last save",
             dir.display()
         );
@@ -188,7 +188,7 @@ fn supervise(
         // The run's own error says more than the manifest's.
         Err(w) => match &result {
             Ok(_) => return Err(w),
-            Err(_) => eprintln!("note: {w} (run.yaml does not show how the run ended)"),
+            Err(_) => crate::terminal::errln!("note: {w} (run.yaml does not show how the run ended)"),
         },
     }
     trackers.end(&crate::track::RunInfo {
@@ -267,7 +267,7 @@ fn execute(
     let summary = summary_line(plan, &metrics, &note, opts.trial, dir);
     trainer.progress.finish(&summary);
     for f in &failures {
-        eprintln!("expectation failed: {f}");
+        crate::terminal::errln!("expectation failed: {f}");
     }
     Ok(Outcome {
         dir: dir.to_path_buf(),
@@ -312,7 +312,7 @@ fn prepare_data(
         &parts,
     )?;
     if plan.data.split.validate_on_test && !opts.quiet {
-        eprintln!(
+        crate::terminal::errln!(
             "warning: validation metrics come from the test split (validate_on=test): model selection sees the test set"
         );
     }

@@ -35,7 +35,7 @@ impl<T> Ended<T> {
         match self.first_error {
             Some(Error::Interrupted(_)) => Err(Error::Interrupted(self.hint)),
             Some(other) => {
-                eprintln!("{}", self.hint);
+                crate::terminal::errln!("{}", self.hint);
                 Err(other)
             }
             None if self.done.len() < self.count => Err(Error::Interrupted(self.hint)),
@@ -63,7 +63,7 @@ impl Batch<'_> {
             ..opts.clone()
         };
         if !opts.quiet || jobs > 1 {
-            eprintln!(
+            crate::terminal::errln!(
                 "{n} {} into {}: {jobs} at a time, {threads} thread{} each",
                 self.noun,
                 self.dir.display(),
@@ -78,7 +78,7 @@ impl Batch<'_> {
                 Ok(t) => done.push((i, t)),
                 Err(e) => {
                     if !matches!(e, Error::Interrupted(_)) {
-                        eprintln!("{}: {e}", (self.label)(i));
+                        crate::terminal::errln!("{}: {e}", (self.label)(i));
                     }
                     first_error.get_or_insert(e);
                 }
@@ -161,7 +161,7 @@ pub(crate) fn run_batch<T: Send>(
                     }
                     let r = pool.install(|| run(i, opts));
                     match &r {
-                        Ok(_) => eprintln!("{}: finished", label(i)),
+                        Ok(_) => crate::terminal::errln!("{}: finished", label(i)),
                         // The others stop too (a test hook interrupts one
                         // run without a signal), and none starts.
                         Err(Error::Interrupted(_)) => stop.store(true, Ordering::SeqCst),

@@ -262,7 +262,7 @@ impl MedianPruner {
                     )));
                 }
                 if !said && !self.quiet && started.elapsed() > Duration::from_secs(30) {
-                    eprintln!(
+                    crate::terminal::errln!(
                         "waiting for {} to finish epoch {epoch}: pruning compares trials at equal epochs",
                         dir.display()
                     );

@@ -235,7 +235,7 @@ fn execute_seeds(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions) 
         base.dir.join(SUMMARY_FILE).display()
     ))?;
     if !failed.is_empty() {
-        eprint!("{}", failed_seeds(spec, &failed));
+        crate::terminal::err!("{}", failed_seeds(spec, &failed));
     }
     base.remove_lock_file()?;
     Ok(if failed.is_empty() { 0 } else { 3 })

@@ -194,7 +194,7 @@ pub(crate) fn resume_trial(dir: &Path, number: usize, opts: &RunOptions) -> Resu
         )));
     }
     if !opts.quiet {
-        eprintln!("trial {number}/{n}: {}", spec.describe(number - 1));
+        crate::terminal::errln!("trial {number}/{n}: {}", spec.describe(number - 1));
     }
     let peers: Arc<dyn prune::Peers> = match std::env::var("SLURM_ARRAY_JOB_ID") {
         Ok(_) => Arc::new(slurm::Tasks::of(dir, n)?),
@@ -270,7 +270,7 @@ fn trial_run(
         Ok(outcome) => Ok(!outcome.failures.is_empty()),
         Err(Error::Diverged(why)) => {
             if !opts.quiet {
-                eprintln!("{}: {why}", dir.display());
+                crate::terminal::errln!("{}: {why}", dir.display());
             }
             Ok(false)
         }
@@ -325,7 +325,7 @@ fn execute_trials(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions)
     };
     let ended = batch.execute(jobs, opts, &|i, opts| {
         if !opts.quiet {
-            eprintln!("trial {}/{n}: {}", i + 1, spec.describe(i));
+            crate::terminal::errln!("trial {}/{n}: {}", i + 1, spec.describe(i));
         }
         let r = trial_run(&base.dir, spec, i, opts, pruning.clone());
         pruning.done(i);
@@ -339,7 +339,7 @@ fn execute_trials(base: &RunFolder, spec: &Spec, jobs: usize, opts: &RunOptions)
         // What finished is still worth a table; the rows say which
         // failed. The trial's error matters more than the table's.
         if let Err(w) = summary::write(&base.dir, spec) {
-            eprintln!("note: {w}");
+            crate::terminal::errln!("note: {w}");
         }
     }
     let failed = ended.complete()?.iter().any(|(_, f)| *f);

@@ -147,14 +147,15 @@ impl Progress {
     }
 
     /// A note for the person watching (not shown with `--quiet`).
-    pub fn message(&mut self, msg: &str) {
+    pub(crate) fn message(&mut self, msg: &str) {
+        let msg = super::printable(msg);
         match &mut self.out {
             Output::Quiet => {}
             Output::Plain(w) => {
                 let _ = writeln!(w, "{msg}");
             }
             Output::Bars { multi, .. } => {
-                let _ = multi.println(msg);
+                let _ = multi.println(msg.as_ref());
             }
         }
     }
@@ -174,7 +175,7 @@ impl Progress {
         }
         // A closed stdout (`dlp run … | head -0`) must not change how the
         // run ends: the summary is also in run.yaml.
-        let _ = writeln!(std::io::stdout(), "{summary}");
+        let _ = writeln!(std::io::stdout(), "{}", super::printable(summary));
     }
 }
 

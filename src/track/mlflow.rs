@@ -332,7 +332,7 @@ fn send_locked(dir: &Path, notes: &mut Vec<String>) -> std::result::Result<Sent,
         match send_one(&client, dir, &mut state, op, notes) {
             Ok(()) => {}
             Err(Failure::Refused(m)) => {
-                eprintln!(
+                crate::terminal::errln!(
                     "note: mlflow: {}: {m} (skipped)",
                     dir.join(outbox::DIR).join(outbox::OUTBOX).display()
                 );
@@ -569,7 +569,7 @@ impl RunTracker {
         if let Err(why) = send(&self.outbox.run_dir) {
             self.online = false;
             if !self.quiet {
-                eprintln!(
+                crate::terminal::errln!(
                     "note: mlflow: {why}; the run goes on and keeps what it could not send in {}",
                     self.outbox.run_dir.join(outbox::DIR).display()
                 );
@@ -680,7 +680,7 @@ impl Tracker for RunTracker {
         let pending = pending(run.dir)?;
         // Said even with --quiet: without `dlp sync` the server never has it.
         if pending > 0 {
-            eprintln!(
+            crate::terminal::errln!(
                 "note: mlflow: {pending} call(s) kept in {}; send them with `dlp sync {}`",
                 run.dir.join(outbox::DIR).display(),
                 run.dir.display()
@@ -756,7 +756,7 @@ pub(crate) fn start_group(group: &Group<'_>, quiet: bool) -> Result<()> {
     if let Err(why) = send_locked(group.dir, &mut Vec::new())
         && !quiet
     {
-        eprintln!(
+        crate::terminal::errln!(
             "note: mlflow: {why}; the runs go on and keep what they could not send in their folders"
         );
     }
@@ -781,7 +781,7 @@ pub(crate) fn end_group(dir: &Path, status: Status, quiet: bool) -> Result<()> {
     if let Err(why) = send(dir)
         && !quiet
     {
-        eprintln!(
+        crate::terminal::errln!(
             "note: mlflow: {why}; send what is kept with `dlp sync {}`",
             dir.display()
         );

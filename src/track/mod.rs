@@ -182,7 +182,7 @@ impl Trackers {
         live.retain_mut(|t| match f(t.as_mut()) {
             Ok(()) => true,
             Err(e) => {
-                eprintln!(
+                crate::terminal::errln!(
                     "note: --track {}: {e} (at the run's {what}); the run goes on without it",
                     t.name()
                 );
@@ -237,7 +237,7 @@ pub(crate) fn tracked_group<T>(
 fn start_group(settings: &Settings, group: &Group<'_>, quiet: bool) {
     let mut kinds = settings.kinds.clone();
     kinds.extend(kinds_in(group.dir));
-    let note = |k: &str, e: Error| eprintln!("note: --track {k}: {e}; the runs go on without it");
+    let note = |k: &str, e: Error| crate::terminal::errln!("note: --track {k}: {e}; the runs go on without it");
     if kinds.contains(&Kind::Tensorboard)
         && let Err(e) = tensorboard::write_experiment(group)
     {
@@ -261,7 +261,7 @@ fn end_group<T>(dir: &Path, result: &Result<T>, quiet: bool) {
     if outbox::Outbox::exists(dir)
         && let Err(e) = mlflow::end_group(dir, status, quiet)
     {
-        eprintln!("note: --track mlflow: {e}");
+        crate::terminal::errln!("note: --track mlflow: {e}");
     }
 }
 

@@ -72,7 +72,7 @@ pub(super) fn batch(base: &Path, name: &str, trials: &[usize], o: &Options) -> R
         && o.device.as_deref().is_none_or(|d| d.starts_with("cuda"))
         && !candle_core::utils::cuda_is_available()
     {
-        eprintln!(
+        crate::terminal::errln!(
             "warning: --gpus-per-trial: this dlp is built without CUDA (candle's cuda feature), so its trials would fail on --device cuda"
         );
     }

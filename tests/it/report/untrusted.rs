@@ -166,3 +166,100 @@ fn paths_in_slurm_scripts_are_quoted_or_refused() {
         )
     );
 }
+
+/// Every file under `root`, as paths relative to it.
+fn tree(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p.strip_prefix(root).unwrap().to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The terminal: a control character in a path or a label is shown as an
+/// escape (`\u{1b}`), never sent raw, so text from the user's files cannot
+/// recolour, clear or retitle the terminal a message is read in.
+#[test]
+fn control_characters_reach_the_terminal_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A run folder whose name clears the screen and retitles the window.
+    let p = common::write(d, "b.dlp", &common::small_blobs("").replace("epochs 12", "epochs 1"));
+    let run = d.join("run\u{1b}[2J\u{1b}]0;owned\u{7}");
+    let o = common::run(&["run", p.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let (out, err) = (common::stdout(&o), common::stderr(&o));
+    for text in [&out, &err] {
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+    }
+    assert!(out.contains("run\\u{1b}[2J\\u{1b}]0;owned\\u{7}"), "{out}");
+    // An error naming a path.
+    let gone = d.join("gone\u{1b}[31m\u{202e}.dlp");
+    let o = common::run(&["check", gone.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    let err = common::stderr(&o);
+    assert!(!err.contains(['\u{1b}', '\u{202e}']), "{err:?}");
+    assert!(err.contains("gone\\u{1b}[31m\\u{202e}.dlp"), "{err}");
+}
+
+/// Labels never become paths: a CSV whose labels are paths out of the run
+/// folder (relative, absolute, with a NUL) trains, and every file the run
+/// writes is inside its folder.
+#[test]
+fn labels_that_look_like_paths_stay_inside_the_run_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let labels = ["../../escaped", "/tmp/dlp-escaped", "..\\\\win"];
+    let mut csv = String::from("x,y,label\n");
+    for i in 0..60u64 {
+        let l = labels[(i % 3) as usize];
+        let x = (i % 3) as f64 + f64::from(common::noise(1, i)) / 512.0;
+        csv += &format!("{x},{},\"{l}\"\n", f64::from(common::noise(2, i)) / 255.0);
+    }
+    common::write(d, "paths.csv", &csv);
+    let p = common::write(
+        d,
+        "p.dlp",
+        "seed 1\ndata {\n  source csv \"paths.csv\" label=label\n  split train=0.6 valid=0.2 test=0.2\n}\n\
+         model {\n  dense 3 activation=softmax\n}\n\
+         train {\n  loss cross_entropy\n  epochs 2\n}\n\
+         evaluate { metrics accuracy precision confusion }\n",
+    );
+    let before = tree(d);
+    let run = d.join("nested/run");
+    let o = common::run_quiet(&p, &run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let o = common::run(&["report", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let new: Vec<_> = tree(d)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    assert!(!new.is_empty());
+    for f in &new {
+        assert!(f.starts_with("nested"), "{} was written outside the run folder", f.display());
+    }
+    assert!(!Path::new("/tmp/dlp-escaped").exists());
+    let confusion = read_header(&run.join("confusion.csv"));
+    let mut sorted = labels.map(String::from).to_vec();
+    sorted.sort();
+    assert_eq!(confusion[1..], sorted[..]);
+}
+
+fn read_header(path: &Path) -> Vec<String> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect()
+}
