@@ -360,6 +360,66 @@ pub(crate) fn choices(section: &str, statement: &str, key: &str) -> &'static [&'
     }
 }
 
+/// A parameter that takes words: where it is written and its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordParameter {
+    /// `""` for a section head (`sweep grid goal=`).
+    pub section: &'static str,
+    pub statement: &'static str,
+    pub key: &'static str,
+    pub words: &'static [&'static str],
+}
+
+impl WordParameter {
+    /// `train.early_stop.mode`, `sweep.goal`: the name the choice walk
+    /// (tests/it/engine) files it under.
+    pub fn id(&self) -> String {
+        match self.section {
+            "" => format!("{}.{}", self.statement, self.key),
+            s => format!("{s}.{}.{}", self.statement, self.key),
+        }
+    }
+}
+
+/// Every parameter of every statement, variant and section head that takes
+/// words (once each), so that a test can run each word and show it changes
+/// what a run computes.
+pub fn word_parameters() -> Vec<WordParameter> {
+    let mut out: Vec<WordParameter> = Vec::new();
+    let mut visit = |section: &'static str, statement: &'static str| {
+        let kinds = kinds(section, statement);
+        let variants: Vec<Option<&str>> = if kinds.is_empty() {
+            vec![None]
+        } else {
+            kinds.iter().map(|k| Some(*k)).collect()
+        };
+        for kind in variants {
+            let Some(sp) = spec(section, statement, kind) else {
+                continue;
+            };
+            for key in sp.all().chain(kind.map(|_| "kind")) {
+                let words = choices(section, statement, key);
+                let p = WordParameter {
+                    section,
+                    statement,
+                    key,
+                    words,
+                };
+                if !words.is_empty() && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    };
+    for &section in SECTIONS {
+        visit("", section);
+        for &statement in statements(section) {
+            visit(section, statement);
+        }
+    }
+    out
+}
+
 /// What a statement does, for hover.
 pub(crate) fn statement_doc(section: &str, statement: &str) -> &'static str {
     match (section, statement) {
