@@ -6,12 +6,15 @@
 //! or a folder of runs (`runs/<pipeline>/`, one per seed) — gives one
 //! comparison page ([`crate::report::page::compare`]), written to
 //! `--out`, else into the one folder given, else `report.html` here.
+//! Several folders of which one at least holds several runs (`dlp report
+//! runs-a runs-b`, each from `--seeds N`) are compared folder against
+//! folder: each folder's runs are a group.
 
 use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
 use crate::records::atomic;
 use crate::records::manifest;
-use crate::report::page::compare::{self, Compared, SweepValues};
+use crate::report::page::compare::{self, Compared, Group, SweepValues};
 use crate::report::page::{self, RunFiles};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,20 +31,35 @@ pub(crate) fn run(args: &ReportArgs) -> Result<i32> {
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut sweeps: Vec<PathBuf> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for p in &args.paths {
         let found = expand(p)?;
         if p.join("sweep.csv").is_file() {
             sweeps.push(p.clone());
         }
+        let mut group = Group {
+            label: p.display().to_string(),
+            runs: Vec::new(),
+        };
         for d in found {
             let canonical = d.canonicalize().map_err(|e| Error::io(&d, e))?;
-            if !dirs
+            match dirs
                 .iter()
-                .any(|x| x.canonicalize().ok().as_ref() == Some(&canonical))
+                .position(|x| x.canonicalize().ok().as_ref() == Some(&canonical))
             {
-                dirs.push(d);
+                Some(i) => group.runs.push(i),
+                None => {
+                    group.runs.push(dirs.len());
+                    dirs.push(d);
+                }
             }
         }
+        groups.push(group);
+    }
+    // Groups only where they say something: two folders or more, one of
+    // them with several runs.
+    if groups.len() < 2 || groups.iter().all(|g| g.runs.len() < 2) {
+        groups.clear();
     }
     let out = match (&args.out, args.paths.as_slice()) {
         (Some(o), _) => o.clone(),
@@ -78,7 +96,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<i32> {
         n
     };
     let title = format!("{}: {} runs compared", names.join(", "), runs.len());
-    let html = compare::render(&runs, sweep.as_ref(), &title)?;
+    let html = compare::render(&runs, sweep.as_ref(), &groups, &title)?;
     atomic::write(&out, html.as_bytes())?;
     crate::terminal::out(&format!("{}\n", out.display()))?;
     Ok(0)

@@ -25,6 +25,7 @@ mod data {
 
 mod engine {
     mod choices;
+    mod words;
     mod model;
     mod optim;
     mod schedule;
@@ -48,6 +49,7 @@ mod frontend {
 mod newcomer {
     mod crlf;
     mod reach;
+    mod report_groups;
     mod seeds_expect;
     mod small;
     mod summary_epoch;

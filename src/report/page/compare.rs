@@ -25,6 +25,16 @@ pub(crate) struct Compared {
     pub files: RunFiles,
 }
 
+/// Runs that belong together: the seeds of one multi-seed folder given to
+/// `dlp report A B`, compared as a whole against the other folders.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Group {
+    /// How the page names it (the folder given).
+    pub label: String,
+    /// Its runs, as indices into the page's runs.
+    pub runs: Vec<usize>,
+}
+
 /// A sweep's axes and each trial's values (from `sweep.csv`), by label.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct SweepValues {
@@ -498,24 +508,153 @@ fn differences_section(runs: &[Compared], diffs: &[(String, Vec<String>)]) -> St
     html::section("plans", "Plan differences", &s)
 }
 
-/// The comparison page; `title` heads it (the folders compared).
-pub fn render(runs: &[Compared], sweep: Option<&SweepValues>, title: &str) -> Result<String> {
+/// Whether a plan line is a seed (the pipeline's, or one derived from it
+/// or written for a statement): what the runs of a multi-seed folder differ
+/// by on purpose.
+fn is_seed(path: &str) -> bool {
+    path == "seed" || path.ends_with(".seed") || path.ends_with("_seed")
+}
+
+/// `mean ± sd (n)` of the finite values.
+fn mean_sd_cell(values: &[f64]) -> String {
+    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    match (finite.as_slice(), mean_std(&finite)) {
+        ([], _) => "–".into(),
+        ([one], _) => format!("{} (n=1)", fmt(*one)),
+        (_, Some((m, sd))) => format!("{} ± {} (n={})", fmt(m), fmt(sd), finite.len()),
+        (_, None) => "–".into(),
+    }
+}
+
+/// The groups' final metrics side by side: mean ± standard deviation over
+/// each group's runs, and each later group against the first: the
+/// difference of the means and Welch's t-test (p; two runs or more a side).
+fn groups_section(runs: &[Compared], groups: &[Group]) -> String {
+    let columns = metric_columns(runs);
+    let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
+    let mut head: Vec<String> = vec!["metric".into()];
+    head.extend(labels.iter().cloned());
+    for g in &groups[1..] {
+        head.push(format!("{} − {}", g.label, groups[0].label));
+        head.push("p (Welch)".into());
+    }
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut t = Table::new("groups", &head_refs);
+    let values = |g: &Group, c: &str| -> Vec<f64> {
+        g.runs
+            .iter()
+            .filter_map(|&i| runs[i].files.manifest.final_metrics.get(c).copied())
+            .collect()
+    };
+    for c in &columns {
+        let mut row = vec![escape(c)];
+        row.extend(groups.iter().map(|g| escape(&mean_sd_cell(&values(g, c)))));
+        let first = values(&groups[0], c);
+        for g in &groups[1..] {
+            let other = values(g, c);
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let diff = if first.is_empty() || other.is_empty() {
+                "–".to_string()
+            } else {
+                let d = mean(&other) - mean(&first);
+                format!("{}{}", if d >= 0.0 { "+" } else { "" }, fmt(d))
+            };
+            row.push(escape(&diff));
+            row.push(crate::metrics::stats::welch(&other, &first).map_or("–".into(), |w| fmt(w.p)));
+        }
+        t.rows.push(row);
+    }
+    let intro = format!(
+        "<p class=\"muted\">Each column is one folder given to dlp report, over its runs (seeds): {}. A small p says the difference is unlikely to be seed noise alone.</p>\n",
+        groups
+            .iter()
+            .map(|g| format!("{} ({} runs)", escape(&g.label), g.runs.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    html::section("groups", "Groups compared", &format!("{intro}{}", t.html()))
+}
+
+/// What differs between the groups' plans: a line per plan line whose
+/// value is one within each group and differs between groups; seeds, which
+/// the runs of a group differ by on purpose, are left out, and any other
+/// line that varies inside a group says so.
+fn group_differences_section(plans: &[Vec<(String, String)>], groups: &[Group]) -> String {
+    let diffs = plan_differences(plans);
+    let mut head = vec!["plan line"];
+    head.extend(groups.iter().map(|g| g.label.as_str()));
+    let mut t = Table::new("plans", &head);
+    for (path, values) in diffs.iter().filter(|(p, _)| !is_seed(p)) {
+        let cells: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                let mut seen: Vec<&str> = g.runs.iter().map(|&i| values[i].as_str()).collect();
+                seen.dedup();
+                match seen.as_slice() {
+                    [one] => (*one).to_string(),
+                    _ => format!("varies: {}", seen.join(", ")),
+                }
+            })
+            .collect();
+        if cells.iter().all(|c| *c == cells[0]) {
+            continue;
+        }
+        let mut row = vec![escape(path)];
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 && *c != cells[0] {
+                t.mark(t.rows.len(), i + 1, "changed");
+            }
+            row.push(escape(c));
+        }
+        t.rows.push(row);
+    }
+    let seeds = "<p class=\"muted\">The seeds, which the runs of a folder differ by, are left out.</p>\n";
+    let body = if t.rows.is_empty() {
+        format!("{seeds}<p>The groups' plans are identical: they differ only by their seeds.</p>\n")
+    } else {
+        format!("{seeds}{}", t.html())
+    };
+    html::section("plans", "Plan differences", &body)
+}
+
+/// The comparison page; `title` heads it (the folders compared). With two
+/// groups or more, the groups are compared as wholes and their plans
+/// without the seeds.
+pub(crate) fn render(
+    runs: &[Compared],
+    sweep: Option<&SweepValues>,
+    groups: &[Group],
+    title: &str,
+) -> Result<String> {
+    let grouped = groups.len() >= 2;
     let mut data = BTreeMap::new();
     let plans = runs
         .iter()
         .map(|r| flatten_plan(&r.files))
         .collect::<Result<Vec<_>>>()?;
-    let diffs = plan_differences(&plans);
+    let mut diffs = plan_differences(&plans);
+    if grouped {
+        diffs.retain(|(p, _)| !is_seed(p));
+    }
     let what = match sweep {
         Some(s) => format!("the trials of a sweep over {}", s.axes.join(", ")),
+        None if grouped => format!("{} runs in {} groups", runs.len(), groups.len()),
         None => format!("{} runs", runs.len()),
     };
     let mut body = format!(
-        "<header>\n<h1>{}</h1>\n<p>{}: {}.</p>\n<nav><a href=\"#metrics\">Final metrics</a><a href=\"#curves\">Curves</a><a href=\"#sweep\">Swept values</a><a href=\"#plans\">Plan differences</a></nav>\n</header>\n",
+        "<header>\n<h1>{}</h1>\n<p>{}: {}.</p>\n<nav>{}<a href=\"#metrics\">Final metrics</a><a href=\"#curves\">Curves</a><a href=\"#sweep\">Swept values</a><a href=\"#plans\">Plan differences</a></nav>\n</header>\n",
         escape(title),
         escape(&what),
-        runs.iter().map(label_cell).collect::<Vec<_>>().join(", ")
+        runs.iter().map(label_cell).collect::<Vec<_>>().join(", "),
+        if grouped {
+            "<a href=\"#groups\">Groups</a>"
+        } else {
+            ""
+        }
     );
+    if grouped {
+        body.push_str(&groups_section(runs, groups));
+    }
     body.push_str(&html::section(
         "metrics",
         "Final metrics",
@@ -556,7 +695,11 @@ pub fn render(runs: &[Compared], sweep: Option<&SweepValues>, title: &str) -> Re
         )
     };
     body.push_str(&html::section("sweep", "Swept values", &sweep_body));
-    body.push_str(&differences_section(runs, &diffs));
+    if grouped {
+        body.push_str(&group_differences_section(&plans, groups));
+    } else {
+        body.push_str(&differences_section(runs, &diffs));
+    }
     body.push_str("<footer class=\"muted\"><p>Written by dlp report from the files of the run folders.</p></footer>\n");
     Ok(html::page(
         &format!("{title} · dlp report"),
