@@ -65,7 +65,12 @@ pub fn valid_targets(file: &File) -> Vec<String> {
                 continue;
             }
             let written = find(block, stmt);
-            let Some(sp) = spec(section, stmt, written.and_then(kind_of)) else {
+            // An absent statement offers its default variant's parameters.
+            let kind = match written {
+                Some(c) => kind_of(c),
+                None => schema::default_kind(section, stmt),
+            };
+            let Some(sp) = spec(section, stmt, kind) else {
                 continue;
             };
             if !sp.positional.is_empty() {
@@ -228,6 +233,7 @@ pub fn set_landing(
             did_you_mean(stmt, known.iter().copied())
         ));
     }
+    let present = find(block, stmt).is_some();
     let sp = spec(section, stmt, find(block, stmt).and_then(kind_of))
         .ok_or_else(|| format!("{section}.{stmt} cannot be set"))?;
     let param = match parts.get(2) {
@@ -239,6 +245,23 @@ pub fn set_landing(
             .ok_or_else(|| format!("{stmt} has no positional value; name a parameter"))?,
     };
     if !sp.accepts(param) {
+        // A parameter of the variant the pipeline gets by default, whose
+        // statement it leaves out: the statement is written with that
+        // variant (`optimizer adam lr=0.01`).
+        if let Some(kind) = schema::default_kind(section, stmt).filter(|_| !present)
+            && spec(section, stmt, Some(kind)).is_some_and(|k| k.accepts(param))
+        {
+            let mut value = value;
+            respan(&mut value, at);
+            let mut cmd = super::train::synthetic(stmt, kind, at);
+            cmd.args.push(arg(param, value, at));
+            block.push(Statement::Command(cmd));
+            return Ok(Landing::Statement {
+                section: section.to_string(),
+                stmt: stmt.to_string(),
+                key: param.to_string(),
+            });
+        }
         return Err(no_parameter(stmt, param, &sp));
     }
     set_command(block, section, stmt, param, value, at)
@@ -440,5 +463,22 @@ mod tests {
             let e = apply_overrides(&mut file, &[bad.to_string()]).unwrap_err();
             assert!(matches!(e, Error::Usage(_)), "{bad}");
         }
+    }
+
+    /// A pipeline without an optimizer line trains with adam (Keras'
+    /// default): `--set train.optimizer.lr` writes `optimizer adam lr=…`,
+    /// and a parameter adam does not take is still refused.
+    #[test]
+    fn set_reaches_the_default_optimizer() {
+        let src = "train { batch 32 }";
+        let mut file = syntax::parse(src).unwrap();
+        apply_overrides(&mut file, &["train.optimizer.lr=0.1".into()]).unwrap();
+        assert_eq!(
+            args(command(&file, "train", "optimizer")),
+            ["adam", "lr=Float(0.1)"]
+        );
+        let mut file = syntax::parse(src).unwrap();
+        let e = apply_overrides(&mut file, &["train.optimizer.momentum=0.9".into()]).unwrap_err();
+        assert!(e.to_string().contains("no parameter \"momentum\""), "{e}");
     }
 }

@@ -360,6 +360,16 @@ pub(crate) fn choices(section: &str, statement: &str, key: &str) -> &'static [&'
     }
 }
 
+/// The variant a statement stands for when the pipeline leaves it out
+/// (Keras' `compile()` default `adam` for `train.optimizer`), so that
+/// `--set train.optimizer.lr=0.01` reaches it.
+pub(crate) fn default_kind(section: &str, statement: &str) -> Option<&'static str> {
+    match (section, statement) {
+        ("train", "optimizer") => Some("adam"),
+        _ => None,
+    }
+}
+
 /// A parameter that takes words: where it is written and its words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WordParameter {

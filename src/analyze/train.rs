@@ -32,7 +32,7 @@ pub(crate) struct TrainOut {
 }
 
 /// A statement the user did not write, standing for its defaults.
-fn synthetic(name: &str, kind: &str, at: Span) -> Command {
+pub(super) fn synthetic(name: &str, kind: &str, at: Span) -> Command {
     Command {
         name: Ident {
             name: name.into(),
@@ -127,7 +127,11 @@ pub(crate) fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u6
         Some(c) => c,
         None => {
             cx.mark_default("train.optimizer.kind");
-            default_opt = synthetic("optimizer", "adam", head.name_span);
+            default_opt = synthetic(
+                "optimizer",
+                schema::default_kind("train", "optimizer").unwrap_or("adam"),
+                head.name_span,
+            );
             &default_opt
         }
     };

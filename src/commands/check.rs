@@ -25,10 +25,13 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32> {
                     1 => ", 1 warning".to_string(),
                     n => format!(", {n} warnings"),
                 };
+                let layers = match plan.model.layers.len() {
+                    1 => "1 layer".to_string(),
+                    n => format!("{n} layers"),
+                };
                 crate::terminal::out(&format!(
-                    "{}: ok ({} layers, {params} parameters{noted})\n",
+                    "{}: ok ({layers}, {params} parameters{noted})\n",
                     file.display(),
-                    plan.model.layers.len()
                 ))?;
             }
             // A bad `--set` is the same mistake for every file: stop.

@@ -188,7 +188,9 @@ fn supervise(
         // The run's own error says more than the manifest's.
         Err(w) => match &result {
             Ok(_) => return Err(w),
-            Err(_) => crate::terminal::errln!("note: {w} (run.yaml does not show how the run ended)"),
+            Err(_) => {
+                crate::terminal::errln!("note: {w} (run.yaml does not show how the run ended)")
+            }
         },
     }
     trackers.end(&crate::track::RunInfo {

@@ -41,13 +41,19 @@ pub(crate) fn printable(text: &str) -> Cow<'_, str> {
             out.push(c);
         }
     }
-    if changed { Cow::Owned(out) } else { Cow::Borrowed(text) }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Writes `text` to standard error, through [`printable`]. Standard error
 /// is for people, so its text is never data to keep byte for byte.
 pub(crate) fn write_err(text: &str) {
-    let _ = std::io::stderr().lock().write_all(printable(text).as_bytes());
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(printable(text).as_bytes());
 }
 
 /// `eprint!` through [`printable`].
@@ -91,7 +97,10 @@ mod tests {
         assert_eq!(printable("plain\ttext\nnext\r\n"), "plain\ttext\nnext\r\n");
         assert_eq!(printable("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(printable("over\rwrite"), "over\\u{d}write");
-        assert_eq!(printable("bell\u{7}\u{7f}\u{9b}"), "bell\\u{7}\\u{7f}\\u{9b}");
+        assert_eq!(
+            printable("bell\u{7}\u{7f}\u{9b}"),
+            "bell\\u{7}\\u{7f}\\u{9b}"
+        );
         assert_eq!(printable("cat\u{202e}gpj.exe"), "cat\\u{202e}gpj.exe");
         assert_eq!(printable("été 猫"), "été 猫");
     }

@@ -237,7 +237,9 @@ pub(crate) fn tracked_group<T>(
 fn start_group(settings: &Settings, group: &Group<'_>, quiet: bool) {
     let mut kinds = settings.kinds.clone();
     kinds.extend(kinds_in(group.dir));
-    let note = |k: &str, e: Error| crate::terminal::errln!("note: --track {k}: {e}; the runs go on without it");
+    let note = |k: &str, e: Error| {
+        crate::terminal::errln!("note: --track {k}: {e}; the runs go on without it")
+    };
     if kinds.contains(&Kind::Tensorboard)
         && let Err(e) = tensorboard::write_experiment(group)
     {

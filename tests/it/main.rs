@@ -25,10 +25,10 @@ mod data {
 
 mod engine {
     mod choices;
-    mod words;
     mod model;
     mod optim;
     mod schedule;
+    mod words;
 }
 
 mod export {

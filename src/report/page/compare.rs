@@ -608,7 +608,8 @@ fn group_differences_section(plans: &[Vec<(String, String)>], groups: &[Group]) 
         }
         t.rows.push(row);
     }
-    let seeds = "<p class=\"muted\">The seeds, which the runs of a folder differ by, are left out.</p>\n";
+    let seeds =
+        "<p class=\"muted\">The seeds, which the runs of a folder differ by, are left out.</p>\n";
     let body = if t.rows.is_empty() {
         format!("{seeds}<p>The groups' plans are identical: they differ only by their seeds.</p>\n")
     } else {

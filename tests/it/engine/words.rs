@@ -147,7 +147,12 @@ const CASES: &[Walk] = &[
     Walk {
         id: "preprocess.normalize.method",
         words: || words_of("preprocess", "normalize", "method"),
-        pipeline: |w| images("train=0.75 valid=0.25 test=official", &format!("normalize {w}")),
+        pipeline: |w| {
+            images(
+                "train=0.75 valid=0.25 test=official",
+                &format!("normalize {w}"),
+            )
+        },
         files: &["train.csv"],
         same: &[],
     },
@@ -160,7 +165,10 @@ const CASES: &[Walk] = &[
             } else {
                 format!("per_channel={w}")
             };
-            images("train=0.75 valid=0.25 test=official", &format!("normalize mean_std {per}"))
+            images(
+                "train=0.75 valid=0.25 test=official",
+                &format!("normalize mean_std {per}"),
+            )
         },
         files: &["train.csv"],
         same: &[("per_channel", "true")],
@@ -210,7 +218,14 @@ const CASES: &[Walk] = &[
     Walk {
         id: "train.checkpoint.best_only",
         words: || words_of("train", "checkpoint", "best_only"),
-        pipeline: |w| blobs("", &format!("checkpoint monitor=val_loss best_only={w}"), "", ""),
+        pipeline: |w| {
+            blobs(
+                "",
+                &format!("checkpoint monitor=val_loss best_only={w}"),
+                "",
+                "",
+            )
+        },
         files: &["*"],
         same: &[],
     },
@@ -337,19 +352,37 @@ const CASES: &[Walk] = &[
 /// run computes by design, with the reason.
 const ELSEWHERE: &[(&str, &str)] = &[
     ("model.dense.activation", "choices.rs walks the activations"),
-    ("model.conv2d.activation", "choices.rs walks the activations (one layer kind is enough: the activation is one op)"),
+    (
+        "model.conv2d.activation",
+        "choices.rs walks the activations (one layer kind is enough: the activation is one op)",
+    ),
     ("model.conv2d.padding", "choices.rs walks the paddings"),
     ("augment.flip.mode", "choices.rs walks the flips"),
     ("augment.shift.fill", "choices.rs walks the fill modes"),
-    ("augment.rotate.fill", "choices.rs walks the fill modes (one transform is enough: they share the fill)"),
-    ("augment.zoom.fill", "choices.rs walks the fill modes (one transform is enough: they share the fill)"),
+    (
+        "augment.rotate.fill",
+        "choices.rs walks the fill modes (one transform is enough: they share the fill)",
+    ),
+    (
+        "augment.zoom.fill",
+        "choices.rs walks the fill modes (one transform is enough: they share the fill)",
+    ),
     ("augment.fill.mode", "choices.rs walks the fill modes"),
     ("train.loss.kind", "choices.rs walks the losses"),
     ("train.optimizer.kind", "choices.rs walks the optimizers"),
     ("train.schedule.kind", "choices.rs walks the schedules"),
-    ("data.source.generator", "choices.rs walks the blobs generators"),
-    ("data.source.kind", "each source kind is a loader of its own, tested on its files by tests/it/data"),
-    ("train.device.device", "the device says where a run computes, not what: on a machine without a GPU `cuda` is refused and `auto` is `cpu` (the GPU checks compare the two)"),
+    (
+        "data.source.generator",
+        "choices.rs walks the blobs generators",
+    ),
+    (
+        "data.source.kind",
+        "each source kind is a loader of its own, tested on its files by tests/it/data",
+    ),
+    (
+        "train.device.device",
+        "the device says where a run computes, not what: on a machine without a GPU `cuda` is refused and `auto` is `cpu` (the GPU checks compare the two)",
+    ),
 ];
 
 /// The bytes of `files` in `dir`, in order (`"*"`: the sorted list of
@@ -423,7 +456,10 @@ fn every_word_parameter_is_walked() {
             missing.push(format!("{id} {:?}", p.words));
         }
     }
-    assert!(missing.is_empty(), "word parameters nobody walks: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "word parameters nobody walks: {missing:#?}"
+    );
     for id in walked.iter().chain(ELSEWHERE.iter().map(|(e, _)| e)) {
         assert!(
             schema::word_parameters().iter().any(|p| p.id() == *id),
@@ -464,7 +500,8 @@ fn every_expect_operator_gives_its_verdict() {
     let written = format!("{v}");
     // Below, at and above the run's own value, each operator's verdict is
     // the comparison's: exit 0 when it holds, 3 when it fails.
-    let ops: [(&str, fn(f64, f64) -> bool); 5] = [
+    type Holds = fn(f64, f64) -> bool;
+    let ops: [(&str, Holds); 5] = [
         (">=", |a, b| a >= b),
         (">", |a, b| a > b),
         ("<=", |a, b| a <= b),
@@ -474,8 +511,15 @@ fn every_expect_operator_gives_its_verdict() {
     let mut seen = Vec::new();
     for (op, holds) in ops {
         let mut verdicts = Vec::new();
-        for x in [format!("{}", v - 0.05), written.clone(), format!("{}", v + 0.05)] {
-            let text = format!("{}expect {{ test_accuracy {op} {x} }}\n", blobs("", "", "", ""));
+        for x in [
+            format!("{}", v - 0.05),
+            written.clone(),
+            format!("{}", v + 0.05),
+        ] {
+            let text = format!(
+                "{}expect {{ test_accuracy {op} {x} }}\n",
+                blobs("", "", "", "")
+            );
             let p = write(tmp.path(), "e.dlp", &text);
             let dir = tmp.path().join("e");
             let o = run_quiet(&p, &dir, &[]);
@@ -511,7 +555,12 @@ fn every_sweep_axis_form_reaches_the_trials() {
     let head: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         head[..4],
-        ["trial", "train.optimizer.lr", "train.optimizer.beta1", "width"],
+        [
+            "trial",
+            "train.optimizer.lr",
+            "train.optimizer.beta1",
+            "width"
+        ],
         "{summary}"
     );
     let mut csvs = Vec::new();

@@ -32,7 +32,11 @@ fn section<'a>(html: &'a str, id: &str) -> &'a str {
 #[test]
 fn two_seed_folders_are_compared_as_groups() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = write(tmp.path(), "p.dlp", &small_blobs("").replace("epochs 12", "epochs 2"));
+    let p = write(
+        tmp.path(),
+        "p.dlp",
+        &small_blobs("").replace("epochs 12", "epochs 2"),
+    );
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     seeds(&p, &a, &[]);
     seeds(&p, &b, &["--set", "train.optimizer.lr=0.05"]);
@@ -54,10 +58,19 @@ fn two_seed_folders_are_compared_as_groups() {
         "{groups}"
     );
     assert!(groups.contains(&format!("{lb} − {la}")), "{groups}");
-    assert!(groups.contains("p (Welch)") && groups.contains("(n=3)"), "{groups}");
+    assert!(
+        groups.contains("p (Welch)") && groups.contains("(n=3)"),
+        "{groups}"
+    );
     let plans = section(&html, "plans");
     assert!(plans.contains("train.optimizer.lr"), "{plans}");
-    assert!(plans.contains(">0.01<") && plans.contains(">0.05<"), "{plans}");
+    assert!(
+        plans.contains(">0.01<") && plans.contains(">0.05<"),
+        "{plans}"
+    );
     // Seeds are what the runs of a folder differ by: no seed line.
-    assert!(!plans.contains(">seed<") && !plans.contains(".seed<"), "{plans}");
+    assert!(
+        !plans.contains(">seed<") && !plans.contains(".seed<"),
+        "{plans}"
+    );
 }

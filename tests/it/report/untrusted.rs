@@ -192,7 +192,11 @@ fn control_characters_reach_the_terminal_escaped() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     // A run folder whose name clears the screen and retitles the window.
-    let p = common::write(d, "b.dlp", &common::small_blobs("").replace("epochs 12", "epochs 1"));
+    let p = common::write(
+        d,
+        "b.dlp",
+        &common::small_blobs("").replace("epochs 12", "epochs 1"),
+    );
     let run = d.join("run\u{1b}[2J\u{1b}]0;owned\u{7}");
     let o = common::run(&["run", p.to_str().unwrap(), "--out", run.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
@@ -245,7 +249,11 @@ fn labels_that_look_like_paths_stay_inside_the_run_folder() {
         .collect();
     assert!(!new.is_empty());
     for f in &new {
-        assert!(f.starts_with("nested"), "{} was written outside the run folder", f.display());
+        assert!(
+            f.starts_with("nested"),
+            "{} was written outside the run folder",
+            f.display()
+        );
     }
     assert!(!Path::new("/tmp/dlp-escaped").exists());
     let confusion = read_header(&run.join("confusion.csv"));
