@@ -160,7 +160,7 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
         ("", "data" | "preprocess" | "evaluate" | "diagnose" | "expect" | "transfer") => {
             Spec::new(&[], &[])
         }
-        ("transfer", "from") => Spec::new(&["run"], &["layers"]),
+        ("transfer", "from") => Spec::new(&["run"], &["layers", "match"]),
         ("transfer", "freeze") => Spec::new(&["layers"], &[]),
         ("transfer", "unfreeze") => Spec::new(&[], &["after", "factor"]),
         ("", "augment" | "model" | "train") => Spec::new(&[], &["seed"]),
@@ -365,6 +365,7 @@ pub fn choices(section: &str, statement: &str, key: &str) -> &'static [&'static 
         ("train", "batch", "size") => &["all"],
         ("train", "class_weight", "weights") => &["balanced"],
         ("train", "device", "device") => &["auto", "cpu", "cuda"],
+        ("transfer", "from", "match") => &["name", "position"],
         ("evaluate", _, "weights" | "which") => WEIGHTS,
         (
             _,
@@ -488,6 +489,10 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
         ("from", "layers") => (
             "the layers to load, by name (`[conv2d, dense]`), or all: every layer whose name the source holds",
             "all",
+        ),
+        ("from", "match") => (
+            "name: each layer takes the source layer of its name; position: the source layer with weights at the same position (read from the source's run.yaml)",
+            "name",
         ),
         ("freeze", "layers") => (
             "a list of layer names, or loaded: the layers from loads",

@@ -339,6 +339,7 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("transfer.from", B, &[], &[("#X", "transfer {\n  from \"src\"\n}")], P),
     ("transfer.from.run", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src2\"\n}")], P),
     ("transfer.from.layers", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src\" layers=[dense]\n}")], P),
+    ("transfer.from.match", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src\" match=position\n}")], R("match=position reads src/run.yaml")),
     ("transfer.freeze", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n}")], P),
     ("transfer.freeze.layers", B, &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze [dense]\n}")], P),
     ("transfer.unfreeze", B, &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n  unfreeze after=1\n}")], P),

@@ -55,7 +55,23 @@ pub fn transfer(
             return None;
         }
     };
-    let layers = loaded_layers(cx, &a, model, &source, &written)?;
+    let by_position = match a.choice(cx, "match", &["name", "position"], Some("name")) {
+        Some(m) => m == "position",
+        None => return None,
+    };
+    let source_order = if by_position {
+        match source_order(&from, &written) {
+            Ok(order) => Some(order),
+            Err(why) => {
+                cx.error(Kind::Data, a.span("run"), why);
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+    let pairs = loaded_layers(cx, &a, model, &source, &written, source_order.as_deref())?;
+    let (layers, sources): (Vec<String>, Vec<String>) = pairs.into_iter().unzip();
     let freeze = match find("freeze") {
         Some(c) => {
             let f = bind(cx, "transfer", c);
@@ -90,22 +106,26 @@ pub fn transfer(
     Some(TransferPlan {
         from,
         layers,
+        sources,
         freeze,
         unfreeze,
         loc: cx.loc(from_cmd.name.span),
     })
 }
 
-/// The layers `from … layers=` copies: every listed name, or with `all`
-/// (the default) every layer with weights whose name the source holds.
-/// Each must match the source tensor for tensor.
+/// The layers `from … layers=` copies, each with the source layer it
+/// copies: every listed name, or with `all` (the default) every layer with
+/// weights that has a counterpart in the source — the same name, or with
+/// `order` (`match=position`) the source's layer with weights at the same
+/// position. Each must match its source tensor for tensor.
 fn loaded_layers(
     cx: &mut Context,
     a: &Args,
     model: &ModelPlan,
     source: &BTreeMap<String, Vec<usize>>,
     written: &str,
-) -> Option<Vec<String>> {
+    order: Option<&[String]>,
+) -> Option<Vec<(String, String)>> {
     let file = format!("{written}/{SOURCE_FILE}");
     let with_weights: Vec<&str> = model
         .layers
@@ -114,18 +134,28 @@ fn loaded_layers(
         .map(|l| l.name.as_str())
         .collect();
     let in_source = |name: &str| source.keys().any(|k| k.starts_with(&format!("{name}/")));
+    // This model's layer → the source layer it takes its tensors from.
+    let counterpart = |name: &str| -> Option<String> {
+        match order {
+            None => in_source(name).then(|| name.to_string()),
+            Some(order) => with_weights
+                .iter()
+                .position(|n| *n == name)
+                .and_then(|i| order.get(i).cloned()),
+        }
+    };
     let asked: Vec<(String, Span)> = match a.get("layers") {
         None => {
             cx.mark_default("transfer.from.layers");
             with_weights
                 .iter()
-                .filter(|n| in_source(n))
+                .filter(|n| counterpart(n).is_some())
                 .map(|n| (n.to_string(), a.name_span))
                 .collect()
         }
         Some(r) if r.as_text() == Some("all") => with_weights
             .iter()
-            .filter(|n| in_source(n))
+            .filter(|n| counterpart(n).is_some())
             .map(|n| (n.to_string(), r.span))
             .collect(),
         Some(r) => names(cx, r, "from layers")?,
@@ -160,7 +190,7 @@ fn loaded_layers(
             ok = false;
             continue;
         }
-        if !in_source(&name) {
+        let Some(theirs_name) = counterpart(&name) else {
             let there: Vec<String> = source_layers(source);
             cx.error(
                 Kind::Mismatch,
@@ -173,8 +203,12 @@ fn loaded_layers(
             );
             ok = false;
             continue;
-        }
+        };
         for (tensor, shape) in tensors {
+            let tensor = match tensor.split_once('/') {
+                Some((_, what)) => format!("{theirs_name}/{what}"),
+                None => tensor,
+            };
             match source.get(&tensor) {
                 Some(s) if *s == shape => {}
                 other => {
@@ -191,9 +225,23 @@ fn loaded_layers(
                 }
             }
         }
-        out.push(name);
+        out.push((name, theirs_name));
     }
     ok.then_some(out)
+}
+
+/// The source run's layers with weights, in model order, from its
+/// `run.yaml` (`match=position`).
+fn source_order(run: &Path, written: &str) -> Result<Vec<String>, String> {
+    let m = crate::records::Manifest::read(run)
+        .map_err(|e| format!("match=position reads {written}/run.yaml: {e}"))?;
+    Ok(m.plan
+        .model
+        .layers
+        .iter()
+        .filter(|l| !layer_tensors(l).is_empty())
+        .map(|l| l.name.clone())
+        .collect())
 }
 
 /// `freeze [NAME, …]` or `freeze loaded` (the layers `from` copies).

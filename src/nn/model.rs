@@ -177,19 +177,22 @@ impl Model {
         self.frozen.get(i).copied().unwrap_or(false)
     }
 
-    /// Copies the tensors of the layers `names` from the safetensors file
-    /// `path` (another run's `model.safetensors`); every other variable
-    /// keeps its value. Names and shapes are checked before anything
-    /// changes; an error names the file.
-    pub fn load_layers(&self, path: &Path, names: &[String]) -> Result<()> {
+    /// Copies into each layer `names[i]` the tensors of the layer
+    /// `sources[i]` of the safetensors file `path` (another run's
+    /// `model.safetensors`); every other variable keeps its value. Names and
+    /// shapes are checked before anything changes; an error names the file.
+    pub fn load_layers(&self, path: &Path, names: &[String], sources: &[String]) -> Result<()> {
         let source = candle_core::safetensors::load(path, &Device::Cpu)
             .map_err(|e| Error::file(path, format!("not a readable safetensors file: {e}")))?;
+        // (the source's tensor name, this model's variable)
         let wanted: Vec<(String, Var)> = self
             .all_variables()
             .into_iter()
-            .filter(|(n, _)| {
-                n.split_once('/')
-                    .is_some_and(|(layer, _)| names.iter().any(|w| w == layer))
+            .filter_map(|(n, v)| {
+                let (layer, what) = n.split_once('/')?;
+                let i = names.iter().position(|w| w == layer)?;
+                let from = sources.get(i).map_or(layer, String::as_str);
+                Some((format!("{from}/{what}"), v))
             })
             .collect();
         for (name, v) in &wanted {

@@ -106,7 +106,19 @@ fn transfer_summary(s: &mut String, plan: &Plan) {
             v.join(", ")
         }
     };
-    let _ = writeln!(s, "Loaded from {}: {}", t.from.display(), list(&t.layers));
+    let pairs: Vec<String> = t
+        .layers
+        .iter()
+        .zip(&t.sources)
+        .map(|(l, src)| {
+            if l == src {
+                l.clone()
+            } else {
+                format!("{l} ← {src}")
+            }
+        })
+        .collect();
+    let _ = writeln!(s, "Loaded from {}: {}", t.from.display(), list(&pairs));
     let frozen: usize = plan
         .model
         .layers
@@ -126,13 +138,7 @@ fn transfer_summary(s: &mut String, plan: &Plan) {
             "Unfrozen after epoch {}: every layer trains, lr × {} (trainable params then {})",
             u.after,
             written_num(u.factor),
-            thousands(
-                plan.model
-                    .layers
-                    .iter()
-                    .map(trainable_when_thawed)
-                    .sum()
-            )
+            thousands(plan.model.layers.iter().map(trainable_when_thawed).sum())
         );
     }
 }

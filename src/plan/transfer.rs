@@ -25,6 +25,10 @@ pub struct TransferPlan {
     /// the source's `model.safetensors`; every other layer keeps its fresh
     /// initialisation.
     pub layers: Vec<String>,
+    /// The source layer each of `layers` takes its tensors from: the same
+    /// name (`match=name`), or the source layer at the same position among
+    /// the layers with weights (`match=position`).
+    pub sources: Vec<String>,
     /// The layers frozen from the first epoch: no gradients, no optimizer
     /// state, batch norm in inference mode (Keras' `trainable = False`).
     pub freeze: Vec<String>,

@@ -365,7 +365,7 @@ fn prepare_training<'a>(
         let epoch = if resumes {
             state::peek(&resume_file)?.epoch
         } else {
-            model.load_layers(&t.from.join(transfer::SOURCE_FILE), &t.layers)?;
+            model.load_layers(&t.from.join(transfer::SOURCE_FILE), &t.layers, &t.sources)?;
             0
         };
         model.set_frozen(t.frozen_at(epoch));

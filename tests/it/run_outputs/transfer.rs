@@ -171,6 +171,44 @@ fn plan_counts_frozen_parameters_as_non_trainable() {
     }
 }
 
+/// `match=position`: the source's layers with weights, in the order of its
+/// `run.yaml`, pair with this model's; with dlp's names that is the same
+/// pairing as by name here, so the two runs write the same bytes.
+#[test]
+fn match_by_position_pairs_layers_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    pretrain(tmp.path());
+    let (by_name, _) = run_text(
+        tmp.path(),
+        "name",
+        &pipeline("high", SMALL_SPLIT, 2, 5, FROZEN),
+    );
+    let positional = FROZEN.replace("conv2d_1]", "conv2d_1] match=position");
+    let (by_pos, _) = run_text(
+        tmp.path(),
+        "position",
+        &pipeline("high", SMALL_SPLIT, 2, 5, &positional),
+    );
+    assert_eq!(
+        std::fs::read(by_name.join("model.safetensors")).unwrap(),
+        std::fs::read(by_pos.join("model.safetensors")).unwrap()
+    );
+    // Without the source's run.yaml there is no order to read.
+    std::fs::remove_file(tmp.path().join("base/run.yaml")).unwrap();
+    let p = write(
+        tmp.path(),
+        "noyaml.dlp",
+        &pipeline("high", SMALL_SPLIT, 2, 5, &positional),
+    );
+    let o = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: match=position reads base/run.yaml: "),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Two-phase fine-tuning (frozen for 2 epochs, then everything at lr × 0.1):
 /// the base moves in phase two; a run stopped by Ctrl-C or killed with
 /// `kill -9` in either phase resumes to the bytes of the uninterrupted run.
