@@ -43,6 +43,7 @@ pub mod schema;
 #[cfg(test)]
 mod schema_walk;
 mod train;
+mod transfer;
 mod value;
 
 pub use crate::diagnostics::{Diagnostic, Kind, Report, Severity};
@@ -358,12 +359,16 @@ fn resolve(cx: &mut Context, file: &File, path: &Path, top: &TopLevel) -> Option
             ..Default::default()
         },
     };
-    let model = match head(cx, "model") {
+    let mut model = match head(cx, "model") {
         Some((a, block)) => model::model(cx, &a, block, shape, seed, train_seed),
         None => {
             missing(cx, "model", "model { dense 10 activation=softmax }");
             None
         }
+    };
+    let transfer = match (head(cx, "transfer"), model.as_mut()) {
+        (Some((a, block)), Some((m, _))) => transfer::transfer(cx, a.name_span, block, m, base),
+        _ => None,
     };
     // Kept for tools even when another section fails: the language
     // server shows shapes while the train section is still being written.
@@ -462,6 +467,7 @@ fn resolve(cx: &mut Context, file: &File, path: &Path, top: &TopLevel) -> Option
         preprocess,
         augment,
         model,
+        transfer,
         train: train_plan,
         evaluate: EvaluatePlan {
             metrics: eval.metrics,

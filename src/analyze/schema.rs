@@ -9,6 +9,7 @@ pub const SECTIONS: &[&str] = &[
     "preprocess",
     "augment",
     "model",
+    "transfer",
     "train",
     "evaluate",
     "diagnose",
@@ -92,6 +93,7 @@ pub fn statements(section: &str) -> &'static [&'static str] {
             "class_weight",
             "device",
         ],
+        "transfer" => &["from", "freeze", "unfreeze"],
         "evaluate" => &["metrics", "weights"],
         "diagnose" => &["human_error"],
         _ => &[],
@@ -122,6 +124,7 @@ pub const OPTIMIZERS: &[&str] = &["sgd", "adam", "adamw", "rmsprop", "adagrad"];
 pub const SCHEDULES: &[&str] = &[
     "constant",
     "step",
+    "milestones",
     "exponential",
     "cosine",
     "linear",
@@ -152,7 +155,12 @@ pub(crate) fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option
     const OPT_COMMON: &[&str] = &["clip_norm", "decay"];
     Some(match (section, statement) {
         ("", "seed") => Spec::new(&["seed"], &[]),
-        ("", "data" | "preprocess" | "evaluate" | "diagnose" | "expect") => Spec::new(&[], &[]),
+        ("", "data" | "preprocess" | "evaluate" | "diagnose" | "expect" | "transfer") => {
+            Spec::new(&[], &[])
+        }
+        ("transfer", "from") => Spec::new(&["run"], &["layers", "match"]),
+        ("transfer", "freeze") => Spec::new(&["layers"], &[]),
+        ("transfer", "unfreeze") => Spec::new(&[], &["after", "factor"]),
         ("", "augment" | "model" | "train") => Spec::new(&[], &["seed"]),
         ("", "sweep") => match kind {
             Some("random") => Spec::new(
@@ -209,11 +217,18 @@ pub(crate) fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option
             "model",
             "global_avgpool" | "flatten" | "relu" | "sigmoid" | "tanh" | "softmax" | "linear",
         ) => Spec::new(&[], &[]),
-        ("train", "loss") => Spec::new(&["kind"], &[]),
+        ("train", "loss") => Spec::new(&["kind"], &["label_smoothing"]),
         ("train", "optimizer") => match kind {
             Some("sgd") => Spec::new(
                 &["kind"],
-                &["lr", "momentum", "nesterov", "clip_norm", "decay"],
+                &[
+                    "lr",
+                    "momentum",
+                    "nesterov",
+                    "weight_decay",
+                    "clip_norm",
+                    "decay",
+                ],
             ),
             Some("adam") => Spec::new(
                 &["kind"],
@@ -242,9 +257,12 @@ pub(crate) fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option
             _ => Spec::new(&["kind"], OPT_COMMON),
         },
         ("train", "schedule") => match kind {
-            Some("step" | "exponential") => Spec::new(&["kind"], &["every", "factor", "warmup"]),
-            Some("cosine") => Spec::new(&["kind"], &["min", "warmup"]),
-            Some("linear") => Spec::new(&["kind"], &["to", "warmup"]),
+            Some("step" | "exponential") => {
+                Spec::new(&["kind"], &["every", "factor", "warmup", "warmup_lr"])
+            }
+            Some("milestones") => Spec::new(&["kind"], &["at", "factor", "warmup", "warmup_lr"]),
+            Some("cosine") => Spec::new(&["kind"], &["min", "warmup", "warmup_lr"]),
+            Some("linear") => Spec::new(&["kind"], &["to", "warmup", "warmup_lr"]),
             Some("plateau") => Spec::new(
                 &["kind"],
                 &[
@@ -255,9 +273,10 @@ pub(crate) fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option
                     "min_lr",
                     "mode",
                     "warmup",
+                    "warmup_lr",
                 ],
             ),
-            _ => Spec::new(&["kind"], &["warmup"]),
+            _ => Spec::new(&["kind"], &["warmup", "warmup_lr"]),
         },
         ("train", "batch") => Spec::new(&["size"], &["drop_last", "seed"]),
         ("train", "epochs") => Spec::new(&["count"], &[]),
@@ -350,6 +369,7 @@ pub(crate) fn choices(section: &str, statement: &str, key: &str) -> &'static [&'
         ("train", "batch", "size") => &["all"],
         ("train", "class_weight", "weights") => &["balanced"],
         ("train", "device", "device") => &["auto", "cpu", "cuda"],
+        ("transfer", "from", "match") => &["name", "position"],
         ("evaluate", _, "weights" | "which") => WEIGHTS,
         (
             _,
@@ -448,6 +468,18 @@ pub(crate) fn statement_doc(section: &str, statement: &str) -> &'static str {
         ("", "train") => {
             "Loss, optimizer, schedule, batch size, epochs, early stopping, checkpoints; `seed=` roots the training streams."
         }
+        ("", "transfer") => {
+            "Transfer learning: start layers from another run's weights (`from`), freeze them (`freeze`), thaw them later at a lower rate (`unfreeze`)."
+        }
+        ("transfer", "from") => {
+            "The run folder whose `model.safetensors` gives the listed layers their starting weights; shapes are checked against its header. Layers not loaded keep their fresh initialisation (a new head)."
+        }
+        ("transfer", "freeze") => {
+            "Layers that do not train: no gradients, no optimizer state, batch norm in inference mode (Keras' `trainable = False`)."
+        }
+        ("transfer", "unfreeze") => {
+            "Two-phase fine-tuning: after AFTER epochs every frozen layer trains, with a fresh optimizer at the scheduled rate times FACTOR."
+        }
         ("", "evaluate") => "Extra test metrics and which weights the test split sees.",
         ("", "diagnose") => {
             "Human-level error, to diagnose bias and variance from the learning curves."
@@ -496,7 +528,9 @@ pub(crate) fn statement_doc(section: &str, statement: &str) -> &'static str {
         }
         ("train", "loss") => "The loss: cross_entropy, binary_cross_entropy or mse.",
         ("train", "optimizer") => "The optimizer and its settings (Keras 3 defaults).",
-        ("train", "schedule") => "How the learning rate changes over epochs.",
+        ("train", "schedule") => {
+            "How the learning rate changes over epochs: constant, step, milestones (PyTorch's MultiStepLR), exponential, cosine, linear, plateau; `warmup=` epochs first."
+        }
         ("train", "batch") => "Samples per training step (`all` for full batch).",
         ("train", "epochs") => "Passes over the training part.",
         ("train", "early_stop") => "Stops when the monitored metric stops improving.",
@@ -522,6 +556,27 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
             "derived from the pipeline seed",
         ),
         (_, "kind") => ("the variant", ""),
+        ("from", "run") => (
+            "the source run folder (relative to the pipeline's folder); its model.safetensors is read",
+            "",
+        ),
+        ("from", "layers") => (
+            "the layers to load, by name (`[conv2d, dense]`), or all: every layer whose name the source holds",
+            "all",
+        ),
+        ("from", "match") => (
+            "name: each layer takes the source layer of its name; position: the source layer with weights at the same position (read from the source's run.yaml)",
+            "name",
+        ),
+        ("freeze", "layers") => (
+            "a list of layer names, or loaded: the layers from loads",
+            "",
+        ),
+        ("unfreeze", "after") => ("epochs trained frozen before every layer trains", ""),
+        ("unfreeze", "factor") => (
+            "multiplier of the learning rate once unfrozen (a fresh optimizer)",
+            "0.1",
+        ),
         ("source", "samples") => ("number of samples", "100"),
         ("source", "centers") => ("number of clusters (classes)", "3"),
         ("source", "features") => ("features per sample", "2"),
@@ -585,7 +640,14 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
         ("optimizer", "beta1") => ("decay of the first-moment estimate", "0.9"),
         ("optimizer", "beta2") => ("decay of the second-moment estimate", "0.999"),
         ("optimizer", "epsilon") => ("added for numerical stability", "1e-7"),
-        ("optimizer", "weight_decay") => ("decoupled weight decay", "0.004"),
+        ("optimizer", "weight_decay") => (
+            "decoupled weight decay as Keras 3 applies it, w ← w − lr·wd·w before each step (PyTorch's AdamW; not PyTorch SGD's weight_decay, which adds wd·w to the gradient)",
+            "0.004 for adamw, 0 for sgd",
+        ),
+        ("loss", "label_smoothing") => (
+            "cross_entropy only: targets y·(1 − ε) + ε/K over K classes, as Keras' and PyTorch's label_smoothing",
+            "0",
+        ),
         ("optimizer", "rho") => ("decay of the squared-gradient average", "0.9"),
         ("optimizer", "initial_accumulator") => ("starting accumulator value", "0.1"),
         ("optimizer", "clip_norm") => ("clips each gradient to this norm", "no clipping"),
@@ -595,10 +657,18 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
         ),
         ("schedule", "every") => ("epochs between decays", ""),
         ("schedule", "factor") => (
-            "multiplier per decay (plateau: on a plateau)",
-            "0.1 for plateau",
+            "multiplier per decay (plateau: on a plateau; milestones: at each)",
+            "0.1 for plateau and milestones",
+        ),
+        ("schedule", "at") => (
+            "milestones: the epoch counts after which the rate is multiplied by factor, counted from the start of training (PyTorch's MultiStepLR milestones)",
+            "",
         ),
         ("schedule", "warmup") => ("epochs of linear warm-up", "0"),
+        ("schedule", "warmup_lr") => (
+            "a constant rate for the warm-up epochs instead of the linear ramp (He et al.'s 0.01 for ResNet-110)",
+            "none: the linear ramp",
+        ),
         ("schedule", "min") => ("the lowest learning rate", "0"),
         ("schedule", "to") => ("the final learning rate", "0"),
         ("sweep", "monitor") => (

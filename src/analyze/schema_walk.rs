@@ -322,6 +322,29 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("train.schedule[plateau].min_lr", B, &[("#T", "schedule plateau")], &[("#T", "schedule plateau min_lr=1e-5")], P),
     ("train.schedule[plateau].mode", B, &[("#T", "schedule plateau")], &[("#T", "schedule plateau mode=max")], P),
     ("train.schedule[plateau].warmup", B, &[("#T", "schedule plateau")], &[("#T", "schedule plateau warmup=2")], P),
+    ("train.schedule[constant].warmup_lr", B, &[("#T", "schedule constant warmup=1")], &[("#T", "schedule constant warmup=1 warmup_lr=0.1")], P),
+    ("train.schedule[step].warmup_lr", B, &[("#T", "schedule step every=1 factor=0.5 warmup=1")], &[("#T", "schedule step every=1 factor=0.5 warmup=1 warmup_lr=0.1")], P),
+    ("train.schedule[exponential].warmup_lr", B, &[("#T", "schedule exponential every=1 factor=0.5 warmup=1")], &[("#T", "schedule exponential every=1 factor=0.5 warmup=1 warmup_lr=0.1")], P),
+    ("train.schedule[cosine].warmup_lr", B, &[("#T", "schedule cosine warmup=1")], &[("#T", "schedule cosine warmup=1 warmup_lr=0.1")], P),
+    ("train.schedule[linear].warmup_lr", B, &[("#T", "schedule linear warmup=1")], &[("#T", "schedule linear warmup=1 warmup_lr=0.1")], P),
+    ("train.schedule[plateau].warmup_lr", B, &[("#T", "schedule plateau warmup=1")], &[("#T", "schedule plateau warmup=1 warmup_lr=0.1")], P),
+    ("train.schedule[milestones]", B, &[("#T", "schedule step every=1 factor=0.5")], &[("#T", "schedule milestones at=[1]")], P),
+    ("train.schedule[milestones].at", B, &[("#T", "schedule milestones at=[1]")], &[("#T", "schedule milestones at=[1, 2]")], P),
+    ("train.schedule[milestones].factor", B, &[("#T", "schedule milestones at=[1]")], &[("#T", "schedule milestones at=[1] factor=0.5")], P),
+    ("train.schedule[milestones].warmup", B, &[("#T", "schedule milestones at=[1]")], &[("#T", "schedule milestones at=[1] warmup=1")], P),
+    ("train.schedule[milestones].warmup_lr", B, &[("#T", "schedule milestones at=[1] warmup=1")], &[("#T", "schedule milestones at=[1] warmup=1 warmup_lr=0.1")], P),
+    ("train.loss.label_smoothing", B, &[], &[("loss cross_entropy", "loss cross_entropy label_smoothing=0.1")], P),
+    ("train.optimizer[sgd].weight_decay", B, &[("#T", "optimizer sgd")], &[("#T", "optimizer sgd weight_decay=0.1")], P),
+    // --- transfer (`src/` and `src2/` hold a model.safetensors for B's model) ---
+    ("transfer.from", B, &[], &[("#X", "transfer {\n  from \"src\"\n}")], P),
+    ("transfer.from.run", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src2\"\n}")], P),
+    ("transfer.from.layers", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src\" layers=[dense]\n}")], P),
+    ("transfer.from.match", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src\" match=position\n}")], R("match=position reads src/run.yaml")),
+    ("transfer.freeze", B, &[("#X", "transfer {\n  from \"src\"\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n}")], P),
+    ("transfer.freeze.layers", B, &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze [dense]\n}")], P),
+    ("transfer.unfreeze", B, &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n  unfreeze after=1\n}")], P),
+    ("transfer.unfreeze.after", B, &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n  unfreeze after=1\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n  unfreeze after=2\n}")], P),
+    ("transfer.unfreeze.factor", B, &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n  unfreeze after=1\n}")], &[("#X", "transfer {\n  from \"src\"\n  freeze loaded\n  unfreeze after=1 factor=0.5\n}")], P),
     ("train.batch", B, &[], &[("#T", "batch 16")], P),
     ("train.batch.size", B, &[("#T", "batch 16")], &[("#T", "batch all")], P),
     ("train.batch.drop_last", B, &[("#T", "batch 16")], &[("#T", "batch 16 drop_last=true")], P),
@@ -378,6 +401,27 @@ fn files(dir: &Path) {
         std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"))
     };
     w("a.csv", b"x1,x2,y,z\n1,2,a,p\n2,1,b,q\n3,4,a,p\n4,3,b,q\n");
+    // A run folder's weights for B's model (dense 8 on 2 features, dense 3).
+    for run in ["src", "src2"] {
+        let cpu = candle_core::Device::Cpu;
+        let t = |dims: &[usize]| {
+            candle_core::Tensor::zeros(dims, candle_core::DType::F32, &cpu)
+                .unwrap_or_else(|e| panic!("tensor: {e}"))
+        };
+        let tensors = vec![
+            ("dense/kernel".to_string(), t(&[2, 8])),
+            ("dense/bias".to_string(), t(&[8])),
+            ("dense_1/kernel".to_string(), t(&[8, 3])),
+            ("dense_1/bias".to_string(), t(&[3])),
+        ];
+        std::fs::create_dir_all(dir.join(run)).unwrap_or_else(|e| panic!("{run}: {e}"));
+        crate::records::atomic::write_safetensors(
+            &dir.join(run).join("model.safetensors"),
+            tensors,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{run}: {e}"));
+    }
     w("b.csv", b"x1,y\n1,a\n2,b\n3,a\n4,b\n");
     for (folder, side) in [("imgs", 4u32), ("imgs2", 6)] {
         for class in ["cat", "dog"] {

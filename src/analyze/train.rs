@@ -101,7 +101,7 @@ pub(crate) fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u6
     let find = |n: &str| cmds.iter().copied().find(|c| c.name.name == n);
     let mut monitors = Vec::new();
 
-    let loss = match find("loss") {
+    let (loss, label_smoothing) = match find("loss") {
         None => {
             cx.error_hint(
                 Kind::Missing,
@@ -109,16 +109,18 @@ pub(crate) fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u6
                 "train has no loss",
                 Some("add e.g. `loss cross_entropy`"),
             );
-            None
+            (None, Some(0.0))
         }
         Some(c) => {
             let a = bind(cx, "train", c);
-            a.choice(cx, "kind", schema::LOSSES, None)
+            let loss = a
+                .choice(cx, "kind", schema::LOSSES, None)
                 .map(|k| match k.as_str() {
                     "binary_cross_entropy" => Loss::BinaryCrossEntropy,
                     "mse" => Loss::Mse,
                     _ => Loss::CrossEntropy,
-                })
+                });
+            (loss, label_smoothing(cx, &a, loss))
         }
     };
 
@@ -141,9 +143,11 @@ pub(crate) fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u6
         None => {
             cx.mark_default("train.schedule.kind");
             cx.mark_default("train.schedule.warmup");
+            cx.mark_default("train.schedule.warmup_lr");
             Some(SchedulePlan {
                 kind: Schedule::Constant,
                 warmup: 0,
+                warmup_lr: None,
             })
         }
         Some(c) => schedule(cx, c, &mut monitors),
@@ -301,6 +305,7 @@ pub(crate) fn train(cx: &mut Context, head: &Args, block: &[Statement], seed: u6
     let plan = (|| {
         Some(TrainPlan {
             loss: loss?,
+            label_smoothing: label_smoothing?,
             optimizer: optimizer?,
             schedule: schedule?,
             batch: batch?,
@@ -333,6 +338,25 @@ pub(crate) fn parse_device(text: &str) -> Option<DeviceSpec> {
     }
 }
 
+/// `loss cross_entropy label_smoothing=ε`, ε in [0, 1); refused for the
+/// other losses (binary cross-entropy's smoothing is another formula).
+fn label_smoothing(cx: &mut Context, a: &Args, loss: Option<Loss>) -> Option<f64> {
+    if !a.has("label_smoothing") {
+        cx.mark_default("train.loss.label_smoothing");
+        return Some(0.0);
+    }
+    let eps = a.f64(cx, "label_smoothing", None, Range::Unit)?;
+    if loss.is_some_and(|l| l != Loss::CrossEntropy) {
+        cx.error(
+            Kind::Conflict,
+            a.span("label_smoothing"),
+            "label_smoothing applies to loss cross_entropy only",
+        );
+        return None;
+    }
+    Some(eps)
+}
+
 /// Keras 3 defaults for each optimizer.
 fn optimizer(cx: &mut Context, cmd: &Command) -> Option<OptimizerPlan> {
     let a = bind(cx, "train", cmd);
@@ -345,6 +369,7 @@ fn optimizer(cx: &mut Context, cmd: &Command) -> Option<OptimizerPlan> {
             lr: lr?,
             momentum: a.f64(cx, "momentum", Some(0.0), Range::UnitHalfOpen)?,
             nesterov: a.bool(cx, "nesterov", false),
+            weight_decay: a.f64(cx, "weight_decay", Some(0.0), Range::NonNegative)?,
         },
         "adam" | "adamw" => {
             let beta1 = a.f64(cx, "beta1", Some(0.9), Range::UnitHalfOpen);
@@ -395,8 +420,18 @@ fn schedule(cx: &mut Context, cmd: &Command, monitors: &mut Vec<Monitor>) -> Opt
     let a = bind(cx, "train", cmd);
     let kind = a.choice(cx, "kind", schema::SCHEDULES, None)?;
     let warmup = a.usize(cx, "warmup", Some(0), 0);
+    let warmup_lr = if a.has("warmup_lr") {
+        Some(a.f64(cx, "warmup_lr", None, Range::Positive))
+    } else {
+        cx.mark_default("train.schedule.warmup_lr");
+        None
+    };
     let kind = match kind.as_str() {
         "constant" => Schedule::Constant,
+        "milestones" => Schedule::Milestones {
+            factor: a.f64(cx, "factor", Some(0.1), Range::Positive)?,
+            at: milestones(cx, &a)?,
+        },
         "step" | "exponential" => {
             let every = a.usize(cx, "every", None, 1);
             let factor = a.f64(cx, "factor", None, Range::Positive);
@@ -438,5 +473,42 @@ fn schedule(cx: &mut Context, cmd: &Command, monitors: &mut Vec<Monitor>) -> Opt
     Some(SchedulePlan {
         kind,
         warmup: warmup?,
+        warmup_lr: warmup_lr.map_or(Some(None), |r| r.map(Some))?,
     })
+}
+
+/// `schedule milestones at=[E, …]`: epoch counts ≥ 1, increasing.
+fn milestones(cx: &mut Context, a: &Args) -> Option<Vec<usize>> {
+    let Some(r) = a.get("at") else {
+        cx.error(
+            Kind::Missing,
+            a.name_span,
+            "schedule milestones needs at=[EPOCH, …]",
+        );
+        return None;
+    };
+    let items: Vec<&super::value::Located> = match &r.v {
+        Resolved::List(items) => items.iter().collect(),
+        _ => vec![r],
+    };
+    let mut out: Vec<usize> = Vec::with_capacity(items.len());
+    for item in items {
+        match item.v {
+            Resolved::Int(i) if i >= 1 && out.last().is_none_or(|&l| (i as usize) > l) => {
+                out.push(i as usize)
+            }
+            _ => {
+                cx.error(
+                    Kind::Range,
+                    item.span,
+                    format!(
+                        "schedule at must list increasing epoch counts ≥ 1, got {}",
+                        item.describe()
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(out)
 }

@@ -154,6 +154,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<i32> {
     let inputs = StepInputs {
         model: &model,
         loss: plan.train.loss,
+        label_smoothing: plan.train.label_smoothing,
         class_weights: None,
     };
     let mut step = 0u64;

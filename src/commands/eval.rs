@@ -35,7 +35,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<i32> {
         &data,
         Part::Test,
         bs,
-        plan.train.loss,
+        &plan.train,
         data.classes.len(),
         &device,
     )?;

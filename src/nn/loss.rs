@@ -9,6 +9,12 @@
 //! [1e-7, 1 − 1e-7], capping a sample's loss near 16.1; the fused form has
 //! no cap, so a confidently wrong sample can weigh more. MSE compares the full output with the one-hot
 //! target, as Keras does with one-hot labels.
+//!
+//! Label smoothing ε (`loss cross_entropy label_smoothing=ε`) replaces the
+//! one-hot target y by y·(1 − ε) + ε/K over K classes, the meaning of both
+//! Keras' `CategoricalCrossentropy(label_smoothing=ε)` and PyTorch's
+//! `CrossEntropyLoss(label_smoothing=ε)`; per sample the loss is
+//! (1 − ε)·(−log p_y) + ε·mean_k(−log p_k).
 
 use crate::plan::Loss;
 use candle_core::{D, DType, Result, Tensor};
@@ -22,11 +28,24 @@ pub fn loss(
     labels: &Tensor,
     class_weights: Option<&Tensor>,
 ) -> crate::error::Result<Tensor> {
+    smoothed_loss(kind, forward_output, labels, class_weights, 0.0)
+}
+
+/// [`loss`] with label smoothing `smoothing` (ε) for cross-entropy; the
+/// other losses ignore it (the analyzer refuses it for them).
+pub fn smoothed_loss(
+    kind: Loss,
+    forward_output: &Tensor,
+    labels: &Tensor,
+    class_weights: Option<&Tensor>,
+    smoothing: f64,
+) -> crate::error::Result<Tensor> {
     Ok(per_sample_mean(
         kind,
         forward_output,
         labels,
         class_weights,
+        smoothing,
     )?)
 }
 
@@ -35,14 +54,21 @@ fn per_sample_mean(
     out: &Tensor,
     labels: &Tensor,
     class_weights: Option<&Tensor>,
+    smoothing: f64,
 ) -> Result<Tensor> {
     let labels = labels.to_dtype(DType::U32)?;
     let n = labels.dim(0)?;
     let per_sample = match kind {
-        // −log softmax(z)[y]
+        // −log softmax(z)[y]; smoothed: (1 − ε)·that + ε·mean_k(−log p_k).
         Loss::CrossEntropy => {
             let log_p = candle_nn::ops::log_softmax(out, D::Minus1)?;
-            log_p.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?
+            let hard = log_p.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?;
+            if smoothing > 0.0 {
+                let uniform = log_p.mean(D::Minus1)?.neg()?;
+                (hard.affine(1.0 - smoothing, 0.0)? + uniform.affine(smoothing, 0.0)?)?
+            } else {
+                hard
+            }
         }
         // max(z, 0) − z·y + log(1 + e^−|z|), the stable form of
         // −y·log σ(z) − (1 − y)·log(1 − σ(z)).
@@ -142,6 +168,24 @@ mod tests {
             .to_vec1::<f32>()?;
         for (a, b) in gz.iter().zip([0.090_031, 0.244_728, -0.334_759]) {
             assert!((a - b).abs() < 1e-5, "{gz:?}");
+        }
+        Ok(())
+    }
+
+    // Keras 3.15.1 (jax), `CategoricalCrossentropy(from_logits=True, label_smoothing=ε)`:
+    //   z = [[1, 2, 3], [1, 2, 3], [0.5, -1, 2]], y = [2, 0, 1]
+    //   l = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=eps)
+    //   float(l(keras.ops.one_hot(y, 3), z))  # ε = 0.1 → 1.9688412, ε = 0.25 → 1.8938409
+    // PyTorch 2.15's `F.cross_entropy(z, y, label_smoothing=ε)` on the same batch:
+    // 1.9688410, 1.8938411 (the same formula, float32 rounding).
+    #[test]
+    fn label_smoothing_matches_keras() -> crate::error::Result<()> {
+        let dev = Device::Cpu;
+        let z = Tensor::new(&[[1f32, 2., 3.], [1., 2., 3.], [0.5, -1., 2.]], &dev)?;
+        let y = Tensor::new(&[2u32, 0, 1], &dev)?;
+        for (eps, want) in [(0.1, 1.968_841_2), (0.25, 1.893_840_9)] {
+            let l = smoothed_loss(Loss::CrossEntropy, &z, &y, None, eps)?;
+            assert!((scalar(&l) - want).abs() < 1e-5, "ε {eps}: {}", scalar(&l));
         }
         Ok(())
     }

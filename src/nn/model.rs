@@ -54,6 +54,13 @@ enum Fused {
 
 pub struct Model {
     nodes: Vec<Node>,
+    /// Each node's layer name (`conv2d_1`).
+    names: Vec<String>,
+    /// Frozen nodes (`transfer { freeze … }`): their parameters are
+    /// detached from autograd and left out of [`Model::trainable`], and
+    /// batch norm runs in inference mode, as Keras does for
+    /// `trainable = False`.
+    frozen: Vec<bool>,
     /// The activation left out of the last layer's forward pass, if any.
     fused: Option<Fused>,
     loss: Loss,
@@ -147,6 +154,8 @@ impl Model {
             _ => None,
         };
         Ok(Model {
+            names: plan.layers.iter().map(|l| l.name.clone()).collect(),
+            frozen: vec![false; nodes.len()],
             nodes,
             fused,
             loss,
@@ -156,6 +165,58 @@ impl Model {
 
     pub(crate) fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Freezes exactly the layers named in `names` (an empty list thaws
+    /// every layer).
+    pub fn set_frozen(&mut self, names: &[String]) {
+        self.frozen = self.names.iter().map(|n| names.contains(n)).collect();
+    }
+
+    fn is_frozen(&self, i: usize) -> bool {
+        self.frozen.get(i).copied().unwrap_or(false)
+    }
+
+    /// Copies into each layer `names[i]` the tensors of the layer
+    /// `sources[i]` of the safetensors file `path` (another run's
+    /// `model.safetensors`); every other variable keeps its value. Names and
+    /// shapes are checked before anything changes; an error names the file.
+    pub fn load_layers(&self, path: &Path, names: &[String], sources: &[String]) -> Result<()> {
+        let source = candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| Error::file(path, format!("not a readable safetensors file: {e}")))?;
+        // (the source's tensor name, this model's variable)
+        let wanted: Vec<(String, Var)> = self
+            .all_variables()
+            .into_iter()
+            .filter_map(|(n, v)| {
+                let (layer, what) = n.split_once('/')?;
+                let i = names.iter().position(|w| w == layer)?;
+                let from = sources.get(i).map_or(layer, String::as_str);
+                Some((format!("{from}/{what}"), v))
+            })
+            .collect();
+        for (name, v) in &wanted {
+            match source.get(name) {
+                Some(t) if t.dims() == v.dims() => {}
+                Some(t) => {
+                    return Err(Error::file(
+                        path,
+                        format!(
+                            "tensor `{name}` has shape {:?}, the model needs {:?}",
+                            t.dims(),
+                            v.dims()
+                        ),
+                    ));
+                }
+                None => return Err(Error::file(path, format!("missing tensor `{name}`"))),
+            }
+        }
+        for (name, v) in &wanted {
+            if let Some(t) = source.get(name) {
+                v.set(&t.to_dtype(DType::F32)?.to_device(&self.device)?)?;
+            }
+        }
+        Ok(())
     }
 
     /// Output of the last layer before a final softmax/sigmoid when that
@@ -172,20 +233,24 @@ impl Model {
                 continue;
             }
             let activate = !(i == last && self.fused.is_some());
+            // A frozen layer's parameters are constants of the graph.
+            let learn = train && !self.is_frozen(i);
             // A ReLU convolution feeding batch norm trains as one call (the
             // ReLU's gradient mask inside batch norm's backward).
             let next_bn = match self.nodes.get(i + 1) {
-                Some(Node::BatchNorm(bn)) if train && activate => Some(bn),
+                Some(Node::BatchNorm(bn)) if learn && activate && !self.is_frozen(i + 1) => {
+                    Some(bn)
+                }
                 _ => None,
             };
             h = match node {
-                Node::Dense(d) => d.forward(&h, train, activate)?,
+                Node::Dense(d) => d.forward(&h, learn, activate)?,
                 Node::Conv(c) => match next_bn.filter(|_| c.is_relu()) {
                     Some(bn) => {
                         done = Some(i + 1);
                         c.forward_relu_batch_norm(&h, bn)?
                     }
-                    None => c.forward(&h, train, activate)?,
+                    None => c.forward(&h, learn, activate)?,
                 },
                 Node::Pool(p) => p.forward(&h)?,
                 Node::Flatten => flatten::forward(&h)?,
@@ -193,7 +258,7 @@ impl Model {
                     ForwardMode::Train { step } => d.forward(&h, *seed, step)?,
                     ForwardMode::Eval => h,
                 },
-                Node::BatchNorm(bn) => bn.forward(&h, train)?,
+                Node::BatchNorm(bn) => bn.forward(&h, learn)?,
                 Node::Activation(a) if activate => activation::apply(*a, &h)?,
                 Node::Activation(_) => h,
             };
@@ -220,10 +285,13 @@ impl Model {
 
     /// The trainable variables in layer order, kernel before bias, γ before
     /// β, under Keras-style names (`conv2d/kernel`).
+    /// Frozen layers have none.
     pub fn trainable(&self) -> Vec<(String, Var)> {
         self.nodes
             .iter()
-            .flat_map(|n| match n {
+            .enumerate()
+            .filter(|(i, _)| !self.is_frozen(*i))
+            .flat_map(|(_, n)| match n {
                 Node::Dense(d) => d.variables(),
                 Node::Conv(c) => c.variables(),
                 Node::BatchNorm(bn) => bn.variables(),
@@ -265,10 +333,14 @@ impl Model {
 
     /// Σ over layers with `l2 = λ > 0` of λ·Σ kernel² (Keras'
     /// `regularizers.l2`), a scalar tracked by autograd; `None` when no layer
-    /// is regularised.
+    /// is regularised. Frozen layers add nothing (Keras counts the
+    /// regularisers of trainable weights only).
     pub fn l2_penalty(&self) -> Result<Option<Tensor>> {
         let mut total: Option<Tensor> = None;
-        for n in &self.nodes {
+        for (i, n) in self.nodes.iter().enumerate() {
+            if self.is_frozen(i) {
+                continue;
+            }
             let (kernel, l2) = match n {
                 Node::Dense(d) => (&d.kernel, d.l2),
                 Node::Conv(c) => (&c.kernel, c.l2),

@@ -49,8 +49,15 @@ pub fn build(plan: &OptimizerPlan, vars: Vec<(String, Var)>) -> Result<Box<dyn O
     use crate::plan::Optimizer as P;
     let rule: Box<dyn rule::Rule> = match plan.kind {
         P::Sgd {
-            momentum, nesterov, ..
-        } => Box::new(sgd::Sgd { momentum, nesterov }),
+            momentum,
+            nesterov,
+            weight_decay,
+            ..
+        } => Box::new(sgd::Sgd {
+            momentum,
+            nesterov,
+            weight_decay,
+        }),
         P::Adam {
             beta1,
             beta2,

@@ -13,12 +13,14 @@ mod model;
 mod shape;
 pub mod summary;
 mod train;
+pub mod transfer;
 pub mod trials;
 
 pub use data::*;
 pub use model::*;
 pub use shape::Shape;
 pub use train::*;
+pub use transfer::{TransferPlan, Unfreeze};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +48,9 @@ pub struct Plan {
     pub augment: AugmentPlan,
     #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub model: ModelPlan,
+    /// `transfer { … }`: start from another run's weights, freeze layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferPlan>,
     #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub train: TrainPlan,
     #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]

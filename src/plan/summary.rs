@@ -90,8 +90,66 @@ pub fn summary(plan: &Plan) -> String {
     let _ = writeln!(s, "Total params: {}", thousands(total));
     let _ = writeln!(s, "Trainable params: {}", thousands(trainable));
     let _ = writeln!(s, "Non-trainable params: {}", thousands(total - trainable));
+    transfer_summary(&mut s, plan);
     let _ = writeln!(s, "{}", "_".repeat(width));
     s
+}
+
+/// Under the totals: the layers a `transfer` section loads and freezes
+/// (Keras' `show_trainable` column, as lines).
+fn transfer_summary(s: &mut String, plan: &Plan) {
+    let Some(t) = &plan.transfer else { return };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let pairs: Vec<String> = t
+        .layers
+        .iter()
+        .zip(&t.sources)
+        .map(|(l, src)| {
+            if l == src {
+                l.clone()
+            } else {
+                format!("{l} ← {src}")
+            }
+        })
+        .collect();
+    let _ = writeln!(s, "Loaded from {}: {}", t.from.display(), list(&pairs));
+    let frozen: usize = plan
+        .model
+        .layers
+        .iter()
+        .filter(|l| t.freeze.contains(&l.name))
+        .map(|l| l.params)
+        .sum();
+    let _ = writeln!(
+        s,
+        "Frozen (trainable=False): {} ({} params)",
+        list(&t.freeze),
+        thousands(frozen)
+    );
+    if let Some(u) = t.unfreeze {
+        let _ = writeln!(
+            s,
+            "Unfrozen after epoch {}: every layer trains, lr × {} (trainable params then {})",
+            u.after,
+            written_num(u.factor),
+            thousands(plan.model.layers.iter().map(trainable_when_thawed).sum())
+        );
+    }
+}
+
+/// A layer's trainable parameters when not frozen: batch norm's moving
+/// statistics never train.
+fn trainable_when_thawed(l: &super::LayerPlan) -> usize {
+    match l.layer {
+        Layer::BatchNorm { .. } => l.params / 2,
+        _ => l.params,
+    }
 }
 
 /// Writes `key=value`, marked when `path` was defaulted.
@@ -195,6 +253,7 @@ pub fn describe(plan: &Plan) -> String {
     describe_preprocess(&mut s, plan);
     describe_augment(&mut s, plan);
     describe_model(&mut s, plan);
+    describe_transfer(&mut s, plan);
     describe_train(&mut s, plan);
     describe_evaluate(&mut s, plan);
     describe_diagnose(&mut s, plan);
@@ -416,6 +475,29 @@ fn describe_model(s: &mut String, plan: &Plan) {
     }
 }
 
+/// `transfer`: the source run, the layers loaded and frozen.
+fn describe_transfer(s: &mut String, plan: &Plan) {
+    let Some(t) = &plan.transfer else { return };
+    let _ = writeln!(s, "\ntransfer");
+    let layers = Line::new(plan, format!("from \"{}\"", t.from.display())).kv(
+        "transfer.from.layers",
+        "layers",
+        format!("[{}]", t.layers.join(", ")),
+    );
+    layers.done(s, 2);
+    if !t.freeze.is_empty() {
+        let _ = writeln!(s, "  freeze [{}]", t.freeze.join(", "));
+    }
+    if let Some(u) = t.unfreeze {
+        let _ = writeln!(
+            s,
+            "  unfreeze after={} factor={}",
+            u.after,
+            written_num(u.factor)
+        );
+    }
+}
+
 /// `train`: loss, optimizer, schedule, batches, epochs, stopping.
 fn describe_train(s: &mut String, plan: &Plan) {
     let d = |p: &str| default_mark(plan, p);
@@ -426,7 +508,15 @@ fn describe_train(s: &mut String, plan: &Plan) {
         Loss::BinaryCrossEntropy => "binary_cross_entropy",
         Loss::Mse => "mse",
     };
-    let _ = writeln!(s, "  loss {loss}");
+    if t.label_smoothing > 0.0 {
+        let _ = writeln!(
+            s,
+            "  loss {loss} label_smoothing={}",
+            written_num(t.label_smoothing)
+        );
+    } else {
+        let _ = writeln!(s, "  loss {loss}");
+    }
     let o = "train.optimizer";
     let k = |n: &str| format!("{o}.{n}");
     let line = Line::new(plan, "optimizer");
@@ -435,11 +525,17 @@ fn describe_train(s: &mut String, plan: &Plan) {
             lr,
             momentum,
             nesterov,
+            weight_decay,
         } => line
             .text(format!("sgd{}", d(&k("kind"))))
             .kv(&k("lr"), "lr", written_num(lr))
             .kv(&k("momentum"), "momentum", written_num(momentum))
-            .kv(&k("nesterov"), "nesterov", nesterov),
+            .kv(&k("nesterov"), "nesterov", nesterov)
+            .kv(
+                &k("weight_decay"),
+                "weight_decay",
+                written_num(weight_decay),
+            ),
         Optimizer::Adam {
             lr,
             beta1,
@@ -504,6 +600,14 @@ fn describe_train(s: &mut String, plan: &Plan) {
         Schedule::Step { every, factor } => {
             format!("step every={every} factor={}", written_num(*factor))
         }
+        Schedule::Milestones { at, factor } => {
+            let at: Vec<String> = at.iter().map(usize::to_string).collect();
+            format!(
+                "milestones at=[{}] factor={}",
+                at.join(", "),
+                written_num(*factor)
+            )
+        }
         Schedule::Exponential { every, factor } => {
             format!("exponential every={every} factor={}", written_num(*factor))
         }
@@ -536,9 +640,16 @@ fn describe_train(s: &mut String, plan: &Plan) {
             .parts
             .join(" "),
     };
-    Line::new(plan, format!("schedule {sched}"))
-        .kv("train.schedule.warmup", "warmup", t.schedule.warmup)
-        .done(s, 2);
+    let line = Line::new(plan, format!("schedule {sched}")).kv(
+        "train.schedule.warmup",
+        "warmup",
+        t.schedule.warmup,
+    );
+    match t.schedule.warmup_lr {
+        Some(r) => line.text(format!("warmup_lr={}", written_num(r))),
+        None => line,
+    }
+    .done(s, 2);
     let batch = match t.batch {
         BatchSize::Size(n) => n.to_string(),
         BatchSize::All => "all".into(),

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPlan {
     pub loss: Loss,
+    /// `loss cross_entropy label_smoothing=ε`: targets y·(1 − ε) + ε/K
+    /// (Keras' and PyTorch's `label_smoothing`); 0 = none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_smoothing: f64,
     pub optimizer: OptimizerPlan,
     pub schedule: SchedulePlan,
     pub batch: BatchSize,
@@ -17,6 +21,10 @@ pub struct TrainPlan {
     pub device: DeviceSpec,
     /// Seed of the per-epoch shuffle stream.
     pub shuffle_seed: u64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +64,10 @@ pub enum Optimizer {
         lr: f64,
         momentum: f64,
         nesterov: bool,
+        /// Keras 3's decoupled decay, w ← w − lr·wd·w before the step
+        /// (not PyTorch SGD's coupled `weight_decay`); 0 = none.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        weight_decay: f64,
     },
     Adam {
         lr: f64,
@@ -90,6 +102,10 @@ pub struct SchedulePlan {
     pub kind: Schedule,
     /// Linear warm-up epochs before the schedule starts (0 = none).
     pub warmup: usize,
+    /// `warmup_lr=R`: the warm-up epochs run at the constant rate R (He et
+    /// al.'s 0.01 for ResNet-110) instead of ramping linearly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_lr: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +115,12 @@ pub enum Schedule {
     /// lr₀ · factor^⌊e / every⌋.
     Step {
         every: usize,
+        factor: f64,
+    },
+    /// lr₀ · factor^(number of milestones ≤ e), e the 0-based epoch counted
+    /// from the start of training (PyTorch's `MultiStepLR`).
+    Milestones {
+        at: Vec<usize>,
         factor: f64,
     },
     /// lr₀ · factor^(e / every).

@@ -96,6 +96,21 @@ pub struct Manifest {
     /// default, cannot nest (`test: !size !count 200` is not YAML).
     #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub plan: Plan,
+    /// `transfer { from … }`: the weights file the run started from and
+    /// its MD5 when the run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferSource>,
+}
+
+/// The source of a transfer-learning run's starting weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferSource {
+    /// The source run folder.
+    pub run: std::path::PathBuf,
+    /// Its `model.safetensors`.
+    pub weights: std::path::PathBuf,
+    /// Lower-case hex MD5 of that file.
+    pub weights_md5: String,
 }
 
 impl Manifest {
@@ -117,6 +132,7 @@ impl Manifest {
             final_metrics: BTreeMap::new(),
             preprocessing: BTreeMap::new(),
             plan,
+            transfer: None,
         }
     }
 

@@ -6,8 +6,8 @@ use super::input::on_device;
 use crate::data::{Dataset, Part};
 use crate::error::Result;
 use crate::metrics::{Confusion, top_k_accuracy};
-use crate::nn::{ForwardMode, Model, loss};
-use crate::plan::{Loss, Metric};
+use crate::nn::{ForwardMode, Model, smoothed_loss};
+use crate::plan::{Metric, TrainPlan};
 use candle_core::{DType, Device, Tensor};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub(crate) fn evaluate(
     data: &Arc<Dataset>,
     part: Part,
     batch_size: usize,
-    kind: Loss,
+    train: &TrainPlan,
     classes: usize,
     device: &Device,
 ) -> Result<Evaluation> {
@@ -62,7 +62,7 @@ pub(crate) fn evaluate(
         let batch = batch?;
         let rows = batch.rows();
         let out = model.forward(&batch.x, ForwardMode::Eval)?.detach();
-        let l = loss(kind, &out, &batch.y, None)?
+        let l = smoothed_loss(train.loss, &out, &batch.y, None, train.label_smoothing)?
             .to_dtype(DType::F32)?
             .to_scalar::<f32>()?;
         loss_sum += f64::from(l) * rows as f64;

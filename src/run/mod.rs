@@ -36,7 +36,7 @@ use crate::data::{self, Dataset, Part};
 use crate::error::{Error, Result};
 use crate::nn::Model;
 use crate::optim::{self, Scheduler};
-use crate::plan::{DeviceSpec, Loss, Plan, TestWeights};
+use crate::plan::{DeviceSpec, Loss, Plan, TestWeights, transfer};
 use crate::records::{Manifest, StageTimer, Status};
 use crate::report;
 use crate::terminal::Progress;
@@ -84,13 +84,34 @@ pub struct Outcome {
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     // The device first: a missing GPU must not leave an empty run folder.
     let device = device::select(opts.device.unwrap_or(plan.train.device), opts.quiet)?;
+    let source = plan.transfer.as_ref().map(transfer_source).transpose()?;
     let folder = RunFolder::claim(plan, opts.out.as_deref())?;
-    let manifest = Manifest::start(
+    let mut manifest = Manifest::start(
         plan.clone(),
         &device::name(&device),
         rayon::current_num_threads(),
     );
+    manifest.transfer = source;
     supervise(&folder, manifest, plan, opts, &device, false)
+}
+
+/// The source weights of a `transfer` run and their MD5, for `run.yaml`.
+fn transfer_source(t: &crate::plan::TransferPlan) -> Result<crate::records::TransferSource> {
+    let weights = t.from.join(transfer::SOURCE_FILE);
+    if !weights.is_file() {
+        return Err(Error::file(
+            &weights,
+            format!(
+                "the transfer source (line {}) has no final weights",
+                t.loc.line
+            ),
+        ));
+    }
+    Ok(crate::records::TransferSource {
+        run: t.from.clone(),
+        weights_md5: crate::data::download::md5_file(&weights)?,
+        weights,
+    })
 }
 
 /// Continues the run in `dir` from its resume file: after Ctrl-C or
@@ -335,15 +356,27 @@ fn prepare_training<'a>(
     let bs = trainer::batch_size(plan, &data);
     memory::Need::training(plan, bs).check()?;
     memory::Need::inference(plan, trainer::EVAL_BATCH.1).check()?;
-    let model = Model::new(&plan.model, plan.train.loss, device)?;
+    let mut model = Model::new(&plan.model, plan.train.loss, device)?;
+    let resume_file = dir.join(state::FILE);
+    let resumes = resuming && resume_file.exists();
+    if let Some(t) = &plan.transfer {
+        // A resumed run's weights come from its resume file; its epoch
+        // tells whether the frozen layers have thawed yet.
+        let epoch = if resumes {
+            state::peek(&resume_file)?.epoch
+        } else {
+            model.load_layers(&t.from.join(transfer::SOURCE_FILE), &t.layers, &t.sources)?;
+            0
+        };
+        model.set_frozen(t.frozen_at(epoch));
+    }
     let mut optimizer = optim::build(&plan.train.optimizer, model.trainable())?;
     let mut scheduler = Scheduler::new(
         &plan.train.schedule,
         plan.train.optimizer.lr(),
         plan.train.epochs,
     );
-    let resume_file = dir.join(state::FILE);
-    let start = if resuming && resume_file.exists() {
+    let start = if resumes {
         let (state, restore) = state::load(&resume_file, &model, optimizer.as_mut(), device)?;
         scheduler.load_state(&state.scheduler)?;
         (state, restore)

@@ -4,7 +4,7 @@
 //! step a run takes.
 
 use crate::error::Result;
-use crate::nn::{ForwardMode, Model, loss};
+use crate::nn::{ForwardMode, Model, smoothed_loss};
 use crate::optim::Optimizer;
 use crate::plan::Loss;
 use candle_core::{DType, Tensor};
@@ -23,6 +23,8 @@ pub(crate) enum Step {
 pub(crate) struct StepInputs<'a> {
     pub model: &'a Model,
     pub loss: Loss,
+    /// Cross-entropy's label smoothing ε (0 = none).
+    pub label_smoothing: f64,
     /// Per-class loss weights (`class_weight`), if any.
     pub class_weights: Option<&'a Tensor>,
 }
@@ -40,7 +42,13 @@ pub(crate) fn train_step(
 ) -> Result<Step> {
     let model = inputs.model;
     let out = model.forward(x, ForwardMode::Train { step })?;
-    let mut total = loss(inputs.loss, &out, y, inputs.class_weights)?;
+    let mut total = smoothed_loss(
+        inputs.loss,
+        &out,
+        y,
+        inputs.class_weights,
+        inputs.label_smoothing,
+    )?;
     if let Some(penalty) = model.l2_penalty()? {
         total = (total + penalty)?;
     }

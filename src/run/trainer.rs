@@ -272,7 +272,7 @@ impl<'a> Trainer<'a> {
             &self.data,
             part,
             bs,
-            self.plan.train.loss,
+            &self.plan.train,
             self.data.classes.len(),
             &self.device,
         )
@@ -284,9 +284,10 @@ impl<'a> Trainer<'a> {
         while !self.state.finished(epochs) {
             let epoch = self.state.epoch;
             let _span = tracing::info_span!("epoch", epoch = epoch + 1).entered();
-            let lr = self.scheduler.lr(epoch);
+            let lr = self.scheduler.lr(epoch) * self.lr_factor(epoch);
             self.train_epoch(lr)?;
             self.end_epoch(lr)?;
+            self.thaw_if_due()?;
             self.offer_state()?;
         }
         if self.saving.unsaved {
@@ -294,6 +295,31 @@ impl<'a> Trainer<'a> {
         }
         self.flush_state()?;
         self.finish()
+    }
+
+    /// `transfer { unfreeze … factor=F }`: F once the layers thawed, else 1.
+    fn lr_factor(&self, epoch: usize) -> f64 {
+        self.plan
+            .transfer
+            .as_ref()
+            .map_or(1.0, |t| t.lr_factor(epoch))
+    }
+
+    /// Two-phase fine-tuning: when the epochs trained reach `unfreeze
+    /// after=`, every layer trains from now on, with a fresh optimizer over
+    /// all of them (Keras' guide recompiles). Done before the end-of-epoch
+    /// save, so a resume file's epoch alone tells the phase.
+    fn thaw_if_due(&mut self) -> Result<()> {
+        let Some(t) = &self.plan.transfer else {
+            return Ok(());
+        };
+        let due = t.unfreeze.is_some_and(|u| u.after == self.state.epoch);
+        if due && !t.freeze.is_empty() && !self.state.finished(self.plan.train.epochs) {
+            self.model.set_frozen(t.frozen_at(self.state.epoch));
+            self.optimizer =
+                crate::optim::build(&self.plan.train.optimizer, self.model.trainable())?;
+        }
+        Ok(())
     }
 
     /// The batches of the epoch in progress, from the state's batch on.
@@ -322,6 +348,7 @@ impl<'a> Trainer<'a> {
             let inputs = StepInputs {
                 model: &self.model,
                 loss: plan.train.loss,
+                label_smoothing: plan.train.label_smoothing,
                 class_weights: self.class_weights.as_ref(),
             };
             let (loss, output) = match train_step(

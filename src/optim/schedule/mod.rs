@@ -4,6 +4,7 @@
 pub(crate) mod cosine;
 pub(crate) mod exponential;
 pub(crate) mod linear;
+pub(crate) mod milestones;
 pub(crate) mod plateau;
 pub(crate) mod step;
 pub(crate) mod warmup;
@@ -14,8 +15,10 @@ use plateau::Plateau;
 use std::collections::BTreeMap;
 
 /// The learning rate of each epoch. Warm-up takes the first `warmup`
-/// epochs; the schedule then counts epochs from 0, and cosine/linear span
-/// the remaining `epochs − warmup`.
+/// epochs (a linear ramp, or the constant `warmup_lr`); the schedule then
+/// counts epochs from 0, and cosine/linear span the remaining
+/// `epochs − warmup`; milestones count from the first epoch of training,
+/// warm-up included, as He et al.'s iteration counts do.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     plan: SchedulePlan,
@@ -53,12 +56,13 @@ impl Scheduler {
     pub fn lr(&self, epoch: usize) -> f64 {
         let lr0 = self.base_lr;
         if let Some(lr) = warmup::lr(lr0, epoch, self.plan.warmup) {
-            return lr;
+            return self.plan.warmup_lr.unwrap_or(lr);
         }
         let e = epoch - self.plan.warmup;
         match &self.plan.kind {
             Schedule::Constant => lr0,
             Schedule::Step { every, factor } => step::lr(lr0, e, *every, *factor),
+            Schedule::Milestones { at, factor } => milestones::lr(lr0, epoch, at, *factor),
             Schedule::Exponential { every, factor } => exponential::lr(lr0, e, *every, *factor),
             Schedule::Cosine { min } => cosine::lr(lr0, e, self.span, *min),
             Schedule::Linear { to } => linear::lr(lr0, e, self.span, *to),

@@ -57,6 +57,8 @@ fn train_csv(dir: &std::path::Path, name: &str, c: &Case) -> String {
         // every=2: step and exponential differ at odd epochs.
         "step" => "step every=2 factor=0.5",
         "exponential" => "exponential every=2 factor=0.5",
+        // Drops after epochs 1 and 3, where step drops after 2.
+        "milestones" => "milestones at=[1, 3] factor=0.5",
         // A min_delta no epoch reaches: the rate drops every epoch.
         "plateau" => "plateau patience=0 factor=0.5 min_delta=10",
         s => s,

@@ -668,3 +668,56 @@ fn mlp_with_adam_learns_a_separable_toy_set() -> dlp::error::Result<()> {
     assert!(acc > 0.95, "accuracy {acc}");
     Ok(())
 }
+
+/// `transfer { freeze … }` as Keras' `trainable = False`: a frozen batch
+/// norm runs in inference mode in training (its moving statistics used and
+/// left alone: x/√(1 + 1e-3) with the initial statistics), frozen layers
+/// have no trainable variables and receive no gradient, and their L2 penalty
+/// leaves the loss (Keras 3 sums the regularisers of `trainable_weights`).
+#[test]
+fn frozen_layers_neither_learn_nor_update_statistics() -> dlp::error::Result<()> {
+    let dev = Device::Cpu;
+    let plan = model_plan(
+        Shape::Flat(4),
+        vec![
+            Layer::BatchNorm {
+                momentum: 0.9,
+                epsilon: 1e-3,
+            },
+            Layer::Dense {
+                units: 3,
+                activation: Activation::Relu,
+                l2: 0.1,
+            },
+            dense(2, Activation::Softmax),
+        ],
+        1,
+    );
+    let mut m = Model::new(&plan, Loss::CrossEntropy, &dev)?;
+    assert_eq!(m.trainable().len(), 6);
+    m.set_frozen(&["batch_normalization".to_string(), "dense".to_string()]);
+    let names: Vec<String> = m.trainable().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["dense_1/kernel", "dense_1/bias"]);
+    assert!(m.l2_penalty()?.is_none());
+
+    let x = Tensor::new(&[[1f32, 2., 3., 4.], [3., 2., 1., 0.]], &dev)?;
+    let before = m.state()?;
+    let train = m.forward(&x, ForwardMode::Train { step: 0 })?;
+    let eval = m.forward(&x, ForwardMode::Eval)?;
+    assert_eq!(values(&train)?, values(&eval)?, "frozen batch norm infers");
+    let after: HashMap<String, Tensor> = m.state()?.into_iter().collect();
+    for (name, t) in &before {
+        assert_eq!(values(t)?, values(&after[name])?, "{name} moved");
+    }
+    let y = Tensor::new(&[0u32, 1], &dev)?;
+    let grads = nn::loss(Loss::CrossEntropy, &train, &y, None)?.backward()?;
+    let all = {
+        m.set_frozen(&[]);
+        m.trainable()
+    };
+    for (name, v) in all {
+        let has = grads.get(v.as_tensor()).is_some();
+        assert_eq!(has, name.starts_with("dense_1/"), "{name}: gradient {has}");
+    }
+    Ok(())
+}

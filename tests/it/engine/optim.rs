@@ -25,6 +25,10 @@
 //!         v=st.get(i,0.0); v=mu*v-lr*g; st[i]=v
 //!         return w+mu*v-lr*g if nest else w+v
 //!     return r
+//! def sgdw(mu,nest,wd):  # Keras 3 SGD(weight_decay=wd): decoupled, before the step
+//!     base=sgd(mu,nest)
+//!     def r(i,w,g,lr,t,st): return base(i,w-w*wd*lr,g,lr,t,st)
+//!     return r
 //! def adam(b1=0.9,b2=0.999,eps=1e-7,wd=0.0):
 //!     def r(i,w,g,lr,t,st):
 //!         w=w-w*wd*lr
@@ -42,6 +46,22 @@
 //!     def r(i,w,g,lr,t,st):
 //!         a=st.get(i,init)+g*g; st[i]=a; return w-lr*g/math.sqrt(a+eps)
 //!     return r
+//! ```
+//!
+//! The `sgd_wd` rows are also Keras 3.15.1's own optimizer (jax backend):
+//!
+//! ```python
+//! import os; os.environ["KERAS_BACKEND"] = "jax"
+//! import numpy as np, keras
+//! for mu, nest in [(0.0, False), (0.9, False), (0.9, True)]:
+//!     w = keras.Variable(np.array([1.0, -0.5], dtype="float32"))
+//!     opt = keras.optimizers.SGD(learning_rate=0.1, momentum=mu, nesterov=nest, weight_decay=0.1)
+//!     for _ in range(3):
+//!         g = w.numpy() * np.array([1.0, 4.0], dtype="float32")
+//!         opt.apply([keras.ops.convert_to_tensor(g)], [w]); print(w.numpy())
+//! # [0.89, -0.295], [0.7921, -0.17405], [0.70496905, -0.1026895]
+//! # [0.89, -0.295], [0.70210004, 0.00595], [0.46376905, 0.27171052]
+//! # [0.8, -0.115], [0.559, 0.13554998], [0.30949998, 0.21423648]
 //! ```
 
 use candle_core::{Device, Tensor, Var};
@@ -88,6 +108,13 @@ fn first_three_steps_match_keras_rules() -> dlp::error::Result<()> {
         lr: 0.1,
         momentum,
         nesterov,
+        weight_decay: 0.0,
+    };
+    let sgd_wd = |momentum, nesterov| Optimizer::Sgd {
+        lr: 0.1,
+        momentum,
+        nesterov,
+        weight_decay: 0.1,
     };
     let rms = |momentum| Optimizer::RmsProp {
         lr: 0.01,
@@ -103,6 +130,12 @@ fn first_three_steps_match_keras_rules() -> dlp::error::Result<()> {
             [[0.9, -0.3], [0.72, 0.0], [0.486, 0.27]]),
         ("sgd_nesterov", plan(sgd(0.9, true), None, 0.0), 0.1,
             [[0.81, -0.12], [0.5751, 0.1332], [0.327321, 0.216648]]),
+        ("sgd_wd", plan(sgd_wd(0.0, false), None, 0.0), 0.1,
+            [[0.89, -0.295], [0.7921, -0.17405], [0.70496905, -0.1026895]]),
+        ("sgd_momentum_wd", plan(sgd_wd(0.9, false), None, 0.0), 0.1,
+            [[0.89, -0.295], [0.70210004, 0.00595], [0.46376905, 0.27171052]]),
+        ("sgd_nesterov_wd", plan(sgd_wd(0.9, true), None, 0.0), 0.1,
+            [[0.8, -0.115], [0.559, 0.13554998], [0.30949998, 0.21423648]]),
         ("adam", plan(adam, None, 0.0), 0.1,
             [[0.9000003, -0.4000002], [0.8004128, -0.3011877], [0.701587, -0.2048716]]),
         ("adamw", plan(Optimizer::AdamW { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.1 }, None, 0.0), 0.1,
@@ -140,6 +173,7 @@ fn decay_is_reported_as_the_effective_rate() -> dlp::error::Result<()> {
             lr: 0.1,
             momentum: 0.0,
             nesterov: false,
+            weight_decay: 0.0,
         },
         None,
         0.5,
@@ -167,6 +201,7 @@ fn exported_state_resumes_exactly() -> dlp::error::Result<()> {
             lr: 0.1,
             momentum: 0.9,
             nesterov: true,
+            weight_decay: 0.0,
         },
         Optimizer::RmsProp {
             lr: 0.01,

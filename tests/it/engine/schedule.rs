@@ -6,7 +6,11 @@ use dlp::plan::{Mode, Schedule, SchedulePlan};
 use std::collections::BTreeMap;
 
 fn plan(kind: Schedule, warmup: usize) -> SchedulePlan {
-    SchedulePlan { kind, warmup }
+    SchedulePlan {
+        kind,
+        warmup,
+        warmup_lr: None,
+    }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -150,4 +154,56 @@ fn plateau_reduces_after_patience_and_resumes() {
     let mut c = Scheduler::new(&plan(Schedule::Constant, 0), 0.1, 10);
     assert!(c.state().is_empty());
     assert!(c.load_state(&saved).is_err());
+}
+
+// He et al. 2016, §4.2: lr 0.1, divided by 10 at 32k and 48k iterations, stopped at 64k;
+// ResNet-110 warms up at 0.01 for ~400 iterations. At batch 128 on 45k images (352
+// steps an epoch) that is `schedule milestones at=[91, 137] factor=0.1 warmup=1
+// warmup_lr=0.01` with `epochs 182`. PyTorch 2.15, the same table:
+//
+//   opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+//   s = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[91, 137], gamma=0.1)
+//   lrs = []
+//   for e in range(182): lrs.append(s.get_last_lr()[0]); opt.step(); s.step()
+//   lrs[0], lrs[90], lrs[91], lrs[136], lrs[137], lrs[181]
+//   # 0.1 0.1 0.010000000000000002 0.010000000000000002 0.0010000000000000002 0.0010000000000000002
+//
+// with epoch 0 replaced by the constant warm-up rate 0.01 (milestones still count from
+// the first epoch, warm-up included, as the paper's iterations do).
+#[test]
+fn he_et_al_milestones_with_constant_warmup() {
+    let p = SchedulePlan {
+        kind: Schedule::Milestones {
+            at: vec![91, 137],
+            factor: 0.1,
+        },
+        warmup: 1,
+        warmup_lr: Some(0.01),
+    };
+    let s = Scheduler::new(&p, 0.1, 182);
+    let table = [
+        (0, 0.01),
+        (1, 0.1),
+        (90, 0.1),
+        (91, 0.01),
+        (136, 0.01),
+        (137, 0.001),
+        (181, 0.001),
+    ];
+    for (e, want) in table {
+        assert!(close(s.lr(e), want), "epoch {e}: {}", s.lr(e));
+    }
+    // Without warm-up the first epoch runs at lr₀.
+    let s = Scheduler::new(&plan(p.kind.clone(), 0), 0.1, 182);
+    assert!(close(s.lr(0), 0.1));
+    // A constant warm-up rate on another schedule: the schedule then starts at its epoch 0.
+    let cos = SchedulePlan {
+        kind: Schedule::Cosine { min: 0.0 },
+        warmup: 2,
+        warmup_lr: Some(0.02),
+    };
+    let s = Scheduler::new(&cos, 0.1, 6);
+    for (e, want) in [(0, 0.02), (1, 0.02), (2, 0.1), (4, 0.05)] {
+        assert!(close(s.lr(e), want), "epoch {e}: {}", s.lr(e));
+    }
 }

@@ -89,6 +89,11 @@ fn hover_defaults_are_the_analyzers() {
         (BLOBS, "model.dense.activation", ("dense", "activation")),
         (BLOBS, "model.dense.l2", ("dense", "l2")),
         (
+            BLOBS,
+            "train.loss.label_smoothing",
+            ("loss", "label_smoothing"),
+        ),
+        (
             IMAGES,
             "preprocess.normalize.per_channel",
             ("normalize", "per_channel"),
@@ -109,7 +114,10 @@ fn hover_defaults_are_the_analyzers() {
         (IMAGES, "model.leaky_relu.alpha", ("leaky_relu", "alpha")),
     ];
     let optimizers: &[(&str, &[&str])] = &[
-        ("sgd", &["momentum", "nesterov", "clip_norm", "decay"]),
+        (
+            "sgd",
+            &["momentum", "nesterov", "weight_decay", "clip_norm", "decay"],
+        ),
         ("adam", &["beta1", "beta2", "epsilon"]),
         ("adamw", &["weight_decay"]),
         ("rmsprop", &["rho"]),
@@ -145,6 +153,13 @@ fn hover_defaults_are_the_analyzers() {
             if default == "no clipping" {
                 continue;
             }
+            // weight_decay's default names two values, as lr's does.
+            let default = if key == "weight_decay" {
+                assert_eq!(default, "0.004 for adamw, 0 for sgd");
+                if optimizer == "adamw" { "0.004" } else { "0" }
+            } else {
+                default
+            };
             check(
                 &source,
                 &format!("train.optimizer.{key}"),
@@ -158,5 +173,5 @@ fn hover_defaults_are_the_analyzers() {
         let lr = if optimizer == "sgd" { "0.01" } else { "0.001" };
         check(&source, "train.optimizer.lr", ("optimizer", "lr"), lr);
     }
-    assert_eq!(checked, cases.len() + 9 + optimizers.len());
+    assert_eq!(checked, cases.len() + 10 + optimizers.len());
 }

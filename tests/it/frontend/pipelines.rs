@@ -362,6 +362,7 @@ fn optimizer_defaults_follow_keras() {
                 lr: 0.01,
                 momentum: 0.0,
                 nesterov: false,
+                weight_decay: 0.0,
             },
         ),
         (

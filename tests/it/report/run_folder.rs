@@ -74,8 +74,10 @@ fn blobs_plan() -> Plan {
             init_seed: 11,
             dropout_seed: 12,
         },
+        transfer: None,
         train: TrainPlan {
             loss: Loss::CrossEntropy,
+            label_smoothing: 0.0,
             optimizer: OptimizerPlan {
                 kind: Optimizer::Adam {
                     lr: 0.001,
@@ -89,6 +91,7 @@ fn blobs_plan() -> Plan {
             schedule: SchedulePlan {
                 kind: Schedule::Constant,
                 warmup: 0,
+                warmup_lr: None,
             },
             batch: BatchSize::Size(32),
             drop_last: false,

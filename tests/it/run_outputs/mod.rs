@@ -10,6 +10,7 @@ mod slurm;
 mod sweeps;
 mod tools;
 mod training;
+mod transfer;
 mod verdicts;
 
 use crate::common::*;
