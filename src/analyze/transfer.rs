@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// Resolves the section against the model; marks frozen layers
 /// non-trainable in `model`. `base` is the pipeline's folder.
-pub fn transfer(
+pub(crate) fn transfer(
     cx: &mut Context,
     head_span: Span,
     block: &[Statement],
@@ -324,7 +324,10 @@ const MAX_HEADER: u64 = 100_000_000;
 /// Tensor names and shapes from a safetensors file's header, without
 /// reading the tensors.
 /// `written` is the run folder as the pipeline spells it, for messages.
-pub fn read_header(path: &Path, written: &str) -> Result<BTreeMap<String, Vec<usize>>, String> {
+pub(crate) fn read_header(
+    path: &Path,
+    written: &str,
+) -> Result<BTreeMap<String, Vec<usize>>, String> {
     let shown = format!("{}/{SOURCE_FILE}", written.trim_end_matches('/'));
     let run = path.parent().unwrap_or(Path::new("."));
     if !run.is_dir() {

@@ -33,7 +33,7 @@ pub fn loss(
 
 /// [`loss`] with label smoothing `smoothing` (ε) for cross-entropy; the
 /// other losses ignore it (the analyzer refuses it for them).
-pub fn smoothed_loss(
+pub(crate) fn smoothed_loss(
     kind: Loss,
     forward_output: &Tensor,
     labels: &Tensor,

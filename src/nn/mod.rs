@@ -27,7 +27,8 @@ pub(crate) mod loss;
 pub(crate) mod model;
 pub(crate) mod pool;
 
-pub use loss::{loss, smoothed_loss};
+pub use loss::loss;
+pub(crate) use loss::smoothed_loss;
 pub use model::{ForwardMode, Model};
 
 use candle_core::{Tensor, Var};

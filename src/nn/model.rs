@@ -181,7 +181,12 @@ impl Model {
     /// `sources[i]` of the safetensors file `path` (another run's
     /// `model.safetensors`); every other variable keeps its value. Names and
     /// shapes are checked before anything changes; an error names the file.
-    pub fn load_layers(&self, path: &Path, names: &[String], sources: &[String]) -> Result<()> {
+    pub(crate) fn load_layers(
+        &self,
+        path: &Path,
+        names: &[String],
+        sources: &[String],
+    ) -> Result<()> {
         let source = candle_core::safetensors::load(path, &Device::Cpu)
             .map_err(|e| Error::file(path, format!("not a readable safetensors file: {e}")))?;
         // (the source's tensor name, this model's variable)

@@ -13,14 +13,14 @@ mod model;
 mod shape;
 pub mod summary;
 mod train;
-pub mod transfer;
+pub(crate) mod transfer;
 pub mod trials;
 
 pub use data::*;
 pub use model::*;
 pub use shape::Shape;
 pub use train::*;
-pub use transfer::{TransferPlan, Unfreeze};
+pub(crate) use transfer::{TransferPlan, Unfreeze};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The weights file of a run folder that `from` reads.
-pub const SOURCE_FILE: &str = "model.safetensors";
+pub(crate) const SOURCE_FILE: &str = "model.safetensors";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransferPlan {
@@ -50,7 +50,7 @@ pub struct Unfreeze {
 
 impl TransferPlan {
     /// The layers frozen while the 0-based epoch `epoch` trains.
-    pub fn frozen_at(&self, epoch: usize) -> &[String] {
+    pub(crate) fn frozen_at(&self, epoch: usize) -> &[String] {
         match self.unfreeze {
             Some(u) if epoch >= u.after => &[],
             _ => &self.freeze,
@@ -58,7 +58,7 @@ impl TransferPlan {
     }
 
     /// The learning-rate multiplier of the 0-based epoch `epoch`.
-    pub fn lr_factor(&self, epoch: usize) -> f64 {
+    pub(crate) fn lr_factor(&self, epoch: usize) -> f64 {
         match self.unfreeze {
             Some(u) if epoch >= u.after => u.factor,
             _ => 1.0,
@@ -70,7 +70,7 @@ impl TransferPlan {
 /// (`conv2d/kernel`), with their shapes as stored: dense kernels
 /// (inputs, units), convolution kernels (filters, channels, k, k), batch
 /// norm's γ, β and moving statistics one value per feature.
-pub fn layer_tensors(layer: &LayerPlan) -> Vec<(String, Vec<usize>)> {
+pub(crate) fn layer_tensors(layer: &LayerPlan) -> Vec<(String, Vec<usize>)> {
     let name = &layer.name;
     let t = |what: &str, shape: Vec<usize>| (format!("{name}/{what}"), shape);
     match &layer.layer {

@@ -29,5 +29,6 @@ pub use atomic::csv_num;
 pub use data_csv::write_data_csv;
 pub(crate) use eval_csv::write_eval;
 pub use history::{EpochRow, History};
-pub use manifest::{Manifest, Status, TransferSource};
+pub(crate) use manifest::TransferSource;
+pub use manifest::{Manifest, Status};
 pub(crate) use stages::StageTimer;

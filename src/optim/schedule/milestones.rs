@@ -4,7 +4,7 @@
 //! and 48k iterations: at batch 128 over 45k images (352 steps an epoch),
 //! `schedule milestones at=[91, 137] factor=0.1` with `epochs 182`.
 
-pub fn lr(base: f64, epoch: usize, at: &[usize], factor: f64) -> f64 {
+pub(crate) fn lr(base: f64, epoch: usize, at: &[usize], factor: f64) -> f64 {
     let passed = at.iter().filter(|&&m| m <= epoch).count();
     base * factor.powi(passed as i32)
 }
