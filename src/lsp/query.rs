@@ -264,7 +264,13 @@ fn param_hover(statement: &str, key: &str) -> String {
 
 fn statement_hover(doc: &Doc, section: &str, cmd: &Command) -> String {
     let name = cmd.name.name.as_str();
-    let mut s = format!("**{name}**: {}", schema::statement_doc(section, name));
+    let doc_text = match schema::statement_doc(section, name) {
+        "" if section == "model" => {
+            "a use of the model's block of this name: its layers, with these values for its parameters"
+        }
+        d => d,
+    };
+    let mut s = format!("**{name}**: {doc_text}");
     if let Some(spec) = schema::spec(section, name, kind_of(cmd))
         && spec.all().next().is_some()
     {

@@ -1,0 +1,194 @@
+//! A residual network with a projection shortcut and a concat branch,
+//! trained three full-batch SGD steps from fixed weights, against Keras 3's
+//! functional model (jax backend, float32) from the same weights: the
+//! losses and every weight and moving statistic agree to float32 precision.
+//!
+//! The reference, `python train_graph.py` with keras 3.15.1 and jax 0.10.2 (CPU):
+//!
+// # Keras 3 (jax backend), float32: the residual network of
+// # tests/it/engine/graph.rs trained 3 full-batch SGD steps from fixed weights.
+// import os
+// os.environ["KERAS_BACKEND"] = "jax"
+// import numpy as np
+// import keras
+// from keras import layers
+//
+// def fill(shape, t):
+//     k = np.arange(int(np.prod(shape)), dtype=np.int64)
+//     return ((((k * 7 + 3 * t) % 23) - 11) / 92.0).astype(np.float32).reshape(shape)
+//
+// def conv_kernel(f, c, k, t):  # dlp's (F, C, K, K) order, Keras' (K, K, C, F)
+//     return np.transpose(fill((f, c, k, k), t), (2, 3, 1, 0))
+//
+// n, c, h, w = 6, 3, 8, 8
+// idx = np.indices((n, c, h, w))
+// x_nchw = ((((idx[0] * 31 + idx[1] * 17 + idx[2] * 5 + idx[3] * 3) % 19) - 9) / 9.0).astype(np.float32)
+// x = np.transpose(x_nchw, (0, 2, 3, 1))
+// y = keras.utils.to_categorical([0, 1, 2, 0, 1, 2], 3)
+//
+// inp = keras.Input((h, w, c))
+// a = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv2d")(inp)
+// a = layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name="batch_normalization")(a)
+// a = layers.ReLU(name="re_lu")(a)
+// b1 = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv2d_1")(a)
+// b1 = layers.BatchNormalization(name="batch_normalization_1")(b1)
+// b1 = layers.Conv2D(8, 3, padding="same", name="conv2d_2")(b1)
+// b2 = layers.Conv2D(8, 1, strides=2, use_bias=False, name="conv2d_3")(a)
+// b2 = layers.BatchNormalization(name="batch_normalization_2")(b2)
+// m = layers.Add(name="add")([b1, b2])
+// m = layers.ReLU(name="re_lu_1")(m)
+// c1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv2d_4")(m)
+// m = layers.Concatenate(name="concatenate")([c1, m])
+// m = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(m)
+// out = layers.Dense(3, name="dense")(m)
+// model = keras.Model(inp, out)
+//
+// shapes = {"conv2d": (4, 3, 3), "conv2d_1": (8, 4, 3), "conv2d_2": (8, 8, 3),
+//           "conv2d_3": (8, 4, 1), "conv2d_4": (4, 8, 3)}
+// for t, name in enumerate(["conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4", "dense"]):
+//     layer = model.get_layer(name)
+//     ws = layer.get_weights()
+//     ws[0] = conv_kernel(*shapes[name], t) if name in shapes else fill((12, 3), t)
+//     layer.set_weights(ws)
+//
+// model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+//               loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+// np.set_printoptions(precision=9, floatmode="maxprec")
+// for step in range(3):
+//     print("loss", repr(float(model.train_on_batch(x, y))))
+// for name in ["conv2d", "batch_normalization", "conv2d_1", "conv2d_3", "batch_normalization_2", "dense"]:
+//     for v in model.get_layer(name).weights:
+//         a = np.asarray(v)
+//         if a.ndim == 4:
+//             a = np.transpose(a, (3, 2, 0, 1))  # back to dlp's order
+//         flat = a.reshape(-1)
+//         print(v.path, [float(z) for z in flat[:4]], float(np.sum(flat.astype(np.float64))))
+//
+// It printed:
+//
+// loss 1.0936681032180786
+// loss 1.0868339538574219
+// loss 1.076759696006775
+// (then, per tensor, its first four values and the sum of all, pasted below)
+
+use candle_core::{Device, Tensor};
+use dlp::nn::{self, ForwardMode, Model};
+use dlp::plan::{Loss, Optimizer, OptimizerPlan};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The network of the script, as a pipeline.
+const PIPELINE: &str = "data {
+  source cifar10
+  split train=100 test=official
+}
+preprocess { resize 8 8 }
+model {
+  conv2d 4 padding=same use_bias=false
+  batchnorm
+  relu
+  add {
+    branch {
+      conv2d 8 stride=2 padding=same activation=relu
+      batchnorm
+      conv2d 8 padding=same
+    }
+    branch {
+      conv2d 8 kernel=1 stride=2 use_bias=false
+      batchnorm
+    }
+  }
+  relu
+  concat {
+    branch { conv2d 4 padding=same activation=relu }
+    branch { }
+  }
+  global_avgpool
+  dense 3
+}
+train {
+  loss cross_entropy
+  optimizer sgd lr=0.1 momentum=0.9
+  epochs 1
+}
+";
+
+/// The script's `fill`: exact in float64, then rounded to float32.
+fn fill(len: usize, t: usize) -> Vec<f32> {
+    (0..len)
+        .map(|k| ((((k * 7 + 3 * t) % 23) as f64 - 11.0) / 92.0) as f32)
+        .collect()
+}
+
+/// Keras' values after three steps: first four values and the float64 sum.
+const KERAS: &[(&str, [f64; 4], f64)] = &[
+    ("conv2d/kernel", [-0.11179637163877487, -0.05191824957728386, 0.024484848603606224, 0.10743805021047592], -0.03197206021286547),
+    ("batch_normalization/gamma", [1.0011823177337646, 1.0027318000793457, 0.9968984723091125, 0.9997231960296631], 4.000535786151886),
+    ("batch_normalization/beta", [0.00260519958101213, 0.002808750607073307, -0.0016163219697773457, 0.0004901174688711762], 0.004287745687179267),
+    ("batch_normalization/moving_mean", [-3.2344501960324124e-05, -2.319099621672649e-05, 1.6604317352175713e-05, 2.979274358949624e-05], -9.13843723537866e-06),
+    ("batch_normalization/moving_variance", [0.9715247750282288, 0.9710400104522705, 0.9713615775108337, 0.9710471034049988], 3.884973466396332),
+    ("conv2d_1/kernel", [-0.08617567270994186, -0.010806635953485966, 0.06067613512277603, -0.10830838978290558], -0.2002971989568323),
+    ("conv2d_1/bias", [-0.003724378999322653, -0.0044441078789532185, -0.0007035813760012388, 0.0017860265215858817], -0.015213699429295957),
+    ("conv2d_3/kernel", [-0.02027900516986847, 0.06440488249063492, -0.11167749017477036, -0.05919135361909866], 0.027450819266960025),
+    ("batch_normalization_2/gamma", [1.002058506011963, 1.0020710229873657, 1.0017660856246948, 1.0002115964889526], 8.003302693367004),
+    ("batch_normalization_2/beta", [0.001395597355440259, 0.00374735239893198, 0.00042324612149968743, -0.0004118837823625654], 0.0038730055966880172),
+    ("batch_normalization_2/moving_mean", [-0.0015411600470542908, 0.0011441274546086788, 0.0006039105355739594, 0.0003538232122082263], 0.0003864710088237189),
+    ("batch_normalization_2/moving_variance", [0.9704704284667969, 0.9704990386962891, 0.9705328941345215, 0.9706459641456604], 7.764254152774811),
+    ("dense/kernel", [0.04541197046637535, 0.12325659394264221, -0.059972915798425674, 0.022996703162789345], -3.725290298461914e-09),
+    ("dense/bias", [-0.0028057724703103304, 0.014105153270065784, -0.011299384757876396, f64::NAN], -3.958120942115784e-09),
+];
+
+const KERAS_LOSSES: [f64; 3] = [1.0936681032180786, 1.0868339538574219, 1.076759696006775];
+
+#[test]
+fn residual_and_concat_train_as_keras_from_the_same_weights() -> dlp::error::Result<()> {
+    let dev = Device::Cpu;
+    let plan = dlp::analyze::analyze_source(PIPELINE, Path::new("graph.dlp"), &[])?;
+    let m = Model::new(&plan.model, Loss::CrossEntropy, &dev)?;
+    // The script's kernels, in its order; biases zero, batch norm as built.
+    let mut state: HashMap<String, Tensor> = m.state()?.into_iter().collect();
+    let kernels = ["conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4", "dense"];
+    for (t, layer) in kernels.iter().enumerate() {
+        let name = format!("{layer}/kernel");
+        let dims = state[&name].dims().to_vec();
+        let len = dims.iter().product();
+        state.insert(name, Tensor::from_vec(fill(len, t), dims, &dev)?);
+    }
+    m.load_state(&state)?;
+    let xs: Vec<f32> = (0..6 * 3 * 8 * 8)
+        .map(|i| {
+            let (n, c, h, w) = (i / 192, i / 64 % 3, i / 8 % 8, i % 8);
+            ((((n * 31 + c * 17 + h * 5 + w * 3) % 19) as f64 - 9.0) / 9.0) as f32
+        })
+        .collect();
+    let x = Tensor::from_vec(xs, (6, 3, 8, 8), &dev)?;
+    let y = Tensor::from_vec(vec![0u32, 1, 2, 0, 1, 2], 6, &dev)?;
+    let opt_plan = OptimizerPlan {
+        kind: Optimizer::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: false,
+        },
+        clip_norm: None,
+        decay: 0.0,
+    };
+    let mut opt = dlp::optim::build(&opt_plan, m.trainable())?;
+    for (step, want) in KERAS_LOSSES.iter().enumerate() {
+        let out = m.forward(&x, ForwardMode::Train { step: step as u64 })?;
+        let l = nn::loss(Loss::CrossEntropy, &out, &y, None)?;
+        let got = l.to_vec0::<f32>()? as f64;
+        assert!((got - want).abs() < 2e-6, "step {step}: loss {got}, Keras {want}");
+        opt.step(&l.backward()?, 0.1)?;
+    }
+    let state: HashMap<String, Tensor> = m.state()?.into_iter().collect();
+    for (name, first, sum) in KERAS {
+        let got = state[*name].flatten_all()?.to_vec1::<f32>()?;
+        for (i, want) in first.iter().enumerate().filter(|(_, w)| !w.is_nan()) {
+            let g = got[i] as f64;
+            assert!((g - want).abs() < 1e-6 * want.abs().max(1.0), "{name}[{i}]: {g}, Keras {want}");
+        }
+        let s: f64 = got.iter().map(|&v| v as f64).sum();
+        assert!((s - sum).abs() < 1e-5 * sum.abs().max(1.0), "{name} sum: {s}, Keras {sum}");
+    }
+    Ok(())
+}
