@@ -194,7 +194,7 @@ pub fn call(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
                 if s.is_none() {
                     let names = params.iter().map(|(p, _)| p.as_str());
                     cx.error(
-                        Kind::UnknownKey,
+                        Kind::UnknownParameter,
                         k.span,
                         format!(
                             "block {name} has no parameter {}{}",
@@ -267,7 +267,7 @@ pub fn merge(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
     };
     if let Some(a) = cmd.args.first() {
         cx.error(
-            Kind::UnknownKey,
+            Kind::UnknownParameter,
             a.span,
             format!("{kind} takes no parameters: {form}"),
         );
@@ -287,7 +287,7 @@ pub fn merge(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
         match s {
             Statement::Command(b) if b.name.name == "branch" => {
                 if let Some(a) = b.args.first() {
-                    cx.error(Kind::UnknownKey, a.span, "branch takes no parameters");
+                    cx.error(Kind::UnknownParameter, a.span, "branch takes no parameters");
                     continue;
                 }
                 ex.cur = start;

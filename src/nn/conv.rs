@@ -146,7 +146,8 @@ mod tests {
             gk.transpose()?.map(|t| t.to_vec1::<f32>()).transpose()?,
             Some(vec![12., 16., 24., 28.])
         );
-        let gb = g.get(c.bias.as_tensor()).map(|t| t.to_vec1::<f32>());
+        let bias = c.bias.as_ref().map(|b| b.as_tensor().clone());
+        let gb = bias.and_then(|b| g.get(&b).map(|t| t.to_vec1::<f32>()));
         assert_eq!(gb.transpose()?, Some(vec![4.]));
 
         c.padding = Padding::Same;
