@@ -238,7 +238,7 @@ fn form(name: &str) -> &'static str {
         }
         "add" | "concat" => {
             "`add { branch { … } branch { … } }`, `concat { … }`: two or more\n\
-             branches, each a stack reading the merge's input (`branch { }` is the\n\
+             branches, each a stack reading the merge's input (`branch {}` is the\n\
              input itself), merged: `add` sums them (one shape; Keras `Add`),\n\
              `concat` joins them along the channels or features (one height and\n\
              width; Keras `Concatenate(axis=-1)`, PyTorch `torch.cat(dim=1)`)."

@@ -435,7 +435,7 @@ pub fn statement_doc(section: &str, statement: &str) -> &'static str {
             "Joins its branches along the channels (feature maps) or features (vectors): Keras `Concatenate(axis=-1)`, PyTorch `torch.cat(dim=1)`. Each `branch { … }` reads the same input; heights and widths must agree."
         }
         ("model", "branch") => {
-            "One path of an `add` or `concat`: a stack of layers reading the merge's input; `branch { }` is the identity."
+            "One path of an `add` or `concat`: a stack of layers reading the merge's input; `branch {}` is the identity."
         }
         ("train", "loss") => "The loss: cross_entropy, binary_cross_entropy or mse.",
         ("train", "optimizer") => "The optimizer and its settings (Keras 3 defaults).",

@@ -261,8 +261,8 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("model.linear", B, &[], &[("#M", "linear")], P),
     ("model.repeat", B, &[], &[("#M", "repeat u=[4, 5] {\n    dense $u\n  }")], P),
     ("model.block", B, &[], &[("#M", "block two u { dense $u; dense $u }\n  two 4")], P),
-    ("model.add", B, &[], &[("#M", "add { branch { dense 8 }\n branch { } }")], P),
-    ("model.concat", B, &[], &[("#M", "concat { branch { dense 4 }\n branch { } }")], P),
+    ("model.add", B, &[], &[("#M", "add { branch { dense 8 }\n branch {} }")], P),
+    ("model.concat", B, &[], &[("#M", "concat { branch { dense 4 }\n branch {} }")], P),
     ("model.branch", B, &[], &[("#M", "branch { dense 4 }")], R("branch { … } goes directly inside add { … } or concat { … }")),
     // --- train ---
     ("head:train.seed", B, &[], &[("train {", "train seed=3 {")], P),

@@ -101,7 +101,7 @@ model {
   relu
   concat {
     branch { conv2d 4 padding=same activation=relu }
-    branch { }
+    branch {}
   }
   global_avgpool
   dense 10

@@ -623,7 +623,7 @@ const CASES: &[Case] = &[
     Case {
         base: IMAGES,
         replace: "  maxpool 2",
-        with: "  add {\n    branch { conv2d 16 stride=2 padding=same }\n    branch { }\n  }\n  maxpool 2",
+        with: "  add {\n    branch { conv2d 16 stride=2 padding=same }\n    branch {}\n  }\n  maxpool 2",
         line: 8,
         column: 3,
         message: "add needs branches of one shape, but branch 1 (line 9) gives (None, 16, 16, 16) and branch 2 (line 10, the identity) gives (None, 32, 32, 8)",
@@ -631,7 +631,7 @@ const CASES: &[Case] = &[
     Case {
         base: IMAGES,
         replace: "  maxpool 2",
-        with: "  concat {\n    branch { maxpool 2 }\n    branch { }\n  }",
+        with: "  concat {\n    branch { maxpool 2 }\n    branch {}\n  }",
         line: 8,
         column: 3,
         message: "concat needs branches of one height and width (feature maps) or vectors, but branch 1 (line 9) gives (None, 16, 16, 8) and branch 2 (line 10, the identity) gives (None, 32, 32, 8)",

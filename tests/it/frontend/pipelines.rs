@@ -688,6 +688,17 @@ fn readme_fixtures(dir: &Path) {
 fn readme_exact(example: &str) -> Option<Vec<&'static str>> {
     Some(match example {
         "repeat NAME=[…] { … }" => vec!["repeat u=[4, 8] { conv2d $u }"],
+        "repeat N { … }" => vec!["repeat 3 { conv2d 4 }"],
+        "block NAME PARAM… { … }" | "block NAME PARAM PARAM=DEFAULT { … }" => {
+            vec!["block pair u v=2 { conv2d $u; conv2d $v }", "block pair u { conv2d $u }"]
+        }
+        "add { branch { … } … }" | "add { … }" => {
+            vec!["add { branch { conv2d 3 padding=same }; branch {} }"]
+        }
+        "concat { branch { … } … }" | "concat { … }" => {
+            vec!["concat { branch { conv2d 4 padding=same }; branch {}; branch { relu } }"]
+        }
+        "branch { … }" | "branch {}" => vec!["add { branch { relu }; branch {} }"],
         "METRIC OP NUMBER" => vec!["test_accuracy >= 0.5"],
         ">= > <= < ==" => vec![
             "test_accuracy >= 0.5",
