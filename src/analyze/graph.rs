@@ -96,7 +96,10 @@ fn definition<'b>(cx: &mut Context, c: &'b Command) -> Option<(String, BlockDef<
         cx.error(
             Kind::Conflict,
             name.1,
-            format!("a block cannot be called {}: that is a statement's name", name.0),
+            format!(
+                "a block cannot be called {}: that is a statement's name",
+                name.0
+            ),
         );
         return None;
     }
@@ -245,7 +248,8 @@ pub fn call(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
         cx.define(&p, v);
     }
     ex.calls.push(name.clone());
-    ex.uses.push((cmd.name.span, format!("this use of block {name}")));
+    ex.uses
+        .push((cmd.name.span, format!("this use of block {name}")));
     expand(cx, body, ex, depth + 1);
     ex.uses.pop();
     ex.calls.pop();

@@ -89,7 +89,11 @@ impl Expander<'_> {
     pub fn push(&mut self, cx: &mut Context, e: Expanded) {
         if self.layers.len() >= MAX_LAYERS {
             let layers = thousands(MAX_LAYERS);
-            self.stop(cx, e.span, format!("the model expands to more than {layers} layers"));
+            self.stop(
+                cx,
+                e.span,
+                format!("the model expands to more than {layers} layers"),
+            );
             return;
         }
         self.layers.push(e);
@@ -101,7 +105,11 @@ impl Expander<'_> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
             let n = thousands(MAX_STEPS);
-            self.stop(cx, span, format!("the model takes more than {n} repeat passes and block uses"));
+            self.stop(
+                cx,
+                span,
+                format!("the model takes more than {n} repeat passes and block uses"),
+            );
         }
         !self.overflow
     }
@@ -630,10 +638,7 @@ fn infer(cx: &mut Context, layers: &[Expanded], input: Shape) -> Option<Vec<Laye
             (Layer::Dropout { .. } | Layer::Activation(_), s) => (s, 0, 0),
             (Layer::Add | Layer::Concat, _) => {
                 let ins: Vec<Shape> = e.inputs.iter().map(|&i| shapes[i]).collect();
-                let Some(s) = merged(cx, e, &ins) else {
-                    return None;
-                };
-                (s, 0, 0)
+                (merged(cx, e, &ins)?, 0, 0)
             }
         };
         if numel(output).is_none() {
@@ -687,7 +692,9 @@ fn merged(cx: &mut Context, e: &Expanded, ins: &[Shape]) -> Option<Shape> {
         _ if kind == "add" => *s == first,
         (
             Shape::Image {
-                height: h, width: w, ..
+                height: h,
+                width: w,
+                ..
             },
             Shape::Image { height, width, .. },
         ) => h == height && w == width,
@@ -697,7 +704,10 @@ fn merged(cx: &mut Context, e: &Expanded, ins: &[Shape]) -> Option<Shape> {
     if let Some(bad) = ins.iter().position(|s| !fits(s)) {
         let name = |i: usize| {
             let b = e.branches.get(i).copied();
-            b.map_or_else(|| format!("input {}", i + 1), |b| super::graph::describe_branch(cx, i, &b))
+            b.map_or_else(
+                || format!("input {}", i + 1),
+                |b| super::graph::describe_branch(cx, i, &b),
+            )
         };
         let need = if kind == "add" {
             "branches of one shape"

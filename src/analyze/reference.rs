@@ -243,9 +243,7 @@ fn form(name: &str) -> &'static str {
              `concat` joins them along the channels or features (one height and\n\
              width; Keras `Concatenate(axis=-1)`, PyTorch `torch.cat(dim=1)`)."
         }
-        "branch" => {
-            "`branch { … }`: one path of an `add` or `concat`, only inside them."
-        }
+        "branch" => "`branch { … }`: one path of an `add` or `concat`, only inside them.",
         "expect" => {
             "Each line is `METRIC OP NUMBER`, with `OP` one of `>=`, `>`, `<=`, `<`,\n\
              `==`, and `METRIC` a final metric of the run (`test_accuracy`, `val_loss`, …)."

@@ -205,7 +205,14 @@ pub fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option<Spec> 
         ("model", "dense") => Spec::new(&["units"], &["activation", "l2"]),
         ("model", "conv2d") => Spec::new(
             &["filters"],
-            &["kernel", "stride", "padding", "activation", "l2", "use_bias"],
+            &[
+                "kernel",
+                "stride",
+                "padding",
+                "activation",
+                "l2",
+                "use_bias",
+            ],
         ),
         ("model", "maxpool" | "avgpool") => Spec::new(&["size"], &["stride"]),
         ("model", "dropout") => Spec::new(&["rate"], &["seed"]),

@@ -104,7 +104,10 @@ pub fn summary(plan: &Plan) -> String {
     let _ = writeln!(s, "Model: \"{}\"", plan.name);
     let _ = writeln!(s, "Input: {}", m.input);
     let _ = writeln!(s, "{}", "_".repeat(width));
-    let head = format!(" {:<w0$}{:<w1$}{:>w2$}", "Layer (type)", "Output Shape", "Param #");
+    let head = format!(
+        " {:<w0$}{:<w1$}{:>w2$}",
+        "Layer (type)", "Output Shape", "Param #"
+    );
     let _ = match graph {
         true => writeln!(s, "{head}  Connected to"),
         false => writeln!(s, "{head}"),

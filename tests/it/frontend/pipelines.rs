@@ -173,14 +173,19 @@ fn cifar10_resnet_parameter_counts_match_keras() {
     let weighted = m
         .layers
         .iter()
-        .filter(|l| matches!(l.layer, Layer::Conv2d { kernel: 3, .. } | Layer::Dense { .. }))
+        .filter(|l| {
+            matches!(
+                l.layer,
+                Layer::Conv2d { kernel: 3, .. } | Layer::Dense { .. }
+            )
+        })
         .count();
     assert_eq!(weighted, 20);
     let adds = m.layers.iter().filter(|l| l.layer == Layer::Add).count();
     assert_eq!(adds, 9);
     assert_eq!(m.output(), Shape::Flat(10));
-    let text = String::from_utf8_lossy(&dlp(&["plan", "pipelines/cifar10_resnet.dlp"]).stdout)
-        .to_string();
+    let text =
+        String::from_utf8_lossy(&dlp(&["plan", "pipelines/cifar10_resnet.dlp"]).stdout).to_string();
     assert!(text.contains("Total params: 274,042"), "{text}");
     assert!(text.contains("Connected to"), "{text}");
     assert!(
@@ -690,7 +695,10 @@ fn readme_exact(example: &str) -> Option<Vec<&'static str>> {
         "repeat NAME=[…] { … }" => vec!["repeat u=[4, 8] { conv2d $u }"],
         "repeat N { … }" => vec!["repeat 3 { conv2d 4 }"],
         "block NAME PARAM… { … }" | "block NAME PARAM PARAM=DEFAULT { … }" => {
-            vec!["block pair u v=2 { conv2d $u; conv2d $v }", "block pair u { conv2d $u }"]
+            vec![
+                "block pair u v=2 { conv2d $u; conv2d $v }",
+                "block pair u { conv2d $u }",
+            ]
         }
         "add { branch { … } … }" | "add { … }" => {
             vec!["add { branch { conv2d 3 padding=same }; branch {} }"]

@@ -67,8 +67,17 @@ fn a_graph_model_is_deterministic_resumes_and_predicts() {
         let o = run_quiet(&p, out, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
-    for f in ["train.csv", "model.safetensors", "eval.csv", "confusion.csv"] {
-        assert_eq!(bytes(a.join(f)), bytes(b.join(f)), "{f} differs between runs");
+    for f in [
+        "train.csv",
+        "model.safetensors",
+        "eval.csv",
+        "confusion.csv",
+    ] {
+        assert_eq!(
+            bytes(a.join(f)),
+            bytes(b.join(f)),
+            "{f} differs between runs"
+        );
     }
     // The merged layers' tensors are in the weights file by Keras name.
     let w = candle_core::safetensors::load(a.join("model.safetensors"), &candle_core::Device::Cpu)
@@ -88,7 +97,11 @@ fn a_graph_model_is_deterministic_resumes_and_predicts() {
     let o = run(&["run", "--resume", cut.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for f in ["train.csv", "model.safetensors", "eval.csv"] {
-        assert_eq!(bytes(a.join(f)), bytes(cut.join(f)), "{f} differs after resume");
+        assert_eq!(
+            bytes(a.join(f)),
+            bytes(cut.join(f)),
+            "{f} differs after resume"
+        );
     }
 
     // Predicting the test images gives eval.csv's accuracy.
@@ -115,7 +128,8 @@ fn a_graph_model_is_deterministic_resumes_and_predicts() {
     let eval = read(a.join("eval.csv"));
     let acc = format!("{}", right as f64 / 30.0);
     assert!(
-        eval.lines().any(|l| l.contains("accuracy") && l.contains(&acc[..acc.len().min(6)])),
+        eval.lines()
+            .any(|l| l.contains("accuracy") && l.contains(&acc[..acc.len().min(6)])),
         "predicted accuracy {acc}, eval.csv:\n{eval}"
     );
 
