@@ -1439,6 +1439,40 @@ evaluate { metrics accuracy }
         "**padding**: same (output keeps the size) or valid (no padding)\n\ndefault: valid"
     );
 
+    // The graph forms of ResNet-20: a merge's statement doc and its
+    // layer, and a block's parameter where it is declared.
+    let rpath = pipeline("cifar10_resnet.dlp");
+    let resnet = std::fs::read_to_string(&rpath).unwrap();
+    let ruri = format!("file://{}", rpath.display());
+    let d = lsp.open(&ruri, &resnet);
+    assert_eq!(d["diagnostics"], json!([]), "{d}");
+    let at = |needle: &str| {
+        resnet
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(needle).map(|c| (i, c)))
+            .unwrap()
+    };
+    let hover_at = |lsp: &mut LspSession, (l, c): (usize, usize)| -> String {
+        let h = lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": ruri}, "position": {"line": l, "character": c}}),
+        );
+        h["contents"]["value"].as_str().unwrap_or("").to_string()
+    };
+    let text = hover_at(&mut lsp, at("add {"));
+    assert!(
+        text.starts_with("**add**: Adds its branches element-wise"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`add`: output `(None, 32, 32, 16)`, 0 parameters"),
+        "{text}"
+    );
+    let (l, c) = at("basic filters");
+    let text = hover_at(&mut lsp, (l, c + 7));
+    assert_eq!(text, "**$filters**: a parameter of block `basic`");
+
     // Inlay hints: each layer's output shape at the end of its line.
     let hints = lsp.request(
         "textDocument/inlayHint",
