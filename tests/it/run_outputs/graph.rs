@@ -126,11 +126,15 @@ fn a_graph_model_is_deterministic_resumes_and_predicts() {
         })
         .count();
     let eval = read(a.join("eval.csv"));
-    let acc = format!("{}", right as f64 / 30.0);
+    let acc: f64 = eval
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy,"))
+        .and_then(|r| r.split(',').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy row in eval.csv:\n{eval}"));
     assert!(
-        eval.lines()
-            .any(|l| l.contains("accuracy") && l.contains(&acc[..acc.len().min(6)])),
-        "predicted accuracy {acc}, eval.csv:\n{eval}"
+        (acc - right as f64 / 30.0).abs() < 1e-6,
+        "predicted {right}/30 right, eval.csv:\n{eval}"
     );
 
     // Two seeds run and finish.
