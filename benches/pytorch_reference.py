@@ -15,8 +15,14 @@ With --device cuda: cuDNN's benchmark mode, TF32 allowed in convolutions
 and matmuls (PyTorch's default for convolutions), the GPU synchronised
 around every timed repetition. `dlp bench --device cuda` is the dlp side.
 
+With --model resnet20: ResNet-20 as pipelines/cifar10_resnet.dlp (He et al.
+2016, option-B projection shortcuts, bias-free convolutions before batch norm,
+SGD lr 0.1 momentum 0.9); `dlp bench pipelines/cifar10_resnet.dlp` is the dlp
+side.
+
 Usage: python3 benches/pytorch_reference.py [--threads 2] [--reps 10]
        [--steps 1] [--batch 128] [--infer-batch 1000] [--device cpu|cuda]
+       [--model cifar10|resnet20]
 """
 
 import argparse
@@ -53,6 +59,49 @@ def model() -> nn.Module:
     return m
 
 
+class Basic(nn.Module):
+    """A ResNet basic block; a 1x1 stride-2 projection where the shape changes."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        bn = lambda c: nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)  # noqa: E731
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+            bn(c_out),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            bn(c_out),
+        )
+        self.short = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), bn(c_out))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.short(x))
+
+
+def resnet20() -> nn.Module:
+    layers: list[nn.Module] = [
+        nn.Conv2d(3, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16, eps=1e-3, momentum=0.01),
+        nn.ReLU(),
+    ]
+    c = 16
+    for f in (16, 32, 64):
+        for i in range(3):
+            layers.append(Basic(c, f, 2 if (i == 0 and f != 16) else 1))
+            c = f
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    for layer in m.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return m
+
+
 def summary(name: str, values: list[float]) -> None:
     print(
         f"{name} median={statistics.median(values):.1f} "
@@ -68,6 +117,7 @@ def main() -> None:
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--steps", type=int, default=1)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--model", default="cifar10", choices=["cifar10", "resnet20"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -81,8 +131,12 @@ def main() -> None:
         if a.device == "cuda":
             torch.cuda.synchronize()
 
-    m = model().to(dev)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-4, eps=1e-7)
+    if a.model == "resnet20":
+        m = resnet20().to(dev)
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    else:
+        m = model().to(dev)
+        opt = torch.optim.Adam(m.parameters(), lr=1e-4, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     x = (torch.rand(a.batch, 3, 32, 32) * 2 - 1).to(dev)
     y = torch.randint(0, 10, (a.batch,)).to(dev)
@@ -121,7 +175,7 @@ def main() -> None:
         inference.append(a.infer_batch / (time.perf_counter() - t))
 
     print(
-        f"torch={torch.__version__} device={a.device} threads={a.threads} "
+        f"torch={torch.__version__} model={a.model} device={a.device} threads={a.threads} "
         f"reps={a.reps} steps={a.steps} batch={a.batch}"
     )
     summary("train_img_per_s", train)

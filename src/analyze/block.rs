@@ -56,7 +56,9 @@ pub(crate) fn commands<'a>(
                     cx.error(kind, c.name.span, msg);
                     continue;
                 }
-                if c.block.is_some() && name != "repeat" {
+                if c.block.is_some()
+                    && !matches!(name, "repeat" | "add" | "concat" | "branch" | "block")
+                {
                     cx.error(
                         Kind::Misplaced,
                         c.name.span,

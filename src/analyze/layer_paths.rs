@@ -22,8 +22,14 @@ pub(crate) fn named(block: &[Statement]) -> (Vec<(String, usize)>, BTreeSet<&'st
     let mut out = Vec::new();
     for (i, s) in block.iter().enumerate() {
         let Statement::Command(c) = s else { continue };
-        if c.name.name == "repeat" {
+        if c.block.is_some() {
+            // repeat, add, concat, block: their layers are reached through
+            // their lists or variables, not one by one.
             stems_in(c, &mut repeated);
+            continue;
+        }
+        if !super::schema::statements("model").contains(&c.name.name.as_str()) {
+            // A named block's use: its layers are the block's.
             continue;
         }
         let stem = stem_of(&c.name.name);
@@ -46,7 +52,7 @@ pub(crate) fn named(block: &[Statement]) -> (Vec<(String, usize)>, BTreeSet<&'st
 fn stems_in(repeat: &Command, out: &mut BTreeSet<&'static str>) {
     for s in repeat.block.as_deref().unwrap_or(&[]) {
         if let Statement::Command(c) = s {
-            if c.name.name == "repeat" {
+            if c.block.is_some() {
                 stems_in(c, out);
             } else {
                 out.insert(stem_of(&c.name.name));

@@ -32,6 +32,7 @@ mod block;
 mod context;
 mod data;
 mod evaluate;
+mod graph;
 mod layer_paths;
 mod metric_names;
 mod model;

@@ -27,17 +27,108 @@ pub(crate) fn stem_of(statement: &str) -> &'static str {
         "batchnorm" => "batch_normalization",
         "relu" => "re_lu",
         "leaky_relu" => "leaky_re_lu",
+        "add" => "add",
+        "concat" => "concatenate",
         _ => "activation",
     }
 }
 
-/// Nesting limit for `repeat`, so a runaway file cannot blow the stack.
-const MAX_DEPTH: usize = 16;
+/// Nesting limit for `repeat`, merges and block uses, so a runaway file
+/// cannot blow the stack.
+pub(super) const MAX_DEPTH: usize = 16;
 
-struct Expander {
-    /// Each layer with its Keras name and statement span.
-    layers: Vec<(Layer, String, Span)>,
+/// The most layers a model may expand to: a two-line file cannot ask for
+/// a million.
+pub(super) const MAX_LAYERS: usize = 10_000;
+
+/// The most `repeat` passes and block uses one model may take (bodies
+/// without layers included), so an empty nested `repeat` cannot spin.
+const MAX_STEPS: usize = 1_000_000;
+
+/// One expanded layer: its Keras name, statement span, the node ids it
+/// reads (0: the input, `i + 1`: layer `i`) and, for a merge, its branches.
+pub(super) struct Expanded {
+    pub layer: Layer,
+    pub name: String,
+    pub span: Span,
+    pub inputs: Vec<usize>,
+    pub branches: Vec<super::graph::Branch>,
+}
+
+pub(super) struct Expander<'b> {
+    pub layers: Vec<Expanded>,
     counts: BTreeMap<&'static str, usize>,
+    /// The node the next layer reads.
+    pub cur: usize,
+    /// The model's named blocks.
+    pub blocks: BTreeMap<String, super::graph::BlockDef<'b>>,
+    /// The blocks being expanded, outermost first (a block may not use itself).
+    pub calls: Vec<String>,
+    /// The `repeat`s and block uses being expanded, outermost first: where
+    /// the layer bound is reported.
+    pub uses: Vec<(Span, String)>,
+    steps: usize,
+    /// Set once the bound was reported: expansion stops.
+    pub overflow: bool,
+}
+
+impl Expander<'_> {
+    /// The next Keras name for `stem` (`conv2d`, `conv2d_1`, …).
+    pub fn name(&mut self, stem: &'static str) -> String {
+        let n = self.counts.entry(stem).or_insert(0);
+        let name = if *n == 0 {
+            stem.to_string()
+        } else {
+            format!("{stem}_{n}")
+        };
+        *n += 1;
+        name
+    }
+
+    /// Appends a layer reading `inputs`; it becomes the current node.
+    pub fn push(&mut self, cx: &mut Context, e: Expanded) {
+        if self.layers.len() >= MAX_LAYERS {
+            let layers = thousands(MAX_LAYERS);
+            self.stop(
+                cx,
+                e.span,
+                format!("the model expands to more than {layers} layers"),
+            );
+            return;
+        }
+        self.layers.push(e);
+        self.cur = self.layers.len();
+    }
+
+    /// Counts one `repeat` pass or block use; false (reported) past the bound.
+    pub fn step(&mut self, cx: &mut Context, span: Span) -> bool {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            let n = thousands(MAX_STEPS);
+            self.stop(
+                cx,
+                span,
+                format!("the model takes more than {n} repeat passes and block uses"),
+            );
+        }
+        !self.overflow
+    }
+
+    /// Reports the bound at the outermost `repeat` or block use (else at
+    /// `span`) and stops the expansion.
+    fn stop(&mut self, cx: &mut Context, span: Span, why: String) {
+        if self.overflow {
+            return;
+        }
+        self.overflow = true;
+        let (at, what) = self.uses.first().cloned().unwrap_or((span, "this".into()));
+        cx.error_hint(
+            Kind::Range,
+            at,
+            format!("{what} makes too many layers: {why}"),
+            Some("use fewer repeats or a smaller block"),
+        );
+    }
 }
 
 /// The model and each layer's statement span (for later checks). `seed`
@@ -56,11 +147,17 @@ pub(crate) fn model(
     } else {
         stream_seed(seed, Stream::Init)
     };
+    let errors_before = cx.diags.len();
     let mut ex = Expander {
         layers: Vec::new(),
         counts: BTreeMap::new(),
+        cur: 0,
+        blocks: super::graph::definitions(cx, block),
+        calls: Vec::new(),
+        uses: Vec::new(),
+        steps: 0,
+        overflow: false,
     };
-    let errors_before = cx.diags.len();
     expand(cx, block, &mut ex, 0);
     if ex.layers.is_empty() {
         if cx.diags.len() == errors_before {
@@ -76,7 +173,7 @@ pub(crate) fn model(
         return None;
     }
     let layers = infer(cx, &ex.layers, input)?;
-    let spans = ex.layers.iter().map(|(_, _, s)| *s).collect();
+    let spans = ex.layers.iter().map(|e| e.span).collect();
     Some((
         ModelPlan {
             input,
@@ -88,33 +185,66 @@ pub(crate) fn model(
     ))
 }
 
-fn expand(cx: &mut Context, block: &[Statement], ex: &mut Expander, depth: usize) {
-    for cmd in commands(cx, "model", block, false) {
-        if cmd.name.name == "repeat" {
-            repeat(cx, cmd, ex, depth);
-        } else {
-            let stem = stem_of(&cmd.name.name);
-            let n = ex.counts.entry(stem).or_insert(0);
-            let name = if *n == 0 {
-                stem.to_string()
-            } else {
-                format!("{stem}_{n}")
-            };
-            *n += 1;
-            if let Some(layer) = layer(cx, cmd, &name) {
-                ex.layers.push((layer, name, cmd.span));
+pub(super) fn expand(cx: &mut Context, block: &[Statement], ex: &mut Expander, depth: usize) {
+    for s in block {
+        if ex.overflow {
+            return;
+        }
+        if let Statement::Command(c) = s {
+            let name = c.name.name.as_str();
+            if name == "block" {
+                if depth > 0 {
+                    cx.error(
+                        Kind::Misplaced,
+                        c.name.span,
+                        "block definitions go directly inside model { … }",
+                    );
+                }
+                continue;
+            }
+            if ex.blocks.contains_key(name) {
+                super::graph::call(cx, c, ex, depth);
+                continue;
+            }
+        }
+        for cmd in commands(cx, "model", std::slice::from_ref(s), false) {
+            match cmd.name.name.as_str() {
+                "repeat" => repeat(cx, cmd, ex, depth),
+                "add" | "concat" => super::graph::merge(cx, cmd, ex, depth),
+                "branch" => cx.error(
+                    Kind::Misplaced,
+                    cmd.name.span,
+                    "branch { … } goes directly inside add { … } or concat { … }",
+                ),
+                other => {
+                    let name = ex.name(stem_of(other));
+                    if let Some(layer) = layer(cx, cmd, &name) {
+                        let inputs = vec![ex.cur];
+                        ex.push(
+                            cx,
+                            Expanded {
+                                layer,
+                                name,
+                                span: cmd.span,
+                                inputs,
+                                branches: Vec::new(),
+                            },
+                        );
+                    }
+                }
             }
         }
     }
 }
 
-/// `repeat NAME=[…] NAME=[…] { … }`: the body once per list position.
+/// `repeat N { … }` (N times) or `repeat NAME=[…] NAME=[…] { … }` (once
+/// per list position, binding `$NAME`).
 fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
     let Some(body) = &cmd.block else {
         cx.error(
             Kind::Missing,
             cmd.name.span,
-            "repeat needs a block: repeat NAME=[…] { … }",
+            "repeat needs a block: repeat N { … } or repeat NAME=[…] { … }",
         );
         return;
     };
@@ -127,11 +257,26 @@ fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
         return;
     }
     let mut bindings: Vec<(String, Vec<super::value::Located>, Span)> = Vec::new();
+    let mut count: Option<(usize, Span)> = None;
     let mut ok = true;
     for arg in &cmd.args {
         let Some(key) = &arg.key else {
-            cx.error(Kind::Type, arg.span, "repeat takes only NAME=[…] lists");
-            ok = false;
+            match cx.eval(&arg.value) {
+                Some(r) => match r.v {
+                    Resolved::Int(n) if n >= 1 && count.is_none() => {
+                        count = Some((usize::try_from(n).unwrap_or(usize::MAX), r.span))
+                    }
+                    _ => {
+                        cx.error(
+                            Kind::Type,
+                            arg.span,
+                            "repeat takes one count (repeat 3 { … }) or NAME=[…] lists",
+                        );
+                        ok = false;
+                    }
+                },
+                None => ok = false,
+            }
             continue;
         };
         if bindings.iter().any(|(n, _, _)| *n == key.name) {
@@ -172,18 +317,26 @@ fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
             None => ok = false,
         }
     }
-    if bindings.is_empty() {
+    if let (Some((_, span)), false) = (count, bindings.is_empty()) {
+        cx.error(
+            Kind::Conflict,
+            span,
+            "repeat takes a count or NAME=[…] lists, not both",
+        );
+        return;
+    }
+    if bindings.is_empty() && count.is_none() {
         if ok {
             cx.error(
                 Kind::Missing,
                 cmd.name.span,
-                "repeat needs at least one NAME=[…] list",
+                "repeat needs a count or at least one NAME=[…] list",
             );
         }
         return;
     }
-    let n = bindings[0].1.len();
-    for (name, items, span) in &bindings[1..] {
+    let n = count.map_or_else(|| bindings[0].1.len(), |(n, _)| n);
+    for (name, items, span) in bindings.iter().skip(1) {
         if items.len() != n {
             cx.error(
                 Kind::Conflict,
@@ -200,7 +353,11 @@ fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
     if !ok {
         return;
     }
+    ex.uses.push((cmd.name.span, "this repeat".into()));
     for i in 0..n {
+        if !ex.step(cx, cmd.name.span) {
+            break;
+        }
         cx.push_scope();
         for (name, items, _) in &bindings {
             cx.define(name, items[i].clone());
@@ -208,6 +365,7 @@ fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
         expand(cx, body, ex, depth + 1);
         cx.pop_scope();
     }
+    ex.uses.pop();
 }
 
 /// Keras' slope for the string activation `"leaky_relu"`
@@ -256,7 +414,9 @@ fn layer(cx: &mut Context, cmd: &Command, keras: &str) -> Option<Layer> {
             let padding = a.choice(cx, "padding", schema::PADDINGS, Some("valid"));
             let act = activation(cx, &a);
             let l2 = a.f64(cx, "l2", Some(0.0), Range::NonNegative);
+            let use_bias = a.bool(cx, "use_bias", true);
             Layer::Conv2d {
+                use_bias,
                 filters: filters?,
                 kernel: kernel?,
                 stride: stride?,
@@ -333,16 +493,13 @@ fn valid(n: usize, k: usize, stride: usize) -> Option<usize> {
 
 /// Names, shapes and parameter counts, layer by layer. Stops at the first
 /// shape error: later shapes would only repeat it.
-fn infer(
-    cx: &mut Context,
-    layers: &[(Layer, String, Span)],
-    input: Shape,
-) -> Option<Vec<LayerPlan>> {
+fn infer(cx: &mut Context, layers: &[Expanded], input: Shape) -> Option<Vec<LayerPlan>> {
     let mut out = Vec::with_capacity(layers.len());
-    let mut shape = input;
+    // The shape of every node: 0 the input, i + 1 layer i's output.
+    let mut shapes = vec![input];
     let mut total = 0usize;
     if numel(input).is_none() {
-        let span = layers.first().map(|(_, _, s)| *s)?;
+        let span = layers.first().map(|e| e.span)?;
         cx.error_hint(
             Kind::Shape,
             span,
@@ -354,7 +511,9 @@ fn infer(
         );
         return None;
     }
-    for (layer, name, span) in layers {
+    for (index, e) in layers.iter().enumerate() {
+        let (layer, name, span) = (&e.layer, &e.name, &e.span);
+        let shape = shapes[e.inputs.first().copied().unwrap_or(0)];
         let kind = layer.kind();
         let fail = |cx: &mut Context, msg: String, hint: Option<&str>| {
             cx.error_hint(Kind::Shape, *span, msg, hint);
@@ -383,6 +542,7 @@ fn infer(
                     kernel,
                     stride,
                     padding,
+                    use_bias,
                     ..
                 },
                 Shape::Image {
@@ -405,8 +565,9 @@ fn infer(
                     );
                     return None;
                 };
+                let bias = if *use_bias { *filters } else { 0 };
                 let p = values(&[*kernel, *kernel, channels, *filters])
-                    .and_then(|w| fits(w.checked_add(*filters)?));
+                    .and_then(|w| fits(w.checked_add(bias)?));
                 let Some(p) = p else {
                     fail(cx, too_many("parameters", name), Some(TOO_MANY_HINT));
                     return None;
@@ -475,6 +636,10 @@ fn infer(
                 (s, 4 * c, 2 * c)
             }
             (Layer::Dropout { .. } | Layer::Activation(_), s) => (s, 0, 0),
+            (Layer::Add | Layer::Concat, _) => {
+                let ins: Vec<Shape> = e.inputs.iter().map(|&i| shapes[i]).collect();
+                (merged(cx, e, &ins)?, 0, 0)
+            }
         };
         if numel(output).is_none() {
             fail(
@@ -506,10 +671,79 @@ fn infer(
             params,
             trainable,
             loc: cx.loc(*span),
+            // A stack layer reads the layer before it: left implicit.
+            inputs: if e.inputs == [index] {
+                Vec::new()
+            } else {
+                e.inputs.clone()
+            },
         });
-        shape = output;
+        shapes.push(output);
     }
     Some(out)
+}
+
+/// The output of a merge of `ins`, or the error at its line naming the
+/// branches whose shapes disagree.
+fn merged(cx: &mut Context, e: &Expanded, ins: &[Shape]) -> Option<Shape> {
+    let first = *ins.first()?;
+    let kind = e.layer.kind();
+    let fits = |s: &Shape| match (first, *s) {
+        _ if kind == "add" => *s == first,
+        (
+            Shape::Image {
+                height: h,
+                width: w,
+                ..
+            },
+            Shape::Image { height, width, .. },
+        ) => h == height && w == width,
+        (Shape::Flat(_), Shape::Flat(_)) => true,
+        _ => false,
+    };
+    if let Some(bad) = ins.iter().position(|s| !fits(s)) {
+        let name = |i: usize| {
+            let b = e.branches.get(i).copied();
+            b.map_or_else(
+                || format!("input {}", i + 1),
+                |b| super::graph::describe_branch(cx, i, &b),
+            )
+        };
+        let need = if kind == "add" {
+            "branches of one shape"
+        } else {
+            "branches of one height and width (feature maps) or vectors"
+        };
+        let msg = format!(
+            "{kind} needs {need}, but {} gives {} and {} gives {}",
+            name(0),
+            first,
+            name(bad),
+            ins[bad]
+        );
+        let hint = if kind == "add" {
+            "a projection shortcut makes them match: branch { conv2d FILTERS kernel=1 stride=S }"
+        } else {
+            "pool or stride the branches to one size"
+        };
+        cx.error_hint(Kind::Shape, e.span, msg, Some(hint));
+        return None;
+    }
+    Some(match first {
+        _ if kind == "add" => first,
+        Shape::Flat(_) => Shape::Flat(ins.iter().map(Shape::numel).sum()),
+        Shape::Image { height, width, .. } => Shape::Image {
+            channels: ins
+                .iter()
+                .map(|s| match s {
+                    Shape::Image { channels, .. } => *channels,
+                    Shape::Flat(n) => *n,
+                })
+                .sum(),
+            height,
+            width,
+        },
+    })
 }
 
 /// The most float32 values one tensor can hold: its size in bytes must

@@ -226,9 +226,24 @@ fn form(name: &str) -> &'static str {
              parentheses; `/` divides as floats). Each name is defined once."
         }
         "repeat" => {
-            "`repeat NAME=[A, B, …] { … }`: the block once per value, with `$NAME`\n\
-             bound to it; several lists of one length step together."
+            "`repeat N { … }`: the block N times. `repeat NAME=[A, B, …] { … }`: the\n\
+             block once per value, with `$NAME` bound to it; several lists of one\n\
+             length step together. A model expands to at most 10,000 layers."
         }
+        "block" => {
+            "`block NAME PARAM PARAM=DEFAULT { … }`, directly inside `model`: a named\n\
+             block of layers, used like a layer, `NAME VALUE PARAM=VALUE` (values in\n\
+             order, then by name), with `$PARAM` bound inside. Defined anywhere in\n\
+             the model; a block may use other blocks, not itself."
+        }
+        "add" | "concat" => {
+            "`add { branch { … } branch { … } }`, `concat { … }`: two or more\n\
+             branches, each a stack reading the merge's input (`branch {}` is the\n\
+             input itself), merged: `add` sums them (one shape; Keras `Add`),\n\
+             `concat` joins them along the channels or features (one height and\n\
+             width; Keras `Concatenate(axis=-1)`, PyTorch `torch.cat(dim=1)`)."
+        }
+        "branch" => "`branch { … }`: one path of an `add` or `concat`, only inside them.",
         "expect" => {
             "Each line is `METRIC OP NUMBER`, with `OP` one of `>=`, `>`, `<=`, `<`,\n\
              `==`, and `METRIC` a final metric of the run (`test_accuracy`, `val_loss`, …)."

@@ -81,6 +81,10 @@ pub fn statements(section: &str) -> &'static [&'static str] {
             "softmax",
             "linear",
             "repeat",
+            "block",
+            "add",
+            "concat",
+            "branch",
         ],
         "train" => &[
             "loss",
@@ -207,7 +211,14 @@ pub(crate) fn spec(section: &str, statement: &str, kind: Option<&str>) -> Option
         ("model", "dense") => Spec::new(&["units"], &["activation", "l2"]),
         ("model", "conv2d") => Spec::new(
             &["filters"],
-            &["kernel", "stride", "padding", "activation", "l2"],
+            &[
+                "kernel",
+                "stride",
+                "padding",
+                "activation",
+                "l2",
+                "use_bias",
+            ],
         ),
         ("model", "maxpool" | "avgpool") => Spec::new(&["size"], &["stride"]),
         ("model", "dropout") => Spec::new(&["rate"], &["seed"]),
@@ -374,7 +385,8 @@ pub(crate) fn choices(section: &str, statement: &str, key: &str) -> &'static [&'
         (
             _,
             _,
-            "stratify" | "shuffle" | "drop_last" | "restore_best" | "best_only" | "nesterov",
+            "stratify" | "shuffle" | "drop_last" | "restore_best" | "best_only" | "nesterov"
+            | "use_bias",
         ) => BOOLS,
         _ => &[],
     }
@@ -524,7 +536,19 @@ pub(crate) fn statement_doc(section: &str, statement: &str) -> &'static str {
         ("model", "relu" | "sigmoid" | "tanh" | "softmax" | "linear") => "An activation layer.",
         ("model", "leaky_relu") => "Leaky ReLU activation with slope ALPHA below zero.",
         ("model", "repeat") => {
-            "Repeats its block once per value of its NAME=[…] lists, binding $NAME."
+            "Repeats its block N times (`repeat 3 { … }`) or once per value of its NAME=[…] lists, binding $NAME."
+        }
+        ("model", "block") => {
+            "Names a reusable block of layers with parameters: `block NAME PARAM PARAM=DEFAULT { … }`, used as a layer, `NAME VALUE PARAM=VALUE`, with `$PARAM` inside."
+        }
+        ("model", "add") => {
+            "Adds its branches element-wise (Keras `Add`, PyTorch `a + b`): each `branch { … }` reads the same input; an empty branch is the input itself (a residual shortcut). All branches must give one shape."
+        }
+        ("model", "concat") => {
+            "Joins its branches along the channels (feature maps) or features (vectors): Keras `Concatenate(axis=-1)`, PyTorch `torch.cat(dim=1)`. Each `branch { … }` reads the same input; heights and widths must agree."
+        }
+        ("model", "branch") => {
+            "One path of an `add` or `concat`: a stack of layers reading the merge's input; `branch {}` is the identity."
         }
         ("train", "loss") => "The loss: cross_entropy, binary_cross_entropy or mse.",
         ("train", "optimizer") => "The optimizer and its settings (Keras 3 defaults).",
@@ -622,6 +646,10 @@ pub fn param_doc(statement: &str, key: &str) -> Option<(&'static str, &'static s
         ("conv2d" | "maxpool" | "avgpool", "stride") => (
             "step between windows",
             "1 for conv2d, the pool size for pools",
+        ),
+        ("conv2d", "use_bias") => (
+            "whether the layer has a bias (Keras `use_bias`, PyTorch `bias`); false before a batch norm, whose β plays its part",
+            "true",
         ),
         ("conv2d", "padding") => (
             "same (output keeps the size) or valid (no padding)",

@@ -237,6 +237,7 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("model.conv2d.padding", I, &[], &[("  conv2d 4\n", "  conv2d 4 padding=same\n")], P),
     ("model.conv2d.activation", I, &[], &[("  conv2d 4\n", "  conv2d 4 activation=relu\n")], P),
     ("model.conv2d.l2", I, &[], &[("  conv2d 4\n", "  conv2d 4 l2=0.01\n")], P),
+    ("model.conv2d.use_bias", I, &[], &[("  conv2d 4\n", "  conv2d 4 use_bias=false\n")], P),
     ("model.maxpool", I, &[], &[("#M", "maxpool")], P),
     ("model.maxpool.size", I, &[("#M", "maxpool")], &[("#M", "maxpool 3")], P),
     ("model.maxpool.stride", I, &[("#M", "maxpool")], &[("#M", "maxpool stride=1")], P),
@@ -259,6 +260,10 @@ const CASES: &[(&str, &str, Edits, Edits, Effect)] = &[
     ("model.softmax", B, &[], &[("#M", "softmax")], P),
     ("model.linear", B, &[], &[("#M", "linear")], P),
     ("model.repeat", B, &[], &[("#M", "repeat u=[4, 5] {\n    dense $u\n  }")], P),
+    ("model.block", B, &[], &[("#M", "block two u { dense $u; dense $u }\n  two 4")], P),
+    ("model.add", B, &[], &[("#M", "add { branch { dense 8 }\n branch {} }")], P),
+    ("model.concat", B, &[], &[("#M", "concat { branch { dense 4 }\n branch {} }")], P),
+    ("model.branch", B, &[], &[("#M", "branch { dense 4 }")], R("branch { … } goes directly inside add { … } or concat { … }")),
     // --- train ---
     ("head:train.seed", B, &[], &[("train {", "train seed=3 {")], P),
     ("train.loss", B, &[], &[("loss cross_entropy", "loss mse")], P),

@@ -354,8 +354,16 @@ pub(crate) fn build(
     };
     let fused = fused(plan, loss);
     let last = plan.layers.len().saturating_sub(1);
+    // The ONNX name of every node's output: 0 the input, i + 1 layer i's.
+    let mut outs = vec![x.clone()];
     for (i, lp) in plan.layers.iter().enumerate() {
         let name = lp.name.as_str();
+        let ins: Vec<String> = plan
+            .sources(i)
+            .iter()
+            .map(|&id| outs.get(id).cloned().unwrap_or_default())
+            .collect();
+        x = ins.first().cloned().unwrap_or_default();
         // The final activation the loss absorbs is applied below, once.
         let act = |a: Activation| {
             if i == last && fused {
@@ -387,6 +395,7 @@ pub(crate) fn build(
                 stride,
                 padding,
                 activation,
+                use_bias,
                 ..
             } => {
                 let Shape::Image {
@@ -401,14 +410,23 @@ pub(crate) fn build(
                     )));
                 };
                 let (kd, kv) = weight(weights, &format!("{name}/kernel"))?;
-                let (bd, bv) = weight(weights, &format!("{name}/bias"))?;
-                if kd != &[*filters, channels, *kernel, *kernel] || bd != &[*filters] {
+                if kd != &[*filters, channels, *kernel, *kernel] {
                     return Err(Error::Runtime(format!(
-                        "layer {name}: kernel {kd:?} and bias {bd:?} do not fit {channels} channels and {filters} {kernel}×{kernel} filters"
+                        "layer {name}: kernel {kd:?} does not fit {channels} channels and {filters} {kernel}×{kernel} filters"
                     )));
                 }
                 let k = b.f32s(&format!("{name}/kernel"), kd, kv);
-                let bias = b.f32s(&format!("{name}/bias"), bd, bv);
+                let mut conv_in = vec![x.clone(), k];
+                if *use_bias {
+                    let (bd, bv) = weight(weights, &format!("{name}/bias"))?;
+                    if bd != &[*filters] {
+                        return Err(Error::Runtime(format!(
+                            "layer {name}: bias {bd:?} does not fit {filters} filters"
+                        )));
+                    }
+                    conv_in.push(b.f32s(&format!("{name}/bias"), bd, bv));
+                }
+                let conv_in: Vec<&str> = conv_in.iter().map(String::as_str).collect();
                 let (top, bottom, left, right) = match padding {
                     Padding::Valid => (0, 0, 0, 0),
                     Padding::Same => {
@@ -422,7 +440,7 @@ pub(crate) fn build(
                 let y = b.node(
                     "Conv",
                     &format!("{name}/conv"),
-                    &[&x, &k, &bias],
+                    &conv_in,
                     vec![
                         attr_ints("kernel_shape", &[k2, k2]),
                         attr_ints("strides", &[s, s]),
@@ -475,7 +493,25 @@ pub(crate) fn build(
                 )
             }
             Layer::Activation(a) => activate(&mut b, act(*a), x, name),
+            // ONNX `Add` takes two inputs: a chain for more branches.
+            Layer::Add => {
+                let mut sum = x.clone();
+                for (k, other) in ins.iter().enumerate().skip(1) {
+                    let out = if k + 1 == ins.len() {
+                        name.to_string()
+                    } else {
+                        format!("{name}/{k}")
+                    };
+                    sum = b.node("Add", &out, &[&sum, other], vec![]);
+                }
+                sum
+            }
+            Layer::Concat => {
+                let refs: Vec<&str> = ins.iter().map(String::as_str).collect();
+                b.node("Concat", name, &refs, vec![attr_int("axis", 1)])
+            }
         };
+        outs.push(x.clone());
     }
     // What `Model::probabilities` does with the forward output.
     x = match loss {

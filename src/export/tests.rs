@@ -28,6 +28,10 @@ fn body(kind: &str) -> Option<String> {
             format!("conv2d 4 kernel=3 stride=3\n  {kind}\n  flatten\n  dense 10\n  {kind}")
         }
         "repeat" => "repeat f=[2, 3] {\n    conv2d $f kernel=3 activation=relu\n  }\n  flatten\n  dense 10 activation=softmax".into(),
+        // A residual block with a projection shortcut, batch norm before
+        // the merge and a bias-free convolution; three-way add and concat.
+        "add" | "block" | "branch" => "block res f s {\n    add {\n      branch {\n        conv2d $f stride=$s padding=same use_bias=false\n        batchnorm\n        relu\n        conv2d $f padding=same\n        batchnorm\n      }\n      branch {\n        conv2d $f kernel=1 stride=$s use_bias=false\n        batchnorm\n      }\n    }\n    relu\n  }\n  res 4 2\n  res 4 1\n  add {\n    branch {}\n    branch { relu }\n    branch { tanh }\n  }\n  global_avgpool\n  dense 10 activation=softmax".into(),
+        "concat" => "conv2d 4 stride=2\n  concat {\n    branch { conv2d 2 padding=same activation=relu }\n    branch {}\n    branch { avgpool 1 }\n  }\n  flatten\n  concat {\n    branch { dense 5 }\n    branch { dense 3 activation=tanh }\n  }\n  dense 10".into(),
         _ => return None,
     })
 }

@@ -48,6 +48,11 @@ pub(crate) enum What<'a> {
         name: &'a str,
         value: &'a Value,
     },
+    /// A parameter of a named block (`block NAME PARAM PARAM=DEFAULT`).
+    Param {
+        name: &'a str,
+        block: &'a str,
+    },
     LetName(&'a Let),
     AssignTarget(&'a Assign),
     Metric(&'a Compare),
@@ -108,6 +113,9 @@ fn command<'a>(
         what: What::Statement { section, cmd: c },
     });
     let repeat = c.name.name == "repeat";
+    if c.name.name == "block" {
+        return block_definition(c, section, scopes, out);
+    }
     let mut index = 0;
     for a in &c.args {
         match &a.key {
@@ -189,6 +197,43 @@ fn expr<'a>(e: &'a Expr, scopes: &[(&'a str, Span)], out: &mut Vec<Item<'a>>) {
     }
 }
 
+/// `block NAME PARAM PARAM=DEFAULT { … }`: its parameters are items, and
+/// bound as variables inside its body.
+fn block_definition<'a>(
+    c: &'a Command,
+    section: &'a str,
+    scopes: &mut Vec<(&'a str, Span)>,
+    out: &mut Vec<Item<'a>>,
+) {
+    let name = match c.args.first().map(|a| &a.value.kind) {
+        Some(ValueKind::Word(w)) => w.as_str(),
+        _ => "",
+    };
+    let before = scopes.len();
+    for a in c.args.iter().skip(1) {
+        let (param, span) = match (&a.key, &a.value.kind) {
+            (Some(k), _) => (k.name.as_str(), k.span),
+            (None, ValueKind::Word(w)) => (w.as_str(), a.value.span),
+            _ => continue,
+        };
+        out.push(Item {
+            span,
+            what: What::Param {
+                name: param,
+                block: name,
+            },
+        });
+        if a.key.is_some() {
+            value(&a.value, scopes, out);
+        }
+        scopes.push((param, span));
+    }
+    if let Some(body) = &c.block {
+        block(body, section, scopes, out);
+    }
+    scopes.truncate(before);
+}
+
 /// The innermost item at byte `at` (a cursor just after a name is on it).
 fn at<'a>(items: &[Item<'a>], at: usize) -> Option<Item<'a>> {
     items
@@ -235,6 +280,7 @@ pub(crate) fn hover(doc: &Doc, offset: usize) -> Option<Hover> {
             "**${name}**: bound by repeat, once per value of `{}`",
             doc.text.get(value.span.start..value.span.end).unwrap_or("")
         ),
+        What::Param { name, block } => format!("**${name}**: a parameter of block `{block}`"),
         What::LetName(l) => var_hover(doc, &items, &l.name.name, None)?,
         What::AssignTarget(a) => format!(
             "**{}**: varied by the sweep, one trial per value",
@@ -264,7 +310,13 @@ fn param_hover(statement: &str, key: &str) -> String {
 
 fn statement_hover(doc: &Doc, section: &str, cmd: &Command) -> String {
     let name = cmd.name.name.as_str();
-    let mut s = format!("**{name}**: {}", schema::statement_doc(section, name));
+    let doc_text = match schema::statement_doc(section, name) {
+        "" if section == "model" => {
+            "a use of the model's block of this name: its layers, with these values for its parameters"
+        }
+        d => d,
+    };
+    let mut s = format!("**{name}**: {doc_text}");
     if let Some(spec) = schema::spec(section, name, kind_of(cmd))
         && spec.all().next().is_some()
     {
@@ -310,6 +362,13 @@ fn statement_hover(doc: &Doc, section: &str, cmd: &Command) -> String {
 
 fn var_hover(doc: &Doc, items: &[Item], name: &str, binding: Option<Span>) -> Option<String> {
     if let Some(b) = binding {
+        let param = items.iter().find_map(|i| match i.what {
+            What::Param { name: n, block } if i.span == b && n == name => Some(block),
+            _ => None,
+        });
+        if let Some(block) = param {
+            return Some(format!("**${name}**: a parameter of block `{block}`"));
+        }
         let value = items.iter().find_map(|i| match i.what {
             What::Binding { name: n, value } if i.span == b && n == name => Some(value),
             _ => None,

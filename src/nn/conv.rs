@@ -12,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 pub(crate) struct Conv2d {
     pub name: String,
     pub kernel: Var,
-    pub bias: Var,
+    /// `None` with `use_bias=false`.
+    pub bias: Option<Var>,
     pub stride: usize,
     pub padding: Padding,
     pub activation: Activation,
@@ -30,6 +31,7 @@ impl Conv2d {
         padding: Padding,
         activation: Activation,
         l2: f64,
+        use_bias: bool,
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> Result<Conv2d> {
@@ -44,7 +46,10 @@ impl Conv2d {
         Ok(Conv2d {
             name: name.to_string(),
             kernel: Var::from_tensor(&w)?,
-            bias: Var::zeros(filters, DType::F32, device)?,
+            bias: match use_bias {
+                true => Some(Var::zeros(filters, DType::F32, device)?),
+                false => None,
+            },
             stride,
             padding,
             activation,
@@ -53,13 +58,14 @@ impl Conv2d {
     }
 
     pub(crate) fn forward(&self, x: &Tensor, train: bool, activate: bool) -> Result<Tensor> {
-        let (w, b) = (param(&self.kernel, train), param(&self.bias, train));
+        let w = param(&self.kernel, train);
+        let b = self.bias.as_ref().map(|b| param(b, train));
         if activate && self.activation == Activation::Relu {
             // One graph node instead of two: the ReLU is applied while the
             // output is still in cache, and its mask in the conv's backward.
-            return crate::ops::conv2d_relu(x, &w, Some(&b), self.stride, self.padding);
+            return crate::ops::conv2d_relu(x, &w, b.as_ref(), self.stride, self.padding);
         }
-        let y = crate::ops::conv2d(x, &w, Some(&b), self.stride, self.padding)?;
+        let y = crate::ops::conv2d(x, &w, b.as_ref(), self.stride, self.padding)?;
         if activate {
             activation::apply(self.activation, &y)
         } else {
@@ -76,11 +82,12 @@ impl Conv2d {
     /// ([`crate::ops::conv2d_relu_batch_norm_train`]: the ReLU's gradient
     /// mask runs inside batch norm's backward).
     pub(crate) fn forward_relu_batch_norm(&self, x: &Tensor, bn: &BatchNorm) -> Result<Tensor> {
-        let (w, b) = (param(&self.kernel, true), param(&self.bias, true));
+        let w = param(&self.kernel, true);
+        let b = self.bias.as_ref().map(|b| param(b, true));
         bn.forward_train_with(|gamma, beta, eps| {
             crate::ops::conv2d_relu_batch_norm_train(
                 x,
-                (&w, Some(&b)),
+                (&w, b.as_ref()),
                 self.stride,
                 self.padding,
                 (gamma, beta),
@@ -90,10 +97,11 @@ impl Conv2d {
     }
 
     pub(crate) fn variables(&self) -> Vec<(String, Var)> {
-        vec![
-            (format!("{}/kernel", self.name), self.kernel.clone()),
-            (format!("{}/bias", self.name), self.bias.clone()),
-        ]
+        let mut v = vec![(format!("{}/kernel", self.name), self.kernel.clone())];
+        if let Some(b) = &self.bias {
+            v.push((format!("{}/bias", self.name), b.clone()));
+        }
+        v
     }
 }
 
@@ -121,12 +129,15 @@ mod tests {
             Padding::Valid,
             Activation::Linear,
             0.0,
+            true,
             &mut rng,
             &dev,
         )?;
         c.kernel
             .set(&Tensor::new(&[[[[1f32, 0.], [0., -1.]]]], &dev)?)?;
-        c.bias.set(&Tensor::new(&[0.5f32], &dev)?)?;
+        if let Some(b) = &c.bias {
+            b.set(&Tensor::new(&[0.5f32], &dev)?)?;
+        }
         let y = c.forward(&x, true, true)?;
         assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![-3.5; 4]);
         let g = y.sum_all()?.backward()?;
@@ -135,7 +146,8 @@ mod tests {
             gk.transpose()?.map(|t| t.to_vec1::<f32>()).transpose()?,
             Some(vec![12., 16., 24., 28.])
         );
-        let gb = g.get(c.bias.as_tensor()).map(|t| t.to_vec1::<f32>());
+        let bias = c.bias.as_ref().map(|b| b.as_tensor().clone());
+        let gb = bias.and_then(|b| g.get(&b).map(|t| t.to_vec1::<f32>()));
         assert_eq!(gb.transpose()?, Some(vec![4.]));
 
         c.padding = Padding::Same;

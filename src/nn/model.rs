@@ -1,6 +1,11 @@
-//! The model: the plan's layer stack as candle tensors, with Keras'
+//! The model: the plan's layers as candle tensors, with Keras'
 //! initialisation and naming, a train/eval flag for dropout and batch norm,
 //! the final activation fused into the loss, and safetensors weights.
+//!
+//! A plain stack feeds each layer the one before it. A graph (`add`,
+//! `concat`) runs its layers in the plan's order too, each reading the
+//! outputs its [`crate::plan::ModelPlan::sources`] name; an output is kept
+//! until its last reader has run. Merges are candle ops (`+`, `cat`).
 
 use super::batchnorm::BatchNorm;
 use super::conv::Conv2d;
@@ -41,6 +46,10 @@ enum Node {
     Dropout(Dropout, u64),
     BatchNorm(BatchNorm),
     Activation(Activation),
+    /// The element-wise sum of the inputs.
+    Add,
+    /// The inputs joined along axis 1 (channels of NCHW, or features).
+    Concat,
 }
 
 /// The final activation that the loss absorbs.
@@ -61,6 +70,10 @@ pub struct Model {
     /// batch norm runs in inference mode, as Keras does for
     /// `trainable = False`.
     frozen: Vec<bool>,
+    /// The node ids each layer reads (0: the input, `i + 1`: layer `i`).
+    sources: Vec<Vec<usize>>,
+    /// How many layers read each node id.
+    readers: Vec<usize>,
     /// The activation left out of the last layer's forward pass, if any.
     fused: Option<Fused>,
     loss: Loss,
@@ -95,6 +108,7 @@ impl Model {
                     padding,
                     activation,
                     l2,
+                    use_bias,
                 } => {
                     let Shape::Image { channels, .. } = lp.input else {
                         return Err(Error::Runtime(format!(
@@ -111,6 +125,7 @@ impl Model {
                         *padding,
                         *activation,
                         *l2,
+                        *use_bias,
                         &mut rng,
                         device,
                     )?)
@@ -139,8 +154,17 @@ impl Model {
                     )?)
                 }
                 Layer::Activation(a) => Node::Activation(*a),
+                Layer::Add => Node::Add,
+                Layer::Concat => Node::Concat,
             };
             nodes.push(node);
+        }
+        let sources: Vec<Vec<usize>> = (0..nodes.len()).map(|i| plan.sources(i)).collect();
+        let mut readers = vec![0usize; nodes.len() + 1];
+        for &id in sources.iter().flatten() {
+            if let Some(r) = readers.get_mut(id) {
+                *r += 1;
+            }
         }
         let last = match nodes.last() {
             Some(Node::Dense(d)) => Some(d.activation),
@@ -157,6 +181,8 @@ impl Model {
             names: plan.layers.iter().map(|l| l.name.clone()).collect(),
             frozen: vec![false; nodes.len()],
             nodes,
+            sources,
+            readers,
             fused,
             loss,
             device: device.clone(),
@@ -231,44 +257,91 @@ impl Model {
     pub fn forward(&self, x: &Tensor, mode: ForwardMode) -> Result<Tensor> {
         let train = mode.is_train();
         let last = self.nodes.len().saturating_sub(1);
+        // outs[id]: node id's output while a reader still needs it.
+        let mut outs: Vec<Option<Tensor>> = vec![None; self.nodes.len() + 1];
+        outs[0] = Some(x.clone());
+        let mut left = self.readers.clone();
         let mut h = x.clone();
         let mut done = None;
         for (i, node) in self.nodes.iter().enumerate() {
             if done == Some(i) {
                 continue;
             }
+            let ins = self.inputs(i, &mut outs, &mut left)?;
             let activate = !(i == last && self.fused.is_some());
             // A frozen layer's parameters are constants of the graph.
             let learn = train && !self.is_frozen(i);
-            // A ReLU convolution feeding batch norm trains as one call (the
-            // ReLU's gradient mask inside batch norm's backward).
+            // A ReLU convolution feeding batch norm, and nothing else, trains
+            // as one call (the ReLU's gradient mask inside batch norm's
+            // backward).
             let next_bn = match self.nodes.get(i + 1) {
-                Some(Node::BatchNorm(bn)) if learn && activate && !self.is_frozen(i + 1) => {
+                Some(Node::BatchNorm(bn))
+                    if learn
+                        && activate
+                        && !self.is_frozen(i + 1)
+                        && self.readers[i + 1] == 1
+                        && self.sources[i + 1] == [i + 1] =>
+                {
                     Some(bn)
                 }
                 _ => None,
             };
+            let x = &ins[0];
             h = match node {
-                Node::Dense(d) => d.forward(&h, learn, activate)?,
+                Node::Dense(d) => d.forward(x, learn, activate)?,
                 Node::Conv(c) => match next_bn.filter(|_| c.is_relu()) {
                     Some(bn) => {
                         done = Some(i + 1);
-                        c.forward_relu_batch_norm(&h, bn)?
+                        c.forward_relu_batch_norm(x, bn)?
                     }
-                    None => c.forward(&h, learn, activate)?,
+                    None => c.forward(x, learn, activate)?,
                 },
-                Node::Pool(p) => p.forward(&h)?,
-                Node::Flatten => flatten::forward(&h)?,
+                Node::Pool(p) => p.forward(x)?,
+                Node::Flatten => flatten::forward(x)?,
                 Node::Dropout(d, seed) => match mode {
-                    ForwardMode::Train { step } => d.forward(&h, *seed, step)?,
-                    ForwardMode::Eval => h,
+                    ForwardMode::Train { step } => d.forward(x, *seed, step)?,
+                    ForwardMode::Eval => x.clone(),
                 },
-                Node::BatchNorm(bn) => bn.forward(&h, learn)?,
-                Node::Activation(a) if activate => activation::apply(*a, &h)?,
-                Node::Activation(_) => h,
+                Node::BatchNorm(bn) => bn.forward(x, learn)?,
+                Node::Activation(a) if activate => activation::apply(*a, x)?,
+                Node::Activation(_) => x.clone(),
+                Node::Add => {
+                    let mut sum = x.clone();
+                    for t in &ins[1..] {
+                        sum = (sum + t)?;
+                    }
+                    sum
+                }
+                Node::Concat => Tensor::cat(&ins, 1)?,
             };
+            let id = if done == Some(i + 1) { i + 2 } else { i + 1 };
+            if self.readers[id] > 0 {
+                outs[id] = Some(h.clone());
+            }
         }
         Ok(h)
+    }
+
+    /// The inputs of layer `i`, each dropped from `outs` once its last
+    /// reader has it.
+    fn inputs(
+        &self,
+        i: usize,
+        outs: &mut [Option<Tensor>],
+        left: &mut [usize],
+    ) -> Result<Vec<Tensor>> {
+        let mut ins = Vec::with_capacity(self.sources[i].len());
+        for &id in &self.sources[i] {
+            let t = outs.get(id).and_then(|t| t.clone()).ok_or_else(|| {
+                Error::Runtime(format!("layer {i} reads node {id}, which is not computed"))
+            })?;
+            left[id] = left[id].saturating_sub(1);
+            if left[id] == 0 {
+                outs[id] = None;
+            }
+            ins.push(t);
+        }
+        Ok(ins)
     }
 
     /// Class probabilities from a [`Model::forward`] output: applies the

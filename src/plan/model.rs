@@ -1,4 +1,7 @@
-//! The `model` section, resolved: a flat layer stack with inferred shapes.
+//! The `model` section, resolved: the layers in the order they run, with
+//! inferred shapes. A plain stack feeds each layer the one before it; a
+//! graph (`add`, `concat`, named blocks) says where each layer reads from
+//! ([`LayerPlan::inputs`]).
 
 use super::{Loc, Shape};
 use serde::{Deserialize, Serialize};
@@ -15,7 +18,7 @@ pub struct ModelPlan {
 }
 
 impl ModelPlan {
-    pub(crate) fn output(&self) -> Shape {
+    pub fn output(&self) -> Shape {
         self.layers.last().map_or(self.input, |l| l.output)
     }
     pub fn total_params(&self) -> usize {
@@ -23,6 +26,37 @@ impl ModelPlan {
     }
     pub fn trainable_params(&self) -> usize {
         self.layers.iter().map(|l| l.trainable).sum()
+    }
+
+    /// The node ids layer `index` reads: 0 is the model's input, `i + 1`
+    /// the output of `layers[i]`. A stack layer reads the one before it.
+    pub fn sources(&self, index: usize) -> Vec<usize> {
+        match self.layers.get(index) {
+            Some(l) if !l.inputs.is_empty() => l.inputs.clone(),
+            _ => vec![index],
+        }
+    }
+
+    /// Whether any layer reads something else than the layer before it
+    /// (a branch or a merge).
+    pub fn is_graph(&self) -> bool {
+        self.layers.iter().any(|l| !l.inputs.is_empty())
+    }
+
+    /// The shape of node `id` (0: the input, `i + 1`: `layers[i]`'s output).
+    pub fn node_shape(&self, id: usize) -> Shape {
+        match id {
+            0 => self.input,
+            i => self.layers.get(i - 1).map_or(self.input, |l| l.output),
+        }
+    }
+
+    /// The name of node `id` as `dlp plan` shows it (`input` for 0).
+    pub fn node_name(&self, id: usize) -> &str {
+        match id {
+            0 => "input",
+            i => self.layers.get(i - 1).map_or("input", |l| l.name.as_str()),
+        }
     }
 }
 
@@ -37,6 +71,11 @@ pub struct LayerPlan {
     pub params: usize,
     pub trainable: usize,
     pub loc: Loc,
+    /// Node ids this layer reads ([`ModelPlan::sources`]), when it is not
+    /// simply the layer before it: empty in a plain stack, so a stack's
+    /// plan (and `run.yaml`) reads as it always has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +159,10 @@ pub enum Layer {
         padding: Padding,
         activation: Activation,
         l2: f64,
+        /// `use_bias=false`: no bias (Keras `use_bias=False`, PyTorch
+        /// `bias=False`), as before a batch norm, whose β plays its part.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        use_bias: bool,
     },
     #[serde(rename = "maxpool", alias = "max_pool")]
     MaxPool {
@@ -147,6 +190,20 @@ pub enum Layer {
         epsilon: f64,
     },
     Activation(Activation),
+    /// The element-wise sum of its inputs (Keras `Add`, PyTorch `a + b`).
+    Add,
+    /// Its inputs side by side along the channels (feature maps) or the
+    /// features (vectors): Keras `Concatenate(axis=-1)`, PyTorch
+    /// `torch.cat(dim=1)` on NCHW.
+    Concat,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Layer {
@@ -162,6 +219,8 @@ impl Layer {
             Layer::Dropout { .. } => "dropout",
             Layer::BatchNorm { .. } => "batchnorm",
             Layer::Activation(a) => a.name(),
+            Layer::Add => "add",
+            Layer::Concat => "concat",
         }
     }
 }

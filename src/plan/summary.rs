@@ -40,13 +40,30 @@ pub(crate) fn keras_type(layer: &Layer) -> &'static str {
         Layer::Activation(Activation::Relu) => "ReLU",
         Layer::Activation(Activation::LeakyRelu { .. }) => "LeakyReLU",
         Layer::Activation(_) => "Activation",
+        Layer::Add => "Add",
+        Layer::Concat => "Concatenate",
     }
 }
 
-/// The Keras-style table (layer (type), output shape, params) and totals.
+/// Keras' "Connected to" cell of layer `index` of a graph model:
+/// `conv2d_1[0][0]`, the input as `input_layer[0][0]`.
+fn connected_to(m: &super::ModelPlan, index: usize) -> String {
+    m.sources(index)
+        .iter()
+        .map(|&id| match id {
+            0 => "input_layer[0][0]".to_string(),
+            id => format!("{}[0][0]", m.node_name(id)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Keras-style table (layer (type), output shape, params) and totals;
+/// a graph model adds Keras' functional column, "Connected to".
 pub fn summary(plan: &Plan) -> String {
     let m = &plan.model;
-    let rows: Vec<(String, String, String)> = m
+    let graph = m.is_graph();
+    let mut rows: Vec<(String, String, String)> = m
         .layers
         .iter()
         .map(|l| {
@@ -57,6 +74,18 @@ pub fn summary(plan: &Plan) -> String {
             )
         })
         .collect();
+    let mut links: Vec<String> = (0..m.layers.len()).map(|i| connected_to(m, i)).collect();
+    if graph {
+        rows.insert(
+            0,
+            (
+                "input_layer (InputLayer)".into(),
+                m.input.to_string(),
+                "0".into(),
+            ),
+        );
+        links.insert(0, "-".into());
+    }
     let w0 = rows
         .iter()
         .map(|r| r.0.chars().count())
@@ -66,20 +95,31 @@ pub fn summary(plan: &Plan) -> String {
         + 2;
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(24) + 2;
     let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(7);
-    let width = 1 + w0 + w1 + w2;
+    let w3 = match graph {
+        true => links.iter().map(|l| l.len()).max().unwrap_or(0).max(12) + 2,
+        false => 0,
+    };
+    let width = 1 + w0 + w1 + w2 + w3;
     let mut s = String::new();
     let _ = writeln!(s, "Model: \"{}\"", plan.name);
     let _ = writeln!(s, "Input: {}", m.input);
     let _ = writeln!(s, "{}", "_".repeat(width));
-    let _ = writeln!(
-        s,
+    let head = format!(
         " {:<w0$}{:<w1$}{:>w2$}",
         "Layer (type)", "Output Shape", "Param #"
     );
+    let _ = match graph {
+        true => writeln!(s, "{head}  Connected to"),
+        false => writeln!(s, "{head}"),
+    };
     let _ = writeln!(s, "{}", "=".repeat(width));
     for (i, (a, b, c)) in rows.iter().enumerate() {
         let pad = w0 - a.chars().count();
-        let _ = writeln!(s, " {a}{}{b:<w1$}{c:>w2$}", " ".repeat(pad));
+        let row = format!(" {a}{}{b:<w1$}{c:>w2$}", " ".repeat(pad));
+        let _ = match graph {
+            true => writeln!(s, "{row}  {}", links[i]),
+            false => writeln!(s, "{row}"),
+        };
         if i + 1 < rows.len() {
             let _ = writeln!(s);
         }
@@ -175,7 +215,10 @@ impl<'a> Line<'a> {
         self
     }
     fn text(mut self, t: impl Into<String>) -> Self {
-        self.parts.push(t.into());
+        let t = t.into();
+        if !t.is_empty() {
+            self.parts.push(t);
+        }
         self
     }
     fn done(self, out: &mut String, indent: usize) {
@@ -420,7 +463,7 @@ fn describe_model(s: &mut String, plan: &Plan) {
         "  kernel_initializer=glorot_uniform (default) bias_initializer=zeros (default)"
     );
     let name_width = m.layers.iter().map(|l| l.name.len()).max().unwrap_or(0);
-    for l in &m.layers {
+    for (i, l) in m.layers.iter().enumerate() {
         let p = |k: &str| format!("model.{}.{k}", l.name);
         let line = Line::new(plan, format!("{:<name_width$}", l.name));
         let line = match &l.layer {
@@ -439,6 +482,7 @@ fn describe_model(s: &mut String, plan: &Plan) {
                 padding,
                 activation: act,
                 l2,
+                use_bias,
             } => line
                 .text(format!("conv2d {filters}"))
                 .kv(&p("kernel"), "kernel", kernel)
@@ -449,7 +493,8 @@ fn describe_model(s: &mut String, plan: &Plan) {
                     format!("{padding:?}").to_lowercase(),
                 )
                 .kv(&p("activation"), "activation", activation(*act))
-                .kv(&p("l2"), "l2", written_num(*l2)),
+                .kv(&p("l2"), "l2", written_num(*l2))
+                .text(if *use_bias { "" } else { "use_bias=false" }),
             Layer::MaxPool { size, stride } | Layer::AvgPool { size, stride } => line
                 .text(format!("{} {size}", l.layer.kind()))
                 .kv(&p("stride"), "stride", stride)
@@ -469,6 +514,11 @@ fn describe_model(s: &mut String, plan: &Plan) {
                 line.text("leaky_relu")
                     .kv(&p("alpha"), "alpha", written_num(*alpha))
             }
+            Layer::Add | Layer::Concat => line.text(format!(
+                "{} of {}",
+                l.layer.kind(),
+                connected_to(m, i).replace("[0][0]", "")
+            )),
             other => line.text(other.kind()),
         };
         line.done(s, 2);

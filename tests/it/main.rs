@@ -25,6 +25,7 @@ mod data {
 
 mod engine {
     mod choices;
+    mod graph;
     mod model;
     mod optim;
     mod schedule;

@@ -525,13 +525,23 @@ fn data_section(f: &RunFiles) -> String {
 
 fn model_section(plan: &Plan) -> String {
     let m = &plan.model;
-    let mut t = Table::new("model", &["layer (type)", "output shape", "params"]);
-    for l in &m.layers {
-        t.rows.push(vec![
+    let graph = m.is_graph();
+    let heads: &[&str] = match graph {
+        true => &["layer (type)", "output shape", "params", "connected to"],
+        false => &["layer (type)", "output shape", "params"],
+    };
+    let mut t = Table::new("model", heads);
+    for (i, l) in m.layers.iter().enumerate() {
+        let mut row = vec![
             escape(&format!("{} ({})", l.name, keras_type(&l.layer))),
             escape(&l.output.to_string()),
             thousands(l.params),
-        ]);
+        ];
+        if graph {
+            let from: Vec<&str> = m.sources(i).iter().map(|&id| m.node_name(id)).collect();
+            row.push(escape(&from.join(", ")));
+        }
+        t.rows.push(row);
     }
     let total = m.total_params();
     let trainable = m.trainable_params();

@@ -100,6 +100,7 @@ fn model_plan(input: Shape, layers: Vec<Layer>, init_seed: u64) -> ModelPlan {
             params,
             trainable,
             loc: Loc::default(),
+            inputs: Vec::new(),
         });
         shape = output;
     }
@@ -140,6 +141,7 @@ fn cifar_plan() -> ModelPlan {
                 padding: Padding::Same,
                 activation: Activation::Relu,
                 l2: 1e-4,
+                use_bias: true,
             });
             layers.push(Layer::BatchNorm {
                 momentum: 0.99,

@@ -9,6 +9,7 @@
 //! | `colour` | 8×8 colour PNGs | `scale 1/255`, `normalize per_channel` | conv2d `same` stride 2 (asymmetric padding), leaky_relu, batchnorm (maps), conv2d `same` kernel 2, maxpool, flatten, dropout, dense |
 //! | `grayscale` | 8×8 colour PNGs | `grayscale`, `normalize` (global) | conv2d `valid` stride 2, tanh, avgpool, global_avgpool, one sigmoid unit (binary cross-entropy) |
 //! | `rgb` | 8×8 grey PNGs | `rgb`, `normalize per_channel` | conv2d `valid`, the activation layers relu, sigmoid, linear, avgpool stride 1, flatten, dense, tanh, softmax (MSE: no fusion) |
+//! | `residual` | 8×8 colour PNGs | `scale 1/255` | a residual block (`add`) with a projection shortcut, bias-free convolutions and batch norm before the merge, a `concat` with an identity branch, global_avgpool |
 //! | `cifar10` | synthetic CIFAR-10 batches | the book's `normalize mean_std` | `pipelines/cifar10.dlp` itself, one epoch on 250 images |
 //! | `colour-bare` | `colour`, exported `--no-preprocessing` | none in the graph (NCHW, preprocessed values in) | |
 
@@ -280,6 +281,18 @@ fn build() -> Vec<Case> {
             "seed 5\ndata {{\n  source images \"colour-images/\"\n  split train=0.8 valid=0.2 test=official\n}}\n\
              preprocess {{\n  scale 1/255\n  normalize mean_std per_channel\n}}\n\
              model {{\n  conv2d 6 kernel=3 stride=2 padding=same activation=leaky_relu\n  batchnorm\n  conv2d 5 kernel=2 padding=same activation=relu\n  maxpool 2\n  flatten\n  dropout 0.3\n  dense 3 activation=softmax\n}}\n{TRAIN}"
+        ),
+        &[],
+    );
+
+    image_case(
+        &mut cases,
+        "residual",
+        &colour,
+        format!(
+            "seed 9\ndata {{\n  source images \"colour-images/\"\n  split train=0.8 valid=0.2 test=official\n}}\n\
+             preprocess {{ scale 1/255 }}\n\
+             model {{\n  conv2d 4 padding=same\n  add {{\n    branch {{\n      conv2d 6 stride=2 padding=same use_bias=false\n      batchnorm\n      relu\n      conv2d 6 padding=same\n      batchnorm\n    }}\n    branch {{\n      conv2d 6 kernel=1 stride=2 use_bias=false\n      batchnorm\n    }}\n  }}\n  relu\n  concat {{\n    branch {{ conv2d 3 padding=same activation=tanh }}\n    branch {{}}\n  }}\n  global_avgpool\n  dense 3 activation=softmax\n}}\n{TRAIN}"
         ),
         &[],
     );

@@ -78,7 +78,7 @@ fn compare(case: &Case, got: &[f32], runtime: &str) {
 #[test]
 fn tract_gives_dlp_predicts_probabilities_for_every_case() {
     let all = cases::cases();
-    assert_eq!(all.len(), 6);
+    assert_eq!(all.len(), 7);
     for case in all {
         let got = tract_run(&case.model, &case.input_shape, &case.input).unwrap_or_else(|e| {
             panic!(

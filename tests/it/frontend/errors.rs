@@ -325,7 +325,7 @@ const CASES: &[Case] = &[
         with: "  repeat { dense 3 }\n  dense 3",
         line: 9,
         column: 3,
-        message: "repeat needs at least one NAME=[…] list",
+        message: "repeat needs a count or at least one NAME=[…] list",
     },
     // --- types and ranges ---
     Case {
@@ -618,6 +618,63 @@ const CASES: &[Case] = &[
         line: 16,
         column: 3,
         message: "repeat belongs in model { … }, not in train",
+    },
+    // --- graphs: merges, blocks, the layer bound ---
+    Case {
+        base: IMAGES,
+        replace: "  maxpool 2",
+        with: "  add {\n    branch { conv2d 16 stride=2 padding=same }\n    branch {}\n  }\n  maxpool 2",
+        line: 8,
+        column: 3,
+        message: "add needs branches of one shape, but branch 1 (line 9) gives (None, 16, 16, 16) and branch 2 (line 10, the identity) gives (None, 32, 32, 8)",
+    },
+    Case {
+        base: IMAGES,
+        replace: "  maxpool 2",
+        with: "  concat {\n    branch { maxpool 2 }\n    branch {}\n  }",
+        line: 8,
+        column: 3,
+        message: "concat needs branches of one height and width (feature maps) or vectors, but branch 1 (line 9) gives (None, 16, 16, 8) and branch 2 (line 10, the identity) gives (None, 32, 32, 8)",
+    },
+    Case {
+        base: IMAGES,
+        replace: "  maxpool 2",
+        with: "  add { branch { relu } }",
+        line: 8,
+        column: 3,
+        message: "add needs at least two branches, it has 1: add { branch { … } branch { … } }",
+    },
+    Case {
+        base: BLOBS,
+        replace: "  dense 3 activation=softmax",
+        with: "  repeat 101 { repeat 100 { relu } }\n  dense 3 activation=softmax",
+        line: 9,
+        column: 3,
+        message: "this repeat makes too many layers: the model expands to more than 10,000 layers",
+    },
+    Case {
+        base: BLOBS,
+        replace: "  dense 3 activation=softmax",
+        with: "  block many { repeat 5000 { relu } }\n  many\n  many\n  dense 3 activation=softmax",
+        line: 11,
+        column: 3,
+        message: "this use of block many makes too many layers: the model expands to more than 10,000 layers",
+    },
+    Case {
+        base: BLOBS,
+        replace: "  dense 3 activation=softmax",
+        with: "  block pair u { dense $u; dense $u }\n  pair 4 units=2\n  dense 3 activation=softmax",
+        line: 10,
+        column: 10,
+        message: "block pair has no parameter units",
+    },
+    Case {
+        base: BLOBS,
+        replace: "  dense 3 activation=softmax",
+        with: "  block pair u { dense $u; pair 3 }\n  pair 4\n  dense 3 activation=softmax",
+        line: 9,
+        column: 28,
+        message: "block pair uses itself",
     },
     // --- sweep ---
     Case {

@@ -131,6 +131,69 @@ fn cifar10_parameter_counts_match_keras() {
 }
 
 /// Keras: Dense(25) on 2 features = 75, Dense(3) = 78; 153 in all.
+/// ResNet-20 (He et al. 2016, §4.2) with option-B projection shortcuts (a
+/// 1×1 convolution with stride 2 and batch norm where a stage starts), the
+/// network of `pipelines/cifar10_resnet.dlp`, built in Keras 3.15.1 (jax):
+///
+/// import os
+/// os.environ["KERAS_BACKEND"] = "jax"
+/// import keras
+/// import numpy as np
+/// from keras import layers
+///
+/// def conv(x, f, k=3, s=1):
+///     return layers.Conv2D(f, k, strides=s, padding="same", use_bias=False)(x)
+///
+/// def block(x, f, down):
+///     s = 2 if down else 1
+///     y = layers.ReLU()(layers.BatchNormalization()(conv(x, f, s=s)))
+///     y = layers.BatchNormalization()(conv(y, f))
+///     short = layers.BatchNormalization()(conv(x, f, k=1, s=2)) if down else x
+///     return layers.ReLU()(layers.Add()([y, short]))
+///
+/// inp = keras.Input((32, 32, 3))
+/// x = layers.ReLU()(layers.BatchNormalization()(conv(inp, 16)))
+/// for f in (16, 32, 64):
+///     for i in range(3):
+///         x = block(x, f, down=(f != 16 and i == 0))
+/// x = layers.GlobalAveragePooling2D()(x)
+/// out = layers.Dense(10, activation="softmax")(x)
+/// m = keras.Model(inp, out)
+/// print(m.count_params(), sum(int(np.prod(w.shape)) for w in m.trainable_weights))
+///
+/// printed `274042 272474` (total, trainable): 0.27 M, the paper's figure.
+#[test]
+fn cifar10_resnet_parameter_counts_match_keras() {
+    let plan = load(&pipeline("cifar10_resnet.dlp"), &[]).unwrap();
+    let m = &plan.model;
+    assert_eq!(m.total_params(), 274_042);
+    assert_eq!(m.trainable_params(), 272_474);
+    // 19 convolutions and the dense layer: ResNet-20's 20 weighted layers,
+    // plus the two projections.
+    let weighted = m
+        .layers
+        .iter()
+        .filter(|l| {
+            matches!(
+                l.layer,
+                Layer::Conv2d { kernel: 3, .. } | Layer::Dense { .. }
+            )
+        })
+        .count();
+    assert_eq!(weighted, 20);
+    let adds = m.layers.iter().filter(|l| l.layer == Layer::Add).count();
+    assert_eq!(adds, 9);
+    assert_eq!(m.output(), Shape::Flat(10));
+    let text =
+        String::from_utf8_lossy(&dlp(&["plan", "pipelines/cifar10_resnet.dlp"]).stdout).to_string();
+    assert!(text.contains("Total params: 274,042"), "{text}");
+    assert!(text.contains("Connected to"), "{text}");
+    assert!(
+        text.contains("batch_normalization_2[0][0], re_lu[0][0]"),
+        "{text}"
+    );
+}
+
 #[test]
 fn blobs_plan_is_the_books_exercise() {
     let plan = load(&pipeline("blobs.dlp"), &[]).unwrap();
@@ -254,7 +317,8 @@ fn cifar10_defaults_and_seeds() {
             stride: 1,
             padding: Padding::Same,
             activation: Activation::Relu,
-            l2: 1e-4
+            l2: 1e-4,
+            use_bias: true,
         }
     );
     assert_eq!(plan.train.optimizer.decay, 1e-6);
@@ -630,6 +694,20 @@ fn readme_fixtures(dir: &Path) {
 fn readme_exact(example: &str) -> Option<Vec<&'static str>> {
     Some(match example {
         "repeat NAME=[…] { … }" => vec!["repeat u=[4, 8] { conv2d $u }"],
+        "repeat N { … }" => vec!["repeat 3 { conv2d 4 }"],
+        "block NAME PARAM… { … }" | "block NAME PARAM PARAM=DEFAULT { … }" => {
+            vec![
+                "block pair u v=2 { conv2d $u; conv2d $v }",
+                "block pair u { conv2d $u }",
+            ]
+        }
+        "add { branch { … } … }" | "add { … }" => {
+            vec!["add { branch { conv2d 3 padding=same }; branch {} }"]
+        }
+        "concat { branch { … } … }" | "concat { … }" => {
+            vec!["concat { branch { conv2d 4 padding=same }; branch {}; branch { relu } }"]
+        }
+        "branch { … }" | "branch {}" => vec!["add { branch { relu }; branch {} }"],
         "METRIC OP NUMBER" => vec!["test_accuracy >= 0.5"],
         ">= > <= < ==" => vec![
             "test_accuracy >= 0.5",
@@ -1361,6 +1439,40 @@ evaluate { metrics accuracy }
         hover["contents"]["value"],
         "**padding**: same (output keeps the size) or valid (no padding)\n\ndefault: valid"
     );
+
+    // The graph forms of ResNet-20: a merge's statement doc and its
+    // layer, and a block's parameter where it is declared.
+    let rpath = pipeline("cifar10_resnet.dlp");
+    let resnet = std::fs::read_to_string(&rpath).unwrap();
+    let ruri = format!("file://{}", rpath.display());
+    let d = lsp.open(&ruri, &resnet);
+    assert_eq!(d["diagnostics"], json!([]), "{d}");
+    let at = |needle: &str| {
+        resnet
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(needle).map(|c| (i, c)))
+            .unwrap()
+    };
+    let hover_at = |lsp: &mut LspSession, (l, c): (usize, usize)| -> String {
+        let h = lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": ruri}, "position": {"line": l, "character": c}}),
+        );
+        h["contents"]["value"].as_str().unwrap_or("").to_string()
+    };
+    let text = hover_at(&mut lsp, at("add {"));
+    assert!(
+        text.starts_with("**add**: Adds its branches element-wise"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`add`: output `(None, 32, 32, 16)`, 0 parameters"),
+        "{text}"
+    );
+    let (l, c) = at("basic filters");
+    let text = hover_at(&mut lsp, (l, c + 7));
+    assert_eq!(text, "**$filters**: a parameter of block `basic`");
 
     // Inlay hints: each layer's output shape at the end of its line.
     let hints = lsp.request(

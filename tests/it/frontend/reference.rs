@@ -66,7 +66,7 @@ fn language_reference_lists_every_statement_and_parameter() {
         .nth(1)
         .and_then(|t| t.split("\n### ").next())
         .unwrap();
-    assert!(conv.contains("`conv2d FILTERS kernel= stride= padding= activation= l2=`"));
+    assert!(conv.contains("`conv2d FILTERS kernel= stride= padding= activation= l2= use_bias=`"));
     let (meaning, default) = schema::param_doc("conv2d", "padding").unwrap();
     assert!(
         conv.contains(&format!(

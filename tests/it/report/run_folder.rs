@@ -56,6 +56,7 @@ fn blobs_plan() -> Plan {
                     params: 75,
                     trainable: 75,
                     loc: loc(10, 3),
+                    inputs: Vec::new(),
                 },
                 LayerPlan {
                     name: "dense_1".into(),
@@ -69,6 +70,7 @@ fn blobs_plan() -> Plan {
                     params: 78,
                     trainable: 78,
                     loc: loc(11, 3),
+                    inputs: Vec::new(),
                 },
             ],
             init_seed: 11,

@@ -1,10 +1,12 @@
 //! End-to-end runs, one file per subject: the book's blobs exercise and the
 //! run folder's files ([`book`]), how a run ends ([`verdicts`]), sweeps
 //! ([`sweeps`], [`slurm`]), training options ([`training`]), `dlp predict`
-//! ([`predict`]) and the measuring commands ([`tools`]); the helpers they
+//! ([`predict`]), graph models ([`graph`]) and the measuring commands
+//! ([`tools`]); the helpers they
 //! share are here.
 
 mod book;
+mod graph;
 mod predict;
 mod slurm;
 mod sweeps;
