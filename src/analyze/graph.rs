@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// One branch of a merge: its `branch` keyword and the node it ends at.
 #[derive(Debug, Clone, Copy)]
-pub struct Branch {
+pub(crate) struct Branch {
     pub span: Span,
     pub end: usize,
     /// An empty branch: the merge's input itself.
@@ -25,14 +25,17 @@ pub struct Branch {
 }
 
 /// A named block: its parameters in order (with their defaults) and body.
-pub struct BlockDef<'b> {
+pub(crate) struct BlockDef<'b> {
     pub params: Vec<(String, Option<Located>)>,
     pub body: &'b [Statement],
     pub span: Span,
 }
 
 /// The `block` definitions directly inside the model block, by name.
-pub fn definitions<'b>(cx: &mut Context, block: &'b [Statement]) -> BTreeMap<String, BlockDef<'b>> {
+pub(crate) fn definitions<'b>(
+    cx: &mut Context,
+    block: &'b [Statement],
+) -> BTreeMap<String, BlockDef<'b>> {
     let mut out: BTreeMap<String, BlockDef<'b>> = BTreeMap::new();
     for s in block {
         let Statement::Command(c) = s else { continue };
@@ -139,7 +142,7 @@ fn definition<'b>(cx: &mut Context, c: &'b Command) -> Option<(String, BlockDef<
 
 /// A use of a named block: binds its parameters (positional in order,
 /// then by name, then defaults) and expands its body in their scope.
-pub fn call(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
+pub(crate) fn call(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
     let name = cmd.name.name.clone();
     if cmd.block.is_some() {
         cx.error(
@@ -258,7 +261,7 @@ pub fn call(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
 
 /// `add { branch { … } branch { … } }` or `concat { … }`: each branch
 /// read from the current node, then the merge of their ends.
-pub fn merge(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
+pub(crate) fn merge(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
     let kind = cmd.name.name.as_str();
     let form = format!("{kind} {{ branch {{ … }} branch {{ … }} }}");
     let Some(body) = &cmd.block else {
@@ -353,7 +356,7 @@ pub fn merge(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
 
 /// Where a branch is, for messages: `branch 2 (line 14)`, `branch 1 (line
 /// 9, the identity)`.
-pub fn describe_branch(cx: &Context, i: usize, b: &Branch) -> String {
+pub(crate) fn describe_branch(cx: &Context, i: usize, b: &Branch) -> String {
     let line = cx.loc(b.span).line;
     if b.identity {
         format!("branch {} (line {line}, the identity)", i + 1)

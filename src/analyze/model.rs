@@ -74,7 +74,7 @@ pub(super) struct Expander<'b> {
 
 impl Expander<'_> {
     /// The next Keras name for `stem` (`conv2d`, `conv2d_1`, …).
-    pub fn name(&mut self, stem: &'static str) -> String {
+    pub(crate) fn name(&mut self, stem: &'static str) -> String {
         let n = self.counts.entry(stem).or_insert(0);
         let name = if *n == 0 {
             stem.to_string()
@@ -86,7 +86,7 @@ impl Expander<'_> {
     }
 
     /// Appends a layer reading `inputs`; it becomes the current node.
-    pub fn push(&mut self, cx: &mut Context, e: Expanded) {
+    pub(crate) fn push(&mut self, cx: &mut Context, e: Expanded) {
         if self.layers.len() >= MAX_LAYERS {
             let layers = thousands(MAX_LAYERS);
             self.stop(
@@ -101,7 +101,7 @@ impl Expander<'_> {
     }
 
     /// Counts one `repeat` pass or block use; false (reported) past the bound.
-    pub fn step(&mut self, cx: &mut Context, span: Span) -> bool {
+    pub(crate) fn step(&mut self, cx: &mut Context, span: Span) -> bool {
         self.steps += 1;
         if self.steps > MAX_STEPS {
             let n = thousands(MAX_STEPS);

@@ -30,7 +30,7 @@ impl ModelPlan {
 
     /// The node ids layer `index` reads: 0 is the model's input, `i + 1`
     /// the output of `layers[i]`. A stack layer reads the one before it.
-    pub fn sources(&self, index: usize) -> Vec<usize> {
+    pub(crate) fn sources(&self, index: usize) -> Vec<usize> {
         match self.layers.get(index) {
             Some(l) if !l.inputs.is_empty() => l.inputs.clone(),
             _ => vec![index],
@@ -39,20 +39,12 @@ impl ModelPlan {
 
     /// Whether any layer reads something else than the layer before it
     /// (a branch or a merge).
-    pub fn is_graph(&self) -> bool {
+    pub(crate) fn is_graph(&self) -> bool {
         self.layers.iter().any(|l| !l.inputs.is_empty())
     }
 
-    /// The shape of node `id` (0: the input, `i + 1`: `layers[i]`'s output).
-    pub fn node_shape(&self, id: usize) -> Shape {
-        match id {
-            0 => self.input,
-            i => self.layers.get(i - 1).map_or(self.input, |l| l.output),
-        }
-    }
-
     /// The name of node `id` as `dlp plan` shows it (`input` for 0).
-    pub fn node_name(&self, id: usize) -> &str {
+    pub(crate) fn node_name(&self, id: usize) -> &str {
         match id {
             0 => "input",
             i => self.layers.get(i - 1).map_or("input", |l| l.name.as_str()),
