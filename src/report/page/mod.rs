@@ -11,6 +11,7 @@
 pub(crate) mod chart;
 pub(crate) mod compare;
 pub(crate) mod files;
+pub(crate) mod graph;
 pub(crate) mod html;
 pub(crate) mod run;
 

@@ -545,7 +545,7 @@ fn model_section(plan: &Plan) -> String {
     }
     let total = m.total_params();
     let trainable = m.trainable_params();
-    let body = format!(
+    let mut body = format!(
         "<p>Input {}</p>\n{}<p>Total params: <b>{}</b> · trainable {} · non-trainable {}</p>\n",
         escape(&m.input.to_string()),
         t.html(),
@@ -553,6 +553,13 @@ fn model_section(plan: &Plan) -> String {
         thousands(trainable),
         thousands(total - trainable)
     );
+    if graph {
+        let _ = write!(
+            body,
+            "<details open><summary>The graph</summary>\n{}</details>\n",
+            super::graph::svg(m)
+        );
+    }
     html::section("model", "Model", &body)
 }
 

@@ -143,3 +143,52 @@ fn a_graph_model_is_deterministic_resumes_and_predicts() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(seeds.join("seed-01").join("model.safetensors").exists());
 }
+
+/// The run page draws the graph: a box per node (the input and each
+/// layer), an arrow per connection of the plan, each arrow named by the
+/// nodes it joins; a plain stack's page has no drawing.
+#[test]
+fn the_run_page_draws_the_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("img");
+    colour_folder(&data, 12, 4);
+    let text = pipeline(&data).replace("epochs 3", "epochs 1");
+    let p = write(tmp.path(), "g.dlp", &text);
+    let run = tmp.path().join("g");
+    let o = run_quiet(&p, &run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = read(run.join("report.html"));
+    let svg = &page[page
+        .find("<svg class=\"model-graph\"")
+        .expect("no graph drawing")..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    let m = dlp::records::Manifest::read(&run).unwrap();
+    let layers = &m.plan.model.layers;
+    assert_eq!(svg.matches("<g class=\"node\">").count(), layers.len() + 1);
+    let edges: usize = layers.iter().map(|l| l.inputs.len().max(1)).sum();
+    assert_eq!(svg.matches("class=\"edge\"").count(), edges);
+    // The identity branch of the concat: the relu after the add feeds both
+    // the concat's convolution and the concat itself.
+    let concat = layers.iter().find(|l| l.name == "concatenate").unwrap();
+    assert_eq!(concat.inputs.len(), 2);
+    for &src in &concat.inputs {
+        let from = if src == 0 {
+            "input"
+        } else {
+            layers[src - 1].name.as_str()
+        };
+        assert!(
+            svg.contains(&format!("<title>{from} → concatenate</title>")),
+            "{svg}"
+        );
+    }
+    // A stack is not drawn.
+    let stack = write(
+        tmp.path(),
+        "s.dlp",
+        &small_blobs("").replace("epochs 12", "epochs 1"),
+    );
+    let o = run_quiet(&stack, &tmp.path().join("s"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!read(tmp.path().join("s/report.html")).contains("model-graph"));
+}
