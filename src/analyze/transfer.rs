@@ -192,15 +192,25 @@ fn loaded_layers(
         }
         let Some(theirs_name) = counterpart(&name) else {
             let there: Vec<String> = source_layers(source);
-            cx.error(
-                Kind::Mismatch,
-                span,
-                format!(
+            let message = match order {
+                // By position: the layer's place among the layers with
+                // weights, which the source does not reach.
+                Some(order) => {
+                    let at = with_weights.iter().position(|n| *n == name).unwrap_or(0);
+                    format!(
+                        "layer {name} is layer {} with weights here, but {file} has {} (match=position pairs them in order: {})",
+                        at + 1,
+                        order.len(),
+                        order.join(", ")
+                    )
+                }
+                None => format!(
                     "layer {name} is not in {file}{} (it holds: {})",
                     did_you_mean(&name, there.iter().map(String::as_str)),
                     there.join(", ")
                 ),
-            );
+            };
+            cx.error(Kind::Mismatch, span, message);
             ok = false;
             continue;
         };

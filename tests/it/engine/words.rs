@@ -75,6 +75,20 @@ struct Walk {
     files: &'static [&'static str],
     /// Pairs of words the schema documents as one meaning.
     same: &'static [(&'static str, &'static str)],
+    /// Run first, in the folder the pipelines are written to.
+    before: fn(&Path),
+}
+
+/// No preparation.
+fn nothing(_: &Path) {}
+
+/// The run `transfer.from.match` loads from: `src/`, two dense layers
+/// with 2×2 kernels.
+fn transfer_source(dir: &Path) {
+    let text = blobs("", "", "", "").replace("dense 6 activation=relu", "dense 2 activation=relu");
+    let p = write(dir, "src.dlp", &text);
+    let o = run_quiet(&p, &dir.join("src"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 fn blobs(split: &str, train: &str, eval: &str, sweep: &str) -> String {
@@ -108,6 +122,7 @@ const CASES: &[Walk] = &[
         pipeline: |w| blobs(&format!("stratify={w}"), "", "", ""),
         files: &["data.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "data.split.shuffle",
@@ -115,6 +130,7 @@ const CASES: &[Walk] = &[
         pipeline: |w| blobs(&format!("shuffle={w}"), "", "", ""),
         files: &["data.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "data.split.validate_on",
@@ -129,6 +145,7 @@ const CASES: &[Walk] = &[
         },
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "data.split.test",
@@ -143,6 +160,7 @@ const CASES: &[Walk] = &[
         },
         files: &["data.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "preprocess.normalize.method",
@@ -155,6 +173,7 @@ const CASES: &[Walk] = &[
         },
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "preprocess.normalize.per_channel",
@@ -172,6 +191,7 @@ const CASES: &[Walk] = &[
         },
         files: &["train.csv"],
         same: &[("per_channel", "true")],
+        before: nothing,
     },
     Walk {
         id: "train.early_stop.mode",
@@ -186,6 +206,7 @@ const CASES: &[Walk] = &[
         },
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.early_stop.restore_best",
@@ -200,6 +221,7 @@ const CASES: &[Walk] = &[
         },
         files: &["eval.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.checkpoint.mode",
@@ -214,6 +236,7 @@ const CASES: &[Walk] = &[
         },
         files: &["best.safetensors"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.checkpoint.best_only",
@@ -228,6 +251,7 @@ const CASES: &[Walk] = &[
         },
         files: &["*"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.schedule.mode",
@@ -242,6 +266,7 @@ const CASES: &[Walk] = &[
         },
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.batch.drop_last",
@@ -249,6 +274,7 @@ const CASES: &[Walk] = &[
         pipeline: |w| blobs("", "", "", "").replace("batch 8", &format!("batch 16 drop_last={w}")),
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.batch.size",
@@ -260,6 +286,7 @@ const CASES: &[Walk] = &[
         pipeline: |w| blobs("", "", "", "").replace("batch 8", &format!("batch {w}")),
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.class_weight.weights",
@@ -271,6 +298,7 @@ const CASES: &[Walk] = &[
         pipeline: |w| blobs("", &format!("class_weight {w}"), "", ""),
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "train.optimizer.nesterov",
@@ -283,6 +311,7 @@ const CASES: &[Walk] = &[
         },
         files: &["train.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "evaluate.weights.which",
@@ -297,6 +326,7 @@ const CASES: &[Walk] = &[
         },
         files: &["eval.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "evaluate.metrics.weights",
@@ -311,6 +341,7 @@ const CASES: &[Walk] = &[
         },
         files: &["eval.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "sweep.kind",
@@ -322,6 +353,7 @@ const CASES: &[Walk] = &[
         },
         files: &["sweep.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "sweep.goal",
@@ -333,6 +365,7 @@ const CASES: &[Walk] = &[
         },
         files: &["sweep.csv"],
         same: &[],
+        before: nothing,
     },
     Walk {
         id: "sweep.prune",
@@ -345,6 +378,37 @@ const CASES: &[Walk] = &[
         },
         files: &["sweep.csv"],
         same: &[],
+        before: nothing,
+    },
+    Walk {
+        id: "model.conv2d.use_bias",
+        words: || words_of("model", "conv2d", "use_bias"),
+        pipeline: |w| {
+            images("train=0.75 valid=0.25 test=official", "").replace(
+                "conv2d 4 kernel=3 activation=relu",
+                &format!("conv2d 4 kernel=3 activation=relu use_bias={w}"),
+            )
+        },
+        files: &["train.csv"],
+        same: &[],
+        before: nothing,
+    },
+    Walk {
+        // In front of the source's two dense layers the target has batch
+        // norm: by name `dense` takes the source's `dense`, by position
+        // (the weighted layers' order: batch norm first) the source's
+        // second, `dense_1`; both are 2×2.
+        id: "transfer.from.match",
+        words: || words_of("transfer", "from", "match"),
+        pipeline: |w| {
+            blobs("", "", "", "").replace(
+                "  dense 6 activation=relu\n",
+                "  batchnorm\n  dense 2 activation=relu\n",
+            ) + &format!("transfer {{\n  from \"src\" layers=[dense] match={w}\n}}\n")
+        },
+        files: &["train.csv"],
+        same: &[],
+        before: transfer_source,
     },
 ];
 
@@ -409,6 +473,7 @@ fn fingerprint(dir: &Path, files: &[&str]) -> Vec<Vec<u8>> {
 fn walk(case: &Walk) {
     let tmp = tempfile::tempdir().unwrap();
     colour_folder(&tmp.path().join("imgs"), 8, 2);
+    (case.before)(tmp.path());
     let words = (case.words)();
     assert!(words.len() >= 2, "{}: {words:?}", case.id);
     let runs: Vec<(&str, Vec<Vec<u8>>)> = words
@@ -476,8 +541,8 @@ fn every_split_and_preprocess_word_changes_the_run() {
 }
 
 #[test]
-fn every_train_and_evaluate_word_changes_the_run() {
-    for case in CASES.iter().filter(|c| c.id.starts_with(['t', 'e'])) {
+fn every_model_train_transfer_and_evaluate_word_changes_the_run() {
+    for case in CASES.iter().filter(|c| c.id.starts_with(['t', 'e', 'm'])) {
         walk(case);
     }
 }

@@ -367,3 +367,31 @@ fn check_names_missing_runs_shapes_and_layers() {
         )
     );
 }
+
+/// `match=position` asked for a layer past the source's last layer with
+/// weights names the layer's place here and the source's count.
+#[test]
+fn position_past_the_source_names_both_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = "seed 4\ndata {\n  source blobs samples=80 centers=2 features=2 std=2\n  \
+               split train=0.5 valid=0.25 test=0.25\n}\nmodel {\n  dense 2 activation=relu\n  \
+               dense 2 activation=softmax\n}\ntrain {\n  loss cross_entropy\n  epochs 1\n}\n";
+    let p = write(tmp.path(), "src.dlp", src);
+    let o = run_quiet(&p, &tmp.path().join("src"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let target = src.replace(
+        "  dense 2 activation=relu",
+        "  batchnorm\n  dense 2 activation=relu",
+    ) + "transfer {\n  from \"src\" layers=[dense, dense_1] match=position\n}\n";
+    let p = write(tmp.path(), "t.dlp", &target);
+    let o = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with(
+            "error: layer dense_1 is layer 3 with weights here, but src/model.safetensors has 2 \
+             (match=position pairs them in order: dense, dense_1)\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
