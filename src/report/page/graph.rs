@@ -10,10 +10,10 @@ use crate::plan::ModelPlan;
 use crate::plan::summary::keras_type;
 use std::fmt::Write;
 
-const BOX_W: usize = 230;
+const BOX_W: usize = 280;
 const BOX_H: usize = 22;
 const ROW: usize = 34;
-const COL: usize = 260;
+const COL: usize = 320;
 const MARGIN: usize = 12;
 /// Room on the right of a column for the arcs of its shortcuts.
 const ARC: usize = 28;
@@ -55,12 +55,14 @@ pub(crate) fn svg(m: &ModelPlan) -> String {
         for src in m.sources(i) {
             let (r1, c1) = at[src];
             let d = if r2 == r1 + 1 || c1 != c2 {
-                // The next row, or another column: from the bottom of one
-                // box to the top of the other.
+                // The next row, or another column: down the source's
+                // column to the gap above the target's row, then across
+                // to the top of the target.
                 let (x1, y1) = (x(c1) + BOX_W / 2, y(r1) + BOX_H);
                 let (x2, y2) = (x(c2) + BOX_W / 2, y(r2));
-                let mid = (y1 + y2) / 2;
-                format!("M{x1},{y1}C{x1},{mid} {x2},{mid} {x2},{y2}")
+                let turn = y2 - (ROW - BOX_H);
+                let mid = (turn + y2) / 2;
+                format!("M{x1},{y1}L{x1},{turn}C{x1},{mid} {x2},{mid} {x2},{y2}")
             } else {
                 // A shortcut down one column: an arc on its right.
                 let (x1, y1) = (x(c1) + BOX_W, y(r1) + BOX_H / 2);
@@ -76,11 +78,14 @@ pub(crate) fn svg(m: &ModelPlan) -> String {
             );
         }
     }
-    let mut node = |id: usize, label: String| {
+    // A box shows the name and output shape; its title adds the type and
+    // the parameter count.
+    let mut node = |id: usize, label: String, title: String| {
         let (r, c) = at[id];
         let _ = writeln!(
             s,
-            "<g class=\"node\"><rect x=\"{}\" y=\"{}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"4\" fill=\"Canvas\" stroke=\"currentColor\"/><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"currentColor\">{}</text></g>",
+            "<g class=\"node\"><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"4\" fill=\"Canvas\" stroke=\"currentColor\"/><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"currentColor\">{}</text></g>",
+            escape(&title),
             x(c),
             y(r),
             x(c) + BOX_W / 2,
@@ -88,11 +93,17 @@ pub(crate) fn svg(m: &ModelPlan) -> String {
             escape(&label)
         );
     };
-    node(0, format!("input {}", m.input));
+    node(0, format!("input {}", m.input), "the input".into());
     for (i, l) in m.layers.iter().enumerate() {
         node(
             i + 1,
-            format!("{} ({}) {}", l.name, keras_type(&l.layer), l.output),
+            format!("{} {}", l.name, l.output),
+            format!(
+                "{} ({}), {} parameters",
+                l.name,
+                keras_type(&l.layer),
+                l.params
+            ),
         );
     }
     s.push_str("</svg>\n");
