@@ -192,3 +192,62 @@ fn the_run_page_draws_the_graph() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!read(tmp.path().join("s/report.html")).contains("model-graph"));
 }
+
+/// A sweep reaches a block's parameters through a `let` variable: each
+/// trial's plan has the swept width in every layer of the block, and
+/// `--seeds` runs the graph model under each seed.
+#[test]
+fn a_sweep_over_a_block_parameter_and_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("img");
+    colour_folder(&data, 12, 4);
+    let text = pipeline(&data)
+        .replace("seed 3\n", "seed 3\nlet width = 6\n")
+        .replace("res 6 stride=2", "res $width stride=2")
+        .replace("epochs 3", "epochs 1")
+        + "sweep grid {\n  width = [4, 8]\n}\n";
+    let p = write(tmp.path(), "s.dlp", &text);
+    let out = tmp.path().join("sweep");
+    let o = run_quiet(&p, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (trial, width) in [("trial-001", 4), ("trial-002", 8)] {
+        let m = dlp::records::Manifest::read(&out.join(trial)).unwrap();
+        let add = m
+            .plan
+            .model
+            .layers
+            .iter()
+            .find(|l| l.name == "add")
+            .unwrap();
+        assert_eq!(
+            add.output.to_string(),
+            format!("(None, 4, 4, {width})"),
+            "{trial}"
+        );
+        // The block's three convolutions (two in the branch, one in the
+        // shortcut) all take the width.
+        let convs = m.plan.model.layers[1..]
+            .iter()
+            .filter(|l| l.name.starts_with("conv2d_") && l.name != "conv2d_4")
+            .map(|l| l.output.to_string())
+            .collect::<Vec<_>>();
+        assert_eq!(convs, vec![format!("(None, 4, 4, {width})"); 3], "{trial}");
+    }
+    let seeds = tmp.path().join("seeds");
+    let o = dlp()
+        .arg("run")
+        .arg(write(
+            tmp.path(),
+            "g.dlp",
+            &pipeline(&data).replace("epochs 3", "epochs 1"),
+        ))
+        .args(["--seeds", "2", "--quiet", "--out"])
+        .arg(&seeds)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_ne!(
+        std::fs::read(seeds.join("seed-01/model.safetensors")).unwrap(),
+        std::fs::read(seeds.join("seed-02/model.safetensors")).unwrap()
+    );
+}

@@ -395,3 +395,46 @@ fn position_past_the_source_names_both_counts() {
         stderr(&o)
     );
 }
+
+/// `--seeds 2` of a frozen transfer: every seed starts from the same
+/// source weights and keeps them byte for byte; the heads, drawn from each
+/// seed, differ.
+#[test]
+fn every_seed_keeps_the_frozen_base() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = pretrain(tmp.path());
+    let p = write(
+        tmp.path(),
+        "seeds.dlp",
+        &pipeline("high", SMALL_SPLIT, 2, 5, FROZEN),
+    );
+    let out = tmp.path().join("seeds");
+    let o = dlp()
+        .arg("run")
+        .arg(&p)
+        .args(["--seeds", "2", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let source = tensors(&base.join("model.safetensors"));
+    let (a, b) = (
+        tensors(&out.join("seed-01/model.safetensors")),
+        tensors(&out.join("seed-02/model.safetensors")),
+    );
+    for name in [
+        "conv2d/kernel",
+        "conv2d/bias",
+        "conv2d_1/kernel",
+        "conv2d_1/bias",
+    ] {
+        assert_eq!(bytes(&a[name]), bytes(&source[name]), "{name}");
+        assert_eq!(bytes(&b[name]), bytes(&source[name]), "{name}");
+    }
+    let head = a
+        .keys()
+        .find(|k| k.starts_with("dense") && k.ends_with("/kernel"))
+        .unwrap()
+        .clone();
+    assert_ne!(bytes(&a[&head]), bytes(&b[&head]), "{head}");
+}
