@@ -29,7 +29,7 @@ pub(crate) fn parse(text: &str) -> Result<DeviceSpec> {
 /// CUDA and that GPU is usable, else the CPU; a CUDA build then says why on
 /// stderr, once a process, unless `quiet`. `cuda:N` is an error, not a
 /// panic, when the build, the driver or the GPU is missing.
-pub(crate) fn select(spec: DeviceSpec, quiet: bool) -> Result<Device> {
+pub fn select(spec: DeviceSpec, quiet: bool) -> Result<Device> {
     match spec {
         DeviceSpec::Cpu => Ok(Device::Cpu),
         DeviceSpec::Auto => match cuda(0) {

@@ -17,7 +17,7 @@
 //! `run.yaml` says `running` while a run goes and how it ended afterwards.
 
 pub(crate) mod checkpoint;
-pub(crate) mod device;
+pub mod device;
 pub(crate) mod early_stop;
 pub mod evaluate;
 pub mod folder;
