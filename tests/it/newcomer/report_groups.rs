@@ -9,14 +9,8 @@ use std::path::Path;
 
 /// `--seeds 3` of `small_blobs` into `out`, with `extra` arguments.
 fn seeds(p: &Path, out: &Path, extra: &[&str]) {
-    let o = dlp()
-        .arg("run")
-        .arg(p)
-        .args(["--seeds", "3", "--quiet", "--out"])
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
+    let args: Vec<&str> = ["--seeds", "3"].iter().chain(extra).copied().collect();
+    let o = run_quiet(p, out, &args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 

@@ -58,6 +58,15 @@ const BASE_SPLIT: &str = "train=0.7 valid=0.1 test=0.2";
 const SMALL_SPLIT: &str = "train=50 valid=200 test=400";
 const FROZEN: &str = "transfer {\n  from \"base\" layers=[conv2d, conv2d_1]\n  freeze loaded\n}";
 
+/// `dlp check` of `text` (written as `dir/name`), which must refuse it
+/// (exit 2): its standard error.
+fn refused(dir: &Path, name: &str, text: &str) -> String {
+    let p = write(dir, name, text);
+    let o = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{name}: {}", stdout(&o));
+    stderr(&o)
+}
+
 fn tensors(path: &Path) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(path, &candle_core::Device::Cpu).unwrap()
 }
@@ -195,17 +204,14 @@ fn match_by_position_pairs_layers_in_order() {
     );
     // Without the source's run.yaml there is no order to read.
     std::fs::remove_file(tmp.path().join("base/run.yaml")).unwrap();
-    let p = write(
+    let err = refused(
         tmp.path(),
         "noyaml.dlp",
         &pipeline("high", SMALL_SPLIT, 2, 5, &positional),
     );
-    let o = run(&["check", p.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).starts_with("error: match=position reads base/run.yaml: "),
-        "{}",
-        stderr(&o)
+        err.starts_with("error: match=position reads base/run.yaml: "),
+        "{err}"
     );
 }
 
@@ -299,12 +305,7 @@ fn unfreeze_later_and_resume_in_either_phase() {
 fn check_names_missing_runs_shapes_and_layers() {
     let tmp = tempfile::tempdir().unwrap();
     pretrain(tmp.path());
-    let check = |name: &str, text: &str| {
-        let p = write(tmp.path(), name, text);
-        let o = run(&["check", p.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(2), "{name}: {}", stdout(&o));
-        stderr(&o)
-    };
+    let check = |name: &str, text: &str| refused(tmp.path(), name, text);
     let at = |name: &str, line: &str, col: usize, caret: &str, msg: &str| {
         format!(
             "error: {msg}\n  --> {}:17:{col}\n   |\n17 |   {line}\n   |   {caret}\n\n1 error\n",
@@ -383,16 +384,13 @@ fn position_past_the_source_names_both_counts() {
         "  dense 2 activation=relu",
         "  batchnorm\n  dense 2 activation=relu",
     ) + "transfer {\n  from \"src\" layers=[dense, dense_1] match=position\n}\n";
-    let p = write(tmp.path(), "t.dlp", &target);
-    let o = run(&["check", p.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
+    let err = refused(tmp.path(), "t.dlp", &target);
     assert!(
-        stderr(&o).starts_with(
+        err.starts_with(
             "error: layer dense_1 is layer 3 with weights here, but src/model.safetensors has 2 \
              (match=position pairs them in order: dense, dense_1)\n"
         ),
-        "{}",
-        stderr(&o)
+        "{err}"
     );
 }
 
@@ -409,13 +407,7 @@ fn every_seed_keeps_the_frozen_base() {
         &pipeline("high", SMALL_SPLIT, 2, 5, FROZEN),
     );
     let out = tmp.path().join("seeds");
-    let o = dlp()
-        .arg("run")
-        .arg(&p)
-        .args(["--seeds", "2", "--quiet", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = run_quiet(&p, &out, &["--seeds", "2"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let source = tensors(&base.join("model.safetensors"));
     let (a, b) = (
