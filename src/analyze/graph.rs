@@ -7,7 +7,7 @@
 //! ([`super::model::Expanded`]); shapes are checked later, with the others.
 
 use super::context::Context;
-use super::model::{Expanded, Expander, MAX_DEPTH, expand, stem_of};
+use super::model::{Expanded, Expander, expand, nested_too_deep, stem_of};
 use super::schema::{self, did_you_mean};
 use super::value::Located;
 use crate::diagnostics::{Diagnostic, Kind};
@@ -160,12 +160,7 @@ pub(crate) fn call(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: us
         );
         return;
     }
-    if depth >= MAX_DEPTH {
-        cx.error(
-            Kind::Range,
-            cmd.name.span,
-            format!("blocks are nested more than {MAX_DEPTH} deep"),
-        );
+    if nested_too_deep(cx, depth, cmd.name.span, "blocks are") {
         return;
     }
     let Some(def) = ex.blocks.get(&name) else {
@@ -280,12 +275,7 @@ pub(crate) fn merge(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: u
         );
         return;
     }
-    if depth >= MAX_DEPTH {
-        cx.error(
-            Kind::Range,
-            cmd.name.span,
-            format!("{kind} is nested more than {MAX_DEPTH} deep"),
-        );
+    if nested_too_deep(cx, depth, cmd.name.span, &format!("{kind} is")) {
         return;
     }
     let start = ex.cur;

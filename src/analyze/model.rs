@@ -35,7 +35,22 @@ pub(crate) fn stem_of(statement: &str) -> &'static str {
 
 /// Nesting limit for `repeat`, merges and block uses, so a runaway file
 /// cannot blow the stack.
-pub(super) const MAX_DEPTH: usize = 16;
+const MAX_DEPTH: usize = 16;
+
+/// At `depth` (the enclosing repeats, blocks and merges), whether one more
+/// level would pass [`MAX_DEPTH`]; if so, the error at `span` says that
+/// `what` ("repeat is", "blocks are") nested too deep.
+pub(super) fn nested_too_deep(cx: &mut Context, depth: usize, span: Span, what: &str) -> bool {
+    let deep = depth >= MAX_DEPTH;
+    if deep {
+        cx.error(
+            Kind::Range,
+            span,
+            format!("{what} nested more than {MAX_DEPTH} deep"),
+        );
+    }
+    deep
+}
 
 /// The most layers a model may expand to: a two-line file cannot ask for
 /// a million.
@@ -248,12 +263,7 @@ fn repeat(cx: &mut Context, cmd: &Command, ex: &mut Expander, depth: usize) {
         );
         return;
     };
-    if depth >= MAX_DEPTH {
-        cx.error(
-            Kind::Range,
-            cmd.name.span,
-            format!("repeat is nested more than {MAX_DEPTH} deep"),
-        );
+    if nested_too_deep(cx, depth, cmd.name.span, "repeat is") {
         return;
     }
     let mut bindings: Vec<(String, Vec<super::value::Located>, Span)> = Vec::new();

@@ -173,8 +173,7 @@ pub fn set_landing(
         if target == "seed" {
             return set_command(
                 &mut file.statements,
-                "",
-                "seed",
+                ("", "seed", None),
                 "seed",
                 value,
                 Span::default(),
@@ -251,20 +250,11 @@ pub fn set_landing(
         if let Some(kind) = schema::default_kind(section, stmt).filter(|_| !present)
             && spec(section, stmt, Some(kind)).is_some_and(|k| k.accepts(param))
         {
-            let mut value = value;
-            respan(&mut value, at);
-            let mut cmd = super::train::synthetic(stmt, kind, at);
-            cmd.args.push(arg(param, value, at));
-            block.push(Statement::Command(cmd));
-            return Ok(Landing::Statement {
-                section: section.to_string(),
-                stmt: stmt.to_string(),
-                key: param.to_string(),
-            });
+            return set_command(block, (section, stmt, Some(kind)), param, value, at);
         }
         return Err(no_parameter(stmt, param, &sp));
     }
-    set_command(block, section, stmt, param, value, at)
+    set_command(block, (section, stmt, None), param, value, at)
 }
 
 fn no_parameter(stmt: &str, param: &str, sp: &schema::Spec) -> String {
@@ -304,11 +294,11 @@ fn set_layer(
 }
 
 /// Replaces the named or positional argument `param` of the first `stmt`
-/// in `block`, adding the argument (or the statement) when absent.
+/// in `block`, adding the argument (or the statement, of variant `kind`
+/// when given) when absent.
 fn set_command(
     block: &mut Vec<Statement>,
-    section: &str,
-    stmt: &str,
+    (section, stmt, kind): (&str, &str, Option<&str>),
     param: &str,
     value: Value,
     at: Span,
@@ -317,15 +307,20 @@ fn set_command(
     let Some(cmd) = find_mut(block, stmt) else {
         let mut value = value;
         respan(&mut value, at);
-        block.push(Statement::Command(Command {
-            name: Ident {
-                name: stmt.into(),
+        let mut cmd = match kind {
+            Some(kind) => super::train::synthetic(stmt, kind, at),
+            None => Command {
+                name: Ident {
+                    name: stmt.into(),
+                    span: at,
+                },
+                args: Vec::new(),
+                block: None,
                 span: at,
             },
-            args: vec![arg(param, value, at)],
-            block: None,
-            span: at,
-        }));
+        };
+        cmd.args.push(arg(param, value, at));
+        block.push(Statement::Command(cmd));
         return Ok(Landing::Statement {
             section: section.to_string(),
             stmt: stmt.to_string(),

@@ -164,16 +164,7 @@ fn loaded_layers(
     let mut out = Vec::new();
     for (name, span) in asked {
         let Some(layer) = model.layers.iter().find(|l| l.name == name) else {
-            let all = model.layers.iter().map(|l| l.name.as_str());
-            cx.error(
-                Kind::UnknownValue,
-                span,
-                format!(
-                    "unknown layer \"{name}\"{} (this model's layers: {})",
-                    did_you_mean(&name, all.clone()),
-                    all.collect::<Vec<_>>().join(", ")
-                ),
-            );
+            unknown_layer(cx, model, &name, span);
             ok = false;
             continue;
         };
@@ -279,20 +270,26 @@ fn frozen_layers(
         if model.layers.iter().any(|l| l.name == name) {
             out.push(name);
         } else {
-            let all = model.layers.iter().map(|l| l.name.as_str());
-            cx.error(
-                Kind::UnknownValue,
-                span,
-                format!(
-                    "unknown layer \"{name}\"{} (this model's layers: {})",
-                    did_you_mean(&name, all.clone()),
-                    all.collect::<Vec<_>>().join(", ")
-                ),
-            );
+            unknown_layer(cx, model, &name, span);
             ok = false;
         }
     }
     ok.then_some(out)
+}
+
+/// The error for a layer name `model` does not have, with the nearest
+/// name and every name it has.
+fn unknown_layer(cx: &mut Context, model: &ModelPlan, name: &str, span: Span) {
+    let all = model.layers.iter().map(|l| l.name.as_str());
+    cx.error(
+        Kind::UnknownValue,
+        span,
+        format!(
+            "unknown layer \"{name}\"{} (this model's layers: {})",
+            did_you_mean(name, all.clone()),
+            all.collect::<Vec<_>>().join(", ")
+        ),
+    );
 }
 
 /// A list of layer names (or one name), each with its span.
