@@ -24,28 +24,24 @@ use std::io::{IsTerminal, Write};
 /// and the carriage return of a CRLF, DEL, and the bidirectional
 /// overrides and isolates that reorder what is shown (CVE-2021-42574).
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    let acts = |c: char, next: Option<char>| match c {
+    let acts = |(i, c): (usize, char)| match c {
         '\n' | '\t' => false,
-        '\r' => next != Some('\n'),
+        '\r' => !text[i + 1..].starts_with('\n'),
         '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
         c => c.is_control(),
     };
-    let mut chars = text.chars().peekable();
-    let mut out = String::new();
-    let mut changed = false;
-    while let Some(c) = chars.next() {
-        if acts(c, chars.peek().copied()) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            changed = true;
+    if !text.char_indices().any(acts) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in text.char_indices() {
+        if acts((i, c)) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(text)
-    }
+    Cow::Owned(out)
 }
 
 /// Writes `text` to standard error, through [`printable`]. Standard error
