@@ -10,6 +10,7 @@ use super::files::RunFiles;
 use super::html::{self, Table, escape, fmt};
 use super::run::{badge, chart_grid, monitor, per_class};
 use crate::error::{Error, Result};
+use crate::metrics::stats::{Summary, welch};
 use crate::plan::Mode;
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -518,11 +519,10 @@ fn is_seed(path: &str) -> bool {
 /// `mean ± sd (n)` of the finite values.
 fn mean_sd_cell(values: &[f64]) -> String {
     let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    match (finite.as_slice(), mean_std(&finite)) {
-        ([], _) => "–".into(),
-        ([one], _) => format!("{} (n=1)", fmt(*one)),
-        (_, Some((m, sd))) => format!("{} ± {} (n={})", fmt(m), fmt(sd), finite.len()),
-        (_, None) => "–".into(),
+    match Summary::of(&finite) {
+        Summary { n: 0, .. } => "–".into(),
+        Summary { n: 1, mean, .. } => format!("{} (n=1)", fmt(mean)),
+        Summary { n, mean, sd, .. } => format!("{} ± {} (n={n})", fmt(mean), fmt(sd)),
     }
 }
 
@@ -531,9 +531,8 @@ fn mean_sd_cell(values: &[f64]) -> String {
 /// difference of the means and Welch's t-test (p; two runs or more a side).
 fn groups_section(runs: &[Compared], groups: &[Group]) -> String {
     let columns = metric_columns(runs);
-    let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
     let mut head: Vec<String> = vec!["metric".into()];
-    head.extend(labels.iter().cloned());
+    head.extend(groups.iter().map(|g| g.label.clone()));
     for g in &groups[1..] {
         head.push(format!("{} − {}", g.label, groups[0].label));
         head.push("p (Welch)".into());
@@ -552,15 +551,14 @@ fn groups_section(runs: &[Compared], groups: &[Group]) -> String {
         let first = values(&groups[0], c);
         for g in &groups[1..] {
             let other = values(g, c);
-            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
             let diff = if first.is_empty() || other.is_empty() {
                 "–".to_string()
             } else {
-                let d = mean(&other) - mean(&first);
+                let d = Summary::of(&other).mean - Summary::of(&first).mean;
                 format!("{}{}", if d >= 0.0 { "+" } else { "" }, fmt(d))
             };
             row.push(escape(&diff));
-            row.push(crate::metrics::stats::welch(&other, &first).map_or("–".into(), |w| fmt(w.p)));
+            row.push(welch(&other, &first).map_or("–".into(), |w| fmt(w.p)));
         }
         t.rows.push(row);
     }
@@ -575,16 +573,16 @@ fn groups_section(runs: &[Compared], groups: &[Group]) -> String {
     html::section("groups", "Groups compared", &format!("{intro}{}", t.html()))
 }
 
-/// What differs between the groups' plans: a line per plan line whose
-/// value is one within each group and differs between groups; seeds, which
-/// the runs of a group differ by on purpose, are left out, and any other
-/// line that varies inside a group says so.
-fn group_differences_section(plans: &[Vec<(String, String)>], groups: &[Group]) -> String {
-    let diffs = plan_differences(plans);
+/// What differs between the groups' plans: a line per plan line of
+/// `diffs` (the runs' differences, seeds already left out: the runs of a
+/// group differ by them on purpose) whose value is one within each group
+/// and differs between groups; any other line that varies inside a group
+/// says so.
+fn group_differences_section(diffs: &[(String, Vec<String>)], groups: &[Group]) -> String {
     let mut head = vec!["plan line"];
     head.extend(groups.iter().map(|g| g.label.as_str()));
     let mut t = Table::new("plans", &head);
-    for (path, values) in diffs.iter().filter(|(p, _)| !is_seed(p)) {
+    for (path, values) in diffs {
         let cells: Vec<String> = groups
             .iter()
             .map(|g| {
@@ -697,7 +695,7 @@ pub(crate) fn render(
     };
     body.push_str(&html::section("sweep", "Swept values", &sweep_body));
     if grouped {
-        body.push_str(&group_differences_section(&plans, groups));
+        body.push_str(&group_differences_section(&diffs, groups));
     } else {
         body.push_str(&differences_section(runs, &diffs));
     }
