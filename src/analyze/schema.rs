@@ -152,6 +152,15 @@ pub(crate) fn kinds(section: &str, statement: &str) -> &'static [&'static str] {
     }
 }
 
+/// What [`spec`] takes as `kind` for `statement`: each of its [`kinds`],
+/// or `None` alone for a statement without variants.
+pub(crate) fn variants(section: &str, statement: &str) -> Vec<Option<&'static str>> {
+    match kinds(section, statement) {
+        [] => vec![None],
+        ks => ks.iter().map(|k| Some(*k)).collect(),
+    }
+}
+
 /// The parameters of `statement` in `section`. `kind` is the statement's
 /// first positional word where it selects a variant (`optimizer adam`,
 /// `source blobs`, `schedule step`, `sweep random`); `None` when unknown.
@@ -429,13 +438,7 @@ impl WordParameter {
 pub fn word_parameters() -> Vec<WordParameter> {
     let mut out: Vec<WordParameter> = Vec::new();
     let mut visit = |section: &'static str, statement: &'static str| {
-        let kinds = kinds(section, statement);
-        let variants: Vec<Option<&str>> = if kinds.is_empty() {
-            vec![None]
-        } else {
-            kinds.iter().map(|k| Some(*k)).collect()
-        };
-        for kind in variants {
+        for kind in variants(section, statement) {
             let Some(sp) = spec(section, statement, kind) else {
                 continue;
             };
@@ -764,11 +767,7 @@ mod docs {
             if statement_doc(section, stmt).is_empty() {
                 missing.push(format!("statement {section}.{stmt}"));
             }
-            let variants: Vec<Option<&str>> = match kinds(section, stmt) {
-                [] => vec![None],
-                ks => ks.iter().map(|k| Some(*k)).collect(),
-            };
-            for kind in variants {
+            for kind in variants(section, stmt) {
                 let Some(spec) = spec(section, stmt, kind) else {
                     continue;
                 };

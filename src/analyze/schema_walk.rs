@@ -31,13 +31,7 @@ fn schema_ids() -> Vec<String> {
         }
     }
     for &section in schema::SECTIONS {
-        let kinds = schema::kinds("", section);
-        let variants: Vec<Option<&str>> = if kinds.is_empty() {
-            vec![None]
-        } else {
-            kinds.iter().map(|k| Some(*k)).collect()
-        };
-        for kind in variants {
+        for kind in schema::variants("", section) {
             let id = match kind {
                 Some(k) => format!("head:{section}[{k}]"),
                 None => format!("head:{section}"),
@@ -53,13 +47,7 @@ fn schema_ids() -> Vec<String> {
         }
         for &stmt in schema::statements(section) {
             add(format!("{section}.{stmt}"));
-            let kinds = schema::kinds(section, stmt);
-            let variants: Vec<Option<&str>> = if kinds.is_empty() {
-                vec![None]
-            } else {
-                kinds.iter().map(|k| Some(*k)).collect()
-            };
-            for kind in variants {
+            for kind in schema::variants(section, stmt) {
                 let id = match kind {
                     Some(k) => format!("{section}.{stmt}[{k}]"),
                     None => format!("{section}.{stmt}"),
