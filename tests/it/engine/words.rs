@@ -11,6 +11,7 @@
 //! the same bytes only where the schema documents them as one meaning
 //! (`per_channel` and `true` of `normalize`).
 
+use super::choices::all_differ;
 use crate::common::*;
 use dlp::analyze::schema;
 use std::path::Path;
@@ -494,19 +495,7 @@ fn walk(case: &Walk) {
             (w, fingerprint(&run, case.files))
         })
         .collect();
-    for (i, (a, fa)) in runs.iter().enumerate() {
-        for (b, fb) in &runs[i + 1..] {
-            let one_meaning = case
-                .same
-                .iter()
-                .any(|&(x, y)| (x, y) == (*a, *b) || (y, x) == (*a, *b));
-            if one_meaning {
-                assert_eq!(fa, fb, "{}: {a} and {b} are documented as one", case.id);
-            } else {
-                assert_ne!(fa, fb, "{}: {a} and {b} computed the same", case.id);
-            }
-        }
-    }
+    all_differ(case.id, &runs, case.same);
 }
 
 #[test]
