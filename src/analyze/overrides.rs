@@ -232,8 +232,9 @@ pub fn set_landing(
             did_you_mean(stmt, known.iter().copied())
         ));
     }
-    let present = find(block, stmt).is_some();
-    let sp = spec(section, stmt, find(block, stmt).and_then(kind_of))
+    let written = find(block, stmt);
+    let present = written.is_some();
+    let sp = spec(section, stmt, written.and_then(kind_of))
         .ok_or_else(|| format!("{section}.{stmt} cannot be set"))?;
     let param = match parts.get(2) {
         Some(p) => *p,

@@ -2,8 +2,8 @@
 //! input and each layer, with its type and output shape), an arrow per
 //! connection. Nodes stand on rows by their depth (the longest path from
 //! the input), so parallel branches sit side by side and a shortcut is an
-//! arc beside the layers it skips. A plain stack is not drawn: its table
-//! says everything.
+//! arc beside the layers it skips. The page draws no plain stack: its
+//! table says everything.
 
 use super::html::escape;
 use crate::plan::ModelPlan;
@@ -35,11 +35,8 @@ fn layout(m: &ModelPlan) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The SVG of `m`'s graph (an empty string for a plain stack).
+/// The SVG of `m`'s graph (the run page asks only for graph models).
 pub(crate) fn svg(m: &ModelPlan) -> String {
-    if !m.is_graph() {
-        return String::new();
-    }
     let at = layout(m);
     let rows = at.iter().map(|p| p.0).max().unwrap_or(0) + 1;
     let cols = at.iter().map(|p| p.1).max().unwrap_or(0) + 1;
