@@ -21,6 +21,17 @@ fn hostile_folder(root: &Path) {
     }
 }
 
+/// The header of a CSV file, read by a CSV parser.
+fn read_header(path: &Path) -> Vec<String> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect()
+}
+
 /// The column `i` of a CSV file, read by a CSV parser.
 fn csv_column(path: &Path, i: usize) -> Vec<String> {
     let mut r = csv::Reader::from_path(path).unwrap();
@@ -50,13 +61,7 @@ fn class_names_stay_text_in_files_and_pages() {
 
     // CSV: quoted, so a parser reads each name back whole.
     let confusion = run.join("confusion.csv");
-    let header: Vec<String> = csv::Reader::from_path(&confusion)
-        .unwrap()
-        .headers()
-        .unwrap()
-        .iter()
-        .map(String::from)
-        .collect();
+    let header = read_header(&confusion);
     assert_eq!(header[1..], sorted[..], "confusion.csv's header");
     assert_eq!(csv_column(&confusion, 0), sorted, "confusion.csv's rows");
     let data_classes = csv_column(&run.join("data.csv"), 1);
@@ -260,14 +265,4 @@ fn labels_that_look_like_paths_stay_inside_the_run_folder() {
     let mut sorted = labels.map(String::from).to_vec();
     sorted.sort();
     assert_eq!(confusion[1..], sorted[..]);
-}
-
-fn read_header(path: &Path) -> Vec<String> {
-    csv::Reader::from_path(path)
-        .unwrap()
-        .headers()
-        .unwrap()
-        .iter()
-        .map(String::from)
-        .collect()
 }
