@@ -98,7 +98,9 @@ pub(crate) fn data(
     })
 }
 
-fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
+/// A path written in the pipeline, against the pipeline's folder `base`
+/// (absolute paths as written).
+pub(super) fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
         p.to_path_buf()

@@ -10,7 +10,7 @@
 use super::args::{Args, Range};
 use super::block::commands;
 use super::context::Context;
-use super::data::bind;
+use super::data::{bind, resolve};
 use super::schema::did_you_mean;
 use super::value::{Located, Resolved};
 use crate::diagnostics::Kind;
@@ -19,7 +19,7 @@ use crate::plan::{ModelPlan, TransferPlan, Unfreeze};
 use crate::syntax::{Span, Statement};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Resolves the section against the model; marks frozen layers
 /// non-trainable in `model`. `base` is the pipeline's folder.
@@ -43,11 +43,7 @@ pub(crate) fn transfer(
     };
     let a = bind(cx, "transfer", from_cmd);
     let written = a.text(cx, "run")?;
-    let from = if Path::new(&written).is_absolute() {
-        PathBuf::from(&written)
-    } else {
-        base.join(&written)
-    };
+    let from = resolve(base, &written);
     let source = match read_header(&from.join(SOURCE_FILE), &written) {
         Ok(s) => s,
         Err(why) => {
