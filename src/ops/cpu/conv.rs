@@ -9,6 +9,7 @@
 //! end, the partial sums added in chunk order. Chunk sizes depend on the
 //! shapes only, so results are the same bits whatever the thread count.
 
+use super::direct::Direct;
 use super::scratch::with_scratch;
 use super::sgemm::{MatRef, parallelism, sgemm};
 use super::storage;
@@ -59,8 +60,46 @@ fn forward(
     b: Option<&[f32]>,
     relu: bool,
 ) -> Vec<f32> {
+    match Direct::new(g, w) {
+        Some(d) => forward_direct(&d, g, n, x, b, relu),
+        None => forward_im2col(g, n, x, w, b, relu),
+    }
+}
+
+/// [`forward`] by the direct kernel, images in parallel.
+fn forward_direct(
+    d: &Direct,
+    g: &ConvGeometry,
+    n: usize,
+    x: &[f32],
+    b: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let len = g.f * g.p();
+    let mut y = vec![0f32; n * len];
+    if len > 0 {
+        y.par_chunks_mut(len).enumerate().for_each(|(i, yn)| {
+            let xn = &x[i * g.image_len()..(i + 1) * g.image_len()];
+            with_scratch(d.scratch_len(), |s| d.image(xn, yn, b, relu, s));
+        });
+    }
+    y
+}
+
+/// [`forward`] by im2col and `gemm`.
+fn forward_im2col(
+    g: &ConvGeometry,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
     let (k, p, f) = (g.k(), g.p(), g.f);
     let mut y = vec![0f32; n * f * p];
+    if f * p == 0 {
+        return y;
+    }
     let threads = rayon::current_num_threads();
     let inner = if n >= threads { 1 } else { threads };
     let run = |(i, yn): (usize, &mut [f32])| {
@@ -92,9 +131,6 @@ fn forward(
             }
         }
     };
-    if f * p == 0 {
-        return y;
-    }
     if inner == 1 {
         y.par_chunks_mut(f * p).enumerate().for_each(run);
     } else {
@@ -437,6 +473,10 @@ mod timing {
             (64, 16, 64),
             (64, 8, 128),
             (128, 8, 128),
+            // ResNet-20's stages
+            (16, 32, 16),
+            (32, 16, 32),
+            (64, 8, 64),
         ];
         let n = 128;
         for (c, side, f) in shapes {
@@ -453,6 +493,28 @@ mod timing {
                 }
                 Ok(t.elapsed().as_secs_f64() / 3.0)
             };
+            // The forward both ways, alternated, best of 5 each.
+            let (xs, ws, bs) = (
+                x.flatten_all()?.to_vec1::<f32>()?,
+                w.flatten_all()?.to_vec1::<f32>()?,
+                vec![0f32; f],
+            );
+            let (mut td, mut tc) = (f64::MAX, f64::MAX);
+            for _ in 0..5 {
+                if let Some(d) = super::super::direct::Direct::new(&g, &ws) {
+                    let t = Instant::now();
+                    forward_direct(&d, &g, n, &xs, Some(&bs), false);
+                    td = td.min(t.elapsed().as_secs_f64());
+                }
+                let t = Instant::now();
+                forward_im2col(&g, n, &xs, &ws, Some(&bs), false);
+                tc = tc.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "{c:>3}->{f:<3} {side}x{side}: direct {:5.1} GF/s, im2col {:5.1} GF/s",
+                flops / td / 1e9,
+                flops / tc / 1e9
+            );
             let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, Relu::Off))?;
             let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, Relu::Off)))?;
             let ti = time(&|| y.apply_op2_no_bwd(&w, &ConvInputGrad(g)))?;

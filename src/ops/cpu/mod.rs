@@ -7,22 +7,25 @@
 //! `benches/README.md` and the commit messages): the weight gradient
 //! as `[col; 1]·dyᵀ`, so `gemm` packs both operands contiguously; the input
 //! gradient of stride-1 layers with C ≥ F as a forward convolution with
-//! flipped kernels (no col2im); im2col copying shifted runs of rows;
+//! flipped kernels (no col2im); the forward of stride-1 layers as a direct
+//! register-tiled kernel with no column matrix (`direct`, AVX2/AVX-512
+//! chosen at run time); im2col copying shifted runs of rows;
 //! batch-norm sums in vector lanes; gemm's x86-v4 kernels; the 2×2 max-pool
 //! backward on fixed-size lanes of 8 windows; the ReLU's gradient mask of a
 //! convolution feeding batch norm applied in batch norm's backward; dropout
 //! masks drawn in parallel blocks. Outside `ops`: candle-core patched to
 //! store a node's first gradient instead of adding it to zeros (`vendor/`)
 //! and an allocator that keeps freed memory (`crate::alloc`). Tried and not
-//! kept: a convolution as nine shifted products over a padded image
-//! (slower on every layer shape) and an 8×8-tile `dy` transpose (it did
-//! not vectorise).
+//! kept: a convolution as nine shifted `gemm` products over a padded image
+//! (slower on every layer shape), an 8×8-tile `dy` transpose (it did not
+//! vectorise) and the weight gradient by the direct kernel (see `direct`).
 
 pub(super) mod adam;
 pub(super) mod batch_norm;
 pub(super) mod channel_affine;
 mod contiguous;
 pub(super) mod conv;
+mod direct;
 pub(super) mod dropout;
 pub(super) mod mask;
 pub(super) mod pool;

@@ -48,6 +48,12 @@ use Padding::{Same, Valid};
 
 const CASES: &[Case] = &[
     case(2, 3, 8, 8, 4, 3, 1, Same, true),
+    // Rows a multiple of 8 wide at stride 1 (the direct kernel): valid
+    // padding, an even kernel, 5×5, filters not a multiple of its tile.
+    case(3, 2, 10, 10, 7, 3, 1, Valid, true),
+    case(2, 3, 8, 16, 5, 2, 1, Same, false),
+    case(2, 4, 16, 16, 13, 5, 1, Same, true),
+    case(5, 6, 24, 24, 6, 3, 1, Same, false),
     case(3, 4, 9, 7, 5, 3, 2, Same, true),
     case(2, 2, 6, 6, 3, 3, 1, Valid, true),
     case(1, 5, 11, 10, 2, 3, 2, Valid, false),

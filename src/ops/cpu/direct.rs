@@ -1,0 +1,473 @@
+//! The forward convolution of stride-1 layers as a direct, register-tiled
+//! kernel: no column matrix.
+//!
+//! im2col copies every input pixel `KH·KW` times (nine for 3×3) before
+//! the product reads it again; with 16–64 filters there are few
+//! multiply-adds per copied float, and im2col with its copies and fills
+//! took a quarter of a ResNet-20 training step. Here each image is copied
+//! once, zero-padded to `Hp × Wp = (OH + KH − 1) × (OW + KW − 1)`; with
+//! stride 1 the input of output pixel `(r, col)` for tap `(c, i, j)` is
+//! `xpad[c·Hp·Wp + (r + i)·Wp + col + j]`, so the inputs of 8 (or 16)
+//! consecutive pixels of one output row are one unaligned vector load at
+//! the pixel's base plus the tap's offset from a table: the column matrix,
+//! never written. A tile is 2 vectors × [`NR`] filters in 12 of AVX2's 16
+//! registers (4 × 6 of AVX-512's 32): for every tap it loads the pixels'
+//! inputs once and broadcasts the filters' weights, as `gemm`'s own
+//! micro-kernel does with packed panels, then adds the bias, applies the
+//! ReLU and stores straight into `(F, OH, OW)`. Output rows must be a
+//! multiple of 8 wide (16 for AVX-512's tiles), which the book's and
+//! ResNet's 32, 16 and 8 are; other shapes keep im2col.
+//!
+//! Every output element sums its taps in the order `(c, i, j)` in one
+//! accumulator, whatever the tile or thread: results do not depend on the
+//! thread count (they differ from im2col's in the last bits, as `gemm`'s
+//! blocked sums do). The kernel is chosen once per process from what the
+//! CPU has ([`isa`]).
+//!
+//! Tried and not kept: the weight gradient the same way (each tile's sums
+//! in vector lanes over an image's pixels): 0.45–1.0× the im2col + `gemm`
+//! path at the CIFAR shapes, slowest at 8×8.
+
+use crate::ops::geometry::ConvGeometry;
+
+/// The vector instructions the kernel runs with, detected once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// AVX2 with FMA: tiles of 2 vectors of 8 pixels.
+    Avx2,
+    /// AVX-512F: tiles of 4 vectors of 16 pixels where output rows are a
+    /// multiple of 16 wide; AVX2's tiles elsewhere.
+    Avx512,
+}
+
+/// Filters per tile (one broadcast weight each).
+const NR: usize = 6;
+
+/// The kernel this process uses, or `None` for im2col (no AVX2 with FMA,
+/// or not x86-64). `DLP_CONV_ISA` chooses: `avx2` (the default where the
+/// CPU has it), `avx512` (opt-in: not yet timed on an AVX-512 machine,
+/// though the tests run it wherever the CPU has it) or `im2col`.
+pub(crate) fn isa() -> Option<Isa> {
+    static ISA: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        let wanted = std::env::var("DLP_CONV_ISA").ok();
+        let has = supported();
+        let pick = |isa| has.contains(&isa).then_some(isa);
+        match wanted.as_deref() {
+            Some("im2col") => None,
+            Some("avx512") => pick(Isa::Avx512).or(pick(Isa::Avx2)),
+            _ => pick(Isa::Avx2),
+        }
+    })
+}
+
+/// The kernels this CPU can run.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn supported() -> Vec<Isa> {
+    let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    let avx512 = avx2 && is_x86_feature_detected!("avx512f");
+    [(avx2, Isa::Avx2), (avx512, Isa::Avx512)]
+        .into_iter()
+        .filter_map(|(has, isa)| has.then_some(isa))
+        .collect()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn supported() -> Vec<Isa> {
+    Vec::new()
+}
+
+/// One convolution's weights in tile order and its tap offsets, prepared
+/// once per call and shared by the images.
+pub(crate) struct Direct {
+    g: ConvGeometry,
+    /// Lanes per vector: 16 (AVX-512 tiles) or 8 (AVX2 tiles).
+    lanes: usize,
+    /// Padded row length and plane size.
+    wp: usize,
+    plane: usize,
+    /// Offset of tap `(c, i, j)` in the padded image, in tap order.
+    offsets: Vec<usize>,
+    /// `packed[t][k][r]` = weight of filter `t·NR + r` for tap `k`, zero
+    /// past the last filter.
+    packed: Vec<f32>,
+    tiles: usize,
+}
+
+impl Direct {
+    /// Prepares `w` (F, C, KH, KW) for geometry `g`; `None` when this
+    /// kernel does not compute the convolution: stride other than 1, a 1×1
+    /// kernel (a plain product already), output rows not a multiple of 8
+    /// wide, or a CPU without a kernel.
+    pub(crate) fn new(g: &ConvGeometry, w: &[f32]) -> Option<Direct> {
+        Direct::with(isa()?, g, w)
+    }
+
+    /// [`Direct::new`] with a given kernel, which the CPU must support.
+    fn with(isa: Isa, g: &ConvGeometry, w: &[f32]) -> Option<Direct> {
+        assert!(supported().contains(&isa), "{isa:?} is not supported here");
+        if g.stride != 1 || g.is_pointwise() || !g.ow.is_multiple_of(8) || g.f == 0 {
+            return None;
+        }
+        let lanes = if isa == Isa::Avx512 && g.ow.is_multiple_of(16) {
+            16
+        } else {
+            8
+        };
+        let (wp, hp) = (g.ow + g.kw - 1, g.oh + g.kh - 1);
+        let plane = hp * wp;
+        let mut offsets = Vec::with_capacity(g.k());
+        for c in 0..g.c {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    offsets.push(c * plane + i * wp + j);
+                }
+            }
+        }
+        let (k, tiles) = (g.k(), g.f.div_ceil(NR));
+        let mut packed = vec![0f32; tiles * k * NR];
+        for (f, wf) in w.chunks_exact(k).take(g.f).enumerate() {
+            let (t, r) = (f / NR, f % NR);
+            for (kk, &v) in wf.iter().enumerate() {
+                packed[(t * k + kk) * NR + r] = v;
+            }
+        }
+        Some(Direct {
+            g: *g,
+            lanes,
+            wp,
+            plane,
+            offsets,
+            packed,
+            tiles,
+        })
+    }
+
+    /// Floats of scratch one image needs: its zero-padded copy.
+    pub(crate) fn scratch_len(&self) -> usize {
+        self.g.c * self.plane
+    }
+
+    /// The zero-padded copy of image `x` (C, H, W) in `scratch`.
+    fn pad<'s>(&self, x: &[f32], scratch: &'s mut [f32]) -> &'s [f32] {
+        let g = &self.g;
+        let xpad = &mut scratch[..self.scratch_len()];
+        xpad.fill(0.0);
+        let (pt, pl) = (g.pad_top, g.pad_left);
+        // Input rows/columns that land inside the padded frame.
+        let rows = g.h.min((g.oh + g.kh - 1).saturating_sub(pt));
+        let width = g.w.min(self.wp.saturating_sub(pl));
+        for c in 0..g.c {
+            let src = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
+            let dst = &mut xpad[c * self.plane..(c + 1) * self.plane];
+            for r in 0..rows {
+                let d = (r + pt) * self.wp + pl;
+                dst[d..d + width].copy_from_slice(&src[r * g.w..r * g.w + width]);
+            }
+        }
+        xpad
+    }
+
+    /// `y (F, OH, OW) = conv(x (C, H, W))`, plus `b` per filter, then the
+    /// ReLU if `relu`; `scratch` holds at least [`Direct::scratch_len`]
+    /// floats (contents unspecified).
+    pub(crate) fn image(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        b: Option<&[f32]>,
+        relu: bool,
+        scratch: &mut [f32],
+    ) {
+        let g = &self.g;
+        let xpad = self.pad(x, scratch);
+        let (k, p, lanes) = (g.k(), g.oh * g.ow, self.lanes);
+        let vectors = p / lanes;
+        let per = if lanes == 16 { 4 } else { 2 };
+        let last = self.offsets.last().copied().unwrap_or(0);
+        assert!(self.offsets.len() == k && self.packed.len() == self.tiles * k * NR);
+        assert!(y.len() >= g.f * p && b.is_none_or(|b| b.len() >= g.f));
+        // Vector q covers output pixels q·lanes.. of one output row
+        // (rows are a multiple of `lanes` wide): its input for tap offset
+        // `off` starts at `row·wp + col + off` of the padded image.
+        let base = |q: usize| {
+            let px = q * lanes;
+            (px / g.ow) * self.wp + px % g.ow
+        };
+        // The largest base, plus the last tap, plus a vector, fits the copy.
+        assert!(vectors == 0 || base(vectors - 1) + last + lanes <= xpad.len());
+        for q0 in (0..vectors).step_by(per) {
+            // A short last tile repeats its last vector (same stores twice).
+            let qs: [usize; 4] = std::array::from_fn(|v| (q0 + v).min(vectors - 1));
+            for t in 0..self.tiles {
+                let f0 = t * NR;
+                let rows = NR.min(g.f - f0);
+                let w = &self.packed[t * k * NR..(t + 1) * k * NR];
+                let ins = qs.map(&base);
+                let outs = qs.map(|q| f0 * p + q * lanes);
+                let bias = b.map(|b| &b[f0..f0 + rows]);
+                // SAFETY: each load reads `xpad[ins[v] + off + 0..lanes]`,
+                // `off ≤ last`, inside the copy (asserted above for the
+                // largest base); the weights read are `w[0..k·NR]` (the
+                // packed length is asserted); each store writes
+                // `y[outs[v] + r·p + 0..lanes]` for r < rows, a row of
+                // filter f0 + r < F, inside `y` (asserted); the kernel's
+                // instruction set was detected.
+                unsafe {
+                    tile(
+                        lanes,
+                        xpad,
+                        ins,
+                        &self.offsets,
+                        w,
+                        y,
+                        outs,
+                        p,
+                        rows,
+                        bias,
+                        relu,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// One tile: `per` vectors of `lanes` pixels × `rows` ≤ NR filters.
+///
+/// # Safety
+/// The kernel for `lanes` was detected on this CPU, and the bounds of
+/// [`Direct::image`]'s comment hold.
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile(
+    lanes: usize,
+    x: &[f32],
+    ins: [usize; 4],
+    offsets: &[usize],
+    w: &[f32],
+    y: &mut [f32],
+    outs: [usize; 4],
+    ld: usize,
+    rows: usize,
+    bias: Option<&[f32]>,
+    relu: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let (xp, yp) = (x.as_ptr(), y.as_mut_ptr());
+        let bias = bias.map(<[f32]>::as_ptr);
+        if lanes == 16 {
+            x86::tile_avx512(xp, ins, offsets, w.as_ptr(), yp, outs, ld, rows, bias, relu);
+        } else {
+            let (i2, o2) = ([ins[0], ins[1]], [outs[0], outs[1]]);
+            x86::tile_avx2(xp, i2, offsets, w.as_ptr(), yp, o2, ld, rows, bias, relu);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (lanes, x, ins, offsets, w, y, outs, ld, rows, bias, relu);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+mod x86 {
+    use super::NR;
+    use std::arch::x86_64::*;
+
+    /// 2 vectors of 8 pixels × 6 filters: 12 accumulators, 2 input
+    /// vectors and a broadcast weight, 15 of the 16 registers.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn tile_avx2(
+        x: *const f32,
+        ins: [usize; 2],
+        offsets: &[usize],
+        w: *const f32,
+        y: *mut f32,
+        outs: [usize; 2],
+        ld: usize,
+        rows: usize,
+        bias: Option<*const f32>,
+        relu: bool,
+    ) {
+        // SAFETY: bounds as `super::tile` requires.
+        unsafe {
+            let (x0, x1) = (x.add(ins[0]), x.add(ins[1]));
+            let mut acc = [[_mm256_setzero_ps(); 2]; NR];
+            for (k, &off) in offsets.iter().enumerate() {
+                let v0 = _mm256_loadu_ps(x0.add(off));
+                let v1 = _mm256_loadu_ps(x1.add(off));
+                let wk = w.add(k * NR);
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_broadcast_ss(&*wk.add(r));
+                    a[0] = _mm256_fmadd_ps(v0, b, a[0]);
+                    a[1] = _mm256_fmadd_ps(v1, b, a[1]);
+                }
+            }
+            let zero = _mm256_setzero_ps();
+            for (r, a) in acc.iter().enumerate().take(rows) {
+                for (v, &o) in a.iter().zip(&outs) {
+                    let mut v = *v;
+                    if let Some(b) = bias {
+                        v = _mm256_add_ps(v, _mm256_broadcast_ss(&*b.add(r)));
+                    }
+                    if relu {
+                        v = _mm256_max_ps(v, zero);
+                    }
+                    _mm256_storeu_ps(y.add(o + r * ld), v);
+                }
+            }
+        }
+    }
+
+    /// 4 vectors of 16 pixels × 6 filters: 24 accumulators of the 32
+    /// registers.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn tile_avx512(
+        x: *const f32,
+        ins: [usize; 4],
+        offsets: &[usize],
+        w: *const f32,
+        y: *mut f32,
+        outs: [usize; 4],
+        ld: usize,
+        rows: usize,
+        bias: Option<*const f32>,
+        relu: bool,
+    ) {
+        // SAFETY: bounds as `super::tile` requires.
+        unsafe {
+            let xs = ins.map(|i| x.add(i));
+            let mut acc = [[_mm512_setzero_ps(); 4]; NR];
+            for (k, &off) in offsets.iter().enumerate() {
+                let v = xs.map(|p| _mm512_loadu_ps(p.add(off)));
+                let wk = w.add(k * NR);
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm512_set1_ps(*wk.add(r));
+                    for (a, v) in a.iter_mut().zip(&v) {
+                        *a = _mm512_fmadd_ps(*v, b, *a);
+                    }
+                }
+            }
+            let zero = _mm512_setzero_ps();
+            for (r, a) in acc.iter().enumerate().take(rows) {
+                for (v, &o) in a.iter().zip(&outs) {
+                    let mut v = *v;
+                    if let Some(b) = bias {
+                        v = _mm512_add_ps(v, _mm512_set1_ps(*b.add(r)));
+                    }
+                    if relu {
+                        v = _mm512_max_ps(v, zero);
+                    }
+                    _mm512_storeu_ps(y.add(o + r * ld), v);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Padding;
+    use candle_core::{Device, Tensor};
+
+    /// The convolution of one image by its definition, in f64.
+    fn naive(g: &ConvGeometry, x: &[f32], w: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+        let mut y = vec![0f32; g.f * g.p()];
+        for f in 0..g.f {
+            for (oh, ow) in (0..g.oh).flat_map(|r| (0..g.ow).map(move |c| (r, c))) {
+                let mut s = f64::from(b[f]);
+                for (c, i, j) in (0..g.c)
+                    .flat_map(|c| (0..g.kh).flat_map(move |i| (0..g.kw).map(move |j| (c, i, j))))
+                {
+                    let (r, col) = (oh + i, ow + j);
+                    if r < g.pad_top || col < g.pad_left {
+                        continue;
+                    }
+                    let (r, col) = (r - g.pad_top, col - g.pad_left);
+                    if r < g.h && col < g.w {
+                        let xv = x[(c * g.h + r) * g.w + col];
+                        let wv = w[((f * g.c + c) * g.kh + i) * g.kw + j];
+                        s += f64::from(xv) * f64::from(wv);
+                    }
+                }
+                let v = s as f32;
+                y[(f * g.oh + oh) * g.ow + ow] = if relu { v.max(0.0) } else { v };
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn every_kernel_matches_the_definition() -> candle_core::Result<()> {
+        // (c, h, w, f, k, padding): partial filter tiles (F not a multiple
+        // of 6), odd and even kernels, valid and same padding, rows 8, 16,
+        // 24 and 32 wide, a tile count that is not a multiple of the
+        // vectors per tile.
+        let shapes = [
+            (3, 8, 8, 4, 3, Padding::Same),
+            (2, 10, 10, 7, 3, Padding::Valid),
+            (4, 16, 16, 13, 5, Padding::Same),
+            (3, 8, 16, 6, 2, Padding::Same),
+            (5, 5, 24, 12, 3, Padding::Same),
+            (16, 32, 32, 16, 3, Padding::Same),
+            (1, 3, 48, 1, 3, Padding::Same),
+        ];
+        // Every kernel this CPU has; on one with none, the check is that
+        // the convolution goes to im2col.
+        let isas = supported();
+        for (si, &(c, h, wd, f, k, padding)) in shapes.iter().enumerate() {
+            let dev = Device::Cpu;
+            let x = Tensor::randn(0f32, 1., (1, c, h, wd), &dev)?;
+            let w = Tensor::randn(0f32, 1., (f, c, k, k), &dev)?;
+            let g = crate::ops::geometry::geometry(&x, &w, 1, padding)?;
+            let (x, w) = (
+                x.flatten_all()?.to_vec1::<f32>()?,
+                w.flatten_all()?.to_vec1::<f32>()?,
+            );
+            let b: Vec<f32> = (0..f).map(|i| i as f32 * 0.25 - 1.0).collect();
+            if isas.is_empty() {
+                assert!(Direct::new(&g, &w).is_none(), "shape {si}");
+            }
+            for &isa in &isas {
+                for relu in [false, true] {
+                    let d = Direct::with(isa, &g, &w).expect("a stride-1 shape");
+                    let mut y = vec![f32::NAN; g.f * g.p()];
+                    let mut scratch = vec![f32::NAN; d.scratch_len()];
+                    d.image(&x, &mut y, Some(&b), relu, &mut scratch);
+                    let want = naive(&g, &x, &w, &b, relu);
+                    for (i, (a, e)) in y.iter().zip(&want).enumerate() {
+                        let tol = 1e-5 * (g.k() as f32).sqrt() * (1.0 + e.abs());
+                        assert!(
+                            (a - e).abs() <= tol,
+                            "shape {si} {isa:?} relu {relu}: y[{i}] = {a}, want {e}"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn shapes_it_does_not_compute_go_to_im2col() -> candle_core::Result<()> {
+        let dev = Device::Cpu;
+        let cases = [
+            ((4, 8, 8), (6, 4, 3), 2), // stride 2
+            ((4, 8, 8), (6, 4, 1), 1), // pointwise
+            ((4, 7, 7), (6, 4, 3), 1), // rows 7 wide
+        ];
+        for (i, ((c, h, wd), (f, fc, k), stride)) in cases.into_iter().enumerate() {
+            let x = Tensor::zeros((1, c, h, wd), candle_core::DType::F32, &dev)?;
+            let w = Tensor::zeros((f, fc, k, k), candle_core::DType::F32, &dev)?;
+            let g = crate::ops::geometry::geometry(&x, &w, stride, Padding::Same)?;
+            for isa in supported() {
+                assert!(
+                    Direct::with(isa, &g, &[0.0; 6 * 4 * 9]).is_none(),
+                    "case {i}"
+                );
+            }
+        }
+        Ok(())
+    }
+}
