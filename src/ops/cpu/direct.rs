@@ -24,9 +24,12 @@
 //! blocked sums do). The kernel is chosen once per process from what the
 //! CPU has ([`isa`]).
 //!
-//! Tried and not kept: the weight gradient the same way (each tile's sums
-//! in vector lanes over an image's pixels): 0.45–1.0× the im2col + `gemm`
-//! path at the CIFAR shapes, slowest at 8×8.
+//! Tried and not kept, for the weight gradient: tiles of filters × taps
+//! summing in vector lanes over an image's pixels (0.45–1.0× the im2col +
+//! `gemm` path at the CIFAR shapes, slowest at 8×8), and tiles of 16
+//! channels × 6 filters over a channels-last padded copy, one output per
+//! lane (0.6–1.04×; each tile re-reads the chunk's `dy` rows and a
+//! strided quarter of the copy's cache lines).
 
 use crate::ops::geometry::ConvGeometry;
 
