@@ -139,10 +139,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<i32> {
         BatchSize::All => 1000,
     };
     say(format!(
-        "# dlp bench {} — batch {batch}, device {}, threads {}, {} reps",
+        "# dlp bench {} — batch {batch}, device {}, threads {}, cpu convolutions {}, {} reps",
         args.file.display(),
         device::name(&device),
         rayon::current_num_threads(),
+        crate::ops::cpu_conv_kernel(),
         args.reps
     ))?;
 

@@ -100,6 +100,17 @@ enum Backend {
     Reference,
 }
 
+/// The CPU kernel of stride-1 convolutions in this process, for speed
+/// reports: `direct-avx2`, `direct-avx512` or `im2col` (chosen from the
+/// CPU once, or by `DLP_CONV_ISA`; see `cpu::direct`).
+pub(crate) fn cpu_conv_kernel() -> &'static str {
+    match cpu::direct::isa() {
+        Some(cpu::direct::Isa::Avx2) => "direct-avx2",
+        Some(cpu::direct::Isa::Avx512) => "direct-avx512",
+        None => "im2col",
+    }
+}
+
 /// The backend for `operands`: the one place that looks at the device.
 fn backend(operands: &[&Tensor]) -> Backend {
     if operands

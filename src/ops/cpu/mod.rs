@@ -25,7 +25,7 @@ pub(super) mod batch_norm;
 pub(super) mod channel_affine;
 mod contiguous;
 pub(super) mod conv;
-mod direct;
+pub(super) mod direct;
 pub(super) mod dropout;
 pub(super) mod mask;
 pub(super) mod pool;
