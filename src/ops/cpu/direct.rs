@@ -453,6 +453,82 @@ mod tests {
     }
 
     #[test]
+    fn random_shapes_match_the_definition() -> candle_core::Result<()> {
+        // 300 geometries from one seed: any channel and filter count, any
+        // kernel up to 6×6 (larger than the image too), either padding,
+        // heights from 1, output rows mostly a multiple of 8 wide. Where
+        // the kernel applies it must match the definition on every
+        // kernel the CPU has (its bounds asserts and the edges).
+        use rand::RngExt;
+        let mut rng = crate::rng::generator(7);
+        let dev = Device::Cpu;
+        let mut computed = 0;
+        for case in 0..300 {
+            let (c, f) = (rng.random_range(1..=9), rng.random_range(1..=14));
+            let (kh, h) = (rng.random_range(1..=6), rng.random_range(1..=12));
+            let kw = if rng.random_bool(0.5) {
+                kh
+            } else {
+                rng.random_range(1..=6)
+            };
+            let padding = if rng.random_bool(0.5) {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            // Output rows a multiple of 8 wide four times in five.
+            let ow = [8, 16, 24, 32][rng.random_range(0..4)]
+                + if rng.random_bool(0.8) {
+                    0
+                } else {
+                    rng.random_range(1..=7)
+                };
+            let wd = if padding == Padding::Same {
+                ow
+            } else {
+                ow + kw - 1
+            };
+            let x = Tensor::randn(0f32, 1., (1, c, h, wd), &dev)?;
+            let w = Tensor::randn(0f32, 1., (f, c, kh, kw), &dev)?;
+            let Ok(g) = crate::ops::geometry::geometry(&x, &w, 1, padding) else {
+                continue; // a kernel larger than the valid-padded image
+            };
+            let (x, w) = (
+                x.flatten_all()?.to_vec1::<f32>()?,
+                w.flatten_all()?.to_vec1::<f32>()?,
+            );
+            let b: Vec<f32> = (0..f).map(|i| i as f32 - 2.0).collect();
+            let want = naive(&g, &x, &w, &b, true);
+            for isa in supported() {
+                let Some(d) = Direct::with(isa, &g, &w) else {
+                    assert!(
+                        g.is_pointwise() || !g.ow.is_multiple_of(8),
+                        "case {case}: {g:?} refused"
+                    );
+                    continue;
+                };
+                computed += 1;
+                let mut y = vec![f32::NAN; g.f * g.p()];
+                let mut scratch = vec![f32::NAN; d.scratch_len()];
+                d.image(&x, &mut y, Some(&b), true, &mut scratch);
+                for (i, (a, e)) in y.iter().zip(&want).enumerate() {
+                    let tol = 1e-5 * (g.k() as f32).sqrt() * (1.0 + e.abs());
+                    assert!(
+                        (a - e).abs() <= tol,
+                        "case {case} {isa:?} {g:?}: y[{i}] = {a}, want {e}"
+                    );
+                }
+            }
+        }
+        // The seed gives shapes the kernel takes, on a CPU that has one.
+        assert!(
+            supported().is_empty() || computed >= 50,
+            "only {computed} shapes computed"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn shapes_it_does_not_compute_go_to_im2col() -> candle_core::Result<()> {
         let dev = Device::Cpu;
         let cases = [
