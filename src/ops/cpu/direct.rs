@@ -10,8 +10,8 @@
 //! `xpad[c·Hp·Wp + (r + i)·Wp + col + j]`, so the inputs of 8 (or 16)
 //! consecutive pixels of one output row are one unaligned vector load at
 //! the pixel's base plus the tap's offset from a table: the column matrix,
-//! never written. A tile is 2 vectors × [`NR`] filters in 12 of AVX2's 16
-//! registers (4 × 6 of AVX-512's 32): for every tap it loads the pixels'
+//! never written. A tile is 2 vectors × up to [`NR`] filters in 12 of
+//! AVX2's 16 registers (4 × 6 of AVX-512's 32): for every tap it loads the pixels'
 //! inputs once and broadcasts the filters' weights, as `gemm`'s own
 //! micro-kernel does with packed panels, then adds the bias, applies the
 //! ReLU and stores straight into `(F, OH, OW)`. Output rows must be a
@@ -91,10 +91,13 @@ pub(crate) struct Direct {
     plane: usize,
     /// Offset of tap `(c, i, j)` in the padded image, in tap order.
     offsets: Vec<usize>,
-    /// `packed[t][k][r]` = weight of filter `t·NR + r` for tap `k`, zero
-    /// past the last filter.
+    /// `packed[t][k][r]` = weight of filter `starts[t] + r` for tap `k`,
+    /// zero past the tile's last filter.
     packed: Vec<f32>,
-    tiles: usize,
+    /// The first filter of each tile, then `F`: tiles of at most [`NR`]
+    /// filters, as even as can be (16 filters are 6 + 5 + 5, not 6 + 6 +
+    /// 4 padded to 18), so no tile computes a filter that is not there.
+    starts: Vec<usize>,
 }
 
 impl Direct {
@@ -128,11 +131,18 @@ impl Direct {
             }
         }
         let (k, tiles) = (g.k(), g.f.div_ceil(NR));
+        let starts: Vec<usize> = (0..=tiles)
+            .map(|t| t * (g.f / tiles) + t.min(g.f % tiles))
+            .collect();
         let mut packed = vec![0f32; tiles * k * NR];
-        for (f, wf) in w.chunks_exact(k).take(g.f).enumerate() {
-            let (t, r) = (f / NR, f % NR);
-            for (kk, &v) in wf.iter().enumerate() {
-                packed[(t * k + kk) * NR + r] = v;
+        for (t, fs) in starts.windows(2).enumerate() {
+            for (r, f) in (fs[0]..fs[1]).enumerate() {
+                let Some(wf) = w.get(f * k..(f + 1) * k) else {
+                    break; // no weights: a geometry probe
+                };
+                for (kk, &v) in wf.iter().enumerate() {
+                    packed[(t * k + kk) * NR + r] = v;
+                }
             }
         }
         Some(Direct {
@@ -142,7 +152,7 @@ impl Direct {
             plane,
             offsets,
             packed,
-            tiles,
+            starts,
         })
     }
 
@@ -188,7 +198,13 @@ impl Direct {
         let vectors = p / lanes;
         let per = if lanes == 16 { 4 } else { 2 };
         let last = self.offsets.last().copied().unwrap_or(0);
-        assert!(self.offsets.len() == k && self.packed.len() == self.tiles * k * NR);
+        let tiles = self.starts.len() - 1;
+        assert!(self.offsets.len() == k && self.packed.len() == tiles * k * NR);
+        assert!(
+            self.starts
+                .windows(2)
+                .all(|s| s[0] < s[1] && s[1] - s[0] <= NR)
+        );
         assert!(y.len() >= g.f * p && b.is_none_or(|b| b.len() >= g.f));
         // Vector q covers output pixels q·lanes.. of one output row
         // (rows are a multiple of `lanes` wide): its input for tap offset
@@ -202,9 +218,8 @@ impl Direct {
         for q0 in (0..vectors).step_by(per) {
             // A short last tile repeats its last vector (same stores twice).
             let qs: [usize; 4] = std::array::from_fn(|v| (q0 + v).min(vectors - 1));
-            for t in 0..self.tiles {
-                let f0 = t * NR;
-                let rows = NR.min(g.f - f0);
+            for (t, fs) in self.starts.windows(2).enumerate() {
+                let (f0, rows) = (fs[0], fs[1] - fs[0]);
                 let w = &self.packed[t * k * NR..(t + 1) * k * NR];
                 let ins = qs.map(&base);
                 let outs = qs.map(|q| f0 * p + q * lanes);
@@ -260,11 +275,37 @@ unsafe fn tile(
     unsafe {
         let (xp, yp) = (x.as_ptr(), y.as_mut_ptr());
         let bias = bias.map(<[f32]>::as_ptr);
+        let wp = w.as_ptr();
         if lanes == 16 {
-            x86::tile_avx512(xp, ins, offsets, w.as_ptr(), yp, outs, ld, rows, bias, relu);
+            let f = match rows {
+                1 => x86::tile_avx512::<1>,
+                2 => x86::tile_avx512::<2>,
+                3 => x86::tile_avx512::<3>,
+                4 => x86::tile_avx512::<4>,
+                5 => x86::tile_avx512::<5>,
+                _ => x86::tile_avx512::<NR>,
+            };
+            f(xp, ins, offsets, wp, yp, outs, ld, bias, relu);
         } else {
-            let (i2, o2) = ([ins[0], ins[1]], [outs[0], outs[1]]);
-            x86::tile_avx2(xp, i2, offsets, w.as_ptr(), yp, o2, ld, rows, bias, relu);
+            let f = match rows {
+                1 => x86::tile_avx2::<1>,
+                2 => x86::tile_avx2::<2>,
+                3 => x86::tile_avx2::<3>,
+                4 => x86::tile_avx2::<4>,
+                5 => x86::tile_avx2::<5>,
+                _ => x86::tile_avx2::<NR>,
+            };
+            f(
+                xp,
+                [ins[0], ins[1]],
+                offsets,
+                wp,
+                yp,
+                [outs[0], outs[1]],
+                ld,
+                bias,
+                relu,
+            );
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -277,10 +318,10 @@ mod x86 {
     use super::NR;
     use std::arch::x86_64::*;
 
-    /// 2 vectors of 8 pixels × 6 filters: 12 accumulators, 2 input
-    /// vectors and a broadcast weight, 15 of the 16 registers.
+    /// 2 vectors of 8 pixels × `R` ≤ 6 filters: up to 12 accumulators,
+    /// 2 input vectors and a broadcast weight, 15 of the 16 registers.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn tile_avx2(
+    pub(super) unsafe fn tile_avx2<const R: usize>(
         x: *const f32,
         ins: [usize; 2],
         offsets: &[usize],
@@ -288,14 +329,13 @@ mod x86 {
         y: *mut f32,
         outs: [usize; 2],
         ld: usize,
-        rows: usize,
         bias: Option<*const f32>,
         relu: bool,
     ) {
         // SAFETY: bounds as `super::tile` requires.
         unsafe {
             let (x0, x1) = (x.add(ins[0]), x.add(ins[1]));
-            let mut acc = [[_mm256_setzero_ps(); 2]; NR];
+            let mut acc = [[_mm256_setzero_ps(); 2]; R];
             for (k, &off) in offsets.iter().enumerate() {
                 let v0 = _mm256_loadu_ps(x0.add(off));
                 let v1 = _mm256_loadu_ps(x1.add(off));
@@ -307,7 +347,7 @@ mod x86 {
                 }
             }
             let zero = _mm256_setzero_ps();
-            for (r, a) in acc.iter().enumerate().take(rows) {
+            for (r, a) in acc.iter().enumerate() {
                 for (v, &o) in a.iter().zip(&outs) {
                     let mut v = *v;
                     if let Some(b) = bias {
@@ -322,10 +362,10 @@ mod x86 {
         }
     }
 
-    /// 4 vectors of 16 pixels × 6 filters: 24 accumulators of the 32
-    /// registers.
+    /// 4 vectors of 16 pixels × `R` ≤ 6 filters: up to 24 accumulators of
+    /// the 32 registers.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn tile_avx512(
+    pub(super) unsafe fn tile_avx512<const R: usize>(
         x: *const f32,
         ins: [usize; 4],
         offsets: &[usize],
@@ -333,14 +373,13 @@ mod x86 {
         y: *mut f32,
         outs: [usize; 4],
         ld: usize,
-        rows: usize,
         bias: Option<*const f32>,
         relu: bool,
     ) {
         // SAFETY: bounds as `super::tile` requires.
         unsafe {
             let xs = ins.map(|i| x.add(i));
-            let mut acc = [[_mm512_setzero_ps(); 4]; NR];
+            let mut acc = [[_mm512_setzero_ps(); 4]; R];
             for (k, &off) in offsets.iter().enumerate() {
                 let v = xs.map(|p| _mm512_loadu_ps(p.add(off)));
                 let wk = w.add(k * NR);
@@ -352,7 +391,7 @@ mod x86 {
                 }
             }
             let zero = _mm512_setzero_ps();
-            for (r, a) in acc.iter().enumerate().take(rows) {
+            for (r, a) in acc.iter().enumerate() {
                 for (v, &o) in a.iter().zip(&outs) {
                     let mut v = *v;
                     if let Some(b) = bias {
