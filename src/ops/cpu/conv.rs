@@ -246,19 +246,16 @@ impl CustomOp2 for Conv2dNoBias {
     }
 }
 
-/// For a stride-1 convolution with at least as many input as output
-/// channels, its input gradient as a forward
+/// For a stride-1 convolution, its input gradient as a forward
 /// convolution: `dy` (F channels) correlated with the kernels flipped in
 /// both axes and with input and output channels swapped, padded by
 /// `k − 1 − pad` before (and whatever reaches the input size after).
-/// That runs as im2col + one well-shaped GEMM per image (K = 9F deep)
-/// instead of a GEMM only F deep followed by col2im's scattered adds:
-/// the 32→32 layer at 32×32 went from 75–87 to about 130 GFLOP/s.
+/// That runs as one forward (the direct kernel, or im2col + a GEMM K = 9F
+/// deep) instead of a GEMM only F deep followed by col2im's scattered
+/// adds: with im2col the 32→32 layer at 32×32 went from 75–87 to about
+/// 130 GFLOP/s.
 fn as_forward(g: &ConvGeometry, w: &[f32]) -> Option<(ConvGeometry, Vec<f32>)> {
-    // With fewer input than output channels the flipped product is only C
-    // rows tall and col2im's (K × F)·(F × P) shape does better (measured
-    // at 3→32, 32→64, 64→128).
-    if g.stride != 1 || g.c < g.f || g.pad_top >= g.kh || g.pad_left >= g.kw {
+    if g.stride != 1 || g.pad_top >= g.kh || g.pad_left >= g.kw {
         return None;
     }
     let t = ConvGeometry {
@@ -274,6 +271,14 @@ fn as_forward(g: &ConvGeometry, w: &[f32]) -> Option<(ConvGeometry, Vec<f32>)> {
         oh: g.h,
         ow: g.w,
     };
+    // With fewer input than output channels the flipped product is only C
+    // rows tall, and for im2col col2im's (K × F)·(F × P) shape does better
+    // (measured at 3→32, 32→64, 64→128); the direct kernel does not care
+    // (its input gradient of 32→64 at 16×16 and 64→128 at 8×8 took
+    // 0.61–0.99× col2im's time, three alternations in one process).
+    if g.c < g.f && !Direct::takes(&t) {
+        return None;
+    }
     // flipped[c][f][i][j] = w[f][c][kh − 1 − i][kw − 1 − j]
     let (kh, kw) = (g.kh, g.kw);
     let mut flipped = vec![0f32; w.len()];

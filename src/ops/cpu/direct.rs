@@ -109,10 +109,20 @@ impl Direct {
         Direct::with(isa()?, g, w)
     }
 
+    /// Whether [`Direct::new`] takes convolutions of geometry `g`.
+    pub(crate) fn takes(g: &ConvGeometry) -> bool {
+        isa().is_some() && Direct::fits(g)
+    }
+
+    /// The shapes the kernel computes, on any CPU.
+    fn fits(g: &ConvGeometry) -> bool {
+        g.stride == 1 && !g.is_pointwise() && g.ow.is_multiple_of(8) && g.f > 0
+    }
+
     /// [`Direct::new`] with a given kernel, which the CPU must support.
     fn with(isa: Isa, g: &ConvGeometry, w: &[f32]) -> Option<Direct> {
         assert!(supported().contains(&isa), "{isa:?} is not supported here");
-        if g.stride != 1 || g.is_pointwise() || !g.ow.is_multiple_of(8) || g.f == 0 {
+        if !Direct::fits(g) {
             return None;
         }
         let lanes = if isa == Isa::Avx512 && g.ow.is_multiple_of(16) {
