@@ -61,20 +61,14 @@ fn forward(
     relu: bool,
 ) -> Vec<f32> {
     match Direct::new(g, w) {
-        Some(d) => forward_direct(&d, g, n, x, b, relu),
+        Some(d) => forward_direct(&d, n, x, b, relu),
         None => forward_im2col(g, n, x, w, b, relu),
     }
 }
 
 /// [`forward`] by the direct kernel, images in parallel.
-fn forward_direct(
-    d: &Direct,
-    g: &ConvGeometry,
-    n: usize,
-    x: &[f32],
-    b: Option<&[f32]>,
-    relu: bool,
-) -> Vec<f32> {
+fn forward_direct(d: &Direct, n: usize, x: &[f32], b: Option<&[f32]>, relu: bool) -> Vec<f32> {
+    let g = d.geometry();
     let len = g.f * g.p();
     let mut y = vec![0f32; n * len];
     if len > 0 {
@@ -508,7 +502,7 @@ mod timing {
             for _ in 0..5 {
                 if let Some(d) = super::super::direct::Direct::new(&g, &ws) {
                     let t = Instant::now();
-                    forward_direct(&d, &g, n, &xs, Some(&bs), false);
+                    forward_direct(&d, n, &xs, Some(&bs), false);
                     td = td.min(t.elapsed().as_secs_f64());
                 }
                 let t = Instant::now();

@@ -166,6 +166,11 @@ impl Direct {
         })
     }
 
+    /// The convolution's shapes.
+    pub(crate) fn geometry(&self) -> &ConvGeometry {
+        &self.g
+    }
+
     /// Floats of scratch one image needs: its zero-padded copy.
     pub(crate) fn scratch_len(&self) -> usize {
         self.g.c * self.plane
