@@ -180,17 +180,22 @@ impl Direct {
     fn pad<'s>(&self, x: &[f32], scratch: &'s mut [f32]) -> &'s [f32] {
         let g = &self.g;
         let xpad = &mut scratch[..self.scratch_len()];
-        xpad.fill(0.0);
-        let (pt, pl) = (g.pad_top, g.pad_left);
+        let (pt, pl, wp) = (g.pad_top, g.pad_left, self.wp);
         // Input rows/columns that land inside the padded frame.
         let rows = g.h.min((g.oh + g.kh - 1).saturating_sub(pt));
-        let width = g.w.min(self.wp.saturating_sub(pl));
+        let width = g.w.min(wp.saturating_sub(pl));
         for c in 0..g.c {
             let src = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
             let dst = &mut xpad[c * self.plane..(c + 1) * self.plane];
+            // Only the frame is zeroed: the rows above and below the
+            // image, and each image row's columns left and right of it.
+            dst[..pt * wp].fill(0.0);
+            dst[(pt + rows) * wp..].fill(0.0);
             for r in 0..rows {
-                let d = (r + pt) * self.wp + pl;
-                dst[d..d + width].copy_from_slice(&src[r * g.w..r * g.w + width]);
+                let d = &mut dst[(r + pt) * wp..(r + pt + 1) * wp];
+                d[..pl].fill(0.0);
+                d[pl..pl + width].copy_from_slice(&src[r * g.w..r * g.w + width]);
+                d[pl + width..].fill(0.0);
             }
         }
         xpad
