@@ -11,10 +11,10 @@
 //! consecutive pixels of one output row are one unaligned vector load at
 //! the pixel's base plus the tap's offset from a table: the column matrix,
 //! never written. A tile is 2 vectors × up to [`NR`] filters in 12 of
-//! AVX2's 16 registers (4 × 6 of AVX-512's 32): for every tap it loads the pixels'
-//! inputs once and broadcasts the filters' weights, as `gemm`'s own
-//! micro-kernel does with packed panels, then adds the bias, applies the
-//! ReLU and stores straight into `(F, OH, OW)`. Output rows must be a
+//! AVX2's 16 registers (4 × 6 of AVX-512's 32): for every tap it loads
+//! the pixels' inputs once and broadcasts the filters' weights, as
+//! `gemm`'s own micro-kernel does with packed panels, then adds the bias,
+//! applies the ReLU and stores straight into `(F, OH, OW)`. Output rows must be a
 //! multiple of 8 wide (16 for AVX-512's tiles), which the book's and
 //! ResNet's 32, 16 and 8 are; other shapes keep im2col.
 //!
@@ -144,13 +144,11 @@ impl Direct {
         let starts: Vec<usize> = (0..=tiles)
             .map(|t| t * (g.f / tiles) + t.min(g.f % tiles))
             .collect();
+        assert_eq!(w.len(), g.f * k, "conv weights for {g:?}");
         let mut packed = vec![0f32; tiles * k * NR];
         for (t, fs) in starts.windows(2).enumerate() {
             for (r, f) in (fs[0]..fs[1]).enumerate() {
-                let Some(wf) = w.get(f * k..(f + 1) * k) else {
-                    break; // no weights: a geometry probe
-                };
-                for (kk, &v) in wf.iter().enumerate() {
+                for (kk, &v) in w[f * k..(f + 1) * k].iter().enumerate() {
                     packed[(t * k + kk) * NR + r] = v;
                 }
             }
