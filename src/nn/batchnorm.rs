@@ -83,6 +83,14 @@ impl BatchNorm {
         .reshape(dims)
     }
 
+    /// Training of this layer followed by a ReLU, in one call
+    /// ([`crate::ops::batch_norm_relu_train`]); (N, C, H, W) batches.
+    pub(crate) fn forward_relu_train(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_train_with(|gamma, beta, eps| {
+            crate::ops::batch_norm_relu_train(x, gamma, beta, eps)
+        })
+    }
+
     /// Training through `train(γ, β, ε)`, which returns the normalised
     /// output with the batch mean and variance (a batch-norm op, or one
     /// fused with the layer before); records the moving statistics.

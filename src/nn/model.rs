@@ -286,6 +286,16 @@ impl Model {
                 }
                 _ => None,
             };
+            // Batch norm feeding a ReLU, and nothing else, trains as one
+            // call (the ReLU in batch norm's output pass, its mask in
+            // batch norm's backward): ResNet's conv → BN → ReLU.
+            let next_relu = matches!(
+                self.nodes.get(i + 1),
+                Some(Node::Activation(Activation::Relu))
+            ) && learn
+                && ins[0].rank() == 4
+                && self.readers[i + 1] == 1
+                && self.sources[i + 1] == [i + 1];
             let x = &ins[0];
             h = match node {
                 Node::Dense(d) => d.forward(x, learn, activate)?,
@@ -302,6 +312,10 @@ impl Model {
                     ForwardMode::Train { step } => d.forward(x, *seed, step)?,
                     ForwardMode::Eval => x.clone(),
                 },
+                Node::BatchNorm(bn) if next_relu => {
+                    done = Some(i + 1);
+                    bn.forward_relu_train(x)?
+                }
                 Node::BatchNorm(bn) => bn.forward(x, learn)?,
                 Node::Activation(a) if activate => activation::apply(*a, x)?,
                 Node::Activation(_) => x.clone(),

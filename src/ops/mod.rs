@@ -187,7 +187,7 @@ pub fn conv2d_relu_batch_norm_train(
         (Backend::Cpu, Backend::Cpu) => {
             let relu = Relu::MaskedByConsumer;
             let h = cpu::conv::conv2d(x, w, b, stride, padding, relu)?;
-            cpu::batch_norm::batch_norm_train(&h, gamma, beta, eps, true)
+            cpu::batch_norm::batch_norm_train(&h, gamma, beta, eps, true, false)
         }
         #[cfg(feature = "cuda")]
         (Backend::Cuda, Backend::Cuda) => {
@@ -233,10 +233,31 @@ pub fn batch_norm_train(
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     match backend(&[x, gamma, beta]) {
-        Backend::Cpu => cpu::batch_norm::batch_norm_train(x, gamma, beta, eps, false),
+        Backend::Cpu => cpu::batch_norm::batch_norm_train(x, gamma, beta, eps, false, false),
         #[cfg(feature = "cuda")]
         Backend::Cuda => cuda::batch_norm::batch_norm_train(x, gamma, beta, eps, false),
         Backend::Reference => reference::batch_norm_train(x, gamma, beta, eps),
+    }
+}
+
+/// `relu(batch_norm_train(x, γ, β, ε))` for training, as one call so that
+/// on CPU the ReLU is applied in batch norm's output pass and its gradient
+/// mask in batch norm's backward, instead of two passes of their own over
+/// the activations (same values and bits). Returns `(y, mean, var)` as
+/// [`batch_norm_train`]; the normalised value before the ReLU never
+/// leaves here.
+pub fn batch_norm_relu_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    match backend(&[x, gamma, beta]) {
+        Backend::Cpu => cpu::batch_norm::batch_norm_train(x, gamma, beta, eps, false, true),
+        _ => {
+            let (y, mean, var) = batch_norm_train(x, gamma, beta, eps)?;
+            Ok((relu(&y)?, mean, var))
+        }
     }
 }
 

@@ -15,25 +15,32 @@ use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, 
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
-/// Per-channel batch statistics: mean, biased variance and 1/√(var + ε).
+/// Per-channel batch statistics: mean, biased variance and 1/√(var + ε);
+/// and the forward's affine map `y = x·scale + shift`, whose sign the
+/// backward of a fused ReLU recomputes bit for bit.
 #[derive(Debug)]
 struct Stats {
     mean: Vec<f32>,
     var: Vec<f32>,
     inv_std: Vec<f32>,
+    scale: Vec<f32>,
+    shift: Vec<f32>,
 }
 
 /// `y = γ·(x − mean)/√(var + ε) + β` over the batch statistics of `x`
 /// (N, C, H, W), differentiable in x, γ and β.
 ///
 /// Returns `(y, mean, var)`; `mean` and `var` (biased, as Keras'
-/// `moments`) are detached, for the caller's running averages.
+/// `moments`) are detached, for the caller's running averages. With
+/// `relu_output`, `y` is `max(0, ·)` of that, the ReLU after batch norm in
+/// the same passes (its gradient mask applied in batch norm's backward).
 pub(crate) fn batch_norm_train(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
     eps: f64,
     relu_input: bool,
+    relu_output: bool,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let (_, c, _, _) = x.dims4()?;
     if gamma.dims1()? != c || beta.dims1()? != c {
@@ -44,6 +51,7 @@ pub(crate) fn batch_norm_train(
         eps: eps as f32,
         stats: stats.clone(),
         relu_input,
+        relu_output,
     };
     let y = x
         .contiguous()?
@@ -64,6 +72,10 @@ struct BatchNormTrain {
     /// written as 0 where the input is not positive, as the ReLU's
     /// backward would have made it (same bits, one pass fewer).
     relu_input: bool,
+    /// A ReLU follows and is applied here: `y = max(0, γ·x̂ + β)`, and the
+    /// backward takes `dy` as 0 where `γ·x̂ + β` is not positive, as the
+    /// ReLU's backward would have made it (same bits, two passes fewer).
+    relu_output: bool,
 }
 
 /// The values of channel `ch`, plane by plane.
@@ -138,24 +150,32 @@ impl CustomOp3 for BatchNormTrain {
                 (mean as f32, (sq / m) as f32)
             })
             .collect();
+        let inv_std: Vec<f32> = moments
+            .iter()
+            .map(|m| 1.0 / (m.1 + self.eps).sqrt())
+            .collect();
+        let scale: Vec<f32> = (0..c).map(|ch| gamma[ch] * inv_std[ch]).collect();
+        let shift = (0..c)
+            .map(|ch| beta[ch] - moments[ch].0 * scale[ch])
+            .collect();
         let stats = Stats {
             mean: moments.iter().map(|m| m.0).collect(),
             var: moments.iter().map(|m| m.1).collect(),
-            inv_std: moments
-                .iter()
-                .map(|m| 1.0 / (m.1 + self.eps).sqrt())
-                .collect(),
+            inv_std,
+            scale,
+            shift,
         };
         let mut y = vec![0f32; x.len()];
+        let relu = self.relu_output;
         y.par_chunks_mut(hw)
             .zip(x.par_chunks(hw))
             .enumerate()
             .for_each(|(i, (yp, xp))| {
                 let ch = i % c;
-                let scale = gamma[ch] * stats.inv_std[ch];
-                let shift = beta[ch] - stats.mean[ch] * scale;
+                let (scale, shift) = (stats.scale[ch], stats.shift[ch]);
                 for (o, &v) in yp.iter_mut().zip(xp) {
-                    *o = v * scale + shift;
+                    let y = v * scale + shift;
+                    *o = if relu { y.max(0.0) } else { y };
                 }
             });
         // A second forward of the same op value would find the cell set;
@@ -181,6 +201,7 @@ impl CustomOp3 for BatchNormTrain {
             &BatchNormGrad {
                 stats,
                 relu_input: self.relu_input,
+                relu_output: self.relu_output,
             },
         )?;
         crate::ops::batch_norm_grads(&out, x.dims4()?)
@@ -194,6 +215,25 @@ impl CustomOp3 for BatchNormTrain {
 struct BatchNormGrad<'a> {
     stats: &'a Stats,
     relu_input: bool,
+    relu_output: bool,
+}
+
+impl BatchNormGrad<'_> {
+    /// `(x, dy) ↦` the gradient reaching batch norm's output in channel
+    /// `ch`: `dy`, or with a fused ReLU 0 where the forward's `x·scale +
+    /// shift` (the same operations, so the same bits) was not positive,
+    /// `relu_grad`'s rule.
+    fn relu_mask(&self, ch: usize) -> impl Fn(f32, f32) -> f32 + use<> {
+        let (scale, shift) = (self.stats.scale[ch], self.stats.shift[ch]);
+        let on = self.relu_output;
+        move |v, d| {
+            if !on || v * scale + shift > 0.0 {
+                d
+            } else {
+                0.0
+            }
+        }
+    }
 }
 
 impl CustomOp3 for BatchNormGrad<'_> {
@@ -217,9 +257,13 @@ impl CustomOp3 for BatchNormGrad<'_> {
             .into_par_iter()
             .map(|ch| {
                 let (mean, inv) = (st.mean[ch], st.inv_std[ch]);
+                let mask = self.relu_mask(ch);
                 let (mut sd, mut sdx) = (0f64, 0f64);
                 for (xp, dp) in planes(x, ch, c, hw).zip(planes(dy, ch, c, hw)) {
-                    let (a, b) = lane_sums(xp, dp, |v, d| (d, d * (v - mean) * inv));
+                    let (a, b) = lane_sums(xp, dp, |v, d| {
+                        let d = mask(v, d);
+                        (d, d * (v - mean) * inv)
+                    });
                     sd += a as f64;
                     sdx += b as f64;
                 }
@@ -239,7 +283,9 @@ impl CustomOp3 for BatchNormGrad<'_> {
                 let (dgamma, dbeta) = sums[ch];
                 let k = gamma[ch] * inv / m;
                 let relu = self.relu_input;
+                let mask = self.relu_mask(ch);
                 for (o, (&v, &d)) in dxp.iter_mut().zip(xp.iter().zip(dp)) {
+                    let d = mask(v, d);
                     let xhat = (v - mean) * inv;
                     let dx = k * (m * d - dbeta - xhat * dgamma);
                     // `relu_grad`'s rule: kept where the ReLU's output is > 0.

@@ -10,7 +10,8 @@
 //! flipped kernels (no col2im); the forward of stride-1 layers as a direct
 //! register-tiled kernel with no column matrix (`direct`, AVX2/AVX-512
 //! chosen at run time); im2col copying shifted runs of rows;
-//! batch-norm sums in vector lanes; gemm's x86-v4 kernels; the 2×2 max-pool
+//! batch-norm sums in vector lanes; a ReLU after batch norm applied in its
+//! output pass and masked in its backward; gemm's x86-v4 kernels; the 2×2 max-pool
 //! backward on fixed-size lanes of 8 windows; the ReLU's gradient mask of a
 //! convolution feeding batch norm applied in batch norm's backward; dropout
 //! masks drawn in parallel blocks. Outside `ops`: candle-core patched to

@@ -6,7 +6,10 @@ use super::common::{random, random_on, rel_err, test_device, value_and_grads};
 use candle_core::{Device, Result, Tensor, Var};
 use dlp::ops;
 
-type Bn = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<(Tensor, Tensor, Tensor)>;
+type Bn = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<Bn3>;
+
+/// A training batch norm's `(y, mean, var)`.
+type Bn3 = (Tensor, Tensor, Tensor);
 
 test_device!(batch_norm_matches_reference, super::batch_norm_reference);
 
@@ -105,7 +108,8 @@ fn batch_norm_and_pool_bits_do_not_depend_on_threads() -> Result<()> {
                 &vars,
                 |t| {
                     let y = ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-3)?.0;
-                    ops::max_pool2d(&ops::relu(&y)?, 3, 2)
+                    let fused = ops::batch_norm_relu_train(&t[0], &t[1], &t[2], 1e-3)?.0;
+                    ops::max_pool2d(&(ops::relu(&y)? + fused)?, 3, 2)
                 },
                 6,
             )?;
@@ -190,6 +194,72 @@ fn conv_relu_batch_norm_one_call(dev: &Device) -> Result<()> {
         for (j, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
             let e = rel_err(a, b)?;
             assert!(e < 1e-3, "{x_shape:?}: gradient {j} off by {e}");
+        }
+    }
+    Ok(())
+}
+
+test_device!(
+    batch_norm_relu_in_one_call_is_the_two_ops_bit_for_bit,
+    super::batch_norm_relu_one_call
+);
+
+/// Batch norm feeding a ReLU in one call (the ReLU in batch norm's output
+/// pass, its gradient mask in batch norm's backward) gives exactly the
+/// values, statistics and gradients of the two ops one after the other,
+/// and candle's reference ops' within rounding. β is drawn around 0 so a
+/// good share of the outputs is cut.
+fn batch_norm_relu_one_call(dev: &Device) -> Result<()> {
+    for (i, shape) in [[4, 3, 5, 5], [2, 8, 4, 3], [3, 5, 8, 8]]
+        .iter()
+        .enumerate()
+    {
+        let seed = 800 + 10 * i as u64;
+        let c = shape[1];
+        let vars = [
+            Var::from_tensor(&((random_on(shape, seed, dev)? * 3.0)? + 2.0)?)?,
+            Var::from_tensor(&(random_on(&[c], seed + 1, dev)? + 1.0)?)?,
+            Var::from_tensor(&random_on(&[c], seed + 2, dev)?)?,
+        ];
+        let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let run = |f: &dyn Fn(&[Tensor]) -> Result<Bn3>| {
+            let stats = std::cell::RefCell::new(Vec::new());
+            let (y, g) = value_and_grads(
+                &vars,
+                |t| {
+                    let (y, m, v) = f(t)?;
+                    *stats.borrow_mut() = vec![m, v];
+                    Ok(y)
+                },
+                seed + 3,
+            )?;
+            Ok::<_, candle_core::Error>((y, g, stats.into_inner()))
+        };
+        let fused = run(&|t| ops::batch_norm_relu_train(&t[0], &t[1], &t[2], 1e-3))?;
+        let apart = run(&|t| {
+            let (y, m, v) = ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-3)?;
+            Ok((ops::relu(&y)?, m, v))
+        })?;
+        let reference = run(&|t| {
+            let (y, m, v) = ops::reference::batch_norm_train(&t[0], &t[1], &t[2], 1e-3)?;
+            Ok((y.relu()?, m, v))
+        })?;
+        let cut = flat(&fused.0)?.iter().filter(|v| **v == 0.0).count();
+        assert!(
+            cut > 0 && cut < fused.0.elem_count(),
+            "{shape:?}: {cut} cut"
+        );
+        assert_eq!(flat(&fused.0)?, flat(&apart.0)?, "{shape:?}: values");
+        for (j, (a, b)) in fused.2.iter().zip(&apart.2).enumerate() {
+            assert_eq!(flat(a)?, flat(b)?, "{shape:?}: statistic {j}");
+        }
+        for (j, (a, b)) in fused.1.iter().zip(&apart.1).enumerate() {
+            assert_eq!(flat(a)?, flat(b)?, "{shape:?}: gradient {j}");
+        }
+        assert!(rel_err(&fused.0, &reference.0)? < 1e-4, "{shape:?}: values");
+        for (j, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
+            let e = rel_err(a, b)?;
+            assert!(e < 1e-3, "{shape:?}: gradient {j} off by {e}");
         }
     }
     Ok(())
