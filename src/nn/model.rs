@@ -203,6 +203,13 @@ impl Model {
         self.frozen.get(i).copied().unwrap_or(false)
     }
 
+    /// Whether layer `i`'s output goes to layer `i + 1` alone, and layer
+    /// `i + 1` reads nothing else: the two can run as one call.
+    fn feeds_only_next(&self, i: usize) -> bool {
+        self.readers.get(i + 1) == Some(&1)
+            && self.sources.get(i + 1).is_some_and(|s| s == &[i + 1])
+    }
+
     /// Copies into each layer `names[i]` the tensors of the layer
     /// `sources[i]` of the safetensors file `path` (another run's
     /// `model.safetensors`); every other variable keeps its value. Names and
@@ -276,11 +283,7 @@ impl Model {
             // backward).
             let next_bn = match self.nodes.get(i + 1) {
                 Some(Node::BatchNorm(bn))
-                    if learn
-                        && activate
-                        && !self.is_frozen(i + 1)
-                        && self.readers[i + 1] == 1
-                        && self.sources[i + 1] == [i + 1] =>
+                    if learn && activate && !self.is_frozen(i + 1) && self.feeds_only_next(i) =>
                 {
                     Some(bn)
                 }
@@ -294,8 +297,7 @@ impl Model {
                 Some(Node::Activation(Activation::Relu))
             ) && learn
                 && ins[0].rank() == 4
-                && self.readers[i + 1] == 1
-                && self.sources[i + 1] == [i + 1];
+                && self.feeds_only_next(i);
             let x = &ins[0];
             h = match node {
                 Node::Dense(d) => d.forward(x, learn, activate)?,
