@@ -64,9 +64,14 @@ pub(crate) fn isa() -> Option<Isa> {
     })
 }
 
-/// The kernels this CPU can run.
+/// The kernels this CPU can run, detected once.
+pub(crate) fn supported() -> &'static [Isa] {
+    static HAS: std::sync::OnceLock<Vec<Isa>> = std::sync::OnceLock::new();
+    HAS.get_or_init(detect)
+}
+
 #[cfg(target_arch = "x86_64")]
-pub(crate) fn supported() -> Vec<Isa> {
+fn detect() -> Vec<Isa> {
     let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
     let avx512 = avx2 && is_x86_feature_detected!("avx512f");
     [(avx2, Isa::Avx2), (avx512, Isa::Avx512)]
@@ -76,7 +81,7 @@ pub(crate) fn supported() -> Vec<Isa> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-pub(crate) fn supported() -> Vec<Isa> {
+fn detect() -> Vec<Isa> {
     Vec::new()
 }
 
@@ -153,6 +158,9 @@ impl Direct {
                 }
             }
         }
+        // What `image`'s unsafe tiles rely on, fixed here for good.
+        assert!(offsets.len() == k && packed.len() == tiles * k * NR);
+        assert!(starts.windows(2).all(|s| s[0] < s[1] && s[1] - s[0] <= NR));
         Some(Direct {
             g: *g,
             lanes,
@@ -216,13 +224,6 @@ impl Direct {
         let vectors = p / lanes;
         let per = if lanes == 16 { 4 } else { 2 };
         let last = self.offsets.last().copied().unwrap_or(0);
-        let tiles = self.starts.len() - 1;
-        assert!(self.offsets.len() == k && self.packed.len() == tiles * k * NR);
-        assert!(
-            self.starts
-                .windows(2)
-                .all(|s| s[0] < s[1] && s[1] - s[0] <= NR)
-        );
         assert!(y.len() >= g.f * p && b.is_none_or(|b| b.len() >= g.f));
         // Vector q covers output pixels q·lanes.. of one output row
         // (rows are a multiple of `lanes` wide): its input for tap offset
@@ -236,19 +237,20 @@ impl Direct {
         for q0 in (0..vectors).step_by(per) {
             // A short last tile repeats its last vector (same stores twice).
             let qs: [usize; 4] = std::array::from_fn(|v| (q0 + v).min(vectors - 1));
+            let ins = qs.map(&base);
             for (t, fs) in self.starts.windows(2).enumerate() {
                 let (f0, rows) = (fs[0], fs[1] - fs[0]);
                 let w = &self.packed[t * k * NR..(t + 1) * k * NR];
-                let ins = qs.map(&base);
                 let outs = qs.map(|q| f0 * p + q * lanes);
                 let bias = b.map(|b| &b[f0..f0 + rows]);
                 // SAFETY: each load reads `xpad[ins[v] + off + 0..lanes]`,
                 // `off ≤ last`, inside the copy (asserted above for the
                 // largest base); the weights read are `w[0..k·NR]` (the
-                // packed length is asserted); each store writes
-                // `y[outs[v] + r·p + 0..lanes]` for r < rows, a row of
-                // filter f0 + r < F, inside `y` (asserted); the kernel's
-                // instruction set was detected.
+                // packed length and the tile bounds are asserted at
+                // construction); each store writes `y[outs[v] + r·p +
+                // 0..lanes]` for r < rows, a row of filter f0 + r < F,
+                // inside `y` (asserted); the kernel's instruction set was
+                // detected.
                 unsafe {
                     tile(
                         lanes,
@@ -489,7 +491,7 @@ mod tests {
             if isas.is_empty() {
                 assert!(Direct::new(&g, &w).is_none(), "shape {si}");
             }
-            for &isa in &isas {
+            for &isa in isas {
                 for relu in [false, true] {
                     let d = Direct::with(isa, &g, &w).expect("a stride-1 shape");
                     let mut y = vec![f32::NAN; g.f * g.p()];
@@ -556,7 +558,7 @@ mod tests {
             );
             let b: Vec<f32> = (0..f).map(|i| i as f32 - 2.0).collect();
             let want = naive(&g, &x, &w, &b, true);
-            for isa in supported() {
+            for &isa in supported() {
                 let Some(d) = Direct::with(isa, &g, &w) else {
                     assert!(
                         g.is_pointwise() || !g.ow.is_multiple_of(8),
@@ -597,7 +599,7 @@ mod tests {
             let x = Tensor::zeros((1, c, h, wd), candle_core::DType::F32, &dev)?;
             let w = Tensor::zeros((f, fc, k, k), candle_core::DType::F32, &dev)?;
             let g = crate::ops::geometry::geometry(&x, &w, stride, Padding::Same)?;
-            for isa in supported() {
+            for &isa in supported() {
                 assert!(
                     Direct::with(isa, &g, &[0.0; 6 * 4 * 9]).is_none(),
                     "case {i}"
