@@ -76,46 +76,87 @@ pub(crate) fn groups(shape: Shape) -> (usize, usize) {
     }
 }
 
-/// Population mean and variance per group over `rows` of `table` (two
-/// passes, f64).
+/// Rows per parallel piece of [`raw_moments`]: fixed, so the pieces (and
+/// the order their float sums are added in) never depend on the thread
+/// count.
+const MOMENT_ROWS: usize = 256;
+
+/// Population mean and variance per group over `rows` of `table`, the
+/// same bits whatever the thread count. Bytes are summed exactly in
+/// integers (Σx and Σx², one rounding each for mean and variance); floats
+/// in f64 in two passes, over fixed pieces of rows added in order.
 pub(crate) fn raw_moments(table: &Table, rows: &[usize], shape: Shape) -> (Vec<f64>, Vec<f64>) {
     let (ng, glen) = groups(shape);
     let numel = table.numel;
-    let sum_over = |f: &(dyn Fn(usize, f64) -> f64 + Sync)| -> Vec<f64> {
-        rows.par_iter()
-            .fold(
-                || vec![0.0f64; ng],
-                |mut acc, &r| {
-                    let base = r * numel;
-                    for (g, a) in acc.iter_mut().enumerate() {
-                        let range = base + g * glen..base + (g + 1) * glen;
-                        *a += match &table.values {
-                            Values::U8(v) => {
-                                v[range].iter().map(|&x| f(g, f64::from(x))).sum::<f64>()
+    let group = |r: usize, g: usize| r * numel + g * glen..r * numel + (g + 1) * glen;
+    let n = (rows.len() * glen).max(1);
+    match &table.values {
+        Values::U8(v) => {
+            let pieces: Vec<Vec<(u64, u64)>> = rows
+                .par_chunks(MOMENT_ROWS)
+                .map(|piece| {
+                    let mut acc = vec![(0u64, 0u64); ng];
+                    for &r in piece {
+                        for (g, (s, q)) in acc.iter_mut().enumerate() {
+                            for &x in &v[group(r, g)] {
+                                let x = u64::from(x);
+                                *s += x;
+                                *q += x * x;
                             }
-                            Values::F32(v) => {
-                                v[range].iter().map(|&x| f(g, f64::from(x))).sum::<f64>()
-                            }
-                        };
+                        }
                     }
                     acc
-                },
-            )
-            .reduce(
-                || vec![0.0f64; ng],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            )
-    };
-    let n = (rows.len() * glen).max(1) as f64;
-    let mean: Vec<f64> = sum_over(&|_, x| x).into_iter().map(|s| s / n).collect();
-    let var: Vec<f64> = sum_over(&|g, x| (x - mean[g]) * (x - mean[g]))
-        .into_iter()
-        .map(|s| s / n)
-        .collect();
-    (mean, var)
+                })
+                .collect();
+            let (mut sum, mut sq) = (vec![0u64; ng], vec![0u128; ng]);
+            for piece in pieces {
+                for (g, (s, q)) in piece.into_iter().enumerate() {
+                    sum[g] += s;
+                    sq[g] += u128::from(q);
+                }
+            }
+            let nf = n as f64;
+            let mean = sum.iter().map(|&s| s as f64 / nf).collect();
+            // n²·var = n·Σx² − (Σx)², exact in integers.
+            let var = sum
+                .iter()
+                .zip(&sq)
+                .map(|(&s, &q)| (n as u128 * q - u128::from(s) * u128::from(s)) as f64 / (nf * nf))
+                .collect();
+            (mean, var)
+        }
+        Values::F32(v) => {
+            let sum_over = |f: &(dyn Fn(usize, f64) -> f64 + Sync)| -> Vec<f64> {
+                let pieces: Vec<Vec<f64>> = rows
+                    .par_chunks(MOMENT_ROWS)
+                    .map(|piece| {
+                        let mut acc = vec![0.0f64; ng];
+                        for &r in piece {
+                            for (g, a) in acc.iter_mut().enumerate() {
+                                *a += v[group(r, g)]
+                                    .iter()
+                                    .map(|&x| f(g, f64::from(x)))
+                                    .sum::<f64>();
+                            }
+                        }
+                        acc
+                    })
+                    .collect();
+                let mut total = vec![0.0f64; ng];
+                for piece in pieces {
+                    total.iter_mut().zip(piece).for_each(|(t, p)| *t += p);
+                }
+                total
+            };
+            let nf = n as f64;
+            let mean: Vec<f64> = sum_over(&|_, x| x).into_iter().map(|s| s / nf).collect();
+            let var = sum_over(&|g, x| (x - mean[g]) * (x - mean[g]))
+                .into_iter()
+                .map(|s| s / nf)
+                .collect();
+            (mean, var)
+        }
+    }
 }
 
 /// Computes the statistics on the training rows and the composed affine.
