@@ -1,18 +1,23 @@
 //! Convolution forward and backward as candle custom ops on CPU, built on
-//! im2col/col2im and the `gemm` crate.
+//! the direct kernels (`direct`, `wgrad`) where they apply, and on
+//! im2col/col2im and the `gemm` crate elsewhere.
 //!
-//! Forward: per image, `y[F, P] = W[F, K] · col[K, P]` with the bias
-//! pre-filled into `y`. Backward: the input gradient is `col2im(Wᵀ · dy)`
-//! per image (candle's own goes through a GEMM-less `conv_transpose2d`
-//! loop); the weight and bias gradients are one GEMM per fixed-size chunk
-//! of images, `[col; 1][K + 1, G·P] · dyᵀ[G·P, F]`, transposed once at the
-//! end, the partial sums added in chunk order. Chunk sizes depend on the
-//! shapes only, so results are the same bits whatever the thread count.
+//! Forward: per image, the direct kernel, or `y[F, P] = W[F, K] · col[K,
+//! P]` with the bias pre-filled into `y`. Backward: the input gradient is
+//! a forward convolution of `dy` with flipped kernels where that runs on
+//! the direct kernel or C ≥ F, else `col2im(Wᵀ · dy)` per image (candle's
+//! own goes through a GEMM-less `conv_transpose2d` loop); the weight and bias gradients are, per fixed-size chunk of
+//! images, `[col; 1][K + 1, G·P] · dyᵀ[G·P, F]` (the direct kernel of
+//! `wgrad` at stride 1, one GEMM elsewhere), transposed once at the end,
+//! the partial sums added in chunk order. Chunk sizes depend on the shapes
+//! only, so results are the same bits whatever the thread count.
 
 use super::direct::Direct;
 use super::scratch::with_scratch;
 use super::sgemm::{MatRef, parallelism, sgemm};
 use super::storage;
+use super::transpose::transpose;
+use super::wgrad::WeightGrad;
 use crate::ops::Relu;
 use crate::ops::geometry::{ConvGeometry, geometry};
 use crate::plan::Padding;
@@ -369,75 +374,78 @@ impl CustomOp2 for ConvWeightGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.g;
         let (x, dy) = (storage(s1, l1)?, storage(s2, l2)?);
-        let (k, p, f, img) = (g.k(), g.p(), g.f, g.image_len());
-        let k1 = k + usize::from(self.bias);
         let n = l1.dims()[0];
-        let shape = Shape::from((f, k1));
-        if n == 0 || p == 0 {
-            return Ok((CpuStorage::F32(vec![0f32; f * k1]), shape));
-        }
-        // Images per chunk: from the shapes alone, never the thread count.
-        let per = (CHUNK_COLUMNS / p).clamp(1, n);
-        let chunks = n.div_ceil(per);
-        let threads = rayon::current_num_threads();
-        let inner = if chunks >= threads { 1 } else { threads };
-        // One chunk's (K [+ 1], F) partial: `[col; 1] · dyᵀ` with the
-        // column matrix as the row-major left operand and `dy` transposed
-        // to pixel-major rows, the layouts `gemm` packs without strided
-        // gathers (the (F, P)·(P, K) form reads the column matrix across
-        // rows and ran at a third of the speed).
-        let partial = |ci: usize| -> Vec<f32> {
-            let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
-            let cols = (n1 - n0) * p;
-            let mut out = vec![0f32; k1 * f];
-            with_scratch((k1 + f) * cols, |buf| {
-                let (col, dyt) = buf.split_at_mut(k1 * cols);
-                for (gi, im) in (n0..n1).enumerate() {
-                    let xn = &x[im * img..(im + 1) * img];
-                    g.im2col(xn, &mut col[gi * p..], cols, 0..g.oh);
-                    let dyn_ = &dy[im * f * p..(im + 1) * f * p];
-                    transpose(dyn_, f, p, &mut dyt[gi * p * f..(gi + 1) * p * f]);
-                }
-                if self.bias {
-                    col[k * cols..].fill(1.0);
-                }
-                let (a, b) = (MatRef::rows(col, cols), MatRef::rows(dyt, f));
-                sgemm(k1, f, cols, &mut out, f, false, a, b, parallelism(inner));
-            });
-            out
-        };
-        let partials: Vec<Vec<f32>> = if inner == 1 {
-            (0..chunks).into_par_iter().map(partial).collect()
-        } else {
-            (0..chunks).map(partial).collect()
-        };
-        let mut parts = partials.into_iter();
-        let mut sum = parts.next().unwrap_or_else(|| vec![0f32; f * k1]);
-        for part in parts {
-            for (s, v) in sum.iter_mut().zip(&part) {
-                *s += v;
-            }
-        }
-        let mut dw = vec![0f32; f * k1];
-        transpose(&sum, k1, f, &mut dw);
+        let dw = weight_grad(g, self.bias, n, x, dy, WeightGrad::new(g).as_ref());
+        let shape = Shape::from((g.f, g.k() + usize::from(self.bias)));
         Ok((CpuStorage::F32(dw), shape))
     }
 }
 
-/// `dst (cols × rows) = srcᵀ` for a row-major `src (rows × cols)`, by
-/// blocks of 8 source rows so each destination row is written as one run.
-fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const B: usize = 8;
-    let (src, dst) = (&src[..rows * cols], &mut dst[..rows * cols]);
-    for r0 in (0..rows).step_by(B) {
-        let r1 = (r0 + B).min(rows);
-        let block = &src[r0 * cols..r1 * cols];
-        for (c, out) in dst.chunks_exact_mut(rows).enumerate() {
-            for (d, row) in out[r0..r1].iter_mut().zip(block.chunks_exact(cols)) {
-                *d = row[c];
+/// The weight (and bias) gradient `(F, K [+ 1])` of `n` images, through
+/// the direct kernel when `direct` is given, else im2col and `gemm`.
+fn weight_grad(
+    g: &ConvGeometry,
+    bias: bool,
+    n: usize,
+    x: &[f32],
+    dy: &[f32],
+    direct: Option<&WeightGrad>,
+) -> Vec<f32> {
+    let (k, p, f, img) = (g.k(), g.p(), g.f, g.image_len());
+    let k1 = k + usize::from(bias);
+    if n == 0 || p == 0 {
+        return vec![0f32; f * k1];
+    }
+    // Images per chunk: from the shapes alone, never the thread count.
+    let per = (CHUNK_COLUMNS / p).clamp(1, n);
+    let chunks = n.div_ceil(per);
+    let threads = rayon::current_num_threads();
+    let inner = if chunks >= threads { 1 } else { threads };
+    // One chunk's (K [+ 1], F) partial: `[col; 1] · dyᵀ` with the
+    // column matrix as the row-major left operand and `dy` transposed
+    // to pixel-major rows, the layouts `gemm` packs without strided
+    // gathers (the (F, P)·(P, K) form reads the column matrix across
+    // rows and ran at a third of the speed).
+    let partial = |ci: usize| -> Vec<f32> {
+        let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
+        let cols = (n1 - n0) * p;
+        let mut out = vec![0f32; k1 * f];
+        if let Some(d) = direct {
+            let (xs, dys) = (&x[n0 * img..n1 * img], &dy[n0 * f * p..n1 * f * p]);
+            d.chunk(xs, dys, n1 - n0, bias, &mut out, inner > 1);
+            return out;
+        }
+        with_scratch((k1 + f) * cols, |buf| {
+            let (col, dyt) = buf.split_at_mut(k1 * cols);
+            for (gi, im) in (n0..n1).enumerate() {
+                let xn = &x[im * img..(im + 1) * img];
+                g.im2col(xn, &mut col[gi * p..], cols, 0..g.oh);
+                let dyn_ = &dy[im * f * p..(im + 1) * f * p];
+                transpose(dyn_, f, p, &mut dyt[gi * p * f..(gi + 1) * p * f]);
             }
+            if bias {
+                col[k * cols..].fill(1.0);
+            }
+            let (a, b) = (MatRef::rows(col, cols), MatRef::rows(dyt, f));
+            sgemm(k1, f, cols, &mut out, f, false, a, b, parallelism(inner));
+        });
+        out
+    };
+    let partials: Vec<Vec<f32>> = if inner == 1 {
+        (0..chunks).into_par_iter().map(partial).collect()
+    } else {
+        (0..chunks).map(partial).collect()
+    };
+    let mut parts = partials.into_iter();
+    let mut sum = parts.next().unwrap_or_else(|| vec![0f32; f * k1]);
+    for part in parts {
+        for (s, v) in sum.iter_mut().zip(&part) {
+            *s += v;
         }
     }
+    let mut dw = vec![0f32; f * k1];
+    transpose(&sum, k1, f, &mut dw);
+    dw
 }
 
 #[cfg(test)]
@@ -515,6 +523,24 @@ mod timing {
                 flops / tc / 1e9
             );
             let y = x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, Relu::Off))?;
+            // The weight gradient both ways, alternated, best of 5 each.
+            let ys = y.flatten_all()?.to_vec1::<f32>()?;
+            let (mut td, mut tc) = (f64::MAX, f64::MAX);
+            for _ in 0..5 {
+                if let Some(d) = WeightGrad::new(&g) {
+                    let t = Instant::now();
+                    weight_grad(&g, true, n, &xs, &ys, Some(&d));
+                    td = td.min(t.elapsed().as_secs_f64());
+                }
+                let t = Instant::now();
+                weight_grad(&g, true, n, &xs, &ys, None);
+                tc = tc.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "{c:>3}->{f:<3} {side}x{side}: dw direct {:5.1} GF/s, im2col {:5.1} GF/s",
+                flops / td / 1e9,
+                flops / tc / 1e9
+            );
             let tf = time(&|| x.apply_op3_no_bwd(&w, &b, &Conv2dBias(g, Relu::Off)))?;
             let ti = time(&|| y.apply_op2_no_bwd(&w, &ConvInputGrad(g)))?;
             let tw = time(&|| x.apply_op2_no_bwd(&y, &ConvWeightGrad { g, bias: true }))?;

@@ -24,11 +24,12 @@
 //! blocked sums do). The kernel is chosen once per process from what the
 //! CPU has ([`isa`]).
 //!
-//! Tried and not kept, for the weight gradient: tiles of filters × taps
-//! summing in vector lanes over an image's pixels (0.45–1.0× the im2col +
-//! `gemm` path at the CIFAR shapes, slowest at 8×8), and tiles of 16
-//! channels × 6 filters over a channels-last padded copy, one output per
-//! lane (0.6–1.04×; each tile re-reads the chunk's `dy` rows and a
+//! The weight gradient has its own direct kernel (`wgrad`), on the same
+//! padded copy ([`Padded`]). Tried for it first and not kept: tiles of
+//! filters × taps summing in vector lanes over an image's pixels (0.45–1.0×
+//! the im2col + `gemm` path at the CIFAR shapes, slowest at 8×8), and tiles
+//! of 16 channels × 6 filters over a channels-last padded copy, one output
+//! per lane (0.6–1.04×; each tile re-reads the chunk's `dy` rows and a
 //! strided quarter of the copy's cache lines).
 
 use crate::ops::geometry::ConvGeometry;
@@ -85,23 +86,91 @@ fn detect() -> Vec<Isa> {
     Vec::new()
 }
 
-/// One convolution's weights in tile order and its tap offsets, prepared
-/// once per call and shared by the images.
+/// A stride-1 convolution's zero-padded image layout: planes of `Hp × Wp
+/// = (OH + KH − 1) × (OW + KW − 1)`, where the input of output pixel `(r,
+/// col)` for tap `(c, i, j)` is at `r·Wp + col + offsets[tap]`.
+pub(crate) struct Padded {
+    pub g: ConvGeometry,
+    /// Padded row length and plane size.
+    pub wp: usize,
+    pub plane: usize,
+    /// Offset of tap `(c, i, j)` in the padded image, in tap order.
+    pub offsets: Vec<usize>,
+}
+
+impl Padded {
+    pub(crate) fn new(g: &ConvGeometry) -> Padded {
+        let (wp, hp) = (g.ow + g.kw - 1, g.oh + g.kh - 1);
+        let plane = hp * wp;
+        let mut offsets = Vec::with_capacity(g.k());
+        for c in 0..g.c {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    offsets.push(c * plane + i * wp + j);
+                }
+            }
+        }
+        Padded {
+            g: *g,
+            wp,
+            plane,
+            offsets,
+        }
+    }
+
+    /// Floats of one padded image.
+    pub(crate) fn len(&self) -> usize {
+        self.g.c * self.plane
+    }
+
+    /// The zero-padded copy of image `x` (C, H, W) in `out` (at least
+    /// [`Padded::len`] floats, contents unspecified).
+    pub(crate) fn pad<'s>(&self, x: &[f32], out: &'s mut [f32]) -> &'s [f32] {
+        let g = &self.g;
+        let xpad = &mut out[..self.len()];
+        let (pt, pl, wp) = (g.pad_top, g.pad_left, self.wp);
+        // Input rows/columns that land inside the padded frame.
+        let rows = g.h.min((g.oh + g.kh - 1).saturating_sub(pt));
+        let width = g.w.min(wp.saturating_sub(pl));
+        for c in 0..g.c {
+            let src = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
+            let dst = &mut xpad[c * self.plane..(c + 1) * self.plane];
+            // Only the frame is zeroed: the rows above and below the
+            // image, and each image row's columns left and right of it.
+            dst[..pt * wp].fill(0.0);
+            dst[(pt + rows) * wp..].fill(0.0);
+            for r in 0..rows {
+                let d = &mut dst[(r + pt) * wp..(r + pt + 1) * wp];
+                d[..pl].fill(0.0);
+                d[pl..pl + width].copy_from_slice(&src[r * g.w..r * g.w + width]);
+                d[pl + width..].fill(0.0);
+            }
+        }
+        xpad
+    }
+}
+
+/// `n > 0` items in tiles of at most `max`, as even as can be (16 filters
+/// in tiles of 6 are 6 + 5 + 5, not 6 + 6 + 4 padded to 18): each tile's
+/// first item, then `n`.
+pub(crate) fn even_tiles(n: usize, max: usize) -> Vec<usize> {
+    let tiles = n.div_ceil(max);
+    (0..=tiles)
+        .map(|t| t * (n / tiles) + t.min(n % tiles))
+        .collect()
+}
+
+/// One convolution's weights in tile order and its padded layout,
+/// prepared once per call and shared by the images.
 pub(crate) struct Direct {
-    g: ConvGeometry,
+    pad: Padded,
     /// Lanes per vector: 16 (AVX-512 tiles) or 8 (AVX2 tiles).
     lanes: usize,
-    /// Padded row length and plane size.
-    wp: usize,
-    plane: usize,
-    /// Offset of tap `(c, i, j)` in the padded image, in tap order.
-    offsets: Vec<usize>,
     /// `packed[t][k][r]` = weight of filter `starts[t] + r` for tap `k`,
     /// zero past the tile's last filter.
     packed: Vec<f32>,
-    /// The first filter of each tile, then `F`: tiles of at most [`NR`]
-    /// filters, as even as can be (16 filters are 6 + 5 + 5, not 6 + 6 +
-    /// 4 padded to 18), so no tile computes a filter that is not there.
+    /// The first filter of each tile, then `F` ([`even_tiles`] of at most
+    /// [`NR`]), so no tile computes a filter that is not there.
     starts: Vec<usize>,
 }
 
@@ -135,20 +204,10 @@ impl Direct {
         } else {
             8
         };
-        let (wp, hp) = (g.ow + g.kw - 1, g.oh + g.kh - 1);
-        let plane = hp * wp;
-        let mut offsets = Vec::with_capacity(g.k());
-        for c in 0..g.c {
-            for i in 0..g.kh {
-                for j in 0..g.kw {
-                    offsets.push(c * plane + i * wp + j);
-                }
-            }
-        }
-        let (k, tiles) = (g.k(), g.f.div_ceil(NR));
-        let starts: Vec<usize> = (0..=tiles)
-            .map(|t| t * (g.f / tiles) + t.min(g.f % tiles))
-            .collect();
+        let pad = Padded::new(g);
+        let k = g.k();
+        let starts = even_tiles(g.f, NR);
+        let tiles = starts.len() - 1;
         assert_eq!(w.len(), g.f * k, "conv weights for {g:?}");
         let mut packed = vec![0f32; tiles * k * NR];
         for (t, fs) in starts.windows(2).enumerate() {
@@ -159,14 +218,11 @@ impl Direct {
             }
         }
         // What `image`'s unsafe tiles rely on, fixed here for good.
-        assert!(offsets.len() == k && packed.len() == tiles * k * NR);
+        assert!(pad.offsets.len() == k && packed.len() == tiles * k * NR);
         assert!(starts.windows(2).all(|s| s[0] < s[1] && s[1] - s[0] <= NR));
         Some(Direct {
-            g: *g,
+            pad,
             lanes,
-            wp,
-            plane,
-            offsets,
             packed,
             starts,
         })
@@ -174,37 +230,12 @@ impl Direct {
 
     /// The convolution's shapes.
     pub(crate) fn geometry(&self) -> &ConvGeometry {
-        &self.g
+        &self.pad.g
     }
 
     /// Floats of scratch one image needs: its zero-padded copy.
     pub(crate) fn scratch_len(&self) -> usize {
-        self.g.c * self.plane
-    }
-
-    /// The zero-padded copy of image `x` (C, H, W) in `scratch`.
-    fn pad<'s>(&self, x: &[f32], scratch: &'s mut [f32]) -> &'s [f32] {
-        let g = &self.g;
-        let xpad = &mut scratch[..self.scratch_len()];
-        let (pt, pl, wp) = (g.pad_top, g.pad_left, self.wp);
-        // Input rows/columns that land inside the padded frame.
-        let rows = g.h.min((g.oh + g.kh - 1).saturating_sub(pt));
-        let width = g.w.min(wp.saturating_sub(pl));
-        for c in 0..g.c {
-            let src = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
-            let dst = &mut xpad[c * self.plane..(c + 1) * self.plane];
-            // Only the frame is zeroed: the rows above and below the
-            // image, and each image row's columns left and right of it.
-            dst[..pt * wp].fill(0.0);
-            dst[(pt + rows) * wp..].fill(0.0);
-            for r in 0..rows {
-                let d = &mut dst[(r + pt) * wp..(r + pt + 1) * wp];
-                d[..pl].fill(0.0);
-                d[pl..pl + width].copy_from_slice(&src[r * g.w..r * g.w + width]);
-                d[pl + width..].fill(0.0);
-            }
-        }
-        xpad
+        self.pad.len()
     }
 
     /// `y (F, OH, OW) = conv(x (C, H, W))`, plus `b` per filter, then the
@@ -218,19 +249,19 @@ impl Direct {
         relu: bool,
         scratch: &mut [f32],
     ) {
-        let g = &self.g;
-        let xpad = self.pad(x, scratch);
+        let g = &self.pad.g;
+        let xpad = self.pad.pad(x, scratch);
         let (k, p, lanes) = (g.k(), g.oh * g.ow, self.lanes);
         let vectors = p / lanes;
         let per = if lanes == 16 { 4 } else { 2 };
-        let last = self.offsets.last().copied().unwrap_or(0);
+        let last = self.pad.offsets.last().copied().unwrap_or(0);
         assert!(y.len() >= g.f * p && b.is_none_or(|b| b.len() >= g.f));
         // Vector q covers output pixels q·lanes.. of one output row
         // (rows are a multiple of `lanes` wide): its input for tap offset
         // `off` starts at `row·wp + col + off` of the padded image.
         let base = |q: usize| {
             let px = q * lanes;
-            (px / g.ow) * self.wp + px % g.ow
+            (px / g.ow) * self.pad.wp + px % g.ow
         };
         // The largest base, plus the last tap, plus a vector, fits the copy.
         assert!(vectors == 0 || base(vectors - 1) + last + lanes <= xpad.len());
@@ -256,7 +287,7 @@ impl Direct {
                         lanes,
                         xpad,
                         ins,
-                        &self.offsets,
+                        &self.pad.offsets,
                         w,
                         y,
                         outs,

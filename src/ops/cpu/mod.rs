@@ -4,8 +4,10 @@
 //! tensors.
 //!
 //! What made them fast (each measured before and after; figures in
-//! `benches/README.md` and the commit messages): the weight gradient
-//! as `[col; 1]·dyᵀ`, so `gemm` packs both operands contiguously; the input
+//! `benches/README.md` and the commit messages): the weight gradient of
+//! stride-1 layers as a direct kernel over the padded image and `dy`
+//! transposed to pixel-major rows (`wgrad`), and elsewhere as `[col;
+//! 1]·dyᵀ`, so `gemm` packs both operands contiguously; the input
 //! gradient of stride-1 layers with C ≥ F as a forward convolution with
 //! flipped kernels (no col2im); the forward of stride-1 layers as a direct
 //! register-tiled kernel with no column matrix (`direct`, AVX2/AVX-512
@@ -19,7 +21,7 @@
 //! and an allocator that keeps freed memory (`crate::alloc`). Tried and not
 //! kept: a convolution as nine shifted `gemm` products over a padded image
 //! (slower on every layer shape), an 8×8-tile `dy` transpose (it did not
-//! vectorise) and the weight gradient by the direct kernel (see `direct`).
+//! vectorise) and two other weight-gradient kernels (see `direct`).
 
 pub(super) mod adam;
 pub(super) mod batch_norm;
@@ -33,6 +35,8 @@ pub(super) mod pool;
 pub(super) mod relu;
 mod scratch;
 mod sgemm;
+mod transpose;
+mod wgrad;
 
 use candle_core::{CpuStorage, Layout, Result, bail};
 

@@ -79,6 +79,11 @@ const CASES: &[Case] = &[
     case(3, 6, 9, 8, 4, 5, 1, Valid, false),
     case(2, 4, 6, 5, 4, 2, 1, Valid, true),
     case(2, 6, 5, 7, 3, 1, 1, Same, true),
+    // 16 and 32 filters at stride 1 (the direct weight gradient): two
+    // filter tiles, valid padding, rows not a multiple of 8 wide, an even
+    // kernel.
+    case(3, 5, 10, 13, 32, 3, 1, Valid, true),
+    case(2, 3, 9, 6, 16, 2, 1, Same, false),
     // Kernels wider than the image: im2col's shifted copies start and end
     // outside the plane.
     case(2, 3, 5, 1, 2, 5, 1, Same, true),
@@ -164,12 +169,15 @@ fn bits(c: &Case, threads: usize) -> Result<Vec<Vec<u32>>> {
 
 #[test]
 fn conv_bits_do_not_depend_on_threads() -> Result<()> {
-    // Batch 1 exercises gemm's own threading, batch 12 the per-image split
+    // Batch 1 exercises gemm's own threading and the direct weight
+    // gradient's tiles of taps in parallel, batch 12 the per-image split
     // and the chunked weight-gradient sum (64 columns → chunks of 64 images
-    // would be one chunk, so use a shape with several chunks: P = 1024).
+    // would be one chunk, so use shapes with several chunks: P = 1024),
+    // through `gemm` (8 filters) and the direct kernel (16).
     let cases = [
         case(1, 8, 16, 16, 16, 3, 1, Same, true),
         case(12, 4, 32, 32, 8, 3, 1, Same, true),
+        case(12, 4, 32, 32, 16, 3, 1, Same, true),
     ];
     for c in &cases {
         assert_eq!(bits(c, 1)?, bits(c, 2)?, "thread count changed the results");
