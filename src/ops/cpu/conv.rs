@@ -75,13 +75,18 @@ fn forward(
 fn forward_direct(d: &Direct, n: usize, x: &[f32], b: Option<&[f32]>, relu: bool) -> Vec<f32> {
     let g = d.geometry();
     let len = g.f * g.p();
-    let mut y = vec![0f32; n * len];
+    // Not zeroed first: the kernel stores every output.
+    let mut y = Vec::with_capacity(n * len);
     if len > 0 {
-        y.par_chunks_mut(len).enumerate().for_each(|(i, yn)| {
+        let out = &mut y.spare_capacity_mut()[..n * len];
+        out.par_chunks_mut(len).enumerate().for_each(|(i, yn)| {
             let xn = &x[i * g.image_len()..(i + 1) * g.image_len()];
             with_scratch(d.scratch_len(), |s| d.image(xn, yn, b, relu, s));
         });
     }
+    // SAFETY: `Direct::image` stored all `len` outputs of each of the `n`
+    // images (a panic would have unwound before this line).
+    unsafe { y.set_len(n * len) };
     y
 }
 

@@ -33,6 +33,7 @@
 //! strided quarter of the copy's cache lines).
 
 use crate::ops::geometry::ConvGeometry;
+use std::mem::MaybeUninit;
 
 /// The vector instructions the kernel runs with, detected once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,12 +240,13 @@ impl Direct {
     }
 
     /// `y (F, OH, OW) = conv(x (C, H, W))`, plus `b` per filter, then the
-    /// ReLU if `relu`; `scratch` holds at least [`Direct::scratch_len`]
-    /// floats (contents unspecified).
+    /// ReLU if `relu`, storing every one of the `F·OH·OW` outputs (so `y`
+    /// may start uninitialised); `scratch` holds at least
+    /// [`Direct::scratch_len`] floats (contents unspecified).
     pub(crate) fn image(
         &self,
         x: &[f32],
-        y: &mut [f32],
+        y: &mut [MaybeUninit<f32>],
         b: Option<&[f32]>,
         relu: bool,
         scratch: &mut [f32],
@@ -314,7 +316,7 @@ unsafe fn tile(
     ins: [usize; 4],
     offsets: &[usize],
     w: &[f32],
-    y: &mut [f32],
+    y: &mut [MaybeUninit<f32>],
     outs: [usize; 4],
     ld: usize,
     rows: usize,
@@ -324,7 +326,7 @@ unsafe fn tile(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: forwarded from the caller.
     unsafe {
-        let (xp, yp) = (x.as_ptr(), y.as_mut_ptr());
+        let (xp, yp) = (x.as_ptr(), y.as_mut_ptr().cast::<f32>());
         let bias = bias.map(<[f32]>::as_ptr);
         let wp = w.as_ptr();
         if lanes == 16 {
@@ -525,9 +527,11 @@ mod tests {
             for &isa in isas {
                 for relu in [false, true] {
                     let d = Direct::with(isa, &g, &w).expect("a stride-1 shape");
-                    let mut y = vec![f32::NAN; g.f * g.p()];
+                    let mut y = vec![MaybeUninit::new(f32::NAN); g.f * g.p()];
                     let mut scratch = vec![f32::NAN; d.scratch_len()];
                     d.image(&x, &mut y, Some(&b), relu, &mut scratch);
+                    // SAFETY: every element was initialised (NaN, or stored).
+                    let y: Vec<f32> = y.iter().map(|v| unsafe { v.assume_init() }).collect();
                     let want = naive(&g, &x, &w, &b, relu);
                     for (i, (a, e)) in y.iter().zip(&want).enumerate() {
                         let tol = 1e-5 * (g.k() as f32).sqrt() * (1.0 + e.abs());
@@ -598,9 +602,11 @@ mod tests {
                     continue;
                 };
                 computed += 1;
-                let mut y = vec![f32::NAN; g.f * g.p()];
+                let mut y = vec![MaybeUninit::new(f32::NAN); g.f * g.p()];
                 let mut scratch = vec![f32::NAN; d.scratch_len()];
                 d.image(&x, &mut y, Some(&b), true, &mut scratch);
+                // SAFETY: every element was initialised (NaN, or stored).
+                let y: Vec<f32> = y.iter().map(|v| unsafe { v.assume_init() }).collect();
                 for (i, (a, e)) in y.iter().zip(&want).enumerate() {
                     let tol = 1e-5 * (g.k() as f32).sqrt() * (1.0 + e.abs());
                     assert!(
