@@ -6,11 +6,12 @@
 //! P]` with the bias pre-filled into `y`. Backward: the input gradient is
 //! a forward convolution of `dy` with flipped kernels where that runs on
 //! the direct kernel or C ≥ F, else `col2im(Wᵀ · dy)` per image (candle's
-//! own goes through a GEMM-less `conv_transpose2d` loop); the weight and bias gradients are, per fixed-size chunk of
-//! images, `[col; 1][K + 1, G·P] · dyᵀ[G·P, F]` (the direct kernel of
-//! `wgrad` at stride 1, one GEMM elsewhere), transposed once at the end,
-//! the partial sums added in chunk order. Chunk sizes depend on the shapes
-//! only, so results are the same bits whatever the thread count.
+//! own goes through a GEMM-less `conv_transpose2d` loop); the weight and
+//! bias gradients are, per fixed-size chunk of images, `[col; 1][K + 1,
+//! G·P] · dyᵀ[G·P, F]` (the direct kernel of `wgrad` at stride 1, one GEMM
+//! elsewhere), transposed once at the end, the partial sums added in chunk
+//! order. Chunk sizes depend on the shapes only, so results are the same
+//! bits whatever the thread count.
 
 use super::direct::Direct;
 use super::scratch::with_scratch;
@@ -406,11 +407,11 @@ fn weight_grad(
     let chunks = n.div_ceil(per);
     let threads = rayon::current_num_threads();
     let inner = if chunks >= threads { 1 } else { threads };
-    // One chunk's (K [+ 1], F) partial: `[col; 1] · dyᵀ` with the
-    // column matrix as the row-major left operand and `dy` transposed
-    // to pixel-major rows, the layouts `gemm` packs without strided
-    // gathers (the (F, P)·(P, K) form reads the column matrix across
-    // rows and ran at a third of the speed).
+    // One chunk's (K [+ 1], F) partial: by the direct kernel, or
+    // `[col; 1] · dyᵀ` with the column matrix as the row-major left
+    // operand and `dy` transposed to pixel-major rows, the layouts `gemm`
+    // packs without strided gathers (the (F, P)·(P, K) form reads the
+    // column matrix across rows and ran at a third of the speed).
     let partial = |ci: usize| -> Vec<f32> {
         let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
         let cols = (n1 - n0) * p;

@@ -36,12 +36,18 @@ pub(crate) struct WeightGrad {
 
 impl WeightGrad {
     /// `None` where the kernel does not compute the gradient: stride
-    /// other than 1, a 1×1 kernel (no copies to save), filters not a
-    /// multiple of 16, or a CPU without AVX2 and FMA (`DLP_CONV_ISA=im2col`
-    /// also turns it off).
+    /// other than 1, an unpadded 1×1 kernel (no copies to save), filters
+    /// not a multiple of 16, or a CPU without AVX2 and FMA
+    /// (`DLP_CONV_ISA=im2col` also turns it off).
     pub(crate) fn new(g: &ConvGeometry) -> Option<WeightGrad> {
         isa()?;
-        if g.stride != 1 || g.is_pointwise() || g.f == 0 || !g.f.is_multiple_of(TF) || g.p() == 0 {
+        if g.stride != 1
+            || g.is_pointwise()
+            || g.f == 0
+            || !g.f.is_multiple_of(TF)
+            || g.p() == 0
+            || g.k() == 0
+        {
             return None;
         }
         let pad = Padded::new(g);
