@@ -47,6 +47,24 @@ pub(crate) enum Isa {
 
 /// Filters per tile (one broadcast weight each).
 const NR: usize = 6;
+const _: () = assert!(NR == 6, "per_rows! picks kernels for 1 to 6 rows");
+
+/// The kernel `$kernel::<R>` for a tile of `$rows` rows (1 to 6, more
+/// taken as 6): one instance per row count, so that a tile's accumulators
+/// are a fixed-size array in registers.
+macro_rules! per_rows {
+    ($rows:expr, $($kernel:ident)::+) => {
+        match $rows {
+            1 => $($kernel)::+::<1>,
+            2 => $($kernel)::+::<2>,
+            3 => $($kernel)::+::<3>,
+            4 => $($kernel)::+::<4>,
+            5 => $($kernel)::+::<5>,
+            _ => $($kernel)::+::<6>,
+        }
+    };
+}
+pub(super) use per_rows;
 
 /// The kernel this process uses, or `None` for im2col (no AVX2 with FMA,
 /// or not x86-64). `DLP_CONV_ISA` chooses: `avx2` (the default where the
@@ -330,24 +348,10 @@ unsafe fn tile(
         let bias = bias.map(<[f32]>::as_ptr);
         let wp = w.as_ptr();
         if lanes == 16 {
-            let f = match rows {
-                1 => x86::tile_avx512::<1>,
-                2 => x86::tile_avx512::<2>,
-                3 => x86::tile_avx512::<3>,
-                4 => x86::tile_avx512::<4>,
-                5 => x86::tile_avx512::<5>,
-                _ => x86::tile_avx512::<NR>,
-            };
+            let f = per_rows!(rows, x86::tile_avx512);
             f(xp, ins, offsets, wp, yp, outs, ld, bias, relu);
         } else {
-            let f = match rows {
-                1 => x86::tile_avx2::<1>,
-                2 => x86::tile_avx2::<2>,
-                3 => x86::tile_avx2::<3>,
-                4 => x86::tile_avx2::<4>,
-                5 => x86::tile_avx2::<5>,
-                _ => x86::tile_avx2::<NR>,
-            };
+            let f = per_rows!(rows, x86::tile_avx2);
             f(
                 xp,
                 [ins[0], ins[1]],

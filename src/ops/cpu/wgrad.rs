@@ -16,7 +16,7 @@
 //! shapes only, never on the thread count (threads take whole tiles of
 //! taps).
 
-use super::direct::{Padded, even_tiles, isa};
+use super::direct::{Padded, even_tiles, isa, per_rows};
 use super::scratch::with_scratch;
 use super::transpose::transpose;
 use crate::ops::geometry::ConvGeometry;
@@ -24,6 +24,7 @@ use rayon::prelude::*;
 
 /// Taps per tile (one broadcast input each).
 const TR: usize = 6;
+const _: () = assert!(TR == 6, "per_rows! picks kernels for 1 to 6 rows");
 /// Filters per tile: two AVX2 vectors.
 const TF: usize = 16;
 
@@ -154,14 +155,7 @@ unsafe fn tile(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: forwarded from the caller.
     unsafe {
-        let f = match offs.len() {
-            1 => x86::tile_avx2::<1>,
-            2 => x86::tile_avx2::<2>,
-            3 => x86::tile_avx2::<3>,
-            4 => x86::tile_avx2::<4>,
-            5 => x86::tile_avx2::<5>,
-            _ => x86::tile_avx2::<TR>,
-        };
+        let f = per_rows!(offs.len(), x86::tile_avx2);
         f(
             x.as_ptr(),
             offs,
