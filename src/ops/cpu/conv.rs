@@ -414,13 +414,12 @@ fn weight_grad(
     // column matrix across rows and ran at a third of the speed).
     let partial = |ci: usize| -> Vec<f32> {
         let (n0, n1) = (ci * per, ((ci + 1) * per).min(n));
-        let cols = (n1 - n0) * p;
-        let mut out = vec![0f32; k1 * f];
         if let Some(d) = direct {
             let (xs, dys) = (&x[n0 * img..n1 * img], &dy[n0 * f * p..n1 * f * p]);
-            d.chunk(xs, dys, n1 - n0, bias, &mut out, inner > 1);
-            return out;
+            return d.chunk(xs, dys, n1 - n0, bias, inner > 1);
         }
+        let cols = (n1 - n0) * p;
+        let mut out = vec![0f32; k1 * f];
         with_scratch((k1 + f) * cols, |buf| {
             let (col, dyt) = buf.split_at_mut(k1 * cols);
             for (gi, im) in (n0..n1).enumerate() {

@@ -69,9 +69,9 @@ impl WeightGrad {
         images * (self.pad.len() + self.pad.g.p() * self.pad.g.f)
     }
 
-    /// `out (K [+ 1], F) = Σ over the images of [col; 1] · dyᵀ`, the last
-    /// row (the bias gradient) when `bias`, for `images` images `x (C, H,
-    /// W)` and their `dy (F, OH, OW)`; tiles of taps in parallel when
+    /// `(K [+ 1], F) = Σ over the images of [col; 1] · dyᵀ`, the last row
+    /// (the bias gradient) when `bias`, for `images` images `x (C, H, W)`
+    /// and their `dy (F, OH, OW)`; tiles of taps in parallel when
     /// `parallel`.
     pub(crate) fn chunk(
         &self,
@@ -79,15 +79,13 @@ impl WeightGrad {
         dy: &[f32],
         images: usize,
         bias: bool,
-        out: &mut [f32],
         parallel: bool,
-    ) {
+    ) -> Vec<f32> {
         let g = &self.pad.g;
         let (k, p, f, plen) = (g.k(), g.p(), g.f, self.pad.len());
         let k1 = k + usize::from(bias);
         assert!(x.len() >= images * g.image_len() && dy.len() >= images * f * p);
-        let out = &mut out[..k1 * f];
-        out.fill(0.0);
+        let mut out = vec![0f32; k1 * f];
         with_scratch(self.scratch_len(images), |buf| {
             let (xpads, dyts) = buf.split_at_mut(images * plen);
             for i in 0..images {
@@ -136,6 +134,7 @@ impl WeightGrad {
                 }
             }
         });
+        out
     }
 }
 
@@ -288,8 +287,8 @@ mod tests {
                 let k1 = g.k() + usize::from(bias);
                 let mut outs = Vec::new();
                 for parallel in [false, true] {
-                    let mut out = vec![f32::NAN; k1 * f];
-                    wg.chunk(&x, &dy, n, bias, &mut out, parallel);
+                    let out = wg.chunk(&x, &dy, n, bias, parallel);
+                    assert_eq!(out.len(), k1 * f);
                     for (i, (a, e)) in out.iter().zip(&want).enumerate() {
                         let a = f64::from(*a);
                         assert!(
